@@ -1,0 +1,1 @@
+"""Locust swarms of pollers driven by ``sim`` strategies (to come)."""

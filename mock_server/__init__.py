@@ -1,0 +1,1 @@
+"""The mock status API: HTTP over the ``sim`` lifecycle model on a scaled clock (to come)."""

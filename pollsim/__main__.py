@@ -1,0 +1,5 @@
+import sys
+
+from pollsim.cli import main
+
+sys.exit(main())

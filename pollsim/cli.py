@@ -1,0 +1,144 @@
+"""The ``pollsim`` command.
+
+Each subcommand turns bad input into one line on stderr and exit status 2; nothing is
+half-run. Heavy imports (pandas, matplotlib) wait until a subcommand needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EPILOG_MAIN = """\
+examples:
+  pollsim simulate                               run the embedded default scenario
+  pollsim simulate scenarios/retry_schedule.toml --seed 7 --out out/
+  pollsim simulate --horizon 12h --json          summary as JSON on stdout
+
+Run 'pollsim COMMAND --help' for a command's options.
+"""
+
+EPILOG_SIMULATE = """\
+examples:
+  pollsim simulate
+      the embedded default scenario: point-cloud chains and fan-outs for 2 h
+  pollsim simulate scenarios/pointcloud.toml --seed 7 --horizon 6h
+  pollsim simulate scenarios/workflow_pause_cancel.toml --out out/wf
+      also writes state_changes.csv, jobs.csv, actions.csv, summary.json,
+      gantt.png and states.png to out/wf
+  pollsim simulate --json | jq .outcomes
+
+Durations take units: 90, "250ms", "40s", "3m", "2h", "1h30m".
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _duration(text: str) -> float:
+    from sim.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pollsim",
+        description="Design and test how clients poll asynchronous jobs: load on the status "
+        "API and how late clients notice that jobs finished.",
+        epilog=EPILOG_MAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sim = sub.add_parser(
+        "simulate",
+        help="run a scenario through the job lifecycle model and summarise it",
+        description="Run a scenario's jobs through the SimPy lifecycle model (steps, retries, "
+        "workers, cancels and pauses) and print a summary: outcomes, durations, time queued "
+        "and in retry_wait, retries per job.",
+        epilog=EPILOG_SIMULATE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sim.add_argument(
+        "scenario",
+        nargs="?",
+        type=Path,
+        help="a scenario TOML file (default: the embedded default scenario)",
+    )
+    sim.add_argument("--seed", type=int, help="override the scenario's seed")
+    sim.add_argument("--horizon", type=_duration, help="override how long jobs arrive for, e.g. 6h")
+    sim.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    sim.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write the state-change log, the job table (CSV) and plots (PNG) to DIR",
+    )
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim.set_defaults(run=cmd_simulate)
+    return parser
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from sim import ScenarioError, default_scenario, load_scenario, simulate, summarize
+
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    if args.seed is not None:
+        scenario = dataclasses.replace(scenario, seed=args.seed)
+    if args.horizon is not None:
+        scenario = dataclasses.replace(scenario, horizon=args.horizon)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        return _fail(f"{args.out}: --out must name a directory, and this is a file")
+    run = simulate(scenario, progress=None if not args.quiet else False)
+    summary = summarize(run)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        from pollsim.summary_text import format_summary
+
+        print(format_summary(summary))
+    if args.out is not None:
+        from pollsim.outputs import write_outputs
+
+        try:
+            written = write_outputs(run, summary, args.out)
+        except OSError as exc:
+            return _fail(f"{args.out}: cannot write the outputs: {exc.strerror}")
+        print(f"wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"pollsim: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("pollsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

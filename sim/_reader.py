@@ -1,0 +1,163 @@
+"""Reading a TOML table key by key, so that every bad value is reported as one line naming
+the file, the key, what was found and what was expected."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run, said in one line: ``file: key: what is wrong``."""
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source, self.key, self.message = source, key, message
+        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+
+
+class Expected(ValueError):
+    """Raised by a parser: the value is not of the form ``what``."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def show(value: object) -> str:
+    """A found value as the user wrote it in TOML, kept short."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return "an array of tables"
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Reader:
+    """One TOML table under a dotted ``prefix``; ``done()`` rejects keys nobody took."""
+
+    def __init__(self, data: object, source: str, prefix: str = "") -> None:
+        self.source = source
+        self.prefix = prefix
+        if not isinstance(data, dict):
+            raise ScenarioError(source, prefix, f"found {show(data)}, expected a table")
+        self.data = dict(data)
+        self.known: list[str] = []
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def error(self, name: str, message: str) -> ScenarioError:
+        return ScenarioError(self.source, self.key(name), message)
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def get(self, name: str, parse: Callable[[Any], T], default: T = _MISSING) -> T:
+        """The parsed value of ``name``, or ``default`` when absent (required if none)."""
+        self.known.append(name)
+        if name not in self.data:
+            if default is _MISSING:
+                raise self.error(name, "missing; this key is required")
+            return default
+        raw = self.data.pop(name)
+        return self.parse(name, raw, parse)
+
+    def parse(self, name: str, raw: object, parse: Callable[[Any], T]) -> T:
+        try:
+            return parse(raw)
+        except ScenarioError:
+            raise
+        except Expected as exc:
+            raise self.error(name, f"found {show(raw)}, expected {exc.what}") from None
+        except (ValueError, TypeError) as exc:
+            raise self.error(name, f"found {show(raw)}: {exc}") from None
+
+    def table(self, name: str) -> Reader:
+        """A sub-table (empty when absent)."""
+        self.known.append(name)
+        return Reader(self.data.pop(name, {}), self.source, self.key(name))
+
+    def tables(self, name: str) -> list[Reader]:
+        """An array of tables (empty when absent)."""
+        self.known.append(name)
+        raw = self.data.pop(name, [])
+        if not isinstance(raw, list):
+            raise self.error(name, f"found {show(raw)}, expected an array of tables ([[{name}]])")
+        return [Reader(t, self.source, f"{self.key(name)}[{i}]") for i, t in enumerate(raw)]
+
+    def done(self) -> None:
+        for name in self.data:
+            hint = difflib.get_close_matches(name, self.known, n=1)
+            expected = f"did you mean {hint[0]!r}?" if hint else "expected one of: "
+            if not hint:
+                expected += ", ".join(self.known) if self.known else "no keys here"
+            raise self.error(name, f"unknown key; {expected}")
+
+
+def one_of(*choices: str) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        if raw not in choices:
+            raise Expected("one of " + ", ".join(json.dumps(c) for c in choices))
+        return str(raw)
+
+    return parse
+
+
+def integer(low: int = 0) -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < low:
+            raise Expected(f"a whole number >= {low}")
+        return raw
+
+    return parse
+
+
+def number(low: float = 0.0) -> Callable[[object], float]:
+    def parse(raw: object) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not raw >= low:
+            raise Expected(f"a number >= {low:g}")
+        return float(raw)
+
+    return parse
+
+
+def probability(raw: object) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 1:
+        raise Expected("a probability in [0, 1]")
+    return float(raw)
+
+
+def boolean(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise Expected("true or false")
+    return raw
+
+
+def text(raw: object) -> str:
+    if not isinstance(raw, str) or not raw:
+        raise Expected("a non-empty string")
+    return raw
+
+
+def list_of(item: Callable[[Any], T], what: str) -> Callable[[object], tuple[T, ...]]:
+    def parse(raw: object) -> tuple[T, ...]:
+        if not isinstance(raw, list):
+            raise Expected(f"an array of {what}")
+        out = []
+        for i, v in enumerate(raw):
+            try:
+                out.append(item(v))
+            except ValueError:
+                raise Expected(f"an array of {what} (item {i} is {show(v)})") from None
+        return tuple(out)
+
+    return parse

@@ -1,0 +1,388 @@
+"""The SimPy model of job lifecycles: steps run through their DAG, fail, retry, get
+cancelled and paused, and every state change is recorded as a flat ``Change``.
+
+A job's state follows from its steps: running while a step runs or once one has ended,
+retry_wait while a step only waits for its retry, queued before that; pausing, paused
+and cancelling are asked for from outside. Step attempts are timeouts with a callback
+rather than a process each, since a process costs two more events per attempt.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from sim.dialects import Action, ActionRefused, Dialect
+from sim.distributions import Constant, Distribution
+from sim.randomness import Draws
+from sim.retry import RetryPolicy
+from sim.states import (
+    JOB_EDGES,
+    JOB_TERMINAL,
+    STEP_EDGES,
+    JobState,
+    StepState,
+    check_job_transition,
+    check_step_transition,
+)
+from sim.templates import JobTemplate
+from sim.workers import WorkerPool
+
+_J, _S = JobState, StepState
+# Module constants: a global lookup is cheaper than an enum attribute on the hot path.
+QUEUED, RUNNING, RETRY_WAIT = _J.QUEUED, _J.RUNNING, _J.RETRY_WAIT
+PAUSING, PAUSED, CANCELLING, CANCELLED = _J.PAUSING, _J.PAUSED, _J.CANCELLING, _J.CANCELLED
+SUCCEEDED, FAILED, PARTIAL = _J.SUCCEEDED, _J.FAILED, _J.PARTIAL
+PENDING, STEP_RUNNING, STEP_SUCCEEDED = _S.PENDING, _S.RUNNING, _S.SUCCEEDED
+STEP_FAILED, STEP_ERROR, SKIPPED, BLOCKED = _S.FAILED, _S.ERROR, _S.SKIPPED, _S.BLOCKED
+STEP_CANCELLED = _S.CANCELLED
+_HOLD_OR_DONE = JOB_TERMINAL | {CANCELLING}
+NO_LAG = Constant(0.0)
+
+
+class Change(NamedTuple):
+    """One state change of a job (``step_id`` None) or of one of its steps. The log holds
+    plain tuples in this field order (cheaper to make); ``Change._make`` names them."""
+
+    job_id: int
+    step_id: str | None
+    from_state: str | None  #: None when the job is created
+    to_state: str
+    t: float  #: when it truly happened (simulated seconds)
+    t_visible: float  #: when the status API shows it, after the reporting lag
+    attempt: int  #: the step's attempt number; 0 for job changes
+
+
+class ActionRecord(NamedTuple):
+    """A cancel, pause or resume asked of a job, and whether the dialect allowed it."""
+
+    job_id: int
+    action: str
+    t: float
+    accepted: bool
+    reason: str
+
+
+class Job:
+    """The runtime state of one job (shared state only; the model drives it)."""
+
+    __slots__ = (
+        "attempts",
+        "ended",
+        "finished",
+        "gen",
+        "hold",
+        "id",
+        "ids",
+        "parked",
+        "retries",
+        "retrying",
+        "running",
+        "started",
+        "state",
+        "steps",
+        "submit",
+        "t_last",
+        "template",
+        "time_in",
+        "vis",
+        "waiting",
+    )
+
+    def __init__(self, job_id: int, template: JobTemplate, now: float) -> None:
+        n = len(template.steps)
+        self.id = job_id
+        self.template = template
+        self.submit = now
+        self.state = QUEUED
+        self.steps = [PENDING] * n
+        self.ids = template.ids
+        self.attempts = [0] * n
+        self.waiting = [len(d) for d in template.dependencies]  # dependencies not yet done
+        self.running = 0  # steps running now
+        self.retrying = 0  # steps waiting for their retry timer
+        self.finished = 0  # steps in a terminal state
+        self.retries = 0
+        self.hold = False  # pausing or paused
+        self.parked: list[int] = []  # steps ready to start once resumed
+        self.gen = 0  # bumped when the job stops its work: outstanding timers go stale
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.t_last = now
+        self.vis = now
+        self.time_in: dict[JobState, float] = {}
+
+
+class Lifecycle:
+    """Runs jobs through their templates in a SimPy environment and records every change.
+
+    ``rng`` serves step durations, outcomes and retry jitter; ``lag_rng`` the reporting
+    lag. Either a ``numpy.random.Generator`` or a ``sim.randomness.Draws``.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        rng: np.random.Generator | Draws,
+        retry: RetryPolicy,
+        dialect: Dialect,
+        workers: int | None = None,
+        lag: Distribution = NO_LAG,
+        lag_rng: np.random.Generator | Draws | None = None,
+        cancel_delay: float = 0.0,
+    ) -> None:
+        self.env = env
+        self.rng = rng
+        self.lag_rng = lag_rng or rng
+        self.retry = retry
+        self.dialect = dialect
+        self.pool = WorkerPool(workers) if workers is not None else None
+        self.lag = lag
+        self._lag_const = lag.value if isinstance(lag, Constant) else None
+        self.cancel_delay = cancel_delay
+        self.jobs: dict[int, Job] = {}
+        self.changes: list[Change] = []  #: plain tuples in Change's field order
+        self.actions: list[ActionRecord] = []
+        self._log = self.changes.append
+
+    # --- recording -------------------------------------------------------------------
+
+    def _visible(self, job: Job, now: float) -> float:
+        """When the API shows a change made now: after the lag, never before an earlier one."""
+        lag = self._lag_const
+        vis = now + (lag if lag is not None else self.lag.sample(self.lag_rng))
+        if vis < job.vis:
+            vis = job.vis
+        job.vis = vis
+        return vis
+
+    def _set_job(self, job: Job, new: JobState) -> None:
+        old = job.state
+        if (old, new) not in JOB_EDGES:
+            check_job_transition(old, new)
+        now = self.env._now
+        time_in = job.time_in
+        time_in[old] = time_in.get(old, 0.0) + (now - job.t_last)
+        job.t_last = now
+        job.state = new
+        self._log((job.id, None, old, new, now, self._visible(job, now), 0))
+        if new in JOB_TERMINAL:
+            job.ended = now
+            job.gen += 1
+
+    def _set_step(self, job: Job, i: int, new: StepState) -> None:
+        steps = job.steps
+        old = steps[i]
+        if (old, new) not in STEP_EDGES:
+            check_step_transition(old, new)
+        steps[i] = new
+        now = self.env._now
+        self._log((job.id, job.ids[i], old, new, now, self._visible(job, now), job.attempts[i]))
+
+    # --- submission and steps ----------------------------------------------------------
+
+    def submit(self, job_id: int, template: JobTemplate) -> Job:
+        """Create a job now and start the steps that depend on nothing."""
+        now = self.env._now
+        job = Job(job_id, template, now)
+        self.jobs[job_id] = job
+        self._log((job_id, None, None, QUEUED, now, self._visible(job, now), 0))
+        for i in template.roots:
+            self._ready(job, i)
+        self._settle(job)
+        return job
+
+    def _ready(self, job: Job, i: int) -> None:
+        """Step i has all it needs; start it when a worker is free (unless paused)."""
+        if job.hold:
+            job.parked.append(i)
+            return
+        p_skip = job.template.steps[i].p_skip
+        if p_skip and self.rng.random() < p_skip:
+            self._set_step(job, i, SKIPPED)
+            self._step_done(job, i)
+        elif self.pool is None:
+            self._start(job, i, job.gen)
+        else:
+            self.pool.acquire(self._start, job, i, job.gen)
+
+    def _start(self, job: Job, i: int, gen: int) -> bool:
+        """A worker is ours: run one attempt of step i. False hands the worker back."""
+        if gen != job.gen:
+            return False
+        if job.hold:
+            job.parked.append(i)
+            return False
+        job.attempts[i] += 1
+        self._set_step(job, i, STEP_RUNNING)
+        job.running += 1
+        if job.state is not RUNNING:
+            if job.started is None:
+                job.started = self.env._now
+            self._set_job(job, RUNNING)
+        duration = job.template.steps[i].duration.sample(self.rng)
+        Timeout(self.env, duration, (job, i, gen)).callbacks.append(self._attempt_ended)
+        return True
+
+    def _attempt_ended(self, event: simpy.Event) -> None:
+        job, i, gen = event._value
+        if gen != job.gen:
+            return  # the job was cancelled or ended while this attempt ran
+        job.running -= 1
+        if self.pool is not None:
+            self.pool.release()
+        step = job.template.steps[i]
+        u = self.rng.random()
+        if u >= step.p_fail:
+            self._set_step(job, i, STEP_SUCCEEDED)
+            self._step_done(job, i)
+        elif u < step.p_permanent:
+            self._step_failed(job, i)
+        elif u < step.p_permanent + step.p_transient:
+            self._transient(job, i, gen)
+        else:
+            self._set_step(job, i, STEP_ERROR)
+            self._step_done(job, i)
+
+    def _transient(self, job: Job, i: int, gen: int) -> None:
+        """A retryable failure: wait per the retry policy, or fail when attempts run out."""
+        step = job.template.steps[i]
+        policy = step.retry or job.template.retry or self.retry
+        wait = policy.delay(job.attempts[i], self.rng)
+        if wait is None:
+            self._step_failed(job, i)
+            return
+        self._set_step(job, i, PENDING)
+        job.retrying += 1
+        job.retries += 1
+        self._derive(job)
+        Timeout(self.env, wait, (job, i, gen)).callbacks.append(self._retry_due)
+
+    def _retry_due(self, event: simpy.Event) -> None:
+        job, i, gen = event._value
+        if gen != job.gen:
+            return
+        job.retrying -= 1
+        self._ready(job, i)
+        self._derive(job)
+
+    def _step_done(self, job: Job, i: int) -> None:
+        """Step i ended in a state its dependants can go on from."""
+        job.finished += 1
+        waiting = job.waiting
+        for d in job.template.dependants[i]:
+            waiting[d] -= 1
+            if waiting[d] == 0 and job.steps[d] is PENDING:
+                self._ready(job, d)
+        self._settle(job)
+
+    def _step_failed(self, job: Job, i: int) -> None:
+        """Step i failed for good: block what depends on it; a required loss ends the job."""
+        self._set_step(job, i, STEP_FAILED)
+        job.finished += 1
+        steps = job.template.steps
+        lost_required = not steps[i].optional
+        stack = list(job.template.dependants[i])
+        while stack:
+            d = stack.pop()
+            if job.steps[d] is PENDING:
+                self._set_step(job, d, BLOCKED)
+                job.finished += 1
+                lost_required = lost_required or not steps[d].optional
+                stack.extend(job.template.dependants[d])
+        if lost_required:
+            self._stop_steps(job)
+            self._set_job(job, FAILED)
+        else:
+            self._settle(job)
+
+    def _stop_steps(self, job: Job) -> None:
+        """The job stops its work: running and pending steps are cancelled."""
+        job.gen += 1
+        pool = self.pool
+        for i, s in enumerate(job.steps):
+            if s is STEP_RUNNING or s is PENDING:
+                self._set_step(job, i, STEP_CANCELLED)
+                if s is STEP_RUNNING and pool is not None:
+                    pool.release()
+        job.running = job.retrying = 0
+        job.parked.clear()
+
+    def _settle(self, job: Job) -> None:
+        """End the job if every step has ended, else bring its state up to date."""
+        if job.finished < len(job.steps):
+            self._derive(job)
+            return
+        if job.state is QUEUED:  # every step was skipped: it ran, briefly
+            self._set_job(job, RUNNING)
+        lost = any(s is STEP_FAILED or s is BLOCKED or s is STEP_ERROR for s in job.steps)
+        self._set_job(job, PARTIAL if lost else SUCCEEDED)
+
+    def _derive(self, job: Job) -> None:
+        """The job's state from its steps' (pausing, paused and cancelling are asked for)."""
+        state = job.state
+        if state in _HOLD_OR_DONE:
+            return
+        if job.hold:
+            new = PAUSING if job.running else PAUSED
+        elif job.running:
+            new = RUNNING
+        elif job.retrying:
+            new = RETRY_WAIT
+        else:
+            new = RUNNING if job.finished else QUEUED
+        if new is not state:
+            if job.started is None and new is RUNNING:
+                job.started = self.env._now
+            self._set_job(job, new)
+
+    # --- requests from outside -----------------------------------------------------------
+
+    def request(self, job_id: int, action: Action) -> str | None:
+        """Ask ``action`` of a job now; None if done, else the reason it was refused."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            reason: str | None = f"no job {job_id}"
+        else:
+            try:
+                self.dialect.check(action, job.state)
+            except ActionRefused as exc:
+                reason = str(exc)
+            else:
+                reason = None
+                handler = {Action.CANCEL: self._cancel, Action.PAUSE: self._pause}
+                handler.get(action, self._resume)(job)
+        self.actions.append(
+            ActionRecord(job_id, action.value, self.env.now, reason is None, reason or "")
+        )
+        return reason
+
+    def _cancel(self, job: Job) -> None:
+        job.hold = False
+        if not self.dialect.shows_cancelling or self.cancel_delay <= 0:
+            self._stop_steps(job)
+            self._set_job(job, CANCELLED)
+            return
+        self._set_job(job, CANCELLING)
+        self._stop_steps(job)
+        Timeout(self.env, self.cancel_delay, (job, job.gen)).callbacks.append(self._dequeued)
+
+    def _dequeued(self, event: simpy.Event) -> None:
+        job, gen = event._value
+        if gen == job.gen and job.state is CANCELLING:
+            self._set_job(job, CANCELLED)
+
+    def _pause(self, job: Job) -> None:
+        job.hold = True
+        self._derive(job)
+
+    def _resume(self, job: Job) -> None:
+        job.hold = False
+        parked, job.parked = sorted(job.parked), []
+        for i in parked:
+            self._ready(job, i)
+        self._settle(job)

@@ -1,0 +1,91 @@
+"""Plots of a run: a Gantt chart of a sample of jobs and the jobs in each state over time.
+Each returns a matplotlib Figure made without pyplot, so no global state or GUI is touched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from sim.occupancy import LIVE_STATES, jobs_in_states
+
+STATE_COLOURS = {
+    "queued": "#b0b0b0",
+    "running": "#4c78a8",
+    "retry_wait": "#f58518",
+    "pausing": "#b279a2",
+    "paused": "#d4a6c8",
+    "cancelling": "#9d755d",
+    "succeeded": "#54a24b",
+    "failed": "#e45756",
+    "partial": "#eeca3b",
+    "cancelled": "#7f7f7f",
+}
+
+
+def _time_unit(span: float) -> tuple[float, str]:
+    if span > 3 * 3600:
+        return 3600.0, "h"
+    if span > 3 * 60:
+        return 60.0, "min"
+    return 1.0, "s"
+
+
+def gantt(changes: pd.DataFrame, jobs: pd.DataFrame, sample: int = 30) -> Figure:
+    """One bar per job for ``sample`` jobs spread over the run, coloured by job state, with
+    the terminal state marked at the end."""
+    ids = jobs["job_id"].to_numpy()
+    if len(ids) > sample:
+        ids = ids[np.linspace(0, len(ids) - 1, sample).round().astype(int)]
+    log = changes[changes["step_id"].isna() & changes["job_id"].isin(ids)].sort_values(
+        ["job_id", "t"], kind="stable"
+    )
+    end = float(changes["t"].max()) if len(changes) else 1.0
+    scale, unit = _time_unit(end)
+    fig = Figure(figsize=(10, max(3.0, 0.28 * len(ids) + 1.5)), layout="constrained")
+    ax = fig.add_subplot()
+    for row, (job_id, g) in enumerate(log.groupby("job_id", sort=True)):
+        t = g["t"].to_numpy() / scale
+        states = g["to_state"].to_list()
+        for k, state in enumerate(states):
+            if state in LIVE_STATES:
+                stop = t[k + 1] if k + 1 < len(t) else end / scale
+                ax.barh(row, stop - t[k], left=t[k], color=STATE_COLOURS[state], height=0.7)
+            else:
+                ax.plot(t[k], row, "|", color=STATE_COLOURS[state], markersize=12, mew=3)
+        ax.text(t[0], row, f"{job_id} ", ha="right", va="center", fontsize=7)
+    ax.set_yticks([])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"simulated time ({unit})")
+    ax.set_ylabel(f"jobs (a sample of {len(ids)})")
+    ax.set_title("Job lifecycles: state over time")
+    seen = set(log["to_state"])
+    handles = [Patch(color=c, label=s) for s, c in STATE_COLOURS.items() if s in seen]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return fig
+
+
+def states_over_time(changes: pd.DataFrame, points: int = 600) -> Figure:
+    """Jobs in each non-terminal state over time, stacked."""
+    end = float(changes["t"].max()) if len(changes) else 1.0
+    grid = np.linspace(0.0, end, points)
+    counts = jobs_in_states(changes, grid)
+    counts = counts.loc[:, counts.max() > 0]
+    scale, unit = _time_unit(end)
+    fig = Figure(figsize=(10, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.stackplot(
+        grid / scale,
+        [counts[c].to_numpy() for c in counts.columns],
+        labels=list(counts.columns),
+        colors=[STATE_COLOURS[c] for c in counts.columns],
+        step="post",
+    )
+    ax.set_xlabel(f"simulated time ({unit})")
+    ax.set_ylabel("jobs")
+    ax.set_title("Jobs in each state over time")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.margins(x=0)
+    return fig
