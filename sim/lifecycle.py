@@ -19,6 +19,7 @@ from sim.dialects import Action, ActionRefused, Dialect
 from sim.distributions import Constant, Distribution
 from sim.randomness import Draws
 from sim.retry import RetryPolicy
+from sim.scripts import Script
 from sim.states import (
     JOB_EDGES,
     JOB_TERMINAL,
@@ -81,6 +82,7 @@ class Job:
         "retries",
         "retrying",
         "running",
+        "script",
         "started",
         "state",
         "steps",
@@ -114,6 +116,7 @@ class Job:
         self.t_last = now
         self.vis = now
         self.time_in: dict[JobState, float] = {}
+        self.script: Script | None = None
 
 
 class Lifecycle:
@@ -185,10 +188,12 @@ class Lifecycle:
 
     # --- submission and steps ----------------------------------------------------------
 
-    def submit(self, job_id: int, template: JobTemplate) -> Job:
-        """Create a job now and start the steps that depend on nothing."""
+    def submit(self, job_id: int, template: JobTemplate, script: Script | None = None) -> Job:
+        """Create a job now and start the steps that depend on nothing. A ``script`` forces
+        outcomes and durations of its steps."""
         now = self.env._now
         job = Job(job_id, template, now)
+        job.script = script
         self.jobs[job_id] = job
         self._log((job_id, None, None, QUEUED, now, self._visible(job, now), 0))
         for i in template.roots:
@@ -202,7 +207,7 @@ class Lifecycle:
             job.parked.append(i)
             return
         p_skip = job.template.steps[i].p_skip
-        if p_skip and self.rng.random() < p_skip:
+        if p_skip and not job.attempts[i] and self.rng.random() < p_skip:
             self._set_step(job, i, SKIPPED)
             self._step_done(job, i)
         elif self.pool is None:
@@ -224,7 +229,11 @@ class Lifecycle:
             if job.started is None:
                 job.started = self.env._now
             self._set_job(job, RUNNING)
-        duration = job.template.steps[i].duration.sample(self.rng)
+        step = job.template.steps[i]
+        if job.script is not None and step.id in job.script.durations:
+            duration = job.script.durations[step.id]
+        else:
+            duration = step.duration.sample(self.rng)
         Timeout(self.env, duration, (job, i, gen)).callbacks.append(self._attempt_ended)
         return True
 
@@ -236,6 +245,11 @@ class Lifecycle:
         if self.pool is not None:
             self.pool.release()
         step = job.template.steps[i]
+        if job.script is not None:
+            forced = job.script.outcome(step.id, job.attempts[i])
+            if forced is not None:
+                self._forced(job, i, gen, forced)
+                return
         u = self.rng.random()
         if u >= step.p_fail:
             self._set_step(job, i, STEP_SUCCEEDED)
@@ -246,6 +260,15 @@ class Lifecycle:
             self._transient(job, i, gen)
         else:
             self._set_step(job, i, STEP_ERROR)
+            self._step_done(job, i)
+
+    def _forced(self, job: Job, i: int, gen: int, outcome: str) -> None:
+        if outcome == "permanent":
+            self._step_failed(job, i)
+        elif outcome == "transient":
+            self._transient(job, i, gen)
+        else:
+            self._set_step(job, i, STEP_ERROR if outcome == "error" else STEP_SUCCEEDED)
             self._step_done(job, i)
 
     def _transient(self, job: Job, i: int, gen: int) -> None:
@@ -314,6 +337,8 @@ class Lifecycle:
 
     def _settle(self, job: Job) -> None:
         """End the job if every step has ended, else bring its state up to date."""
+        if job.state in JOB_TERMINAL:  # a skipped dependant already ended it
+            return
         if job.finished < len(job.steps):
             self._derive(job)
             return
@@ -382,6 +407,7 @@ class Lifecycle:
 
     def _resume(self, job: Job) -> None:
         job.hold = False
+        self._derive(job)  # out of paused before parked steps start (or get skipped)
         parked, job.parked = sorted(job.parked), []
         for i in parked:
             self._ready(job, i)

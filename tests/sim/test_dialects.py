@@ -1,0 +1,96 @@
+"""The four dialects render every canonical state as the design's table says, and refuse
+what they do not support."""
+
+import pytest
+
+from sim import DIALECTS, FIDDLER, GENERIC, ORDO, WORKFLOW, Action, ActionRefused, get_dialect
+from sim.states import JobState, StepState
+
+J = JobState
+# The design's job table: canonical -> (ordo, fiddler, workflow, generic)
+JOB_TABLE = {
+    J.QUEUED: ("pending", "PENDING", "Pending", "pending"),
+    J.RUNNING: ("running", "STARTED", "Started", "pending"),
+    J.RETRY_WAIT: ("running", "RETRY", "Started", "pending"),
+    J.PAUSING: (None, None, "Pausing", "pending"),
+    J.PAUSED: (None, None, "Paused", "pending"),
+    J.CANCELLING: (None, None, "Dequeuing", "pending"),
+    J.SUCCEEDED: ("success", "SUCCESS", "Success", "completed"),
+    J.FAILED: ("failed", "FAILURE", "Failure", "failed"),
+    J.PARTIAL: ("partial", "FAILURE", "Failure", "failed"),
+    J.CANCELLED: ("failed", "REVOKED", "Cancelled", "failed"),
+}
+S = StepState
+STEP_TABLE = {  # canonical -> (ordo, workflow)
+    S.PENDING: ("pending", "Pending"),
+    S.RUNNING: ("running", "Started"),
+    S.SUCCEEDED: ("success", "Success"),
+    S.FAILED: ("failed", "Failure"),
+    S.ERROR: ("failed", "Error"),
+    S.SKIPPED: ("skipped", "Skipped"),
+    S.BLOCKED: ("skipped", "Cancelled"),
+    S.CANCELLED: ("skipped", "Cancelled"),
+}
+
+
+@pytest.mark.parametrize("state", list(JobState))
+def test_job_states_render_as_the_design_says(state):
+    for dialect, word in zip((ORDO, FIDDLER, WORKFLOW, GENERIC), JOB_TABLE[state], strict=True):
+        if word is None:
+            with pytest.raises(ValueError, match=f"no word for job state {state}"):
+                dialect.job_status(state)
+        else:
+            assert dialect.job_status(state) == word
+
+
+@pytest.mark.parametrize("state", list(StepState))
+def test_step_states_render_as_the_design_says(state):
+    assert ORDO.step_status(state) == STEP_TABLE[state][0]
+    assert WORKFLOW.step_status(state) == STEP_TABLE[state][1]
+
+
+def test_ordo_says_a_cancelled_job_was_cancelled():
+    assert ORDO.job_status(J.CANCELLED) == "failed"
+    assert "cancelled" in ORDO.job_error(J.CANCELLED)
+    assert ORDO.job_error(J.FAILED) is None
+
+
+# Which (dialect, action) is allowed in which job states.
+ALLOWED = {
+    ("ordo", Action.CANCEL): {J.QUEUED, J.RUNNING, J.RETRY_WAIT},
+    ("fiddler", Action.CANCEL): {J.QUEUED},
+    ("workflow", Action.CANCEL): {J.QUEUED, J.RUNNING, J.RETRY_WAIT, J.PAUSING, J.PAUSED},
+    ("workflow", Action.PAUSE): {J.QUEUED, J.RUNNING, J.RETRY_WAIT},
+    ("workflow", Action.RESUME): {J.PAUSED},
+}
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+@pytest.mark.parametrize("action", list(Action))
+def test_actions_are_allowed_exactly_where_the_dialect_says(dialect, action):
+    d = get_dialect(dialect)
+    allowed = ALLOWED.get((dialect, action), set())
+    for state in JobState:
+        if state in allowed:
+            d.check(action, state)
+        else:
+            with pytest.raises(ActionRefused, match=f"{dialect}"):
+                d.check(action, state)
+
+
+def test_refusals_say_why_in_the_dialects_words():
+    with pytest.raises(ActionRefused, match="revoked only while PENDING"):
+        FIDDLER.check(Action.CANCEL, J.RUNNING)
+    with pytest.raises(ActionRefused, match="fiddler does not support pause"):
+        FIDDLER.check(Action.PAUSE, J.RUNNING)
+    with pytest.raises(ActionRefused, match="cannot resume a job that is Started"):
+        WORKFLOW.check(Action.RESUME, J.RUNNING)
+
+
+def test_only_workflow_shows_cancelling():
+    assert [d.name for d in DIALECTS.values() if d.shows_cancelling] == ["workflow"]
+
+
+def test_unknown_dialect():
+    with pytest.raises(ValueError, match="unknown dialect 'soap'; expected one of ordo"):
+        get_dialect("soap")
