@@ -1,0 +1,125 @@
+"""The pollsim command as users run it: a real process, its output and exit status."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pollsim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pollsim", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_simulate_runs_the_default_scenario_and_prints_a_summary():
+    r = pollsim("simulate", "--quiet")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "default (<default scenario>), seed 1, dialect ordo, 80 workers" in out
+    for label in ("succeeded", "failed", "partial", "duration", "queued", "in retry_wait"):
+        assert label in out
+    assert "retries per job: mean" in out
+
+
+def test_json_summary_has_the_numbers_and_the_overrides():
+    r = pollsim("simulate", "--json", "--seed", "5", "--horizon", "30m")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["seed"] == 5 and s["horizon_s"] == 1800
+    assert (
+        s["jobs"]["submitted"]
+        == sum(o["jobs"] for o in s["outcomes"].values()) + s["jobs"]["unfinished"]
+    )
+    assert 200 < s["jobs"]["submitted"] < 400  # 600/h for half an hour
+    assert s["duration_s"]["p50"] <= s["duration_s"]["p95"] <= s["duration_s"]["max"]
+
+
+def test_the_same_seed_prints_the_same_summary():
+    a = pollsim("simulate", "--json", "--horizon", "20m")
+    b = pollsim("simulate", "--json", "--horizon", "20m")
+    c = pollsim("simulate", "--json", "--horizon", "20m", "--seed", "2")
+    assert a.stdout == b.stdout
+    assert a.stdout != c.stdout
+
+
+def test_out_writes_tables_and_plots(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "run"
+    r = pollsim("simulate", "scenarios/workflow_pause_cancel.toml", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    changes = pd.read_csv(out / "state_changes.csv")
+    jobs = pd.read_csv(out / "jobs.csv")
+    assert list(changes.columns) == [
+        "job_id",
+        "step_id",
+        "from_state",
+        "to_state",
+        "t",
+        "t_visible",
+        "attempt",
+    ]
+    assert set(jobs["state"]) >= {"succeeded", "cancelled"}
+    assert (changes["t_visible"] >= changes["t"]).all()
+    actions = pd.read_csv(out / "actions.csv")
+    assert set(actions["action"]) == {"pause", "resume", "cancel"}
+    for png in ("gantt.png", "states.png"):
+        data = (out / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "workflow_pause_cancel"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "nope.toml"], "pollsim: nope.toml: cannot read the scenario"),
+        (["simulate", "--horizon", "soon"], "argument --horizon: 'soon': expected a number"),
+        (["simulate", "--seed", "x"], "argument --seed: invalid int value: 'x'"),
+        (["simulate", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["smiulate"], "invalid choice: 'smiulate'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_2(args, message):
+    r = pollsim(*args)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_bad_scenario_file_is_one_line(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text(
+        '[[templates]]\nname = "t"\n[[templates.steps]]\nid = "a"\nduration = "1m"\n'
+        "p_transient = 2\n"
+    )
+    r = pollsim("simulate", str(f))
+    assert r.returncode == 2
+    assert r.stderr == (
+        f"pollsim: {f}: templates[0].steps[0].p_transient: found 2, "
+        "expected a probability in [0, 1]\n"
+    )
+    assert r.stdout == ""
+
+
+def test_out_must_be_a_directory(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    r = pollsim("simulate", "--out", str(f))
+    assert r.returncode == 2 and "--out must name a directory" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["simulate", "--help"]])
+def test_help_explains_with_examples(args):
+    r = pollsim(*args)
+    assert r.returncode == 0
+    assert "examples:" in r.stdout and "pollsim simulate" in r.stdout
