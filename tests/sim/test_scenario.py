@@ -125,7 +125,8 @@ def test_drain_defaults_to_running_until_every_job_ends():
         ),
         (
             STEP + "p_transient = 1.5\n",
-            "bad.toml: templates[0].steps[0].p_transient: found 1.5, expected a probability in [0, 1]",
+            "bad.toml: templates[0].steps[0].p_transient: found 1.5, "
+            "expected a probability in [0, 1]",
         ),
         (
             STEP + "p_permanent = -0.1\n",
@@ -133,11 +134,12 @@ def test_drain_defaults_to_running_until_every_job_ends():
         ),
         (
             STEP + "p_permanent = 0.6\np_transient = 0.6\n",
-            "templates[0].steps[0].p_transient: p_transient + p_permanent + p_error must be at most 1",
+            "templates[0].steps[0].p_transient: "
+            "p_transient + p_permanent + p_error must be at most 1",
         ),
         (
-            STEP
-            + 'depends_on = ["b"]\n[[templates.steps]]\nid = "b"\nduration = 1\ndepends_on = ["a"]\n',
+            STEP + 'depends_on = ["b"]\n'
+            '[[templates.steps]]\nid = "b"\nduration = 1\ndepends_on = ["a"]\n',
             "bad.toml: templates[0].steps: steps form a cycle: ",
         ),
         (
