@@ -123,3 +123,10 @@ def test_help_explains_with_examples(args):
     r = pollsim(*args)
     assert r.returncode == 0
     assert "examples:" in r.stdout and "pollsim simulate" in r.stdout
+
+
+def test_the_readme_shows_what_simulate_prints():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```\npollsim simulate: default") + 4
+    shown = readme[start : readme.index("```", start)]
+    assert pollsim("simulate", "--quiet").stdout == shown
