@@ -155,9 +155,9 @@ class Lifecycle:
     # --- recording -------------------------------------------------------------------
 
     def _visible(self, job: Job, now: float) -> float:
-        """When the API shows a change made now: after the lag, never before an earlier one."""
-        lag = self._lag_const
-        vis = now + (lag if lag is not None else self.lag.sample(self.lag_rng))
+        """When the API shows a change made now: after the lag, never before an earlier one.
+        (A constant lag keeps the order by itself; the callers add it without a call.)"""
+        vis = now + self.lag.sample(self.lag_rng)
         if vis < job.vis:
             vis = job.vis
         job.vis = vis
@@ -172,9 +172,12 @@ class Lifecycle:
         time_in[old] = time_in.get(old, 0.0) + (now - job.t_last)
         job.t_last = now
         job.state = new
-        self._log((job.id, None, old, new, now, self._visible(job, now), 0))
+        lag = self._lag_const
+        vis = now + lag if lag is not None else self._visible(job, now)
+        self._log((job.id, None, old, new, now, vis, 0))
         if new in JOB_TERMINAL:
             job.ended = now
+            job.vis = vis
             job.gen += 1
 
     def _set_step(self, job: Job, i: int, new: StepState) -> None:
@@ -184,7 +187,9 @@ class Lifecycle:
             check_step_transition(old, new)
         steps[i] = new
         now = self.env._now
-        self._log((job.id, job.ids[i], old, new, now, self._visible(job, now), job.attempts[i]))
+        lag = self._lag_const
+        vis = now + lag if lag is not None else self._visible(job, now)
+        self._log((job.id, job.ids[i], old, new, now, vis, job.attempts[i]))
 
     # --- submission and steps ----------------------------------------------------------
 
@@ -195,7 +200,9 @@ class Lifecycle:
         job = Job(job_id, template, now)
         job.script = script
         self.jobs[job_id] = job
-        self._log((job_id, None, None, QUEUED, now, self._visible(job, now), 0))
+        lag = self._lag_const
+        vis = now + lag if lag is not None else self._visible(job, now)
+        self._log((job_id, None, None, QUEUED, now, vis, 0))
         for i in template.roots:
             self._ready(job, i)
         self._settle(job)
@@ -350,6 +357,8 @@ class Lifecycle:
     def _derive(self, job: Job) -> None:
         """The job's state from its steps' (pausing, paused and cancelling are asked for)."""
         state = job.state
+        if state is RUNNING and job.running and not job.hold:
+            return  # the common case, first
         if state in _HOLD_OR_DONE:
             return
         if job.hold:

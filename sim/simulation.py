@@ -115,6 +115,8 @@ def build(env: simpy.Environment, scenario: Scenario) -> Lifecycle:
         cancel_delay=scenario.cancel_delay,
     )
     times, kinds = submissions(scenario, g["arrivals"])
+    # Python floats, not numpy scalars: the clock and every record inherit their type.
+    times, kinds = times.tolist(), kinds.tolist()
     relative = [c for c in scenario.controls if c.after is not None]
     env.process(_arrivals(env, model, scenario, times, kinds, relative, controls_rng))
     for c in scenario.controls:
