@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|min|s|m|h|d)")
@@ -23,38 +24,43 @@ DURATION_HELP = 'a number of seconds or a string with a unit, e.g. 40, "250ms", 
 RATE_HELP = 'a rate per second, or per unit as "20000/h", "5/m", "2/s"'
 
 
+def _quantity(
+    value: object, what: str, help: str, from_text: Callable[[str], float | None]
+) -> float:
+    """A non-negative number given as a number or as text that ``from_text`` reads."""
+    amount = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        amount = float(value)
+    elif isinstance(value, str):
+        amount = from_text(value)
+        if amount is None and (positive := from_text(value.strip().removeprefix("-"))):
+            amount = -positive  # "-5m": the form is right, the sign is not
+    if amount is None:
+        raise ValueError(f"expected {help}")
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(f"expected {what} of zero or more ({help})")
+    return amount
+
+
+def _duration_text(text: str) -> float | None:
+    if not _WHOLE.match(text):
+        return None
+    return sum(float(n) * _UNITS[u] for n, u in _PART.findall(text))
+
+
+def _rate_text(text: str) -> float | None:
+    m = _RATE.match(text)
+    return float(m.group(1)) / _UNITS[m.group(2)] if m else None
+
+
 def parse_duration(value: object) -> float:
     """Seconds from a number or a string with units; ValueError on anything else."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected {DURATION_HELP}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and _WHOLE.match(value):
-        seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(value))
-    elif isinstance(value, str) and _WHOLE.match(value.strip().removeprefix("-")):
-        seconds = -1.0
-    else:
-        raise ValueError(f"expected {DURATION_HELP}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"expected a duration of zero or more ({DURATION_HELP})")
-    return seconds
+    return _quantity(value, "a duration", DURATION_HELP, _duration_text)
 
 
 def parse_rate(value: object) -> float:
     """Events per second from a number (per second) or ``"N/unit"``."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected {RATE_HELP}")
-    if isinstance(value, int | float):
-        rate = float(value)
-    elif isinstance(value, str) and (m := _RATE.match(value)):
-        rate = float(m.group(1)) / _UNITS[m.group(2)]
-    elif isinstance(value, str) and _RATE.match(value.strip().removeprefix("-")):
-        rate = -1.0
-    else:
-        raise ValueError(f"expected {RATE_HELP}")
-    if not math.isfinite(rate) or rate < 0:
-        raise ValueError(f"expected a rate of zero or more ({RATE_HELP})")
-    return rate
+    return _quantity(value, "a rate", RATE_HELP, _rate_text)
 
 
 def format_duration(seconds: float) -> str:
