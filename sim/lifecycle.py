@@ -72,6 +72,7 @@ class Job:
 
     __slots__ = (
         "attempts",
+        "discovering",
         "ended",
         "finished",
         "gen",
@@ -92,6 +93,7 @@ class Job:
         "time_in",
         "vis",
         "waiting",
+        "worked",
     )
 
     def __init__(self, job_id: int, template: JobTemplate, now: float) -> None:
@@ -107,6 +109,8 @@ class Job:
         self.running = 0  # steps running now
         self.retrying = 0  # steps waiting for their retry timer
         self.finished = 0  # steps in a terminal state
+        self.worked = 0  # of those, steps that are not discovery steps
+        self.discovering = 0  # discovery steps running now
         self.retries = 0
         self.hold = False  # pausing or paused
         self.parked: list[int] = []  # steps ready to start once resumed
@@ -232,11 +236,14 @@ class Lifecycle:
         job.attempts[i] += 1
         self._set_step(job, i, STEP_RUNNING)
         job.running += 1
-        if job.state is not RUNNING:
+        step = job.template.steps[i]
+        if step.discovery:
+            job.discovering += 1
+            self._derive(job)
+        elif job.state is not RUNNING:
             if job.started is None:
                 job.started = self.env._now
             self._set_job(job, RUNNING)
-        step = job.template.steps[i]
         if job.script is not None and step.id in job.script.durations:
             duration = job.script.durations[step.id]
         else:
@@ -249,16 +256,13 @@ class Lifecycle:
         if gen != job.gen:
             return  # the job was cancelled or ended while this attempt ran
         job.running -= 1
-        if self.pool is not None:
-            self.pool.release()
         step = job.template.steps[i]
-        if job.script is not None:
-            forced = job.script.outcome(step.id, job.attempts[i])
-            if forced is not None:
-                self._forced(job, i, gen, forced)
-                return
-        u = self.rng.random()
-        if u >= step.p_fail:
+        if step.discovery:
+            job.discovering -= 1
+        forced = job.script.outcome(step.id, job.attempts[i]) if job.script else None
+        if forced is not None:
+            self._forced(job, i, gen, forced)
+        elif (u := self.rng.random()) >= step.p_fail:
             self._set_step(job, i, STEP_SUCCEEDED)
             self._step_done(job, i)
         elif u < step.p_permanent:
@@ -268,6 +272,10 @@ class Lifecycle:
         else:
             self._set_step(job, i, STEP_ERROR)
             self._step_done(job, i)
+        # The worker goes back last, so that the next step it serves finds this one's
+        # outcome already counted. Waiters are served first come, first served either way.
+        if self.pool is not None:
+            self.pool.release()
 
     def _forced(self, job: Job, i: int, gen: int, outcome: str) -> None:
         if outcome == "permanent":
@@ -303,6 +311,8 @@ class Lifecycle:
     def _step_done(self, job: Job, i: int) -> None:
         """Step i ended in a state its dependants can go on from."""
         job.finished += 1
+        if not job.template.steps[i].discovery:
+            job.worked += 1
         waiting = job.waiting
         for d in job.template.dependants[i]:
             waiting[d] -= 1
@@ -313,8 +323,9 @@ class Lifecycle:
     def _step_failed(self, job: Job, i: int) -> None:
         """Step i failed for good: block what depends on it; a required loss ends the job."""
         self._set_step(job, i, STEP_FAILED)
-        job.finished += 1
         steps = job.template.steps
+        job.finished += 1
+        job.worked += not steps[i].discovery
         lost_required = not steps[i].optional
         stack = list(job.template.dependants[i])
         while stack:
@@ -322,6 +333,7 @@ class Lifecycle:
             if job.steps[d] is PENDING:
                 self._set_step(job, d, BLOCKED)
                 job.finished += 1
+                job.worked += not steps[d].discovery
                 lost_required = lost_required or not steps[d].optional
                 stack.extend(job.template.dependants[d])
         if lost_required:
@@ -339,7 +351,7 @@ class Lifecycle:
                 self._set_step(job, i, STEP_CANCELLED)
                 if s is STEP_RUNNING and pool is not None:
                     pool.release()
-        job.running = job.retrying = 0
+        job.running = job.retrying = job.discovering = 0
         job.parked.clear()
 
     def _settle(self, job: Job) -> None:
@@ -357,18 +369,18 @@ class Lifecycle:
     def _derive(self, job: Job) -> None:
         """The job's state from its steps' (pausing, paused and cancelling are asked for)."""
         state = job.state
-        if state is RUNNING and job.running and not job.hold:
+        if state is RUNNING and job.running > job.discovering and not job.hold:
             return  # the common case, first
         if state in _HOLD_OR_DONE:
             return
         if job.hold:
             new = PAUSING if job.running else PAUSED
-        elif job.running:
+        elif job.running > job.discovering:
             new = RUNNING
         elif job.retrying:
             new = RETRY_WAIT
         else:
-            new = RUNNING if job.finished else QUEUED
+            new = RUNNING if job.worked else QUEUED
         if new is not state:
             if job.started is None and new is RUNNING:
                 job.started = self.env._now

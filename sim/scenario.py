@@ -145,6 +145,7 @@ def read_step(t: Reader) -> StepSpec:
         duration=read_distribution(t, "duration"),
         depends_on=t.get("depends_on", r.list_of(r.text, "step ids"), ()),
         optional=t.get("optional", r.boolean, False),
+        discovery=t.get("discovery", r.boolean, False),
         retry=read_retry(t, "retry", None),
     )
     for p in ("p_transient", "p_permanent", "p_error", "p_skip"):

@@ -66,10 +66,14 @@ _ENDINGS = frozenset({_J.SUCCEEDED, _J.FAILED, _J.PARTIAL})
 #: A pause with no step running goes straight to paused; a cancel goes through
 #: cancelling only in dialects that show it (workflow's Dequeuing).
 JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
-    _J.QUEUED: frozenset({_J.RUNNING, _J.PAUSED, _J.CANCELLING, _J.CANCELLED}),
+    # from queued straight to retry_wait, pausing or an end: a discovery step ran
+    _J.QUEUED: frozenset({_J.RUNNING, _J.RETRY_WAIT, _J.PAUSING, _J.PAUSED, _J.CANCELLING})
+    | {_J.CANCELLED, _J.FAILED, _J.PARTIAL},
     _J.RUNNING: frozenset({_J.RETRY_WAIT, _J.PAUSING, _J.PAUSED, _J.CANCELLING, _J.CANCELLED})
     | _ENDINGS,
-    _J.RETRY_WAIT: frozenset({_J.RUNNING, _J.QUEUED, _J.PAUSED, _J.CANCELLING, _J.CANCELLED}),
+    # retry_wait -> pausing or failed: a discovery step still runs beside the retry
+    _J.RETRY_WAIT: frozenset({_J.RUNNING, _J.QUEUED, _J.PAUSING, _J.PAUSED, _J.CANCELLING})
+    | {_J.CANCELLED, _J.FAILED},
     _J.PAUSING: frozenset({_J.PAUSED, _J.CANCELLING, _J.CANCELLED}) | _ENDINGS,
     _J.PAUSED: frozenset({_J.QUEUED, _J.RUNNING, _J.RETRY_WAIT, _J.CANCELLING, _J.CANCELLED}),
     _J.CANCELLING: frozenset({_J.CANCELLED}),

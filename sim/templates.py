@@ -51,6 +51,8 @@ class StepSpec:
     p_error: float = 0.0
     p_skip: float = 0.0
     optional: bool = False  #: its failure makes the job partial rather than failed
+    #: collects the job's work: the job stays queued (workflow's Pending) while it runs
+    discovery: bool = False
     retry: RetryPolicy | None = None  #: overrides the template's and the scenario's policy
     #: the chance an attempt does not simply succeed
     p_fail: float = field(init=False, repr=False, compare=False)

@@ -26,6 +26,7 @@ def random_scenario(case: int) -> str:
             p_error = {r.choice([0, 0.05])}
             p_skip = {r.choice([0, 0, 0.2])}
             optional = {str(r.random() < 0.3).lower()}
+            discovery = {str(i == 0 and r.random() < 0.5).lower()}
             """
         )
     dialect = r.choice(["ordo", "fiddler", "workflow", "generic"])

@@ -253,3 +253,15 @@ def test_constant_lag_shifts_every_change():
     model.submit(0, template(step("A", 10)))
     model.env.run()
     assert {c[5] - c[4] for c in model.changes} == {2.5}
+
+
+def test_a_job_stays_queued_while_its_discovery_step_collects_work():
+    tpl = template(step("discover", 30, discovery=True), step("work", 60, "discover"))
+    model = run_one(tpl, Script(others="success"), workers=1)
+    assert job_log(model) == [
+        (0, None, "queued"),
+        (30, "queued", "running"),
+        (90, "running", "succeeded"),
+    ]
+    assert model.jobs[0].started == 30
+    assert model.jobs[0].time_in["queued"] == 30  # what workflow shows as Pending
