@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,7 +48,7 @@ def _duration(text: str) -> float:
     from sim.durations import parse_duration
 
     try:
-        return parse_duration(text)
+        return parse_duration(float(text) if text.replace(".", "", 1).isdigit() else text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 
@@ -138,6 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pollsim: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of ours: one line, the traceback on request
+        if os.environ.get("POLLSIM_DEBUG"):
+            raise
+        print(
+            f"pollsim: internal error: {type(exc).__name__}: {exc} "
+            "(run again with POLLSIM_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -33,6 +33,10 @@ def _time_unit(span: float) -> tuple[float, str]:
     return 1.0, "s"
 
 
+def _nothing(ax) -> None:
+    ax.text(0.5, 0.5, "no jobs in this run", ha="center", va="center", transform=ax.transAxes)
+
+
 def gantt(changes: pd.DataFrame, jobs: pd.DataFrame, sample: int = 30) -> Figure:
     """One bar per job for ``sample`` jobs spread over the run, coloured by job state, with
     the terminal state marked at the end."""
@@ -63,7 +67,10 @@ def gantt(changes: pd.DataFrame, jobs: pd.DataFrame, sample: int = 30) -> Figure
     ax.set_title("Job lifecycles: state over time")
     seen = set(log["to_state"])
     handles = [Patch(color=c, label=s) for s, c in STATE_COLOURS.items() if s in seen]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    else:
+        _nothing(ax)
     return fig
 
 
@@ -76,16 +83,19 @@ def states_over_time(changes: pd.DataFrame, points: int = 600) -> Figure:
     scale, unit = _time_unit(end)
     fig = Figure(figsize=(10, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.stackplot(
-        grid / scale,
-        [counts[c].to_numpy() for c in counts.columns],
-        labels=list(counts.columns),
-        colors=[STATE_COLOURS[c] for c in counts.columns],
-        step="post",
-    )
+    if counts.columns.empty:
+        _nothing(ax)
+    else:
+        ax.stackplot(
+            grid / scale,
+            [counts[c].to_numpy() for c in counts.columns],
+            labels=list(counts.columns),
+            colors=[STATE_COLOURS[c] for c in counts.columns],
+            step="post",
+        )
+        ax.legend(loc="upper left", fontsize=8)
     ax.set_xlabel(f"simulated time ({unit})")
     ax.set_ylabel("jobs")
     ax.set_title("Jobs in each state over time")
-    ax.legend(loc="upper left", fontsize=8)
     ax.margins(x=0)
     return fig

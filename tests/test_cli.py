@@ -130,3 +130,40 @@ def test_the_readme_shows_what_simulate_prints():
     start = readme.index("```\npollsim simulate: default") + 4
     shown = readme[start : readme.index("```", start)]
     assert pollsim("simulate", "--quiet").stdout == shown
+
+
+ONE_STEP = '[[templates]]\nname = "t"\n[[templates.steps]]\nid = "a"\nduration = "1m"\n'
+CYCLE = (
+    '[[templates]]\nname = "t"\n[[templates.steps]]\nid = "a"\nduration = 1\n'
+    'depends_on = ["b"]\n[[templates.steps]]\nid = "b"\nduration = 1\ndepends_on = ["a"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "said"),
+    [
+        ("seeed = 3\n", "seeed", "unknown key; did you mean 'seed'?"),
+        ('[workers]\ncapacity = "many"\n', "workers.capacity", 'found "many", expected a whole'),
+        ('horizon = "-2h"\n', "horizon", 'found "-2h", expected a duration of zero or more'),
+        (CYCLE, "templates[0].steps", "steps form a cycle: "),
+        (ONE_STEP + 'depends_on = ["x"]\n', "templates[0].steps[0].depends_on", "found 'x'"),
+        (ONE_STEP + "p_error = 1.01\n", "templates[0].steps[0].p_error", "found 1.01, expected"),
+    ],
+    ids=["unknown-key", "wrong-type", "negative-duration", "cycle", "missing-step", "probability"],
+)
+def test_each_kind_of_bad_scenario_is_refused_with_one_line(tmp_path, text, key, said):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    r = pollsim("simulate", str(f))
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"pollsim: {f}: {key}: ")
+    assert said in r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert r.stdout == ""  # nothing half-run
+
+
+def test_a_run_with_no_jobs_still_summarises_and_plots(tmp_path):
+    r = pollsim("simulate", "--horizon", "0", "--out", str(tmp_path), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "0 jobs submitted" in r.stdout
+    assert (tmp_path / "states.png").stat().st_size > 1000
