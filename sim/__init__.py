@@ -20,7 +20,9 @@ from sim.dialects import (
 )
 from sim.distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Uniform
 from sim.durations import format_duration, parse_duration, parse_rate
-from sim.lifecycle import ActionRecord, Change, Job, Lifecycle
+from sim.job import Job
+from sim.lifecycle import Lifecycle
+from sim.records import ActionRecord, Change
 from sim.retry import ExponentialRetry, FixedRetry, NoRetry, RetryPolicy, ScheduleRetry
 from sim.scenario import Scenario, default_scenario, load_scenario, loads
 from sim.simulation import Simulation, simulate

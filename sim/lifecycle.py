@@ -9,15 +9,15 @@ rather than a process each, since a process costs two more events per attempt.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import simpy
 from simpy.events import Timeout
 
 from sim.dialects import Action, ActionRefused, Dialect
 from sim.distributions import Constant, Distribution
+from sim.job import Job
 from sim.randomness import Draws
+from sim.records import ActionRecord, Change
 from sim.retry import RetryPolicy
 from sim.scripts import Script
 from sim.states import (
@@ -42,85 +42,6 @@ STEP_FAILED, STEP_ERROR, SKIPPED, BLOCKED = _S.FAILED, _S.ERROR, _S.SKIPPED, _S.
 STEP_CANCELLED = _S.CANCELLED
 _HOLD_OR_DONE = JOB_TERMINAL | {CANCELLING}
 NO_LAG = Constant(0.0)
-
-
-class Change(NamedTuple):
-    """One state change of a job (``step_id`` None) or of one of its steps. The log holds
-    plain tuples in this field order (cheaper to make); ``Change._make`` names them."""
-
-    job_id: int
-    step_id: str | None
-    from_state: str | None  #: None when the job is created
-    to_state: str
-    t: float  #: when it truly happened (simulated seconds)
-    t_visible: float  #: when the status API shows it, after the reporting lag
-    attempt: int  #: the step's attempt number; 0 for job changes
-
-
-class ActionRecord(NamedTuple):
-    """A cancel, pause or resume asked of a job, and whether the dialect allowed it."""
-
-    job_id: int
-    action: str
-    t: float
-    accepted: bool
-    reason: str
-
-
-class Job:
-    """The runtime state of one job (shared state only; the model drives it)."""
-
-    __slots__ = (
-        "attempts",
-        "discovering",
-        "ended",
-        "finished",
-        "gen",
-        "hold",
-        "id",
-        "ids",
-        "parked",
-        "retries",
-        "retrying",
-        "running",
-        "script",
-        "started",
-        "state",
-        "steps",
-        "submit",
-        "t_last",
-        "template",
-        "time_in",
-        "vis",
-        "waiting",
-        "worked",
-    )
-
-    def __init__(self, job_id: int, template: JobTemplate, now: float) -> None:
-        n = len(template.steps)
-        self.id = job_id
-        self.template = template
-        self.submit = now
-        self.state = QUEUED
-        self.steps = [PENDING] * n
-        self.ids = template.ids
-        self.attempts = [0] * n
-        self.waiting = [len(d) for d in template.dependencies]  # dependencies not yet done
-        self.running = 0  # steps running now
-        self.retrying = 0  # steps waiting for their retry timer
-        self.finished = 0  # steps in a terminal state
-        self.worked = 0  # of those, steps that are not discovery steps
-        self.discovering = 0  # discovery steps running now
-        self.retries = 0
-        self.hold = False  # pausing or paused
-        self.parked: list[int] = []  # steps ready to start once resumed
-        self.gen = 0  # bumped when the job stops its work: outstanding timers go stale
-        self.started: float | None = None
-        self.ended: float | None = None
-        self.t_last = now
-        self.vis = now
-        self.time_in: dict[JobState, float] = {}
-        self.script: Script | None = None
 
 
 class Lifecycle:

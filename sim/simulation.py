@@ -23,8 +23,10 @@ import simpy
 from sim.controls import Control
 from sim.dialects import Action, get_dialect
 from sim.durations import format_duration
-from sim.lifecycle import ActionRecord, Change, Job, Lifecycle
+from sim.job import Job
+from sim.lifecycle import Lifecycle
 from sim.randomness import Draws
+from sim.records import ActionRecord, Change
 from sim.scenario import Scenario
 from sim.states import JobState
 from sim.workload import submissions

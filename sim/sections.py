@@ -1,0 +1,224 @@
+"""Readers of a scenario file's tables: each takes a ``Reader`` on its table and returns a
+validated value, or raises a ``ScenarioError`` naming the key."""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import datetime
+from pathlib import Path
+
+from sim import _reader as r
+from sim._reader import Expected, Reader, ScenarioError
+from sim.arrivals import Arrivals, Bursts, Diurnal, NoArrivals, Poisson, Replay
+from sim.controls import Control
+from sim.dialects import Action
+from sim.distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Uniform
+from sim.durations import parse_duration, parse_rate
+from sim.retry import ExponentialRetry, FixedRetry, NoRetry, RetryPolicy, ScheduleRetry
+from sim.templates import JobTemplate, StepSpec, TemplateError
+
+
+def duration(raw: object) -> float:
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise Expected(str(exc).removeprefix("expected ")) from None
+
+
+def rate(raw: object) -> float:
+    try:
+        return parse_rate(raw)
+    except ValueError as exc:
+        raise Expected(str(exc).removeprefix("expected ")) from None
+
+
+def capacity(raw: object) -> int | None:
+    if raw == "unlimited":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise Expected('a whole number >= 1, or "unlimited"')
+    return raw
+
+
+_DIST_KEYS = {
+    "constant": ("value",),
+    "uniform": ("low", "high"),
+    "exponential": ("mean",),
+    "lognormal": ("median", "p95"),
+    "empirical": ("samples",),
+}
+
+
+def read_distribution(
+    parent: Reader, name: str, default: Distribution | None = None
+) -> Distribution | None:
+    """A duration distribution: a plain duration (constant) or a table with ``dist``."""
+    if not parent.has(name):
+        return parent.get(name, duration, default)
+    if not isinstance(parent.data[name], dict):
+        return Constant(parent.get(name, duration))
+    t = parent.table(name)
+    kind = t.get("dist", r.one_of(*_DIST_KEYS))
+    if kind == "empirical":
+        args = [t.get("samples", r.list_of(parse_duration, "durations"))]
+    else:
+        args = [t.get(k, duration) for k in _DIST_KEYS[kind]]
+    t.done()
+    cls = {"constant": Constant, "uniform": Uniform, "exponential": Exponential}
+    cls |= {"lognormal": LogNormal, "empirical": Empirical}
+    try:
+        return cls[kind](*args)
+    except ValueError as exc:
+        raise parent.error(name, str(exc)) from None
+
+
+def read_retry(parent: Reader, name: str, default: RetryPolicy | None) -> RetryPolicy | None:
+    if not parent.has(name):
+        return default
+    t = parent.table(name)
+    kind = t.get("kind", r.one_of("none", "fixed", "schedule", "exponential"))
+    attempts = r.integer(1)
+    try:
+        if kind == "none":
+            policy: RetryPolicy = NoRetry()
+        elif kind == "fixed":
+            policy = FixedRetry(t.get("delay", duration), t.get("max_attempts", attempts, 3))
+        elif kind == "schedule":
+            waits = t.get("schedule", r.list_of(parse_duration, "durations"))
+            policy = ScheduleRetry(waits, t.get("max_attempts", attempts, 0))
+        else:
+            policy = ExponentialRetry(
+                base=t.get("base", duration),
+                multiplier=t.get("multiplier", r.number(1.0), 2.0),
+                cap=t.get("cap", duration, math.inf),
+                max_attempts=t.get("max_attempts", attempts, 5),
+                jitter=t.get("jitter", r.one_of("none", "full", "equal"), "none"),
+            )
+    except ValueError as exc:
+        if isinstance(exc, ScenarioError):
+            raise
+        raise parent.error(name, str(exc)) from None
+    t.done()
+    return policy
+
+
+def read_step(t: Reader) -> StepSpec:
+    step = dict(
+        id=t.get("id", r.text),
+        type=t.get("type", r.text, ""),
+        duration=read_distribution(t, "duration"),
+        depends_on=t.get("depends_on", r.list_of(r.text, "step ids"), ()),
+        optional=t.get("optional", r.boolean, False),
+        discovery=t.get("discovery", r.boolean, False),
+        retry=read_retry(t, "retry", None),
+    )
+    for p in ("p_transient", "p_permanent", "p_error", "p_skip"):
+        step[p] = t.get(p, r.probability, 0.0)
+    t.done()
+    try:
+        return StepSpec(**step)
+    except TemplateError as exc:
+        raise t.error(exc.key, str(exc)) from None
+
+
+def read_template(t: Reader) -> JobTemplate:
+    name = t.get("name", r.text)
+    weight = t.get("weight", r.number(0.0), 1.0)
+    retry = read_retry(t, "retry", None)
+    steps = tuple(read_step(s) for s in t.tables("steps"))
+    t.done()
+    try:
+        return JobTemplate(name, steps, weight=weight, retry=retry)
+    except TemplateError as exc:
+        raise t.error(exc.key, str(exc)) from None
+
+
+def read_arrivals(t: Reader, base: Path | None) -> tuple[Arrivals, Bursts]:
+    kind = t.get("kind", r.one_of("poisson", "diurnal", "replay", "none"), "poisson")
+    if kind == "poisson":
+        arrivals: Arrivals = Poisson(t.get("rate", rate, 600 / 3600))
+    elif kind == "diurnal":
+        rates = t.get("rates", r.list_of(parse_rate, "rates"))
+        try:
+            arrivals = Diurnal(rates, t.get("period", duration, 86400.0))
+        except ValueError as exc:
+            raise t.error("rates", str(exc)) from None
+    elif kind == "replay":
+        name = t.get("file", r.text)
+        path = (base / name) if base else Path(name)
+        arrivals = read_replay(path, t.source)
+    else:
+        arrivals = NoArrivals()
+    bursts = []
+    for b in t.tables("bursts"):
+        bursts.append(
+            (b.get("at", duration), b.get("count", r.integer(1)), b.get("template", r.text, None))
+        )
+        b.done()
+    t.done()
+    return arrivals, Bursts(tuple(bursts))
+
+
+def read_replay(path: Path, source: str) -> Replay:
+    """Submit times from a CSV with a ``submit`` column (seconds, a duration, or an ISO
+    timestamp; timestamps count from the first) and an optional ``template`` column."""
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ScenarioError(
+            source, "arrivals.file", f"cannot read {path}: {exc.strerror}"
+        ) from None
+    if not rows or "submit" not in rows[0]:
+        raise ScenarioError(str(path), "", "expected a CSV with a header naming a 'submit' column")
+    times: list[float] = []
+    stamps: list[datetime] = []
+    for line, row in enumerate(rows, start=2):
+        raw = (row.get("submit") or "").strip()
+        try:
+            if "T" in raw or raw.count("-") >= 2:
+                stamps.append(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+            else:
+                times.append(parse_duration(float(raw) if _is_number(raw) else raw))
+        except ValueError:
+            raise ScenarioError(
+                f"{path}:{line}",
+                "submit",
+                f"found {raw!r}, expected seconds, a duration or an ISO 8601 timestamp",
+            ) from None
+    if stamps and times:
+        raise ScenarioError(
+            str(path), "submit", "mixes timestamps and seconds; use one or the other"
+        )
+    if stamps:
+        first = min(stamps)
+        times = [(s - first).total_seconds() for s in stamps]
+    names = tuple((row.get("template") or None) for row in rows)
+    return Replay(tuple(times), names if any(names) else ())
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def read_control(t: Reader) -> Control:
+    action = Action(t.get("action", r.one_of(*(a.value for a in Action))))
+    ctl = dict(
+        action=action,
+        probability=t.get("probability", r.probability, 1.0),
+        after=read_distribution(t, "after", None),
+        at=t.get("at", duration, None),
+        jobs=t.get("jobs", r.list_of(r.integer(0), "job ids"), ()),
+        templates=t.get("templates", r.list_of(r.text, "template names"), ()),
+        resume_after=read_distribution(t, "resume_after", None),
+    )
+    t.done()
+    try:
+        return Control(**ctl)
+    except ValueError as exc:
+        raise t.error("action", str(exc)) from None
