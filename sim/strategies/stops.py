@@ -1,0 +1,110 @@
+"""Stops: when a client gives up watching. ``|`` stops when either does, ``&`` when both.
+
+>>> from sim.strategies.state import PollState
+>>> stop = after_delay(60) | after_polls(10)
+>>> stop(PollState(attempt=3, elapsed=61.0)), stop(PollState(attempt=3, elapsed=5.0))
+(True, False)
+>>> str(stop)
+'after_delay(60) | after_polls(10)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.strategies._values import check_non_negative, num
+from sim.strategies.state import PollState
+
+
+class Stop:
+    """Whether the client gives up now, before its next poll."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __call__(self, state: PollState) -> bool:
+        raise NotImplementedError
+
+    def __or__(self, other: Stop) -> Stop:
+        if not isinstance(other, Stop):
+            return NotImplemented
+        return stop_any(_parts(self, stop_any) + _parts(other, stop_any))
+
+    def __and__(self, other: Stop) -> Stop:
+        if not isinstance(other, Stop):
+            return NotImplemented
+        return stop_all(_parts(self, stop_all) + _parts(other, stop_all))
+
+
+def _parts(s: Stop, kind: type) -> tuple[Stop, ...]:
+    return s.stops if isinstance(s, kind) else (s,)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, repr=False)
+class never(Stop):
+    """Poll until the job ends, however long it takes."""
+
+    def __call__(self, state):
+        return False
+
+    def __str__(self) -> str:
+        return "never()"
+
+
+@dataclass(frozen=True, repr=False)
+class after_delay(Stop):
+    """Give up once ``seconds`` have passed since the client started watching."""
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        check_non_negative(self, "after_delay", "seconds")
+
+    def __call__(self, state):
+        return state.elapsed >= self.seconds
+
+    def __str__(self) -> str:
+        return f"after_delay({num(self.seconds)})"
+
+
+@dataclass(frozen=True, repr=False)
+class after_polls(Stop):
+    """Give up after ``n`` polls."""
+
+    n: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
+            raise ValueError(f"after_polls: n must be a whole number >= 1, found {self.n!r}")
+
+    def __call__(self, state):
+        return state.attempt >= self.n
+
+    def __str__(self) -> str:
+        return f"after_polls({self.n})"
+
+
+@dataclass(frozen=True, repr=False)
+class stop_any(Stop):
+    """Stops when any of its stops does (``a | b``)."""
+
+    stops: tuple[Stop, ...]
+
+    def __call__(self, state):
+        return any(s(state) for s in self.stops)
+
+    def __str__(self) -> str:
+        return " | ".join(f"({s})" if isinstance(s, stop_all) else str(s) for s in self.stops)
+
+
+@dataclass(frozen=True, repr=False)
+class stop_all(Stop):
+    """Stops when all of its stops do (``a & b``)."""
+
+    stops: tuple[Stop, ...]
+
+    def __call__(self, state):
+        return all(s(state) for s in self.stops)
+
+    def __str__(self) -> str:
+        return " & ".join(f"({s})" if isinstance(s, stop_any) else str(s) for s in self.stops)

@@ -1,0 +1,155 @@
+"""Strategies as text, for scenario files and the command line: the same calls as in
+Python, or a preset's name. ``str(strategy)`` parses back to an equal value.
+
+>>> s = parse_strategy("exponential(1, 1.5, max=20) | after_delay('15m')")
+>>> str(s)
+'exponential(1, 1.5, max=20) | after_delay(900)'
+>>> parse_strategy(str(s)) == s
+True
+>>> parse_strategy("fixed(-3)")
+Traceback (most recent call last):
+...
+sim.strategies.text.StrategyError: strategy 'fixed(-3)': at column 1: fixed: seconds must be ...
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import inspect
+from collections.abc import Callable
+
+from sim.durations import parse_duration
+from sim.strategies import stops, waits
+from sim.strategies.poll import Strategy, poll
+from sim.strategies.presets import PRESETS
+from sim.strategies.stops import Stop
+from sim.strategies.waits import Wait
+
+
+class StrategyError(ValueError):
+    """A strategy text that does not parse, with the part that is wrong."""
+
+
+_DURATION_ARGS = {"seconds", "start", "step", "max", "initial", "low", "high", "min", "base"}
+_DURATION_ARGS |= {"first", "long_poll"}
+
+CALLS: dict[str, Callable] = {
+    "fixed": waits.fixed,
+    "linear": waits.linear,
+    "exponential": waits.exponential,
+    "uniform": waits.uniform,
+    "full_jitter": waits.full_jitter,
+    "equal_jitter": waits.equal_jitter,
+    "decorrelated_jitter": waits.decorrelated_jitter,
+    "per_status": waits.per_status,
+    "retry_after": waits.retry_after,
+    "progress": waits.progress,
+    "at_once_on_error": waits.at_once_on_error,
+    "after_delay": stops.after_delay,
+    "after_polls": stops.after_polls,
+    "never": stops.never,
+    "poll": poll,
+}
+
+
+def parse_strategy(text: str) -> Strategy:
+    """A Strategy from its text form or a preset name; StrategyError says what is wrong."""
+    name = text.strip()
+    if name in PRESETS:
+        return PRESETS[name]
+    try:
+        tree = ast.parse(name, mode="eval")
+    except SyntaxError as exc:
+        raise _error(text, exc.offset or 1, f"not a strategy ({exc.msg})") from None
+    value = _Builder(text).build(tree.body)
+    if isinstance(value, Wait):
+        return Strategy(value)
+    if not isinstance(value, Strategy):
+        raise _error(text, 1, "a stop alone is not a strategy; give a wait, e.g. fixed(5) | ...")
+    return value
+
+
+def _error(text: str, col: int, message: str) -> StrategyError:
+    return StrategyError(f"strategy {text!r}: at column {col}: {message}")
+
+
+class _Builder:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def fail(self, node: ast.AST, message: str) -> StrategyError:
+        return _error(self.text, getattr(node, "col_offset", 0) + 1, message)
+
+    def build(self, node: ast.AST):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.BitOr | ast.BitAnd):
+            left, right = self.build(node.left), self.build(node.right)
+            try:
+                if isinstance(node.op, ast.Add):
+                    result = left + right
+                elif isinstance(node.op, ast.BitOr):
+                    result = left | right
+                else:
+                    result = left & right
+            except TypeError:
+                result = NotImplemented
+            if result is NotImplemented or result is None:
+                op = {ast.Add: "+", ast.BitOr: "|", ast.BitAnd: "&"}[type(node.op)]
+                raise self.fail(node, f"cannot combine {_kind(left)} {op} {_kind(right)}")
+            return result
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self.call(node)
+        if isinstance(node, ast.Name):
+            if node.id == "never":
+                return stops.never()
+            raise self.unknown(node, node.id)
+        raise self.fail(node, "expected a call such as fixed(5), or a preset name")
+
+    def unknown(self, node: ast.AST, name: str) -> StrategyError:
+        known = [*CALLS, *PRESETS]
+        hint = difflib.get_close_matches(name, known, n=1)
+        more = f"did you mean {hint[0]}?" if hint else "expected one of " + ", ".join(known)
+        return self.fail(node, f"unknown name {name!r}; {more}")
+
+    def call(self, node: ast.Call):
+        name = node.func.id  # type: ignore[attr-defined]
+        make = CALLS.get(name)
+        if make is None:
+            raise self.unknown(node, name)
+        args = [self.argument(a, None) for a in node.args]
+        kwargs = {k.arg: self.argument(k.value, k.arg) for k in node.keywords if k.arg}
+        signature = inspect.signature(make)
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            params = ", ".join(signature.parameters)
+            raise self.fail(node, f"{name}({params}): {exc}") from None
+        try:
+            return make(*args, **kwargs)
+        except (ValueError, TypeError) as exc:
+            raise self.fail(node, str(exc)) from None
+
+    def argument(self, node: ast.AST, key: str | None):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                return parse_duration(node.value)
+            except ValueError:
+                raise self.fail(node, f"{node.value!r}: expected a duration") from None
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            if isinstance(node.value, bool):
+                raise self.fail(node, "expected a number, found a boolean")
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self.argument(node.operand, key)
+            return -inner
+        if isinstance(node, ast.Name) and node.id == "inf":
+            return float("inf")
+        return self.build(node)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, Wait):
+        return "a wait"
+    if isinstance(value, Stop):
+        return "a stop"
+    return "a strategy" if isinstance(value, Strategy) else type(value).__name__

@@ -1,0 +1,325 @@
+"""Waits: how long a client sleeps before its next poll. Small immutable values that add
+(``fixed(5) + uniform(0, 1)``) and wrap (``full_jitter(exponential(1, 1.5, max=20))``).
+
+>>> from sim.strategies.state import PollState
+>>> exponential(1, 2, max=10)(PollState(attempt=3), None)
+8.0
+>>> (fixed(5) + fixed(1))(PollState(), None)
+6.0
+>>> str(per_status(fixed(10), retry_wait=fixed(30)))
+'per_status(fixed(10), retry_wait=fixed(30))'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.states import JobState
+from sim.strategies._values import check_non_negative, num
+from sim.strategies.state import PollState
+
+_STATES = {s.value for s in JobState}
+
+
+def need_wait(name: str, key: str, value: object) -> None:
+    if not isinstance(value, Wait):
+        raise ValueError(f"{name}: {key} must be a wait such as fixed(5), found {value}")
+
+
+class Wait:
+    """The wait before the next poll, given the client's state. ``open_loop`` waits look at
+    nothing the server says, so whole schedules can be drawn ahead (the fast path)."""
+
+    open_loop: bool = True
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __call__(self, state: PollState, rng: np.random.Generator | None) -> float:
+        raise NotImplementedError
+
+    def __add__(self, other: Wait) -> Wait:
+        if not isinstance(other, Wait):
+            return NotImplemented
+        return wait_sum((*_terms(self), *_terms(other)))
+
+    def __radd__(self, other: object) -> Wait:
+        if other == 0:  # sum() starts from 0
+            return self
+        return NotImplemented
+
+    def __or__(self, stop: object):  # -> Strategy
+        """``fixed(2) | after_delay(60)``: a strategy that waits so and stops so."""
+        from sim.strategies.poll import Strategy
+        from sim.strategies.stops import Stop
+
+        if not isinstance(stop, Stop):
+            return NotImplemented
+        return Strategy(self, stop)
+
+
+def _terms(w: Wait) -> tuple[Wait, ...]:
+    return w.waits if isinstance(w, wait_sum) else (w,)
+
+
+@dataclass(frozen=True, repr=False)
+class wait_sum(Wait):
+    """Waits added together."""
+
+    waits: tuple[Wait, ...]
+
+    @property
+    def open_loop(self) -> bool:  # type: ignore[override]
+        return all(w.open_loop for w in self.waits)
+
+    def __call__(self, state, rng):
+        return sum(w(state, rng) for w in self.waits)
+
+    def __str__(self) -> str:
+        return " + ".join(str(w) for w in self.waits)
+
+
+@dataclass(frozen=True, repr=False)
+class fixed(Wait):
+    """The same interval every time: what most hand-written pollers do."""
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        check_non_negative(self, "fixed", "seconds")
+
+    def __call__(self, state, rng):
+        return float(self.seconds)
+
+    def __str__(self) -> str:
+        return f"fixed({num(self.seconds)})"
+
+
+@dataclass(frozen=True, repr=False)
+class linear(Wait):
+    """``start + step * attempt``, capped at ``max``."""
+
+    start: float
+    step: float
+    max: float = math.inf
+
+    def __post_init__(self) -> None:
+        check_non_negative(self, "linear", "start", "step", "max")
+
+    def __call__(self, state, rng):
+        return min(self.max, self.start + self.step * state.attempt)
+
+    def __str__(self) -> str:
+        cap = f", max={num(self.max)}" if math.isfinite(self.max) else ""
+        return f"linear({num(self.start)}, {num(self.step)}{cap})"
+
+
+@dataclass(frozen=True, repr=False)
+class exponential(Wait):
+    """``initial * multiplier ** attempt``, capped at ``max``. Without jitter every client
+    that started together polls together: not for resolving contention (add jitter)."""
+
+    initial: float
+    multiplier: float = 2.0
+    max: float = math.inf
+
+    def __post_init__(self) -> None:
+        check_non_negative(self, "exponential", "initial", "max")
+        if isinstance(self.multiplier, bool) or not self.multiplier >= 1:
+            raise ValueError(f"exponential: multiplier must be >= 1, found {self.multiplier!r}")
+
+    def __call__(self, state, rng):
+        return min(self.max, self.initial * self.multiplier ** min(state.attempt, 1024))
+
+    def __str__(self) -> str:
+        cap = f", max={num(self.max)}" if math.isfinite(self.max) else ""
+        return f"exponential({num(self.initial)}, {num(self.multiplier)}{cap})"
+
+
+@dataclass(frozen=True, repr=False)
+class uniform(Wait):
+    """Uniform between ``low`` and ``high``; add it to another wait to spread clients."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        check_non_negative(self, "uniform", "low", "high")
+        if self.low > self.high:
+            raise ValueError(f"uniform: low must be <= high, found {self.low} > {self.high}")
+
+    def __call__(self, state, rng):
+        return self.low + (self.high - self.low) * rng.random()
+
+    def __str__(self) -> str:
+        return f"uniform({num(self.low)}, {num(self.high)})"
+
+
+@dataclass(frozen=True, repr=False)
+class full_jitter(Wait):
+    """Uniform between ``min`` and the inner wait (AWS's "full jitter" when min is 0)."""
+
+    inner: Wait
+    min: float = 0.0
+
+    def __post_init__(self) -> None:
+        need_wait("full_jitter", "inner", self.inner)
+        check_non_negative(self, "full_jitter", "min")
+
+    @property
+    def open_loop(self) -> bool:  # type: ignore[override]
+        return self.inner.open_loop
+
+    def __call__(self, state, rng):
+        d = max(self.min, self.inner(state, rng))
+        return self.min + (d - self.min) * rng.random()
+
+    def __str__(self) -> str:
+        low = f", min={num(self.min)}" if self.min else ""
+        return f"full_jitter({self.inner}{low})"
+
+
+@dataclass(frozen=True, repr=False)
+class equal_jitter(Wait):
+    """Half the inner wait, plus uniform up to the other half (AWS's "equal jitter")."""
+
+    inner: Wait
+
+    @property
+    def open_loop(self) -> bool:  # type: ignore[override]
+        return self.inner.open_loop
+
+    def __post_init__(self) -> None:
+        need_wait("equal_jitter", "inner", self.inner)
+
+    def __call__(self, state, rng):
+        d = self.inner(state, rng)
+        return d / 2 + d / 2 * rng.random()
+
+    def __str__(self) -> str:
+        return f"equal_jitter({self.inner})"
+
+
+@dataclass(frozen=True, repr=False)
+class decorrelated_jitter(Wait):
+    """``min(max, uniform(base, 3 * previous wait))`` (AWS's "decorrelated jitter")."""
+
+    base: float
+    max: float = math.inf
+
+    def __post_init__(self) -> None:
+        check_non_negative(self, "decorrelated_jitter", "base", "max")
+
+    def __call__(self, state, rng):
+        prev = state.prev_delay if state.prev_delay is not None else self.base
+        high = max(self.base, 3 * prev)
+        return min(self.max, self.base + (high - self.base) * rng.random())
+
+    def __str__(self) -> str:
+        cap = f", max={num(self.max)}" if math.isfinite(self.max) else ""
+        return f"decorrelated_jitter({num(self.base)}{cap})"
+
+
+@dataclass(frozen=True, repr=False)
+class per_status(Wait):
+    """Another wait per observed canonical status (``retry_wait=fixed(30)``); ``default``
+    for the rest, and before the first answer."""
+
+    default: Wait
+    by_status: Mapping[str, Wait] = field(default_factory=dict)
+
+    def __init__(self, default: Wait, **by_status: Wait):
+        need_wait("per_status", "default", default)
+        table = dict(by_status)
+        for key, w in table.items():
+            if key not in _STATES:
+                raise ValueError(
+                    f"per_status: {key!r} is not a job state; expected one of "
+                    + ", ".join(sorted(_STATES))
+                )
+            need_wait("per_status", key, w)
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "by_status", dict(sorted(table.items())))
+
+    def __hash__(self) -> int:
+        return hash((self.default, tuple(self.by_status.items())))
+
+    open_loop = False
+
+    def __call__(self, state, rng):
+        w = self.by_status.get(state.status, self.default) if state.status else self.default
+        return w(state, rng)
+
+    def __str__(self) -> str:
+        rest = "".join(f", {k}={w}" for k, w in self.by_status.items())
+        return f"per_status({self.default}{rest})"
+
+
+@dataclass(frozen=True, repr=False)
+class retry_after(Wait):
+    """The server's Retry-After when it sends one (it wins), else the inner wait."""
+
+    inner: Wait
+    open_loop = False
+
+    def __post_init__(self) -> None:
+        need_wait("retry_after", "inner", self.inner)
+
+    def __call__(self, state, rng):
+        if state.retry_after is not None:
+            return float(state.retry_after)
+        return self.inner(state, rng)
+
+    def __str__(self) -> str:
+        return f"retry_after({self.inner})"
+
+
+@dataclass(frozen=True, repr=False)
+class progress(Wait):
+    """From reported progress, estimate the time left (``elapsed * (1 - p) / p``) and wait
+    ``fraction`` of it, between ``min`` and ``max``; ``min`` until progress is reported."""
+
+    min: float
+    max: float
+    fraction: float = 0.5
+    open_loop = False
+
+    def __post_init__(self) -> None:
+        check_non_negative(self, "progress", "min", "max", "fraction")
+        if self.min > self.max:
+            raise ValueError(f"progress: min must be <= max, found {self.min} > {self.max}")
+
+    def __call__(self, state, rng):
+        p = state.progress
+        if not p or p <= 0:
+            return self.min
+        left = state.elapsed * (1 - min(p, 1.0)) / p
+        return min(self.max, max(self.min, self.fraction * left))
+
+    def __str__(self) -> str:
+        frac = f", fraction={num(self.fraction)}" if self.fraction != 0.5 else ""
+        return f"progress({num(self.min)}, {num(self.max)}{frac})"
+
+
+@dataclass(frozen=True, repr=False)
+class at_once_on_error(Wait):
+    """After an error or a non-2xx answer, poll again at once without sleeping. A real
+    client's bug, modelled so the harness can show what it does to a struggling server."""
+
+    inner: Wait
+    open_loop = False
+
+    def __post_init__(self) -> None:
+        need_wait("at_once_on_error", "inner", self.inner)
+
+    def __call__(self, state, rng):
+        if state.attempt > 0 and not state.ok:
+            return 0.0
+        return self.inner(state, rng)
+
+    def __str__(self) -> str:
+        return f"at_once_on_error({self.inner})"
