@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import difflib
 import inspect
+import re
 from collections.abc import Callable
 
 from sim.durations import parse_duration
@@ -58,6 +59,10 @@ def parse_strategy(text: str) -> Strategy:
     name = text.strip()
     if name in PRESETS:
         return PRESETS[name]
+    if re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)+", name):  # reads as a preset name
+        hint = difflib.get_close_matches(name, PRESETS, n=1)
+        more = f"did you mean {hint[0]}?" if hint else "expected one of " + ", ".join(PRESETS)
+        raise _error(text, 1, f"unknown preset {name!r}; {more}")
     try:
         tree = ast.parse(name, mode="eval")
     except SyntaxError as exc:

@@ -1,0 +1,140 @@
+"""Strategies: waits and stops together, their text form, and the presets."""
+
+import pytest
+
+from sim.strategies import (
+    PRESETS,
+    Strategy,
+    StrategyError,
+    after_delay,
+    after_polls,
+    exponential,
+    fixed,
+    full_jitter,
+    make_state,
+    never,
+    parse_strategy,
+    per_status,
+    poll,
+)
+
+
+def test_stops_combine_with_or_and_and():
+    either = after_delay(60) | after_polls(10)
+    both = after_delay(60) & after_polls(10)
+    late, many = make_state(elapsed=61.0, attempt=2), make_state(elapsed=5.0, attempt=10)
+    assert either(late) and either(many) and not either(make_state(elapsed=1.0, attempt=1))
+    assert not both(late) and not both(many) and both(make_state(elapsed=61.0, attempt=10))
+    assert not never()(make_state(elapsed=1e9, attempt=10**6))
+
+
+def test_a_strategy_waits_then_gives_up():
+    s = fixed(2) | after_delay(60)
+    assert s.next_delay(make_state(attempt=29, elapsed=58.0), None) == 2
+    assert s.next_delay(make_state(attempt=30, elapsed=60.0), None) is None
+
+
+def test_first_wait_and_long_poll():
+    s = poll(fixed(15), stop=after_polls(40), first=0)
+    assert s.next_delay(make_state(attempt=0), None) == 0
+    assert s.next_delay(make_state(attempt=1), None) == 15
+    assert s.next_delay(make_state(attempt=40), None) is None
+    lp = poll(fixed(0), long_poll=20)
+    assert lp.long_poll == 20 and not lp.open_loop
+
+
+def test_adding_a_stop_to_a_strategy_keeps_its_options():
+    s = poll(fixed(1), first=0) | after_polls(3)
+    assert s == Strategy(fixed(1), after_polls(3), first=0)
+
+
+TEXTS = [
+    "fixed(5)",
+    "fixed(5) + uniform(0, 1)",
+    "fixed(2) | after_delay(60)",
+    "exponential(1, 1.5, max=20) | after_delay(900) | after_polls(100)",
+    "full_jitter(exponential(2, 2, max=120), min=2)",
+    "equal_jitter(linear(1, 2, max=30))",
+    "decorrelated_jitter(1, max=60) | after_delay(600) & after_polls(5)",
+    "per_status(fixed(10), queued=fixed(60), retry_wait=fixed(30)) | after_delay(3600)",
+    "retry_after(fixed(30))",
+    "progress(1, 60, fraction=0.25)",
+    "at_once_on_error(fixed(6)) | after_delay(1800)",
+    "poll(fixed(15), stop=after_polls(40), first=0)",
+    "poll(fixed(0), long_poll=20)",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_text_form_parses_back_to_an_equal_value(text):
+    s = parse_strategy(text)
+    assert str(s) == text
+    assert parse_strategy(str(s)) == s
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_presets_round_trip_and_keep_their_name(name):
+    s = parse_strategy(name)
+    assert s.label == name
+    assert parse_strategy(str(s)) == s
+
+
+def test_presets_are_what_the_clients_do():
+    st = make_state
+    assert PRESETS["ordo-js"].next_delay(st(attempt=100, elapsed=1e6), None) == 3
+    assert PRESETS["generic-js"].next_delay(st(attempt=30, elapsed=60.0), None) is None
+    fp = PRESETS["fiddler-py"]
+    assert fp.next_delay(st(attempt=1, status="retry_wait"), None) == 30
+    assert fp.next_delay(st(attempt=1, status="running"), None) == 10
+    assert fp.next_delay(st(attempt=1, elapsed=3600.0), None) is None
+    bw = PRESETS["botocore-waiter"]
+    assert bw.next_delay(st(attempt=0), None) == 0 and bw.next_delay(st(attempt=40), None) is None
+    assert PRESETS["azure-lro"].next_delay(st(attempt=1, retry_after=5.0), None) == 5
+    assert PRESETS["azure-lro"].next_delay(st(attempt=1), None) == 30
+    assert PRESETS["google-lro"].stop(st(elapsed=900.0))
+    assert PRESETS["celery-get"].next_delay(st(attempt=5), None) == 0.5
+    fc = PRESETS["fiddler-client"]
+    assert fc.next_delay(st(attempt=2, http_status=500), None) == 0
+    assert fc.next_delay(st(attempt=2, http_status=200), None) == 6
+
+
+def test_smithy_waiter_waits_between_2s_and_120s():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    s = PRESETS["smithy-waiter"]
+    for k in range(0, 12):
+        for _ in range(200):
+            d = s.next_delay(make_state(attempt=k), rng)
+            assert 2 <= d <= min(120, 2 * 2**k)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("fixd(5)", "at column 1: unknown name 'fixd'; did you mean fixed?"),
+        ("ordo-jss", "unknown preset 'ordo-jss'; did you mean ordo-js?"),
+        ("fixed(-2)", "at column 1: fixed: seconds must be a number >= 0, found -2"),
+        ("fixed(5) | after_delay(soon)", "at column 24: unknown name 'soon'"),
+        ("fixed(5) | after_delay('soon')", "at column 24: 'soon': expected a duration"),
+        ("fixed(5) | fixed(3)", "cannot combine a wait | a wait"),
+        ("after_delay(60)", "a stop alone is not a strategy"),
+        ("fixed(1, 2)", "fixed(seconds): too many positional arguments"),
+        ("fixed(5) +", "not a strategy"),
+        ("__import__('os')", "unknown name '__import__'"),
+        ("fixed(5).real", "expected a call such as fixed(5)"),
+        ("[fixed(5)]", "expected a call such as fixed(5)"),
+    ],
+)
+def test_malformed_text_names_the_part_that_is_wrong(text, message):
+    with pytest.raises(StrategyError) as exc:
+        parse_strategy(text)
+    assert message in str(exc.value)
+    assert str(exc.value).startswith(f"strategy {text!r}: ")
+
+
+def test_equality_and_hash_are_by_value():
+    a = per_status(fixed(10), retry_wait=fixed(30)) | after_delay(60)
+    b = parse_strategy("per_status(fixed(10), retry_wait=fixed(30)) | after_delay(60)")
+    assert a == b and hash(a) == hash(b)
+    assert len({a, b, full_jitter(exponential(1)) | never()}) == 2
