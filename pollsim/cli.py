@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from sim import ScenarioError, default_scenario, load_scenario, simulate, summarize
+    from sim.pollers import StuckPoller
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
@@ -104,7 +105,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         scenario = dataclasses.replace(scenario, horizon=args.horizon)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         return _fail(f"{args.out}: --out must name a directory, and this is a file")
-    run = simulate(scenario, progress=None if not args.quiet else False)
+    try:
+        run = simulate(scenario, progress=None if not args.quiet else False)
+    except StuckPoller as exc:
+        return _fail(f"{scenario.source}: clients: {exc}")
     summary = summarize(run)
     if args.json:
         print(json.dumps(summary, indent=2))

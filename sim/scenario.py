@@ -23,16 +23,20 @@ from sim.arrivals import Arrivals, Bursts, Poisson, Replay
 from sim.controls import Control
 from sim.dialects import DIALECTS
 from sim.distributions import Constant, Distribution
+from sim.pollers import ClientSpec
 from sim.retry import NoRetry, RetryPolicy
 from sim.sections import (
     capacity,
     duration,
     read_arrivals,
+    read_clients,
     read_control,
     read_distribution,
     read_retry,
+    read_server,
     read_template,
 )
+from sim.status_server import ServerSpec
 from sim.templates import JobTemplate
 
 
@@ -54,6 +58,8 @@ class Scenario:
     reporting_lag: Distribution = field(default_factory=lambda: Constant(0.0))
     cancel_delay: float = 2.0  #: time in cancelling, where the dialect shows it
     controls: tuple[Control, ...] = ()
+    clients: ClientSpec | None = None  #: who polls the jobs; None: nobody
+    server: ServerSpec = field(default_factory=ServerSpec)  #: the status API they poll
     source: str = "<scenario>"  #: the file it came from, for messages
 
     def template(self, name: str) -> JobTemplate:
@@ -85,6 +91,8 @@ def read_scenario(data: dict, source: str, base: Path | None = None) -> Scenario
     if not s["templates"]:
         raise ScenarioError(source, "templates", "missing; expected at least one [[templates]]")
     s["controls"] = tuple(read_control(c) for c in top.tables("controls"))
+    s["clients"] = read_clients(top.table("clients"))
+    s["server"] = read_server(top.table("server"))
     top.done()
     _check_names(s, templates, source)
     return Scenario(source=source, **s)

@@ -15,7 +15,10 @@ from sim.controls import Control
 from sim.dialects import Action
 from sim.distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Uniform
 from sim.durations import parse_duration, parse_rate
+from sim.pollers import ClientSpec
 from sim.retry import ExponentialRetry, FixedRetry, NoRetry, RetryPolicy, ScheduleRetry
+from sim.status_server import OUTAGE_MODES, Outage, ServerSpec
+from sim.strategies import Strategy, StrategyError, parse_strategy
 from sim.templates import JobTemplate, StepSpec, TemplateError
 
 
@@ -222,3 +225,61 @@ def read_control(t: Reader) -> Control:
         return Control(**ctl)
     except ValueError as exc:
         raise t.error("action", str(exc)) from None
+
+
+def read_strategy(raw: object) -> Strategy:
+    if not isinstance(raw, str):
+        raise Expected("a strategy, e.g. \"fixed(5) | after_delay('1h')\" or a preset name")
+    try:
+        return parse_strategy(raw)
+    except StrategyError as exc:
+        raise ValueError(str(exc).split(": ", 1)[1]) from None
+
+
+def read_clients(t: Reader) -> ClientSpec | None:
+    """``[clients]``: one ``strategy``, or ``strategies`` = [{strategy, weight}]."""
+    if not t.data:
+        t.done()
+        return None
+    mix: list[tuple[Strategy, float]] = []
+    if t.has("strategy"):
+        mix.append((t.get("strategy", read_strategy), 1.0))
+    for m in t.tables("strategies"):
+        mix.append((m.get("strategy", read_strategy), m.get("weight", r.number(0.0), 1.0)))
+        m.done()
+    if not mix:
+        raise t.error("strategy", "missing; expected a strategy or [[clients.strategies]]")
+    spec = dict(
+        strategies=tuple(mix),
+        start_delay=read_distribution(t, "start_delay", Constant(0.0)),
+        rtt=t.get("rtt", duration, 0.02),
+        request_timeout=t.get("request_timeout", duration, 30.0),
+    )
+    t.done()
+    try:
+        return ClientSpec(**spec)
+    except ValueError as exc:
+        raise t.error("strategies", str(exc)) from None
+
+
+def read_server(t: Reader) -> ServerSpec:
+    """``[server]``: the status API's workers, service time, queue limit and outages."""
+    outages = []
+    for o in t.tables("outages"):
+        outages.append(
+            Outage(
+                o.get("start", duration),
+                o.get("duration", duration),
+                o.get("mode", r.one_of(*OUTAGE_MODES), "503"),
+            )
+        )
+        o.done()
+    spec = ServerSpec(
+        workers=t.get("workers", capacity, None),
+        service_time=read_distribution(t, "service_time", Constant(0.0)),
+        queue_limit=t.get("queue_limit", r.integer(0), None),
+        retry_after=t.get("retry_after", duration, 5.0),
+        outages=tuple(outages),
+    )
+    t.done()
+    return spec

@@ -25,10 +25,12 @@ from sim.dialects import Action, get_dialect
 from sim.durations import format_duration
 from sim.job import Job
 from sim.lifecycle import Lifecycle
+from sim.polling import Polling, poll
 from sim.randomness import Draws
 from sim.records import ActionRecord, Change
 from sim.scenario import Scenario
 from sim.states import JobState
+from sim.timelines import timelines
 from sim.workload import submissions
 
 #: Independent random streams, so that turning one feature on does not reshuffle the rest.
@@ -60,6 +62,7 @@ class Simulation:
     actions: list[ActionRecord]
     jobs: list[Job]
     end: float  #: the simulated time the run stopped
+    polling: Polling | None = None  #: what the clients did, when the scenario has clients
 
     def changes_frame(self) -> pd.DataFrame:
         """The state-change log: one row per change, job rows with ``step_id`` None."""
@@ -180,7 +183,10 @@ def simulate(scenario: Scenario, *, progress: bool | None = False) -> Simulation
         if collecting:
             gc.enable()
     end = env.now if math.isinf(stop) else max(env.now, stop)
-    return Simulation(scenario, model.changes, model.actions, list(model.jobs.values()), end)
+    run = Simulation(scenario, model.changes, model.actions, list(model.jobs.values()), end)
+    if scenario.clients is not None:
+        run.polling = poll(timelines(run), scenario.clients, scenario.server, scenario.seed, end)
+    return run
 
 
 def _run_with_bar(env: simpy.Environment, horizon: float, stop: float, show: bool | None) -> None:

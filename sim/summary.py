@@ -33,7 +33,10 @@ def stats(values: pd.Series | np.ndarray) -> dict[str, float | None]:
 
 
 def summarize(run: Simulation) -> dict:
-    """The run's summary as a JSON-ready dict."""
+    """The run's summary as a JSON-ready dict; with clients, also ``strategies`` (the
+    design's metrics keyed by strategy) and ``server`` (the load it took)."""
+    from sim.polling_summary import polling_summary
+
     s = run.scenario
     jobs = run.jobs_frame()
     ended = jobs[jobs["state"].isin([str(t) for t in JOB_TERMINAL])]
@@ -70,6 +73,7 @@ def summarize(run: Simulation) -> dict:
             "share_with_retry": _share((jobs["retries"] > 0).sum(), n),
         },
         "actions": asked,
+        **(polling_summary(run.polling) if run.polling is not None else {}),
     }
 
 

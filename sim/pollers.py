@@ -1,0 +1,190 @@
+"""Simulated polling clients: one per job, from its submission (after an optional client
+delay) until it sees a terminal state or gives up, against the status server model.
+
+Each poller is a SimPy process; the timelines it reads were recorded by the lifecycle
+run before, since no job depends on who polls it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import simpy
+
+from sim.distributions import Constant, Distribution
+from sim.states import JOB_TERMINAL
+from sim.status_server import NO_ANSWER, Response, StatusServer
+from sim.strategies import PollState, Strategy
+from sim.timelines import Timeline
+
+_TERMINAL = {s.value for s in JOB_TERMINAL}
+_OK = (200, 304)
+#: polls in a row that take no simulated time before a poller is declared stuck
+ZERO_TIME_LIMIT = 10_000
+
+
+class StuckPoller(RuntimeError):
+    """A strategy polls in a loop that takes no simulated time."""
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """The polling clients: a mix of strategies (each job's client drawn by weight), when
+    they start after the job's submission, their network round trip and request timeout."""
+
+    strategies: tuple[tuple[Strategy, float], ...]
+    start_delay: Distribution = field(default_factory=lambda: Constant(0.0))
+    #: seconds a request takes to reach the server and its answer to come back, in all
+    rtt: float = 0.02
+    request_timeout: float = 30.0  #: how long a client waits for an answer
+
+    def __post_init__(self) -> None:
+        if not self.strategies:
+            raise ValueError("clients need at least one strategy")
+        if any(not (w >= 0 and math.isfinite(w)) for _, w in self.strategies):
+            raise ValueError("strategy weights must be >= 0")
+        if sum(w for _, w in self.strategies) <= 0:
+            raise ValueError("strategy weights add up to 0; expected some > 0")
+        if not (self.rtt >= 0 and self.request_timeout > 0):
+            raise ValueError("rtt must be >= 0 and request_timeout > 0")
+
+    @property
+    def labels(self) -> list[str]:
+        return [s.label for s, _ in self.strategies]
+
+
+class PollRecord(NamedTuple):
+    """What one client did for one job."""
+
+    job_id: int
+    strategy: str
+    watch_start: float
+    t_seen: float  #: when it received the first response showing the end (nan if never)
+    seen_state: str | None  #: the terminal state it saw
+    polls: int
+    wasted_polls: int  #: polls answering a state it had already seen
+    gave_up: bool
+    false_give_up: bool  #: it gave up on a job that later succeeded
+    missed_states: str  #: states shown while it watched that it never saw, ";"-joined
+    retry_after_violations: int
+    errors: int  #: answers other than 200 (and no answers)
+
+
+def poller(
+    env: simpy.Environment,
+    tl: Timeline,
+    strategy: Strategy,
+    label: str,
+    server: StatusServer,
+    clients: ClientSpec,
+    start: float,
+    stop_at: float,
+    rng: np.random.Generator,
+    out: list[PollRecord],
+) -> Generator[simpy.Event, object, None]:
+    """Watch one job per ``strategy`` from ``start``; append a PollRecord to ``out``."""
+    if start > env.now:
+        yield env.timeout(start - env.now)
+    half = clients.rtt / 2
+    feedback = server.spec.needs_feedback
+    state = PollState()
+    seen: set[str] = set()
+    polls = wasted = violations = errors = zero_run = 0
+    not_before = -math.inf
+    t_seen, seen_state, gave_up = math.nan, None, False
+    while True:
+        delay = strategy.next_delay(state, rng)
+        if delay is None:
+            gave_up = True
+            break
+        if delay > 0:
+            yield env.timeout(delay)
+            zero_run = 0
+        elif half == 0:
+            zero_run += 1
+            if zero_run > ZERO_TIME_LIMIT:
+                raise StuckPoller(
+                    f"strategy {label} polls job {tl.job_id} in a loop that takes no time; "
+                    "give the clients a round trip (clients.rtt > 0)"
+                )
+        sent = env.now
+        if sent >= stop_at and not tl.ended:
+            break  # the job never ends: stop watching at the end of the run
+        if sent < not_before:
+            violations += 1
+        polls += 1
+        if half:
+            yield env.timeout(half)
+        if feedback:
+            resp = yield from _ask(env, server, tl, clients.request_timeout)
+        else:
+            resp = server.answer_now(tl)
+        if half and resp.http is not None:
+            yield env.timeout(half)
+        if resp.http in _OK:
+            if resp.status in seen:
+                wasted += 1
+            seen.add(resp.status)
+            if resp.status in _TERMINAL:
+                t_seen, seen_state = env.now, resp.status
+                break
+        else:
+            errors += 1
+        if resp.retry_after is not None:
+            not_before = env.now + resp.retry_after
+        state = PollState(
+            polls,
+            env.now - start,
+            resp.status if resp.http in _OK else None,
+            resp.http,
+            resp.retry_after,
+            resp.progress,
+            delay,
+        )
+    end = t_seen if seen_state else env.now
+    out.append(
+        PollRecord(
+            tl.job_id,
+            label,
+            start,
+            t_seen,
+            seen_state,
+            polls,
+            wasted,
+            gave_up,
+            gave_up and tl.final == "succeeded",
+            _missed(tl, start, end, seen),
+            violations,
+            errors,
+        )
+    )
+
+
+def _ask(
+    env: simpy.Environment, server: StatusServer, tl: Timeline, timeout: float
+) -> Generator[simpy.Event, object, Response]:
+    """A request that may queue: wait for the answer or the client's own timeout."""
+    if server.workers is None:
+        resp = yield from server.handle(tl)
+        if resp.http is None:
+            yield env.timeout(timeout)
+        return resp
+    answer = env.process(server.handle(tl))
+    limit = env.timeout(timeout)
+    yield answer | limit
+    if answer.triggered and answer.value.http is not None:
+        return answer.value
+    if not limit.triggered:
+        yield limit
+    return NO_ANSWER
+
+
+def _missed(tl: Timeline, start: float, end: float, seen: set[str]) -> str:
+    """Non-terminal states the API showed while the client watched that it never saw."""
+    first = tl.index_at(start)
+    shown = {s for t, s in zip(tl.times[first:], tl.states[first:], strict=True) if t <= end}
+    return ";".join(sorted(shown - seen - _TERMINAL))

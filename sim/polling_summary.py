@@ -1,0 +1,70 @@
+"""The design's metrics per strategy, from a polling phase: load, detection latency,
+polls per job, wasted polls, give-ups, missed states, Retry-After violations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.polling import Polling
+from sim.summary import stats
+
+
+def load_stats(per_second: np.ndarray) -> dict[str, float]:
+    """Requests per second over 1 s bins: mean, p99 of the bins, max."""
+    if per_second.size == 0:
+        return {"mean": 0.0, "p99": 0.0, "max": 0.0}
+    return {
+        "mean": float(per_second.mean()),
+        "p99": float(np.percentile(per_second, 99)),
+        "max": float(per_second.max()),
+    }
+
+
+def polling_summary(p: Polling) -> dict:
+    """``{"strategies": {label: metrics}, "server": {...}}``, JSON-ready."""
+    jobs = p.jobs_frame()
+    req = p.requests_frame()
+    load = p.load_frame()
+    seconds = len(load)
+    second = np.floor(req["t"].to_numpy()).astype(int)
+    out: dict[str, dict] = {}
+    for label, sub in jobs.groupby("strategy", sort=False):
+        mine = (req["strategy"] == label).to_numpy()
+        out[str(label)] = {
+            "jobs": len(sub),
+            "requests_per_second": load_stats(np.bincount(second[mine], minlength=seconds)),
+            "detection_latency_s": stats(sub["detection_latency"]),
+            "polling_delay_s": stats(sub["polling_delay"]),
+            "polls_per_job": _mean_p95(sub["polls"]),
+            "wasted_polls_per_job": float(sub["wasted_polls"].mean()),
+            "gave_up": int(sub["gave_up"].sum()),
+            "false_give_ups": int(sub["false_give_up"].sum()),
+            "missed_states": _missed(sub["missed_states"]),
+            "retry_after_violations": int(sub["retry_after_violations"].sum()),
+            "errors": int(sub["errors"].sum()),
+        }
+    server = {
+        "requests": len(req),
+        "requests_per_second": load_stats(load["requests"].to_numpy()),
+        "by_http_status": {
+            c: int(load[c].sum()) for c in load.columns if c.startswith("http_") or c == "no_answer"
+        },
+    }
+    if "queue" in load:
+        server["queue_max"] = int(load["queue"].max())
+        server["utilisation_mean"] = float(load["utilisation"].mean())
+    return {"strategies": out, "server": server}
+
+
+def _mean_p95(x: pd.Series) -> dict[str, float]:
+    return {"mean": float(x.mean()), "p95": float(np.percentile(x, 95))}
+
+
+def _missed(col: pd.Series) -> dict[str, int]:
+    """Jobs whose client missed each state."""
+    counts: dict[str, int] = {}
+    for cell in col.dropna():
+        for state in filter(None, str(cell).split(";")):
+            counts[state] = counts.get(state, 0) + 1
+    return dict(sorted(counts.items()))
