@@ -138,7 +138,7 @@ def poller(
             not_before = env.now + resp.retry_after
         state = PollState(
             polls,
-            env.now - start,
+            round(env.now - start, 9),  # so that 30 waits of 2 s make 60 s, not 59.99...
             resp.status if resp.http in _OK else None,
             resp.http,
             resp.retry_after,
@@ -168,7 +168,7 @@ def _ask(
     env: simpy.Environment, server: StatusServer, tl: Timeline, timeout: float
 ) -> Generator[simpy.Event, object, Response]:
     """A request that may queue: wait for the answer or the client's own timeout."""
-    if server.workers is None:
+    if not server.may_delay:
         resp = yield from server.handle(tl)
         if resp.http is None:
             yield env.timeout(timeout)

@@ -19,13 +19,15 @@ import simpy
 from sim.distributions import Constant, Distribution
 from sim.timelines import Timeline
 
-OUTAGE_MODES = ("503", "no_answer")
+OUTAGE_MODES = ("503", "no_answer", "stall")
 
 
 @dataclass(frozen=True)
 class Outage:
-    """From ``start`` for ``duration`` seconds the API answers 503 (with Retry-After), or
-    with ``mode = "no_answer"`` not at all: clients wait for their own request timeout."""
+    """From ``start`` for ``duration`` seconds the API answers 503 (with Retry-After); with
+    ``mode = "no_answer"`` it drops requests, so clients wait for their own timeout; with
+    ``mode = "stall"`` it holds them and answers all at once when it recovers (the backlog
+    that synchronises clients into a thundering herd)."""
 
     start: float
     duration: float
@@ -82,8 +84,10 @@ class StatusServer:
         self.rng = rng
         self.workers = simpy.Resource(env, spec.workers) if spec.workers else None
         self.log: list[tuple[float, int, int | None, float | None]] = []
-        self._timed = spec.needs_feedback and not (
-            isinstance(spec.service_time, Constant) and spec.service_time.value == 0
+        self._timed = not (isinstance(spec.service_time, Constant) and spec.service_time.value == 0)
+        #: whether an answer can take time, so clients must race it against their timeout
+        self.may_delay = (
+            bool(self.workers) or self._timed or any(o.mode == "stall" for o in spec.outages)
         )
 
     def handle(self, tl: Timeline) -> Generator[simpy.Event, None, Response]:
@@ -91,7 +95,9 @@ class StatusServer:
         env, spec = self.env, self.spec
         arrived = env.now
         outage = spec.outage_at(arrived) if spec.outages else None
-        if outage is not None:
+        if outage is not None and outage.mode == "stall":
+            yield env.timeout(outage.start + outage.duration - arrived)
+        elif outage is not None:
             if outage.mode == "no_answer":
                 self.log.append((arrived, tl.job_id, None, None))
                 return NO_ANSWER
