@@ -173,6 +173,15 @@ def _ask(
         if resp.http is None:
             yield env.timeout(timeout)
         return resp
+    if server.workers is None and not server.timed:  # only a stall can delay: no race
+        outage = server.spec.outage_at(env.now)
+        if outage is not None and outage.start + outage.duration - env.now > timeout:
+            # the server answers when it recovers, but this client has gone by then
+            server.log.append((env.now, tl.job_id, 200, outage.start + outage.duration))
+            yield env.timeout(timeout)
+            return NO_ANSWER
+        resp = yield from server.handle(tl)
+        return resp
     answer = env.process(server.handle(tl))
     limit = env.timeout(timeout)
     yield answer | limit

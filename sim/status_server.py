@@ -84,10 +84,10 @@ class StatusServer:
         self.rng = rng
         self.workers = simpy.Resource(env, spec.workers) if spec.workers else None
         self.log: list[tuple[float, int, int | None, float | None]] = []
-        self._timed = not (isinstance(spec.service_time, Constant) and spec.service_time.value == 0)
+        self.timed = not (isinstance(spec.service_time, Constant) and spec.service_time.value == 0)
         #: whether an answer can take time, so clients must race it against their timeout
         self.may_delay = (
-            bool(self.workers) or self._timed or any(o.mode == "stall" for o in spec.outages)
+            bool(self.workers) or self.timed or any(o.mode == "stall" for o in spec.outages)
         )
 
     def handle(self, tl: Timeline) -> Generator[simpy.Event, None, Response]:
@@ -110,9 +110,9 @@ class StatusServer:
                 return Response(429, None, None, spec.retry_after)
             with workers.request() as req:
                 yield req
-                if self._timed:
+                if self.timed:
                     yield env.timeout(spec.service_time.sample(self.rng))
-        elif self._timed:
+        elif self.timed:
             yield env.timeout(spec.service_time.sample(self.rng))
         now = env.now
         k = tl.index_at(now)

@@ -102,7 +102,7 @@ def herd(strategy: str) -> np.ndarray:
         name = "long"
         [[templates.steps]]
         id = "work"
-        duration = "10m"
+        duration = "6m"
         [clients]
         strategy = "{strategy}"
         start_delay = {{ dist = "uniform", low = 0, high = 5 }}
