@@ -1,5 +1,9 @@
 """The polling phase of a run: every job's client polls the status server model, and the
-results come out as DataFrames (per job, per request, per second).
+results come out as DataFrames (per job, per second, and the request log).
+
+Open-loop strategies against a server that is never the bottleneck go through the
+vectorised fast path (``sim.fastpath``); the rest through SimPy pollers. ``method``
+forces either.
 
 >>> from sim import loads, simulate
 >>> run = simulate(loads('[clients]\\nstrategy = "fixed(5)"\\n'))
@@ -11,7 +15,6 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -19,30 +22,34 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim.fastpath import TimelineMatrix, applies, fast_poll, seconds_needed
 from sim.pollers import ClientSpec, PollRecord, poller
 from sim.randomness import Draws
 from sim.status_server import ServerSpec, StatusServer
 from sim.timelines import Timeline
 
-POLL_STREAMS = ("mix", "start", "waits", "server")
+POLL_STREAMS = ("mix", "start", "waits", "server", "fast")
+METHODS = ("auto", "simpy", "fast")
+REQUEST_COLUMNS = ["t", "job_id", "http_status", "t_answered", "strategy"]
 
 
 @dataclass
 class Polling:
-    """What the clients did: a record per job, the server's request log, and samples of
-    the server's queue each second."""
+    """What the clients did: a row per job, requests per second by strategy and HTTP
+    status, the request log of the SimPy pollers, and the server's queue each second."""
 
     timelines: list[Timeline]
-    records: list[PollRecord]
-    requests: list[tuple[float, int, int | None, float | None]]
+    per_job: pd.DataFrame  #: PollRecord columns
+    counts: pd.DataFrame  #: second, strategy, http_status (0: no answer), requests
+    requests: pd.DataFrame  #: REQUEST_COLUMNS; the fast path logs no single requests
     queue: list[tuple[float, int, int]]  #: (t, requests waiting, workers busy)
     server: ServerSpec
     end: float
+    methods: dict[str, str]  #: strategy label -> "simpy" or "fast"
 
     def jobs_frame(self) -> pd.DataFrame:
         """Per job: the design's metrics, with ``detection_latency = t_seen - t_end`` and
         ``polling_delay = t_seen - t_visible``."""
-        polls = pd.DataFrame(self.records, columns=list(PollRecord._fields))
         tl = pd.DataFrame(
             {
                 "job_id": [t.job_id for t in self.timelines],
@@ -53,31 +60,28 @@ class Polling:
                 "state": [t.final for t in self.timelines],
             }
         )
-        df = tl.merge(polls, on="job_id", how="left").replace([np.inf], np.nan)
+        df = tl.merge(self.per_job, on="job_id", how="left").replace([np.inf], np.nan)
         df["detection_latency"] = df["t_seen"] - df["t_end"]
         df["polling_delay"] = df["t_seen"] - df["t_visible"]
         return df
 
     def requests_frame(self) -> pd.DataFrame:
-        """Per request: arrival at the server, job, HTTP status (nan: no answer), answered."""
-        df = pd.DataFrame(self.requests, columns=["t", "job_id", "http_status", "t_answered"])
-        strategy = {r.job_id: r.strategy for r in self.records}
-        df["strategy"] = df["job_id"].map(strategy)
-        return df
+        """Per request of the SimPy pollers: arrival at the server, job, HTTP status (nan:
+        no answer), when answered, and the client's strategy."""
+        return self.requests
 
-    def load_frame(self) -> pd.DataFrame:
-        """Per 1 s bin: requests arriving at the server, by HTTP status and in all; with a
-        finite server, the queue length and the busy workers at the start of the second."""
-        req = self.requests_frame()
-        seconds = max(1, math.ceil(self.end))
+    def load_frame(self, strategy: str | None = None) -> pd.DataFrame:
+        """Per 1 s bin: requests arriving at the server, by HTTP status and in all (of one
+        strategy's clients, or of all); with a finite server, the queue length and the
+        share of busy workers at the start of each second."""
+        seconds = seconds_needed(self.end)
         bins = np.arange(seconds)
+        c = self.counts if strategy is None else self.counts[self.counts["strategy"] == strategy]
         out = pd.DataFrame(index=pd.Index(bins, name="second"))
-        second = np.floor(req["t"].to_numpy()).astype(int)
-        out["requests"] = np.bincount(second, minlength=seconds)[:seconds]
-        codes = req["http_status"].fillna(0).astype(int).to_numpy()
-        for code in sorted(set(codes)):
+        out["requests"] = _per_second(c, seconds)
+        for code in sorted(self.counts["http_status"].unique()):
             name = f"http_{code}" if code else "no_answer"
-            out[name] = np.bincount(second[codes == code], minlength=seconds)[:seconds]
+            out[name] = _per_second(c[c["http_status"] == code], seconds)
         if self.queue:
             q = pd.DataFrame(self.queue, columns=["t", "queue", "busy"])
             q["second"] = q["t"].astype(int)
@@ -88,30 +92,128 @@ class Polling:
         return out
 
 
+def _per_second(counts: pd.DataFrame, seconds: int) -> np.ndarray:
+    s = counts["second"].to_numpy()
+    keep = s < seconds
+    return np.bincount(s[keep], weights=counts["requests"].to_numpy()[keep], minlength=seconds)
+
+
 def rngs(seed: int) -> dict[str, np.random.Generator]:
     children = np.random.SeedSequence([seed, 1]).spawn(len(POLL_STREAMS))
     return {n: np.random.default_rng(c) for n, c in zip(POLL_STREAMS, children, strict=True)}
 
 
 def poll(
-    timelines: list[Timeline], clients: ClientSpec, server: ServerSpec, seed: int, end: float
+    timelines: list[Timeline],
+    clients: ClientSpec,
+    server: ServerSpec,
+    seed: int,
+    end: float,
+    method: str = "auto",
 ) -> Polling:
     """Every job's client polls the server model until it sees the end or gives up; a job
-    that never ends is watched until ``end``, the end of the lifecycle run."""
+    that never ends is watched until ``end``, the end of the lifecycle run.
+
+    ``method``: "auto" takes the fast path for each open-loop strategy when the server
+    gives no feedback (no workers limit, service time, or outages), SimPy otherwise;
+    "simpy" and "fast" force one (ValueError where the fast path cannot apply)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, found {method!r}")
     g = rngs(seed)
     weights = np.array([w for _, w in clients.strategies], dtype=float)
     choice = g["mix"].choice(len(weights), size=len(timelines), p=weights / weights.sum())
-    starts = [tl.submit + clients.start_delay.sample(g["start"]) for tl in timelines]
+    starts = np.array([tl.submit for tl in timelines]) + clients.start_delay.sample_many(
+        g["start"], len(timelines)
+    )
+    feedback = server.needs_feedback
+    methods: dict[str, str] = {}
+    for strategy, _ in clients.strategies:
+        fits = applies(strategy, feedback)
+        if method == "fast" and not fits:
+            why = (
+                "it needs the server's answers"
+                if not strategy.open_loop
+                else ("the server gives feedback (workers, service time or outages)")
+            )
+            raise ValueError(f"no fast path for strategy {strategy.label}: {why}")
+        methods[strategy.label] = "fast" if (fits and method != "simpy") else "simpy"
+    labels = clients.labels
+    per_job, counts = [], []
+    fast = [i for i, label in enumerate(labels) if methods[label] == "fast"]
+    if fast:
+        matrix = TimelineMatrix(timelines)
+        ids = np.array([t.job_id for t in timelines])
+        for i in fast:
+            rows = np.flatnonzero(choice == i)
+            strategy = clients.strategies[i][0]
+            df, seconds = fast_poll(
+                matrix,
+                rows,
+                ids[rows],
+                starts[rows],
+                strategy,
+                labels[i],
+                clients.rtt,
+                end,
+                g["fast"],
+            )
+            per_job.append(df)
+            counts.append(_counts(seconds, labels[i], 200))
+    slow = np.flatnonzero(np.isin(choice, [i for i in range(len(labels)) if i not in fast]))
+    requests = pd.DataFrame(columns=REQUEST_COLUMNS)
+    queue: list[tuple[float, int, int]] = []
+    if slow.size:
+        records, log, queue = _simpy_poll(
+            [timelines[k] for k in slow], choice[slow], starts[slow], clients, server, end, g
+        )
+        per_job.append(pd.DataFrame(records, columns=list(PollRecord._fields)))
+        strategy_of = {r.job_id: r.strategy for r in records}
+        requests = pd.DataFrame(log, columns=REQUEST_COLUMNS[:4])
+        requests["strategy"] = requests["job_id"].map(strategy_of)
+        http = requests["http_status"].fillna(0).astype(int)
+        grouped = requests.assign(second=np.floor(requests["t"]).astype(int), http_status=http)
+        counts.append(
+            grouped.groupby(["second", "strategy", "http_status"])
+            .size()
+            .rename("requests")
+            .reset_index()
+        )
+    counts_df = pd.concat(counts, ignore_index=True) if counts else _counts(np.empty(0), "", 200)
+    last = float(counts_df["second"].max()) if len(counts_df) else 0.0
+    per_job_df = pd.concat(per_job, ignore_index=True).sort_values("job_id", ignore_index=True)
+    return Polling(
+        timelines, per_job_df, counts_df, requests, queue, server, max(end, last + 1), methods
+    )
+
+
+def _counts(seconds: np.ndarray, label: str, http: int) -> pd.DataFrame:
+    if seconds.size == 0:
+        return pd.DataFrame(
+            {
+                "second": np.empty(0, dtype=np.int64),
+                "strategy": [],
+                "http_status": [],
+                "requests": np.empty(0, dtype=np.int64),
+            }
+        )
+    per = np.bincount(seconds)
+    nz = np.flatnonzero(per)
+    return pd.DataFrame({"second": nz, "strategy": label, "http_status": http, "requests": per[nz]})
+
+
+def _simpy_poll(timelines, choice, starts, clients, server, end, g):
+    """The SimPy pollers of these jobs: their PollRecords, the request log, queue samples."""
     env = simpy.Environment()
     srv = StatusServer(env, server, Draws(g["server"]))
     records: list[PollRecord] = []
     queue: list[tuple[float, int, int]] = []
     waits = Draws(g["waits"])
     labels = clients.labels
-    order = np.argsort(starts, kind="stable")
+    order = np.argsort(starts, kind="stable").tolist()
+    starts = starts.tolist()
 
     def launcher() -> Generator[simpy.Event, None, None]:
-        for k in order.tolist():
+        for k in order:
             if starts[k] > env.now:
                 yield env.timeout(starts[k] - env.now)
             strategy, _ = clients.strategies[choice[k]]
@@ -134,8 +236,7 @@ def poll(
     if srv.workers is not None:
         env.process(_sampler(env, srv, queue, records, len(timelines)))
     env.run()
-    last = max((r[0] for r in srv.log), default=0.0)
-    return Polling(timelines, sorted(records), srv.log, queue, server, max(end, last + 1e-9))
+    return records, srv.log, queue
 
 
 def _sampler(env, srv, queue, records, n) -> Generator[simpy.Event, None, None]:

@@ -24,16 +24,14 @@ def load_stats(per_second: np.ndarray) -> dict[str, float]:
 def polling_summary(p: Polling) -> dict:
     """``{"strategies": {label: metrics}, "server": {...}}``, JSON-ready."""
     jobs = p.jobs_frame()
-    req = p.requests_frame()
     load = p.load_frame()
-    seconds = len(load)
-    second = np.floor(req["t"].to_numpy()).astype(int)
     out: dict[str, dict] = {}
     for label, sub in jobs.groupby("strategy", sort=False):
-        mine = (req["strategy"] == label).to_numpy()
+        mine = p.load_frame(str(label))["requests"].to_numpy()
         out[str(label)] = {
             "jobs": len(sub),
-            "requests_per_second": load_stats(np.bincount(second[mine], minlength=seconds)),
+            "method": p.methods.get(str(label), "simpy"),
+            "requests_per_second": load_stats(mine),
             "detection_latency_s": stats(sub["detection_latency"]),
             "polling_delay_s": stats(sub["polling_delay"]),
             "polls_per_job": _mean_p95(sub["polls"]),
@@ -45,7 +43,7 @@ def polling_summary(p: Polling) -> dict:
             "errors": int(sub["errors"].sum()),
         }
     server = {
-        "requests": len(req),
+        "requests": int(load["requests"].sum()),
         "requests_per_second": load_stats(load["requests"].to_numpy()),
         "by_http_status": {
             c: int(load[c].sum()) for c in load.columns if c.startswith("http_") or c == "no_answer"

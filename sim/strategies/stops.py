@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.strategies._values import check_non_negative, num
 from sim.strategies.state import PollState
 
@@ -23,6 +25,10 @@ class Stop:
         return str(self)
 
     def __call__(self, state: PollState) -> bool:
+        raise NotImplementedError
+
+    def vector(self, attempt: int, elapsed: np.ndarray) -> np.ndarray:
+        """Whether each of many clients, all after ``attempt`` polls, gives up now."""
         raise NotImplementedError
 
     def __or__(self, other: Stop) -> Stop:
@@ -44,6 +50,9 @@ def _parts(s: Stop, kind: type) -> tuple[Stop, ...]:
 class never(Stop):
     """Poll until the job ends, however long it takes."""
 
+    def vector(self, attempt, elapsed):
+        return np.zeros(len(elapsed), dtype=bool)
+
     def __call__(self, state):
         return False
 
@@ -59,6 +68,9 @@ class after_delay(Stop):
 
     def __post_init__(self) -> None:
         check_non_negative(self, "after_delay", "seconds")
+
+    def vector(self, attempt, elapsed):
+        return elapsed >= self.seconds
 
     def __call__(self, state):
         return state.elapsed >= self.seconds
@@ -77,6 +89,9 @@ class after_polls(Stop):
         if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
             raise ValueError(f"after_polls: n must be a whole number >= 1, found {self.n!r}")
 
+    def vector(self, attempt, elapsed):
+        return np.full(len(elapsed), attempt >= self.n)
+
     def __call__(self, state):
         return state.attempt >= self.n
 
@@ -90,6 +105,9 @@ class stop_any(Stop):
 
     stops: tuple[Stop, ...]
 
+    def vector(self, attempt, elapsed):
+        return np.logical_or.reduce([s.vector(attempt, elapsed) for s in self.stops])
+
     def __call__(self, state):
         return any(s(state) for s in self.stops)
 
@@ -102,6 +120,9 @@ class stop_all(Stop):
     """Stops when all of its stops do (``a & b``)."""
 
     stops: tuple[Stop, ...]
+
+    def vector(self, attempt, elapsed):
+        return np.logical_and.reduce([s.vector(attempt, elapsed) for s in self.stops])
 
     def __call__(self, state):
         return all(s(state) for s in self.stops)

@@ -35,9 +35,18 @@ class Wait:
     nothing the server says, so whole schedules can be drawn ahead (the fast path)."""
 
     open_loop: bool = True
+    #: draws nothing at random: every client waits the same at the same attempt
+    deterministic: bool = True
 
     def __repr__(self) -> str:
         return str(self)
+
+    def draw(
+        self, attempt: int, prev: np.ndarray | None, rng: np.random.Generator, n: int
+    ) -> np.ndarray:
+        """The waits of ``n`` clients at the same ``attempt`` (open-loop waits only), for the
+        vectorised fast path; ``prev`` holds their previous waits (None before the first)."""
+        raise TypeError(f"{self} needs the server's answers; it has no vectorised form")
 
     def __call__(self, state: PollState, rng: np.random.Generator | None) -> float:
         raise NotImplementedError
@@ -76,6 +85,13 @@ class wait_sum(Wait):
     def open_loop(self) -> bool:  # type: ignore[override]
         return all(w.open_loop for w in self.waits)
 
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return all(w.deterministic for w in self.waits)
+
+    def draw(self, attempt, prev, rng, n):
+        return sum(w.draw(attempt, prev, rng, n) for w in self.waits)
+
     def __call__(self, state, rng):
         return sum(w(state, rng) for w in self.waits)
 
@@ -91,6 +107,9 @@ class fixed(Wait):
 
     def __post_init__(self) -> None:
         check_non_negative(self, "fixed", "seconds")
+
+    def draw(self, attempt, prev, rng, n):
+        return np.full(n, float(self.seconds))
 
     def __call__(self, state, rng):
         return float(self.seconds)
@@ -109,6 +128,9 @@ class linear(Wait):
 
     def __post_init__(self) -> None:
         check_non_negative(self, "linear", "start", "step", "max")
+
+    def draw(self, attempt, prev, rng, n):
+        return np.full(n, self(PollState(attempt), None))
 
     def __call__(self, state, rng):
         return min(self.max, self.start + self.step * state.attempt)
@@ -132,6 +154,9 @@ class exponential(Wait):
         if isinstance(self.multiplier, bool) or not self.multiplier >= 1:
             raise ValueError(f"exponential: multiplier must be >= 1, found {self.multiplier!r}")
 
+    def draw(self, attempt, prev, rng, n):
+        return np.full(n, self(PollState(attempt), None))
+
     def __call__(self, state, rng):
         return min(self.max, self.initial * self.multiplier ** min(state.attempt, 1024))
 
@@ -151,6 +176,11 @@ class uniform(Wait):
         check_non_negative(self, "uniform", "low", "high")
         if self.low > self.high:
             raise ValueError(f"uniform: low must be <= high, found {self.low} > {self.high}")
+
+    deterministic = False
+
+    def draw(self, attempt, prev, rng, n):
+        return self.low + (self.high - self.low) * rng.random(n)
 
     def __call__(self, state, rng):
         return self.low + (self.high - self.low) * rng.random()
@@ -174,6 +204,12 @@ class full_jitter(Wait):
     def open_loop(self) -> bool:  # type: ignore[override]
         return self.inner.open_loop
 
+    deterministic = False
+
+    def draw(self, attempt, prev, rng, n):
+        d = np.maximum(self.min, self.inner.draw(attempt, prev, rng, n))
+        return self.min + (d - self.min) * rng.random(n)
+
     def __call__(self, state, rng):
         d = max(self.min, self.inner(state, rng))
         return self.min + (d - self.min) * rng.random()
@@ -196,6 +232,12 @@ class equal_jitter(Wait):
     def __post_init__(self) -> None:
         need_wait("equal_jitter", "inner", self.inner)
 
+    deterministic = False
+
+    def draw(self, attempt, prev, rng, n):
+        d = self.inner.draw(attempt, prev, rng, n)
+        return d / 2 + d / 2 * rng.random(n)
+
     def __call__(self, state, rng):
         d = self.inner(state, rng)
         return d / 2 + d / 2 * rng.random()
@@ -213,6 +255,13 @@ class decorrelated_jitter(Wait):
 
     def __post_init__(self) -> None:
         check_non_negative(self, "decorrelated_jitter", "base", "max")
+
+    deterministic = False
+
+    def draw(self, attempt, prev, rng, n):
+        p = np.full(n, self.base) if prev is None else prev
+        high = np.maximum(self.base, 3 * p)
+        return np.minimum(self.max, self.base + (high - self.base) * rng.random(n))
 
     def __call__(self, state, rng):
         prev = state.prev_delay if state.prev_delay is not None else self.base
