@@ -27,6 +27,7 @@ from sim.retry import ExponentialRetry, FixedRetry, NoRetry, RetryPolicy, Schedu
 from sim.scenario import Scenario, default_scenario, load_scenario, loads
 from sim.simulation import Simulation, simulate
 from sim.states import JobState, StepState, TransitionError
+from sim.status_server import Outage, ServerSpec
 from sim.summary import summarize
 from sim.templates import JobTemplate, StepSpec, TemplateError
 
@@ -58,12 +59,14 @@ __all__ = [
     "LogNormal",
     "NoArrivals",
     "NoRetry",
+    "Outage",
     "Poisson",
     "Replay",
     "RetryPolicy",
     "Scenario",
     "ScenarioError",
     "ScheduleRetry",
+    "ServerSpec",
     "Simulation",
     "StepSpec",
     "StepState",

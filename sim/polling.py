@@ -146,7 +146,7 @@ def poll(
         for i in fast:
             rows = np.flatnonzero(choice == i)
             strategy = clients.strategies[i][0]
-            df, seconds = fast_poll(
+            df, per_second = fast_poll(
                 matrix,
                 rows,
                 ids[rows],
@@ -158,7 +158,7 @@ def poll(
                 g["fast"],
             )
             per_job.append(df)
-            counts.append(_counts(seconds, labels[i], 200))
+            counts.append(_counts(per_second, labels[i], 200))
     slow = np.flatnonzero(np.isin(choice, [i for i in range(len(labels)) if i not in fast]))
     requests = pd.DataFrame(columns=REQUEST_COLUMNS)
     queue: list[tuple[float, int, int]] = []
@@ -178,7 +178,11 @@ def poll(
             .rename("requests")
             .reset_index()
         )
-    counts_df = pd.concat(counts, ignore_index=True) if counts else _counts(np.empty(0), "", 200)
+    counts_df = (
+        pd.concat(counts, ignore_index=True)
+        if counts
+        else _counts(np.zeros(1, dtype=np.int64), "", 200)
+    )
     last = float(counts_df["second"].max()) if len(counts_df) else 0.0
     per_job_df = pd.concat(per_job, ignore_index=True).sort_values("job_id", ignore_index=True)
     return Polling(
@@ -186,17 +190,8 @@ def poll(
     )
 
 
-def _counts(seconds: np.ndarray, label: str, http: int) -> pd.DataFrame:
-    if seconds.size == 0:
-        return pd.DataFrame(
-            {
-                "second": np.empty(0, dtype=np.int64),
-                "strategy": [],
-                "http_status": [],
-                "requests": np.empty(0, dtype=np.int64),
-            }
-        )
-    per = np.bincount(seconds)
+def _counts(per: np.ndarray, label: str, http: int) -> pd.DataFrame:
+    """Long-form counts from an array of requests per second."""
     nz = np.flatnonzero(per)
     return pd.DataFrame({"second": nz, "strategy": label, "http_status": http, "requests": per[nz]})
 
