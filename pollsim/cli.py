@@ -32,6 +32,10 @@ examples:
       also writes state_changes.csv, jobs.csv, actions.csv, summary.json,
       gantt.png and states.png to out/wf
   pollsim simulate --json | jq .outcomes
+  pollsim simulate --strategy ordo-js --strategy "full_jitter(fixed(6))" --out out/cmp
+      polls every job with one of two strategies, drawn evenly, and reports load and
+      detection latency for each; --out adds polls.csv, load.csv, requests.csv,
+      latency_cdf.png and load.png
 
 Durations take units: 90, "250ms", "40s", "3m", "2h", "1h30m".
 """
@@ -86,6 +90,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write the state-change log, the job table (CSV) and plots (PNG) to DIR",
     )
+    sim.add_argument(
+        "--strategy",
+        action="append",
+        metavar="TEXT",
+        help="poll every job with this strategy (repeat it to compare several, each job "
+        "drawn among them); overrides the scenario's [clients] strategies. A preset name "
+        "(ordo-js, generic-js, fiddler-py, botocore-waiter, azure-lro, google-lro, "
+        "smithy-waiter, celery-get, fiddler-client) or an expression such as "
+        "\"full_jitter(exponential(1, 1.5, max=20)) | after_delay('15m')\"",
+    )
+    sim.add_argument(
+        "--method",
+        choices=("auto", "simpy", "fast"),
+        default="auto",
+        help="how clients are simulated: the vectorised fast path where it applies (auto, "
+        "the default), or forced either way",
+    )
+    sim.add_argument(
+        "--max-requests",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="with --out, keep at most N rows of the request log, sampled evenly (default 1000000)",
+    )
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(run=cmd_simulate)
     return parser
@@ -103,12 +131,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         scenario = dataclasses.replace(scenario, seed=args.seed)
     if args.horizon is not None:
         scenario = dataclasses.replace(scenario, horizon=args.horizon)
+    if args.strategy:
+        try:
+            scenario = with_strategies(scenario, args.strategy)
+        except ValueError as exc:
+            return _fail(f"--strategy: {exc}")
+    if args.max_requests < 0:
+        return _fail(f"--max-requests: found {args.max_requests}, expected a count >= 0")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         return _fail(f"{args.out}: --out must name a directory, and this is a file")
     try:
-        run = simulate(scenario, progress=None if not args.quiet else False)
+        run = simulate(scenario, progress=None if not args.quiet else False, method=args.method)
     except StuckPoller as exc:
         return _fail(f"{scenario.source}: clients: {exc}")
+    except ValueError as exc:  # a forced fast path that cannot apply
+        return _fail(f"--method {args.method}: {exc}")
     summary = summarize(run)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -120,11 +157,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from pollsim.outputs import write_outputs
 
         try:
-            written = write_outputs(run, summary, args.out)
+            written = write_outputs(run, summary, args.out, max_requests=args.max_requests)
         except OSError as exc:
             return _fail(f"{args.out}: cannot write the outputs: {exc.strerror}")
         print(f"wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
     return 0
+
+
+def with_strategies(scenario, texts: list[str]):
+    """The scenario with its clients polling per ``texts``, equally weighted."""
+    from sim.pollers import ClientSpec
+    from sim.strategies import parse_strategy
+
+    mix = tuple((parse_strategy(t), 1.0) for t in texts)
+    old = scenario.clients
+    clients = ClientSpec(mix) if old is None else dataclasses.replace(old, strategies=mix)
+    return dataclasses.replace(scenario, clients=clients)
 
 
 def _fail(message: str) -> int:

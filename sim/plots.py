@@ -99,3 +99,49 @@ def states_over_time(changes: pd.DataFrame, points: int = 600) -> Figure:
     ax.set_title("Jobs in each state over time")
     ax.margins(x=0)
     return fig
+
+
+def latency_cdf(jobs: pd.DataFrame) -> Figure:
+    """Detection latency CDF per strategy (jobs whose end the client saw)."""
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    drawn = False
+    for label, g in jobs.groupby("strategy", sort=False):
+        x = np.sort(g["detection_latency"].dropna().to_numpy())
+        if x.size:
+            ax.step(x, np.arange(1, x.size + 1) / len(g), where="post", label=str(label))
+            drawn = True
+    if drawn:
+        ax.legend(fontsize=8, loc="lower right")
+    else:
+        _nothing(ax)
+    ax.set_xlabel("detection latency (s): the end seen minus the true end")
+    ax.set_ylabel("share of jobs")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Detection latency by strategy (give-ups never reach 1)")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def load_over_time(polling) -> Figure:
+    """Requests per second arriving at the status API, per strategy, over time."""
+    fig = Figure(figsize=(10, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    labels = list(dict.fromkeys(polling.per_job["strategy"]))
+    scale, unit = _time_unit(polling.end)
+    window = max(1, min(60, len(polling.load_frame()) // 50))
+    for i, label in enumerate(labels):
+        series = polling.load_frame(label)["requests"]
+        colour = f"C{i % 10}"
+        ax.plot(series.index / scale, series.to_numpy(), lw=0.5, alpha=0.25, color=colour)
+        smooth = series.rolling(window, min_periods=1).mean()
+        ax.plot(series.index / scale, smooth.to_numpy(), lw=1.5, color=colour, label=label)
+    if labels:
+        ax.legend(fontsize=8, loc="upper right")
+    else:
+        _nothing(ax)
+    ax.set_xlabel(f"simulated time ({unit})")
+    ax.set_ylabel("requests per second\n(1 s bins, faint; and their rolling mean)")
+    ax.set_title("Load on the status API")
+    ax.margins(x=0)
+    return fig

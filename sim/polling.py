@@ -95,7 +95,8 @@ class Polling:
 def _per_second(counts: pd.DataFrame, seconds: int) -> np.ndarray:
     s = counts["second"].to_numpy()
     keep = s < seconds
-    return np.bincount(s[keep], weights=counts["requests"].to_numpy()[keep], minlength=seconds)
+    per = np.bincount(s[keep], weights=counts["requests"].to_numpy()[keep], minlength=seconds)
+    return per.astype(np.int64)
 
 
 def rngs(seed: int) -> dict[str, np.random.Generator]:

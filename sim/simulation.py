@@ -161,8 +161,11 @@ def _at_time(model: Lifecycle, control: Control, rng: Draws) -> None:
             _ask(model, job_id, control, rng)
 
 
-def simulate(scenario: Scenario, *, progress: bool | None = False) -> Simulation:
-    """Run the scenario through the lifecycle model.
+def simulate(
+    scenario: Scenario, *, progress: bool | None = False, method: str = "auto"
+) -> Simulation:
+    """Run the scenario through the lifecycle model, then its clients' polls (if it has
+    clients) through the fast path or SimPy pollers as ``method`` says (see ``sim.polling``).
 
     ``progress``: True shows a progress bar, None shows one only on a terminal and only
     once the run has taken two seconds, False shows none.
@@ -185,7 +188,9 @@ def simulate(scenario: Scenario, *, progress: bool | None = False) -> Simulation
     end = env.now if math.isinf(stop) else max(env.now, stop)
     run = Simulation(scenario, model.changes, model.actions, list(model.jobs.values()), end)
     if scenario.clients is not None:
-        run.polling = poll(timelines(run), scenario.clients, scenario.server, scenario.seed, end)
+        run.polling = poll(
+            timelines(run), scenario.clients, scenario.server, scenario.seed, end, method
+        )
     return run
 
 

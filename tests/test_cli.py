@@ -167,3 +167,56 @@ def test_a_run_with_no_jobs_still_summarises_and_plots(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "0 jobs submitted" in r.stdout
     assert (tmp_path / "states.png").stat().st_size > 1000
+
+
+def test_strategies_on_the_command_line_report_load_and_latency_per_strategy(tmp_path):
+    r = pollsim(
+        "simulate",
+        "--horizon",
+        "30m",
+        "--json",
+        "--strategy",
+        "ordo-js",
+        "--strategy",
+        "fiddler-py",
+        "--out",
+        str(tmp_path),
+        "--max-requests",
+        "10",
+    )
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert set(s["strategies"]) == {"ordo-js", "fiddler-py"}
+    for m in s["strategies"].values():
+        for key in ("requests_per_second", "detection_latency_s", "polls_per_job"):
+            assert key in m
+        assert m["requests_per_second"]["mean"] > 0
+        assert {"gave_up", "false_give_ups", "retry_after_violations"} <= set(m)
+    ordo, fiddler = s["strategies"]["ordo-js"], s["strategies"]["fiddler-py"]
+    assert ordo["detection_latency_s"]["p50"] < fiddler["detection_latency_s"]["p50"]
+    assert ordo["method"] == "fast" and fiddler["method"] == "simpy"
+    import pandas as pd
+
+    assert len(pd.read_csv(tmp_path / "requests.csv")) == 10
+    load = pd.read_csv(tmp_path / "load.csv")
+    assert load["requests"].sum() == s["server"]["requests"]
+    for png in ("latency_cdf.png", "load.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--strategy", "fixd(3)"],
+            "pollsim: --strategy: strategy 'fixd(3)': at column 1: unknown",
+        ),
+        (["--strategy", "fixed(-1)"], "seconds must be a number >= 0, found -1"),
+        (["--strategy", "fiddler-py", "--method", "fast"], "no fast path for strategy fiddler-py"),
+        (["--max-requests", "-1"], "--max-requests: found -1"),
+    ],
+)
+def test_bad_strategy_input_is_one_line(args, message):
+    r = pollsim("simulate", "--horizon", "5m", *args)
+    assert r.returncode == 2
+    assert message in r.stderr and r.stderr.count("\n") == 1
