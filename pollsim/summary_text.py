@@ -69,19 +69,19 @@ def format_polling(s: dict) -> list[str]:
             f"  queue: max {server['queue_max']:,}; workers {server['utilisation_mean']:.0%} busy"
         )
     names = list(s["strategies"])
-    short = {n: (n if len(n) <= 18 else f"S{i + 1}") for i, n in enumerate(names)}
+    short = {n: (n if len(n) <= 24 else f"S{i + 1}") for i, n in enumerate(names)}
     lines += [
         "",
-        f"  {'':<18}{'':>6}{'load (req/s)':>21}{'detection latency':>29}{'polls':>9}"
+        f"  {'':<24}{'':>6}{'load (req/s)':>21}{'detection latency':>29}{'polls':>9}"
         f"{'gave up':>10}{'Retry-After':>13}",
-        f"  {'strategy':<18}{'jobs':>6}{'mean':>7}{'p99':>7}{'max':>7}"
+        f"  {'strategy':<24}{'jobs':>6}{'mean':>7}{'p99':>7}{'max':>7}"
         f"{'mean':>8}{'p50':>7}{'p95':>7}{'p99':>7}{'/job':>9}{'(false)':>10}{'violations':>13}",
     ]
     for name, m in s["strategies"].items():
         rps, lat = m["requests_per_second"], m["detection_latency_s"]
         gave = f"{m['gave_up']} ({m['false_give_ups']})"
         lines.append(
-            f"  {short[name]:<18}{m['jobs']:>6,}{rps['mean']:>7.1f}{rps['p99']:>7.0f}"
+            f"  {short[name]:<24}{m['jobs']:>6,}{rps['mean']:>7.1f}{rps['p99']:>7.0f}"
             f"{rps['max']:>7.0f}{_sec(lat['mean']):>8}{_sec(lat['p50']):>7}{_sec(lat['p95']):>7}"
             f"{_sec(lat['p99']):>7}{m['polls_per_job']['mean']:>9.1f}{gave:>10}"
             f"{m['retry_after_violations']:>13,}"
