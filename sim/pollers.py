@@ -91,6 +91,8 @@ def poller(
         yield env.timeout(start - env.now)
     half = clients.rtt / 2
     feedback = server.spec.needs_feedback
+    long_poll = strategy.long_poll
+    last: str | None = None  # the last status it was told
     state = PollState()
     seen: set[str] = set()
     polls = wasted = violations = errors = zero_run = 0
@@ -119,8 +121,8 @@ def poller(
         polls += 1
         if half:
             yield env.timeout(half)
-        if feedback:
-            resp = yield from _ask(env, server, tl, clients.request_timeout)
+        if feedback or long_poll:
+            resp = yield from _ask(env, server, tl, clients.request_timeout, long_poll, last)
         else:
             resp = server.answer_now(tl)
         if half and resp.http is not None:
@@ -129,6 +131,7 @@ def poller(
             if resp.status in seen:
                 wasted += 1
             seen.add(resp.status)
+            last = resp.status
             if resp.status in _TERMINAL:
                 t_seen, seen_state = env.now, resp.status
                 break
@@ -165,15 +168,21 @@ def poller(
 
 
 def _ask(
-    env: simpy.Environment, server: StatusServer, tl: Timeline, timeout: float
+    env: simpy.Environment,
+    server: StatusServer,
+    tl: Timeline,
+    timeout: float,
+    long_poll: float | None = None,
+    known: str | None = None,
 ) -> Generator[simpy.Event, object, Response]:
-    """A request that may queue: wait for the answer or the client's own timeout."""
-    if not server.may_delay:
+    """A request that may take time: the answer, or no answer after the client's timeout."""
+    if not (server.may_delay or long_poll):
         resp = yield from server.handle(tl)
         if resp.http is None:
             yield env.timeout(timeout)
         return resp
-    if server.workers is None and not server.timed:  # only a stall can delay: no race
+    if server.workers is None and not server.timed and not long_poll:
+        # only a stall can delay the answer, and when it ends is known: no race needed
         outage = server.spec.outage_at(env.now)
         if outage is not None and outage.start + outage.duration - env.now > timeout:
             # the server answers when it recovers, but this client has gone by then
@@ -182,7 +191,7 @@ def _ask(
             return NO_ANSWER
         resp = yield from server.handle(tl)
         return resp
-    answer = env.process(server.handle(tl))
+    answer = env.process(server.handle(tl, long_poll, known))
     limit = env.timeout(timeout)
     yield answer | limit
     if answer.triggered and answer.value.http is not None:

@@ -90,8 +90,12 @@ class StatusServer:
             bool(self.workers) or self.timed or any(o.mode == "stall" for o in spec.outages)
         )
 
-    def handle(self, tl: Timeline) -> Generator[simpy.Event, None, Response]:
-        """One status request for ``tl``'s job arriving now; returns the answer when made."""
+    def handle(
+        self, tl: Timeline, wait: float | None = None, known: str | None = None
+    ) -> Generator[simpy.Event, None, Response]:
+        """One status request for ``tl``'s job arriving now; returns the answer when made.
+        A long-poll (``wait`` seconds, the client knowing state ``known``) is held, without
+        a worker, until the state shown changes or the wait ends."""
         env, spec = self.env, self.spec
         arrived = env.now
         outage = spec.outage_at(arrived) if spec.outages else None
@@ -116,6 +120,12 @@ class StatusServer:
             yield env.timeout(spec.service_time.sample(self.rng))
         now = env.now
         k = tl.index_at(now)
+        if wait and known is not None and tl.states[k] == known:
+            hold = min(tl.next_change(now), now + wait) - now
+            if hold > 0:
+                yield env.timeout(hold)
+                now = env.now
+                k = tl.index_at(now)
         self.log.append((arrived, tl.job_id, 200, now))
         return Response(200, tl.states[k], tl.progress[k], None)
 

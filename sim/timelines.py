@@ -46,6 +46,15 @@ class Timeline:
     def shown_at(self, t: float) -> str:
         return self.states[self.index_at(t)]
 
+    def next_change(self, t: float) -> float:
+        """When the state shown after ``t`` first differs from the one shown at ``t``."""
+        k = self.index_at(t)
+        state = self.states[k]
+        for j in range(k + 1, len(self.times)):
+            if self.states[j] != state and self.times[j] > t:
+                return self.times[j]
+        return float("inf")
+
     @property
     def ended(self) -> bool:
         return self.final in _TERMINAL

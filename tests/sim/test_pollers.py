@@ -186,3 +186,13 @@ def test_retry_after_violations_are_counted_and_honouring_it_avoids_them():
     assert fixed["retry_after_violations"].sum() > 50
     assert honour["retry_after_violations"].sum() == 0
     assert honour["errors"].sum() > 0  # it did meet the outage
+
+
+def test_long_poll_sees_the_end_at_once_with_few_requests():
+    text = scenario("100", "poll(fixed(0), long_poll=20)", horizon=500, extra='rtt = "20ms"')
+    text = text.replace("rtt = 0\n", "")
+    jobs = polls_of(text).jobs_frame()
+    # held until the state changes or 20 s pass: a request per 20 s and one at the end
+    assert jobs["polls"].between(5, 8).all()
+    assert jobs["polling_delay"].max() < 0.02  # the held answer goes out as the end shows
+    assert (jobs["seen_state"] == "succeeded").all()
