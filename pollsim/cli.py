@@ -116,6 +116,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(run=cmd_simulate)
+    from pollsim import sweeping
+
+    sw = sub.add_parser(
+        "sweep",
+        help="run a grid of strategies and parameters; one table of load and latency",
+        description="Run the scenario for every combination of the grid, in parallel on "
+        "local processes, and print load and detection latency per strategy and point.",
+        epilog=sweeping.EPILOG_SWEEP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweeping.add_grid_arguments(sw, _duration)
+    sw.set_defaults(run=sweeping.cmd_sweep)
+    rec = sub.add_parser(
+        "recommend",
+        help="the cheapest strategy of a grid that meets a detection-latency SLO",
+        description="Sweep the candidates, then pick the one with the lowest mean load "
+        "(then the lowest peak) whose p95 detection latency meets the SLO and whose clients "
+        "gave up on no more jobs than allowed; say why the others lost.",
+        epilog=sweeping.EPILOG_RECOMMEND,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweeping.add_grid_arguments(rec, _duration)
+    rec.add_argument(
+        "--slo-p95",
+        type=_duration,
+        required=True,
+        metavar="DURATION",
+        help="the p95 detection latency to meet, e.g. 10s",
+    )
+    rec.add_argument(
+        "--max-give-ups",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="the share of jobs clients may give up on (default 0)",
+    )
+    rec.set_defaults(run=sweeping.cmd_recommend)
     return parser
 
 

@@ -145,3 +145,41 @@ def load_over_time(polling) -> Figure:
     ax.set_title("Load on the status API")
     ax.margins(x=0)
     return fig
+
+
+def pareto_plot(table: pd.DataFrame, slo_p95: float | None = None) -> Figure:
+    """Mean load against p95 detection latency for every swept candidate, the Pareto
+    frontier drawn through the ones nothing beats on both."""
+    from sim.recommend import pareto_front
+    from sim.sweep import METRICS
+
+    fig = Figure(figsize=(8, 5.5), layout="constrained")
+    ax = fig.add_subplot()
+    t = table.dropna(subset=["latency_p95"])
+    params = [c for c in table.columns if c not in ("strategy", "template", *METRICS)]
+    by = "template" if "template" in t else "strategy"
+    for i, (label, g) in enumerate(t.groupby(by, sort=False)):
+        ax.scatter(g["load_mean"], g["latency_p95"], s=25, color=f"C{i % 10}", label=label)
+    front = pareto_front(t)
+    if len(front):
+        ax.plot(front["load_mean"], front["latency_p95"], "k--", lw=1, label="Pareto frontier")
+        for _, row in front.iterrows():
+            note = ", ".join(f"{p}={row[p]}" for p in params)
+            ax.annotate(
+                note,
+                (row["load_mean"], row["latency_p95"]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+    if slo_p95 is not None:
+        ax.axhline(slo_p95, color="C3", lw=1, label=f"SLO p95 {slo_p95:g} s")
+    if len(t):
+        ax.legend(fontsize=7, loc="upper right")
+    else:
+        _nothing(ax)
+    ax.set_xlabel("mean load on the status API (requests/s)")
+    ax.set_ylabel("p95 detection latency (s)")
+    ax.set_title("Load against detection latency, per candidate")
+    ax.grid(alpha=0.3)
+    return fig

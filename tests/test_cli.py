@@ -220,3 +220,25 @@ def test_bad_strategy_input_is_one_line(args, message):
     r = pollsim("simulate", "--horizon", "5m", *args)
     assert r.returncode == 2
     assert message in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_sweep_and_recommend_from_the_command_line(tmp_path):
+    common = ["--strategy", "fixed({t})", "--grid", "t=2,10", "--horizon", "30m", "--quiet"]
+    r = pollsim("sweep", *common, "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "fixed(2)" in r.stdout and "fixed(10)" in r.stdout
+    assert (tmp_path / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    import pandas as pd
+
+    assert len(pd.read_csv(tmp_path / "sweep.csv")) == 2
+    r = pollsim("recommend", *common, "--slo-p95", "8s")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("recommended: fixed(2) (t=2)")
+    r = pollsim("recommend", *common, "--slo-p95", "100ms")
+    assert r.returncode == 2
+    assert (
+        "nothing meets p95 <= 100ms" in r.stderr and "the fastest candidate, fixed(2)" in r.stderr
+    )
+    r = pollsim("sweep", "--strategy", "fixed({t})", "--grid", "tt=1")
+    assert r.returncode == 2 and "grid parameter 'tt' is neither" in r.stderr
+    assert r.stderr.count("\n") == 1

@@ -158,7 +158,11 @@ class exponential(Wait):
         return np.full(n, self(PollState(attempt), None))
 
     def __call__(self, state, rng):
-        return min(self.max, self.initial * self.multiplier ** min(state.attempt, 1024))
+        try:
+            grown = self.initial * float(self.multiplier) ** state.attempt
+        except OverflowError:
+            grown = math.inf
+        return min(self.max, grown)
 
     def __str__(self) -> str:
         cap = f", max={num(self.max)}" if math.isfinite(self.max) else ""

@@ -1,0 +1,129 @@
+"""Choosing a strategy from a sweep: the Pareto frontier of load against detection
+latency, and the cheapest candidate that meets a latency SLO.
+
+>>> import pandas as pd
+>>> t = pd.DataFrame({"strategy": ["a", "b", "c"], "load_mean": [1.0, 2.0, 3.0],
+...                   "load_max": [2, 4, 6], "latency_p95": [9.0, 4.0, 5.0],
+...                   "gave_up_share": [0.0, 0.0, 0.0]})
+>>> pareto_front(t)["strategy"].tolist()
+['a', 'b']
+>>> recommend(t, slo_p95=5.0).best["strategy"]
+'b'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim.durations import format_duration
+
+
+class NoCandidate(ValueError):
+    """Nothing in the sweep meets the SLO."""
+
+
+def pareto_front(table: pd.DataFrame, x: str = "load_mean", y: str = "latency_p95") -> pd.DataFrame:
+    """The rows no other row beats on both ``x`` and ``y`` (lower is better), by ``x``."""
+    t = table.dropna(subset=[x, y]).sort_values([x, y], kind="stable")
+    keep, best = [], float("inf")
+    for idx, value in zip(t.index, t[y], strict=True):
+        if value < best:
+            keep.append(idx)
+            best = value
+    return t.loc[keep]
+
+
+@dataclass
+class Recommendation:
+    best: pd.Series
+    runner_up: pd.Series | None
+    why_not: dict[str, str]  #: every other candidate, and why it lost
+
+    def describe(self, slo_p95: float) -> str:
+        b = self.best
+        lines = [
+            f"recommended: {b['strategy']}{_point(b)}",
+            f"  mean load {b['load_mean']:.2f}/s, peak {b['load_max']:.0f}/s, "
+            f"p95 detection latency {format_duration(b['latency_p95'])} "
+            f"(SLO {format_duration(slo_p95)}), {b['gave_up_share']:.1%} gave up",
+        ]
+        if self.runner_up is not None:
+            r = self.runner_up
+            lines.append(
+                f"runner-up: {r['strategy']}{_point(r)}: mean load {r['load_mean']:.2f}/s, "
+                f"p95 {format_duration(r['latency_p95'])}"
+            )
+        if self.why_not:
+            lines.append("the others:")
+            lines += [f"  {name}: {why}" for name, why in self.why_not.items()]
+        return "\n".join(lines)
+
+
+def _point(row: pd.Series) -> str:
+    params = [k for k in row.index if k not in _COLUMNS]
+    shown = ", ".join(f"{k}={row[k]}" for k in params)
+    return f" ({shown})" if shown else ""
+
+
+_COLUMNS = {
+    "strategy",
+    "template",
+    "jobs",
+    "load_mean",
+    "load_p99",
+    "load_max",
+    "latency_mean",
+    "latency_p50",
+    "latency_p95",
+    "latency_p99",
+    "polls_per_job",
+    "gave_up_share",
+    "false_give_ups",
+    "retry_after_violations",
+}
+
+
+def _name(row: pd.Series) -> str:
+    return f"{row['strategy']}{_point(row)}"
+
+
+def recommend(
+    table: pd.DataFrame, slo_p95: float, max_give_up_share: float = 0.0
+) -> Recommendation:
+    """The cheapest candidate (lowest mean load, then lowest peak) whose p95 detection
+    latency meets ``slo_p95`` and whose clients gave up on no more than
+    ``max_give_up_share`` of jobs. NoCandidate names the closest miss otherwise."""
+    why: dict[str, str] = {}
+    ok = []
+    for _, row in table.iterrows():
+        p95 = row["latency_p95"]
+        if pd.isna(p95):
+            why[_name(row)] = "never saw a job end"
+        elif p95 > slo_p95:
+            why[_name(row)] = f"p95 latency {format_duration(p95)} > SLO {format_duration(slo_p95)}"
+        elif row["gave_up_share"] > max_give_up_share:
+            why[_name(row)] = (
+                f"gave up on {row['gave_up_share']:.1%} of jobs > {max_give_up_share:.1%}"
+            )
+        else:
+            ok.append(row)
+    if not ok:
+        seen = table.dropna(subset=["latency_p95"])
+        if seen.empty:
+            raise NoCandidate("no candidate saw any job end; nothing meets the SLO")
+        closest = seen.sort_values("latency_p95").iloc[0]
+        raise NoCandidate(
+            f"nothing meets p95 <= {format_duration(slo_p95)} with at most "
+            f"{max_give_up_share:.1%} give-ups; the fastest candidate, {_name(closest)}, "
+            f"has p95 {format_duration(closest['latency_p95'])} and gave up on "
+            f"{closest['gave_up_share']:.1%}"
+        )
+    ranked = sorted(ok, key=lambda r: (r["load_mean"], r["load_max"], r["latency_p95"]))
+    best = ranked[0]
+    for r in ranked[1:]:
+        why[_name(r)] = (
+            f"meets the SLO, at mean load {r['load_mean']:.2f}/s against {best['load_mean']:.2f}/s"
+        )
+    return Recommendation(best, ranked[1] if len(ranked) > 1 else None, why)

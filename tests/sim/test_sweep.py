@@ -1,0 +1,105 @@
+"""Sweeps over a grid, the Pareto frontier and the recommender."""
+
+import pandas as pd
+import pytest
+
+from sim.recommend import NoCandidate, pareto_front, recommend
+from sim.sweep import SweepError, load_data, parse_grid, sweep
+
+DATA, SOURCE = load_data(None)
+DATA["horizon"] = 1800
+TEMPLATES = ["fixed({t})", "full_jitter(exponential(1, 2, max={t}))"]
+GRID = {"t": [2, 10], "seed": [1, 2]}
+
+
+@pytest.fixture(scope="module")
+def local_table():
+    return sweep(DATA, SOURCE, TEMPLATES, GRID, workers=2)
+
+
+def test_a_sweep_has_a_row_per_point_and_strategy_in_grid_order(local_table):
+    t = local_table
+    assert len(t) == 2 * 2 * 2
+    assert t[["t", "seed"]].drop_duplicates().values.tolist() == [[2, 1], [2, 2], [10, 1], [10, 2]]
+    assert t["strategy"].tolist()[:2] == ["fixed(2)", "full_jitter(exponential(1, 2, max=2))"]
+    fixed = t[t["template"] == "fixed({t})"].set_index(["t", "seed"])
+    # polling less often: less load, later detection
+    assert (fixed.loc[10]["load_mean"].values < fixed.loc[2]["load_mean"].values).all()
+    assert (fixed.loc[10]["latency_p95"].values > fixed.loc[2]["latency_p95"].values).all()
+
+
+def test_the_same_table_on_a_dask_cluster(local_table):
+    import distributed  # a dev dependency: this test runs on every CI
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        table = sweep(DATA, SOURCE, TEMPLATES, GRID, executor=client.get_executor())
+    pd.testing.assert_frame_equal(table, local_table)
+
+
+def test_the_same_table_in_this_process(local_table):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        pd.testing.assert_frame_equal(
+            sweep(DATA, SOURCE, TEMPLATES, GRID, executor=pool), local_table
+        )
+
+
+@pytest.mark.parametrize(
+    ("templates", "grid", "message"),
+    [
+        (
+            TEMPLATES,
+            ["t=1,2", "intervall=3"],
+            "grid parameter 'intervall' is neither a placeholder",
+        ),
+        (TEMPLATES, ["t=1,x"], "at t=x: strategy"),
+        (TEMPLATES, ["t=-1"], "seconds must be a number >= 0, found -1"),
+        (["fixed({t})"], ["u=1"], "grid parameter 'u'"),
+        (["fixed({t})", "fixed({u})"], ["t=1"], "no grid values for u"),
+        (["fixed({t})"], ["t=1", "server.workers=0"], "server.workers: found 0"),
+        (["fixed({t})"], ["t"], "expected NAME=VALUE,VALUE"),
+        ([], ["seed=1"], "nothing polls"),
+    ],
+)
+def test_bad_grids_are_refused_before_anything_runs(templates, grid, message):
+    with pytest.raises(SweepError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        sweep(DATA, SOURCE, templates, parse_grid(grid))
+
+
+def table(*rows):
+    return pd.DataFrame(
+        rows, columns=["strategy", "load_mean", "load_max", "latency_p95", "gave_up_share"]
+    )
+
+
+def test_pareto_front_keeps_what_nothing_beats_on_both():
+    t = table(("a", 1, 2, 9.0, 0), ("b", 2, 4, 4.0, 0), ("c", 3, 6, 5.0, 0), ("d", 2, 3, 4.0, 0))
+    assert pareto_front(t)["strategy"].tolist() == ["a", "b"]
+
+
+def test_recommend_picks_the_cheapest_that_meets_the_slo_and_says_why_others_lost():
+    t = table(
+        ("slow", 1, 2, 12.0, 0),
+        ("giver", 1.5, 2, 3.0, 0.2),
+        ("ok", 3, 9, 5.0, 0),
+        ("ok-peaky", 3, 12, 4.0, 0),
+        ("pricey", 8, 10, 1.0, 0),
+    )
+    r = recommend(t, slo_p95=10.0, max_give_up_share=0.05)
+    assert r.best["strategy"] == "ok" and r.runner_up["strategy"] == "ok-peaky"
+    assert "p95 latency 12s > SLO 10s" in r.why_not["slow"]
+    assert "gave up on 20.0% of jobs" in r.why_not["giver"]
+    assert "mean load 8.00/s against 3.00/s" in r.why_not["pricey"]
+    assert "recommended: ok" in r.describe(10.0)
+
+
+def test_an_slo_nothing_meets_names_the_best_candidates_latency():
+    t = table(("a", 1, 2, 12.0, 0), ("b", 2, 2, 7.5, 0))
+    with pytest.raises(NoCandidate, match=r"the fastest candidate, b, has p95 7.5s"):
+        recommend(t, slo_p95=5.0)
