@@ -77,12 +77,20 @@ def _table(args) -> tuple[object, int | None]:
         if args.horizon is not None:
             data["horizon"] = args.horizon
         grid = parse_grid(args.grid)
+        templates = list(args.strategy)
+        if not templates or not args.grid:
+            from sim.scenario import read_scenario
+
+            base = Path(source).parent if Path(source).is_file() else None
+            defaults = read_scenario(dict(data), source, base)
+            templates = templates or list(defaults.sweep_strategies)
+            grid = {**defaults.sweep_grid, **grid}
         if args.workers is not None and args.workers < 1:
             raise SweepError(f"--workers: found {args.workers}, expected 1 or more")
         table = sweep(
             data,
             source,
-            args.strategy,
+            templates,
             grid,
             workers=args.workers,
             method=args.method,

@@ -34,6 +34,7 @@ from sim.sections import (
     read_distribution,
     read_retry,
     read_server,
+    read_sweep,
     read_template,
 )
 from sim.status_server import ServerSpec
@@ -60,6 +61,9 @@ class Scenario:
     controls: tuple[Control, ...] = ()
     clients: ClientSpec | None = None  #: who polls the jobs; None: nobody
     server: ServerSpec = field(default_factory=ServerSpec)  #: the status API they poll
+    #: what ``pollsim sweep`` runs by default: strategy templates, and a grid of values
+    sweep_strategies: tuple[str, ...] = ()
+    sweep_grid: dict = field(default_factory=dict)
     source: str = "<scenario>"  #: the file it came from, for messages
 
     def template(self, name: str) -> JobTemplate:
@@ -93,6 +97,7 @@ def read_scenario(data: dict, source: str, base: Path | None = None) -> Scenario
     s["controls"] = tuple(read_control(c) for c in top.tables("controls"))
     s["clients"] = read_clients(top.table("clients"))
     s["server"] = read_server(top.table("server"))
+    s["sweep_strategies"], s["sweep_grid"] = read_sweep(top.table("sweep"))
     top.done()
     _check_names(s, templates, source)
     return Scenario(source=source, **s)

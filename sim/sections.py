@@ -283,3 +283,25 @@ def read_server(t: Reader) -> ServerSpec:
     )
     t.done()
     return spec
+
+
+def read_sweep(t: Reader) -> tuple[tuple[str, ...], dict]:
+    """``[sweep]``: ``strategies`` (templates with {placeholders}) and ``grid`` (a table of
+    arrays: placeholder or dotted scenario key -> values)."""
+    templates = t.get("strategies", r.list_of(r.text, "strategy templates"), ())
+    grid_table = t.table("grid")
+    grid = {}
+    for name in list(grid_table.data):
+        values = grid_table.get(name, r.list_of(_scalar, "numbers or strings"))
+        if not values:
+            raise grid_table.error(name, "found an empty array, expected some values")
+        grid[name] = list(values)
+    grid_table.done()
+    t.done()
+    return templates, grid
+
+
+def _scalar(raw: object) -> object:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise Expected("a number or a string")
+    return raw

@@ -149,14 +149,21 @@ def run_point(data: dict, source: str, templates: Sequence[str], combo: dict, me
     scenario = build(data, source, templates, combo)
     run = simulate(scenario, method=method)
     summary = polling_summary(run.polling)
+    # the summary is keyed by each strategy's label; map labels back to the templates
+    texts = [t.format(**combo) for t in templates]
+    template_of = {parse_strategy(x).label: (x, t) for x, t in zip(texts, templates, strict=True)}
     rows = []
-    for k, (label, m) in enumerate(summary["strategies"].items()):
+    for label in sorted(
+        summary["strategies"], key=lambda x: list(template_of).index(x) if x in template_of else 0
+    ):
+        m = summary["strategies"][label]
+        text, template = template_of.get(label, (label, label))
         lat, rps = m["detection_latency_s"], m["requests_per_second"]
         rows.append(
             {
                 **combo,
-                "strategy": templates[k].format(**combo) if templates else label,
-                "template": templates[k] if templates else label,
+                "strategy": text,
+                "template": template,
                 "jobs": m["jobs"],
                 "load_mean": rps["mean"],
                 "load_p99": rps["p99"],

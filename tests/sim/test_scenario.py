@@ -201,3 +201,11 @@ def test_a_bad_replay_row_names_its_line(tmp_path):
     f.write_text('[arrivals]\nkind = "replay"\nfile = "log.csv"\n')
     with pytest.raises(ScenarioError, match=r"log.csv:4: submit: found 'soon', expected seconds"):
         load_scenario(f)
+
+
+def test_a_sweep_table_in_a_scenario_file():
+    s = load_scenario(ROOT / "scenarios" / "pointcloud.toml")
+    assert s.sweep_strategies[0] == "fixed({interval})"
+    assert s.sweep_grid == {"interval": [2, 5, 10, 30]}
+    with pytest.raises(ScenarioError, match=r"sweep.grid.t: found an empty array"):
+        loads("[sweep]\ngrid = { t = [] }\n")

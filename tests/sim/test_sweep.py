@@ -103,3 +103,19 @@ def test_an_slo_nothing_meets_names_the_best_candidates_latency():
     t = table(("a", 1, 2, 12.0, 0), ("b", 2, 2, 7.5, 0))
     with pytest.raises(NoCandidate, match=r"the fastest candidate, b, has p95 7.5s"):
         recommend(t, slo_p95=5.0)
+
+
+def test_each_row_holds_its_own_strategys_metrics(local_table):
+    from sim.polling_summary import polling_summary
+    from sim.simulation import simulate
+    from sim.sweep import build
+
+    run = simulate(build(DATA, SOURCE, TEMPLATES, {"t": 10, "seed": 2}))
+    direct = polling_summary(run.polling)["strategies"]
+    rows = local_table[(local_table["t"] == 10) & (local_table["seed"] == 2)]
+    assert len(rows) == 2
+    for _, row in rows.iterrows():
+        m = direct[row["strategy"]]
+        assert row["load_mean"] == m["requests_per_second"]["mean"]
+        assert row["latency_p95"] == m["detection_latency_s"]["p95"]
+        assert row["jobs"] == m["jobs"]
