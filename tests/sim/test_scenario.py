@@ -209,3 +209,10 @@ def test_a_sweep_table_in_a_scenario_file():
     assert s.sweep_grid == {"interval": [2, 5, 10, 30]}
     with pytest.raises(ScenarioError, match=r"sweep.grid.t: found an empty array"):
         loads("[sweep]\ngrid = { t = [] }\n")
+
+
+def test_the_readmes_scenario_reference_is_a_valid_scenario():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```toml\n") + len("```toml\n")
+    s = loads(readme[start : readme.index("```", start)], source="README.md")
+    assert s.clients is not None and s.server.outages and s.sweep_grid
