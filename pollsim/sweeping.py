@@ -156,8 +156,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 def _format(table) -> str:
     from sim.durations import format_duration
+    from sim.sweep import METRICS
 
-    params = [c for c in table.columns if c not in ("strategy", "template", *_METRICS)]
+    params = [c for c in table.columns if c not in ("strategy", "template", *METRICS)]
     lines = [
         "  ".join(f"{p:>10}" for p in params)
         + f"  {'strategy':<40}{'load mean':>10}{'max':>7}{'p50':>8}{'p95':>8}{'gave up':>9}"
@@ -174,22 +175,6 @@ def _format(table) -> str:
 
 def _d(x, fmt) -> str:
     return "-" if x != x else fmt(x)  # nan
-
-
-_METRICS = {
-    "jobs",
-    "load_mean",
-    "load_p99",
-    "load_max",
-    "latency_mean",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "polls_per_job",
-    "gave_up_share",
-    "false_give_ups",
-    "retry_after_violations",
-}
 
 
 def _fail(message: str) -> int:

@@ -130,23 +130,8 @@ def fast_poll(
         active = active[~done]
         attempt += 1
     missed = _missed(matrix, rows, start, end, seen)
-    states = np.array([*STATES, None], dtype=object)
-    per_job = pd.DataFrame(
-        {
-            "job_id": job_ids,
-            "strategy": label,
-            "watch_start": start,
-            "t_seen": t_seen,
-            "seen_state": states[seen_code],
-            "polls": polls,
-            "wasted_polls": wasted,
-            "gave_up": gave_up,
-            "false_give_up": gave_up & (matrix.final[rows] == "succeeded"),
-            "missed_states": [_names(int(b)) for b in missed],
-            "retry_after_violations": 0,
-            "errors": 0,
-        },
-        columns=list(PollRecord._fields),
+    per_job = _records(
+        matrix, rows, job_ids, label, start, t_seen, seen_code, polls, wasted, gave_up, missed
     )
     seconds = np.concatenate(arrivals) if arrivals else np.empty(0, dtype=np.int64)
     return per_job, np.bincount(seconds)
@@ -215,13 +200,23 @@ def _same_schedule(matrix, rows, job_ids, starts, strategy, label, rtt, stop_at)
     distinct = np.array([bin(int(b)).count("1") for b in seen])
     wasted = polls - distinct
     missed = _missed(matrix, rows, start, end, seen)
-    states = np.array([*STATES, None], dtype=object)
     seen_code = np.where(
         sees,
         codes[np.arange(len(rows)), np.maximum((times <= (t_seen - half)[:, None]).sum(1) - 1, 0)],
         -1,
     )
-    per_job = pd.DataFrame(
+    per_job = _records(
+        matrix, rows, job_ids, label, start, t_seen, seen_code, polls, wasted, gave_up, missed
+    )
+    return per_job, _per_second(start, arrive, polls)
+
+
+def _records(
+    matrix, rows, job_ids, label, start, t_seen, seen_code, polls, wasted, gave_up, missed
+) -> pd.DataFrame:
+    """The PollRecords of a cohort, as a DataFrame."""
+    states = np.array([*STATES, None], dtype=object)
+    return pd.DataFrame(
         {
             "job_id": job_ids,
             "strategy": label,
@@ -238,7 +233,6 @@ def _same_schedule(matrix, rows, job_ids, starts, strategy, label, rtt, stop_at)
         },
         columns=list(PollRecord._fields),
     )
-    return per_job, _per_second(start, arrive, polls)
 
 
 def _per_second(start: np.ndarray, arrive: np.ndarray, polls: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sim.durations import format_duration
+from sim.sweep import METRICS
 
 
 class NoCandidate(ValueError):
@@ -67,22 +68,7 @@ def _point(row: pd.Series) -> str:
     return f" ({shown})" if shown else ""
 
 
-_COLUMNS = {
-    "strategy",
-    "template",
-    "jobs",
-    "load_mean",
-    "load_p99",
-    "load_max",
-    "latency_mean",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "polls_per_job",
-    "gave_up_share",
-    "false_give_ups",
-    "retry_after_violations",
-}
+_COLUMNS = {"strategy", "template", *METRICS}
 
 
 def _name(row: pd.Series) -> str:
