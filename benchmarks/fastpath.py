@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--simpy-jobs", type=int, default=10_000)
     args = parser.parse_args()
     base = sim.default_scenario()
-    s = dataclasses.replace(base, horizon=args.jobs / base.arrivals.rate)
+    s = dataclasses.replace(base, horizon=args.jobs / base.arrivals.rate, clients=None)
     run = sim.simulate(s)
     tls = timelines(run)
     few = tls[: args.simpy_jobs]

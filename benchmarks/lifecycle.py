@@ -26,7 +26,8 @@ def scenario(jobs: int) -> sim.Scenario:
     about ``jobs`` jobs at the default rate."""
     base = sim.default_scenario()
     rate = base.arrivals.rate
-    return dataclasses.replace(base, horizon=jobs / rate, name=f"default x{jobs}")
+    # the lifecycle alone: no clients (benchmarks/fastpath.py measures those)
+    return dataclasses.replace(base, horizon=jobs / rate, name=f"default x{jobs}", clients=None)
 
 
 def time_model(s: sim.Scenario) -> tuple[float, int, int]:

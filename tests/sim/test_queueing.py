@@ -30,6 +30,7 @@ def single_step(rate: float, mean: float, horizon: float, workers: str, seed: in
         lag = 0
         [retry]
         kind = "none"
+        [clients]  # empty: nobody polls
         [[templates]]
         name = "one"
         [[templates.steps]]

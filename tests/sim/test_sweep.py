@@ -64,10 +64,11 @@ def test_the_same_table_in_this_process(local_table):
         (["fixed({t})", "fixed({u})"], ["t=1"], "no grid values for u"),
         (["fixed({t})"], ["t=1", "server.workers=0"], "server.workers: found 0"),
         (["fixed({t})"], ["t"], "expected NAME=VALUE,VALUE"),
-        ([], ["seed=1"], "nothing polls"),
+        ([], ["seed=1", "clients.strategies=x"], 'clients.strategies: found "x"'),
     ],
 )
 def test_bad_grids_are_refused_before_anything_runs(templates, grid, message):
+    """(The default scenario has clients, so a sweep without templates polls with them.)"""
     with pytest.raises(SweepError, match=message.replace("(", r"\(").replace(")", r"\)")):
         sweep(DATA, SOURCE, templates, parse_grid(grid))
 
