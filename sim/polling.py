@@ -111,6 +111,7 @@ def poll(
     seed: int,
     end: float,
     method: str = "auto",
+    progress: bool | None = False,
 ) -> Polling:
     """Every job's client polls the server model until it sees the end or gives up; a job
     that never ends is watched until ``end``, the end of the lifecycle run.
@@ -165,7 +166,14 @@ def poll(
     queue: list[tuple[float, int, int]] = []
     if slow.size:
         records, log, queue = _simpy_poll(
-            [timelines[k] for k in slow], choice[slow], starts[slow], clients, server, end, g
+            [timelines[k] for k in slow],
+            choice[slow],
+            starts[slow],
+            clients,
+            server,
+            end,
+            g,
+            progress,
         )
         per_job.append(pd.DataFrame(records, columns=list(PollRecord._fields)))
         strategy_of = {r.job_id: r.strategy for r in records}
@@ -197,7 +205,7 @@ def _counts(per: np.ndarray, label: str, http: int) -> pd.DataFrame:
     return pd.DataFrame({"second": nz, "strategy": label, "http_status": http, "requests": per[nz]})
 
 
-def _simpy_poll(timelines, choice, starts, clients, server, end, g):
+def _simpy_poll(timelines, choice, starts, clients, server, end, g, progress=False):
     """The SimPy pollers of these jobs: their PollRecords, the request log, queue samples."""
     env = simpy.Environment()
     srv = StatusServer(env, server, Draws(g["server"]))
@@ -231,8 +239,33 @@ def _simpy_poll(timelines, choice, starts, clients, server, end, g):
     env.process(launcher())
     if srv.workers is not None:
         env.process(_sampler(env, srv, queue, records, len(timelines)))
-    env.run()
+    if progress is False:
+        env.run()
+    else:
+        _run_with_bar(env, records, len(timelines), progress)
     return records, srv.log, queue
+
+
+def _run_with_bar(env, records, n, show) -> None:
+    """Run the pollers, a bar counting the jobs whose client is done (shown once the
+    polling has taken two seconds, and only on a terminal unless asked)."""
+    from tqdm import tqdm
+
+    with tqdm(
+        total=n,
+        unit="job",
+        desc="polling",
+        delay=0 if show else 2,
+        disable=None if show is None else False,
+        leave=False,
+    ) as bar:
+        step, peek = env.step, env.peek
+        count = 0
+        while peek() < float("inf"):
+            step()
+            count += 1
+            if count % 4096 == 0:
+                bar.update(len(records) - bar.n)
 
 
 def _sampler(env, srv, queue, records, n) -> Generator[simpy.Event, None, None]:

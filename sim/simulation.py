@@ -189,7 +189,13 @@ def simulate(
     run = Simulation(scenario, model.changes, model.actions, list(model.jobs.values()), end)
     if scenario.clients is not None:
         run.polling = poll(
-            timelines(run), scenario.clients, scenario.server, scenario.seed, end, method
+            timelines(run),
+            scenario.clients,
+            scenario.server,
+            scenario.seed,
+            end,
+            method,
+            progress=progress,
         )
     return run
 
