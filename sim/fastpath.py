@@ -197,7 +197,7 @@ def _same_schedule(matrix, rows, job_ids, starts, strategy, label, rtt, stop_at)
     next_first = np.concatenate([first_poll[:, 1:], np.full((len(rows), 1), len(arrive))], axis=1)
     hit = (np.minimum(next_first, polls[:, None]) > first_poll) & (codes >= 0)
     seen = np.bitwise_or.reduce(np.where(hit, np.left_shift(1, np.maximum(codes, 0)), 0), axis=1)
-    distinct = np.array([bin(int(b)).count("1") for b in seen])
+    distinct = np.bitwise_count(seen)
     wasted = polls - distinct
     missed = _missed(matrix, rows, start, end, seen)
     seen_code = np.where(
@@ -227,7 +227,7 @@ def _records(
             "wasted_polls": wasted,
             "gave_up": gave_up,
             "false_give_up": gave_up & (matrix.final[rows] == "succeeded"),
-            "missed_states": [_names(int(b)) for b in missed],
+            "missed_states": _names_of(missed),
             "retry_after_violations": 0,
             "errors": 0,
         },
@@ -280,6 +280,12 @@ def _missed(
     bits = np.where(window, np.left_shift(1, np.maximum(codes, 0)), 0)
     shown = np.bitwise_or.reduce(bits, axis=1)
     return shown & ~seen & ~TERMINAL_BITS
+
+
+def _names_of(bits: np.ndarray) -> np.ndarray:
+    """``_names`` of each bit set, computed once per distinct value."""
+    values, inverse = np.unique(bits, return_inverse=True)
+    return np.array([_names(int(v)) for v in values], dtype=object)[inverse]
 
 
 @lru_cache(maxsize=1024)
