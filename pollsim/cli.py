@@ -102,10 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--method",
-        choices=("auto", "simpy", "fast"),
+        choices=("auto", "simpy", "direct", "fast"),
         default="auto",
-        help="how clients are simulated: the vectorised fast path where it applies (auto, "
-        "the default), or forced either way",
+        help="how clients are simulated (default auto: the vectorised fast path for "
+        "open-loop strategies, a plain loop per client when the server gives no feedback, "
+        "SimPy pollers otherwise), or one forced",
     )
     sim.add_argument(
         "--max-requests",

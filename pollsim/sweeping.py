@@ -58,9 +58,9 @@ def add_grid_arguments(p: argparse.ArgumentParser, duration) -> None:
     )
     p.add_argument(
         "--method",
-        choices=("auto", "simpy", "fast"),
+        choices=("auto", "simpy", "direct", "fast"),
         default="auto",
-        help="how clients are simulated (default auto: the fast path where it applies)",
+        help="how clients are simulated (default auto: see pollsim simulate --help)",
     )
     p.add_argument("--horizon", type=duration, help="override the scenario's horizon")
     p.add_argument("--out", type=Path, metavar="DIR", help="write sweep.csv and pareto.png")

@@ -74,6 +74,92 @@ class PollRecord(NamedTuple):
     errors: int  #: answers other than 200 (and no answers)
 
 
+SLEEP, ASK = "sleep", "ask"
+
+
+def watch(
+    tl: Timeline,
+    strategy: Strategy,
+    label: str,
+    half: float,
+    start: float,
+    stop_at: float,
+    rng: np.random.Generator,
+) -> Generator[tuple, object, PollRecord]:
+    """One client's logic for one job, free of any clock. It yields ``(SLEEP, seconds)``,
+    and is sent the time after the sleep, and ``(ASK, last status it was told)``, and is
+    sent ``(answer, time)``; it returns its PollRecord. A SimPy process or a plain loop
+    drives it (``poller``, ``direct``)."""
+    now = start
+    last: str | None = None
+    state = PollState()
+    seen: set[str] = set()
+    polls = wasted = violations = errors = zero_run = 0
+    not_before = -math.inf
+    t_seen, seen_state, gave_up = math.nan, None, False
+    while True:
+        delay = strategy.next_delay(state, rng)
+        if delay is None:
+            gave_up = True
+            break
+        if delay > 0:
+            now = yield SLEEP, delay
+            zero_run = 0
+        elif half == 0:
+            zero_run += 1
+            if zero_run > ZERO_TIME_LIMIT:
+                raise StuckPoller(
+                    f"strategy {label} polls job {tl.job_id} in a loop that takes no time; "
+                    "give the clients a round trip (clients.rtt > 0)"
+                )
+        if now >= stop_at and not tl.ended:
+            break  # the job never ends: stop watching at the end of the run
+        if now < not_before:
+            violations += 1
+        polls += 1
+        if half:
+            now = yield SLEEP, half
+        resp, now = yield ASK, last
+        if half and resp.http is not None:
+            now = yield SLEEP, half
+        if resp.http in _OK:
+            if resp.status in seen:
+                wasted += 1
+            seen.add(resp.status)
+            last = resp.status
+            if resp.status in _TERMINAL:
+                t_seen, seen_state = now, resp.status
+                break
+        else:
+            errors += 1
+        if resp.retry_after is not None:
+            not_before = now + resp.retry_after
+        state = PollState(
+            polls,
+            round(now - start, 9),  # so that 30 waits of 2 s make 60 s, not 59.99...
+            resp.status if resp.http in _OK else None,
+            resp.http,
+            resp.retry_after,
+            resp.progress,
+            delay,
+        )
+    end = t_seen if seen_state else now
+    return PollRecord(
+        tl.job_id,
+        label,
+        start,
+        t_seen,
+        seen_state,
+        polls,
+        wasted,
+        gave_up,
+        gave_up and tl.final == "succeeded",
+        _missed(tl, start, end, seen),
+        violations,
+        errors,
+    )
+
+
 def poller(
     env: simpy.Environment,
     tl: Timeline,
@@ -86,85 +172,69 @@ def poller(
     rng: np.random.Generator,
     out: list[PollRecord],
 ) -> Generator[simpy.Event, object, None]:
-    """Watch one job per ``strategy`` from ``start``; append a PollRecord to ``out``."""
+    """Drive ``watch`` in SimPy against the server model; append its PollRecord to ``out``."""
     if start > env.now:
         yield env.timeout(start - env.now)
-    half = clients.rtt / 2
-    feedback = server.spec.needs_feedback
-    long_poll = strategy.long_poll
-    last: str | None = None  # the last status it was told
-    state = PollState()
-    seen: set[str] = set()
-    polls = wasted = violations = errors = zero_run = 0
-    not_before = -math.inf
-    t_seen, seen_state, gave_up = math.nan, None, False
-    while True:
-        delay = strategy.next_delay(state, rng)
-        if delay is None:
-            gave_up = True
-            break
-        if delay > 0:
-            yield env.timeout(delay)
-            zero_run = 0
-        elif half == 0:
-            zero_run += 1
-            if zero_run > ZERO_TIME_LIMIT:
-                raise StuckPoller(
-                    f"strategy {label} polls job {tl.job_id} in a loop that takes no time; "
-                    "give the clients a round trip (clients.rtt > 0)"
-                )
-        sent = env.now
-        if sent >= stop_at and not tl.ended:
-            break  # the job never ends: stop watching at the end of the run
-        if sent < not_before:
-            violations += 1
-        polls += 1
-        if half:
-            yield env.timeout(half)
-        if feedback or long_poll:
-            resp = yield from _ask(env, server, tl, clients.request_timeout, long_poll, last)
-        else:
-            resp = server.answer_now(tl)
-        if half and resp.http is not None:
-            yield env.timeout(half)
-        if resp.http in _OK:
-            if resp.status in seen:
-                wasted += 1
-            seen.add(resp.status)
-            last = resp.status
-            if resp.status in _TERMINAL:
-                t_seen, seen_state = env.now, resp.status
-                break
-        else:
-            errors += 1
-        if resp.retry_after is not None:
-            not_before = env.now + resp.retry_after
-        state = PollState(
-            polls,
-            round(env.now - start, 9),  # so that 30 waits of 2 s make 60 s, not 59.99...
-            resp.status if resp.http in _OK else None,
-            resp.http,
-            resp.retry_after,
-            resp.progress,
-            delay,
-        )
-    end = t_seen if seen_state else env.now
-    out.append(
-        PollRecord(
-            tl.job_id,
-            label,
-            start,
-            t_seen,
-            seen_state,
-            polls,
-            wasted,
-            gave_up,
-            gave_up and tl.final == "succeeded",
-            _missed(tl, start, end, seen),
-            violations,
-            errors,
-        )
-    )
+    direct_answers = not (server.spec.needs_feedback or strategy.long_poll)
+    core = watch(tl, strategy, label, clients.rtt / 2, env.now, stop_at, rng)
+    try:
+        command, arg = next(core)
+        while True:
+            if command is SLEEP:
+                yield env.timeout(arg)
+                command, arg = core.send(env.now)
+            else:
+                if direct_answers:
+                    resp = server.answer_now(tl)
+                else:
+                    resp = yield from _ask(
+                        env, server, tl, clients.request_timeout, strategy.long_poll, arg
+                    )
+                command, arg = core.send((resp, env.now))
+    except StopIteration as done:
+        out.append(done.value)
+
+
+def direct(
+    tl: Timeline,
+    strategy: Strategy,
+    label: str,
+    clients: ClientSpec,
+    start: float,
+    stop_at: float,
+    rng: np.random.Generator,
+    log: list,
+) -> PollRecord:
+    """Drive ``watch`` in a plain loop, for a server that gives no feedback: the clients
+    cannot affect each other, so each one's polls follow from its job's timeline alone.
+    Long-polls are held until the state shown changes, as the server model does."""
+    core = watch(tl, strategy, label, clients.rtt / 2, start, stop_at, rng)
+    wait, timeout = strategy.long_poll, clients.request_timeout
+    now = start
+    try:
+        command, arg = next(core)
+        while True:
+            if command is SLEEP:
+                now += arg
+                command, arg = core.send(now)
+                continue
+            arrived = now
+            k = tl.index_at(now)
+            if wait and arg is not None and tl.states[k] == arg:
+                hold = min(tl.next_change(now), now + wait) - now
+                if hold > timeout:
+                    log.append((arrived, tl.job_id, 200, now + hold))
+                    now += timeout
+                    command, arg = core.send((NO_ANSWER, now))
+                    continue
+                if hold > 0:
+                    now += hold
+                    k = tl.index_at(now)
+            log.append((arrived, tl.job_id, 200, now))
+            resp = Response(200, tl.states[k], tl.progress[k], None)
+            command, arg = core.send((resp, now))
+    except StopIteration as done:
+        return done.value
 
 
 def _ask(

@@ -23,13 +23,13 @@ import pandas as pd
 import simpy
 
 from sim.fastpath import TimelineMatrix, applies, fast_poll, seconds_needed
-from sim.pollers import ClientSpec, PollRecord, poller
+from sim.pollers import ClientSpec, PollRecord, direct, poller
 from sim.randomness import Draws
 from sim.status_server import ServerSpec, StatusServer
 from sim.timelines import Timeline
 
 POLL_STREAMS = ("mix", "start", "waits", "server", "fast")
-METHODS = ("auto", "simpy", "fast")
+METHODS = ("auto", "simpy", "direct", "fast")
 REQUEST_COLUMNS = ["t", "job_id", "http_status", "t_answered", "strategy"]
 
 
@@ -116,9 +116,11 @@ def poll(
     """Every job's client polls the server model until it sees the end or gives up; a job
     that never ends is watched until ``end``, the end of the lifecycle run.
 
-    ``method``: "auto" takes the fast path for each open-loop strategy when the server
-    gives no feedback (no workers limit, service time, or outages), SimPy otherwise;
-    "simpy" and "fast" force one (ValueError where the fast path cannot apply)."""
+    ``method``: "auto" takes, for each strategy, the vectorised fast path when it is
+    open-loop and the server gives no feedback (no workers limit, service time or
+    outages); a plain loop per client ("direct") when only the server gives none, since
+    clients then cannot affect each other; SimPy pollers otherwise. "simpy", "direct" and
+    "fast" force one (ValueError where it cannot apply)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, found {method!r}")
     g = rngs(seed)
@@ -138,7 +140,16 @@ def poll(
                 else ("the server gives feedback (workers, service time or outages)")
             )
             raise ValueError(f"no fast path for strategy {strategy.label}: {why}")
-        methods[strategy.label] = "fast" if (fits and method != "simpy") else "simpy"
+        if method == "direct" and feedback:
+            raise ValueError(
+                f"no direct path for strategy {strategy.label}: the server gives feedback "
+                "(workers, service time or outages), so clients affect each other"
+            )
+        if method == "auto":
+            chosen = "fast" if fits else ("direct" if not feedback else "simpy")
+        else:
+            chosen = method
+        methods[strategy.label] = chosen
     labels = clients.labels
     per_job, counts = [], []
     fast = [i for i, label in enumerate(labels) if methods[label] == "fast"]
@@ -161,9 +172,14 @@ def poll(
             )
             per_job.append(df)
             counts.append(_counts(per_second, labels[i], 200))
-    slow = np.flatnonzero(np.isin(choice, [i for i in range(len(labels)) if i not in fast]))
+    simpy_ = [i for i, label in enumerate(labels) if methods[label] == "simpy"]
+    direct_ = [i for i, label in enumerate(labels) if methods[label] == "direct"]
+    slow = np.flatnonzero(np.isin(choice, simpy_))
+    loop = np.flatnonzero(np.isin(choice, direct_))
     requests = pd.DataFrame(columns=REQUEST_COLUMNS)
     queue: list[tuple[float, int, int]] = []
+    records: list[PollRecord] = []
+    log: list = []
     if slow.size:
         records, log, queue = _simpy_poll(
             [timelines[k] for k in slow],
@@ -175,6 +191,23 @@ def poll(
             g,
             progress,
         )
+    if loop.size:
+        rng = Draws(g["waits"])
+        for k in loop.tolist():
+            strategy = clients.strategies[choice[k]][0]
+            records.append(
+                direct(
+                    timelines[k],
+                    strategy,
+                    labels[choice[k]],
+                    clients,
+                    float(starts[k]),
+                    end,
+                    rng,
+                    log,
+                )
+            )
+    if records:
         per_job.append(pd.DataFrame(records, columns=list(PollRecord._fields)))
         strategy_of = {r.job_id: r.strategy for r in records}
         requests = pd.DataFrame(log, columns=REQUEST_COLUMNS[:4])

@@ -194,7 +194,7 @@ def test_strategies_on_the_command_line_report_load_and_latency_per_strategy(tmp
         assert {"gave_up", "false_give_ups", "retry_after_violations"} <= set(m)
     ordo, fiddler = s["strategies"]["ordo-js"], s["strategies"]["fiddler-py"]
     assert ordo["detection_latency_s"]["p50"] < fiddler["detection_latency_s"]["p50"]
-    assert ordo["method"] == "fast" and fiddler["method"] == "simpy"
+    assert ordo["method"] == "fast" and fiddler["method"] == "direct"
     import pandas as pd
 
     assert len(pd.read_csv(tmp_path / "requests.csv")) == 10

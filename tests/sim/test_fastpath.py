@@ -80,7 +80,7 @@ def test_jittered_strategies_are_statistically_indistinguishable(strategy):
 def test_the_fast_path_is_taken_where_it_applies_and_refused_where_not():
     mix = ClientSpec(((parse_strategy("fixed(3)"), 1.0), (parse_strategy("fiddler-py"), 1.0)))
     p = poll(TIMELINES, mix, RUN.scenario.server, seed=1, end=RUN.end)
-    assert p.methods == {"fixed(3)": "fast", "fiddler-py": "simpy"}
+    assert p.methods == {"fixed(3)": "fast", "fiddler-py": "direct"}
     assert set(p.jobs_frame()["strategy"]) == {"fixed(3)", "fiddler-py"}
     with pytest.raises(ValueError, match="no fast path for strategy fiddler-py: it needs"):
         poll(TIMELINES, mix, RUN.scenario.server, seed=3, end=RUN.end, method="fast")
@@ -91,3 +91,32 @@ def test_the_fast_path_is_taken_where_it_applies_and_refused_where_not():
     with pytest.raises(ValueError, match="the server gives feedback"):
         poll(TIMELINES, only_fixed, busy, seed=3, end=RUN.end, method="fast")
     assert poll(TIMELINES, only_fixed, busy, seed=1, end=RUN.end).methods == {"fixed(3)": "simpy"}
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "fiddler-py",
+        "progress(1, 30) | after_delay(900)",
+        "poll(fixed(0), long_poll=20)",
+        "per_status(fixed(5), queued=fixed(30))",
+    ],
+)
+def test_the_direct_loop_gives_what_simpy_gives_for_closed_loop_strategies(strategy):
+    spec = ClientSpec(((parse_strategy(strategy), 1.0),))
+    args = (TIMELINES, spec, RUN.scenario.server)
+    loop = poll(*args, seed=3, end=RUN.end, method="direct")
+    slow = poll(*args, seed=3, end=RUN.end, method="simpy")
+    a, b = loop.jobs_frame(), slow.jobs_frame()
+    for column in ("polls", "wasted_polls", "gave_up", "missed_states"):
+        pd.testing.assert_series_equal(a[column], b[column], check_dtype=False)
+    np.testing.assert_allclose(a["t_seen"], b["t_seen"], rtol=0, atol=1e-9)
+    pd.testing.assert_frame_equal(loop.load_frame(), slow.load_frame(), check_dtype=False)
+
+
+def test_the_direct_loop_is_refused_where_clients_affect_each_other():
+    from sim.status_server import ServerSpec
+
+    spec = ClientSpec(((parse_strategy("fiddler-py"), 1.0),))
+    with pytest.raises(ValueError, match="no direct path for strategy fiddler-py"):
+        poll(TIMELINES, spec, ServerSpec(workers=2), seed=1, end=RUN.end, method="direct")
