@@ -67,7 +67,7 @@ JITTERED = [
 def test_jittered_strategies_are_statistically_indistinguishable(strategy):
     fast, slow = both(strategy)
     a, b = fast.jobs_frame(), slow.jobs_frame()
-    for column in ("detection_latency", "polls"):
+    for column in ("detection_latency", "polls", "wasted_polls"):
         x, y = a[column].dropna(), b[column].dropna()
         # no evidence that the distributions (Kolmogorov-Smirnov) or the means (Welch's t)
         # differ, at a level that a correct evaluator fails once in a thousand runs
@@ -75,6 +75,10 @@ def test_jittered_strategies_are_statistically_indistinguishable(strategy):
         assert scipy_stats.ttest_ind(x, y, equal_var=False).pvalue > 0.001, column
         assert x.mean() == pytest.approx(y.mean(), rel=0.1)
     assert a["gave_up"].mean() == pytest.approx(b["gave_up"].mean(), abs=0.02)
+    for state in ("queued", "retry_wait"):  # how often clients miss a transient state
+        assert a["missed_states"].str.contains(state).mean() == pytest.approx(
+            b["missed_states"].str.contains(state).mean(), abs=0.03
+        )
 
 
 def test_the_fast_path_is_taken_where_it_applies_and_refused_where_not():
