@@ -219,17 +219,15 @@ def direct(
                 command, arg = core.send(now)
                 continue
             arrived = now
+            hold = tl.long_poll_hold(now, wait, arg)
+            if hold > timeout:
+                log.append((arrived, tl.job_id, 200, now + hold))
+                now += timeout
+                command, arg = core.send((NO_ANSWER, now))
+                continue
+            if hold > 0:
+                now += hold
             k = tl.index_at(now)
-            if wait and arg is not None and tl.states[k] == arg:
-                hold = min(tl.next_change(now), now + wait) - now
-                if hold > timeout:
-                    log.append((arrived, tl.job_id, 200, now + hold))
-                    now += timeout
-                    command, arg = core.send((NO_ANSWER, now))
-                    continue
-                if hold > 0:
-                    now += hold
-                    k = tl.index_at(now)
             log.append((arrived, tl.job_id, 200, now))
             resp = Response(200, tl.states[k], tl.progress[k], None)
             command, arg = core.send((resp, now))

@@ -118,14 +118,11 @@ class StatusServer:
                     yield env.timeout(spec.service_time.sample(self.rng))
         elif self.timed:
             yield env.timeout(spec.service_time.sample(self.rng))
+        hold = tl.long_poll_hold(env.now, wait, known)
+        if hold > 0:
+            yield env.timeout(hold)
         now = env.now
         k = tl.index_at(now)
-        if wait and known is not None and tl.states[k] == known:
-            hold = min(tl.next_change(now), now + wait) - now
-            if hold > 0:
-                yield env.timeout(hold)
-                now = env.now
-                k = tl.index_at(now)
         self.log.append((arrived, tl.job_id, 200, now))
         return Response(200, tl.states[k], tl.progress[k], None)
 

@@ -46,6 +46,13 @@ class Timeline:
     def shown_at(self, t: float) -> str:
         return self.states[self.index_at(t)]
 
+    def long_poll_hold(self, t: float, wait: float | None, known: str | None) -> float:
+        """How long a long-poll arriving at ``t`` is held: while the state shown is still
+        the ``known`` one, until it changes or ``wait`` seconds pass (0: answer at once)."""
+        if not wait or known is None or self.shown_at(t) != known:
+            return 0.0
+        return min(self.next_change(t), t + wait) - t
+
     def next_change(self, t: float) -> float:
         """When the state shown after ``t`` first differs from the one shown at ``t``."""
         k = self.index_at(t)
