@@ -1,23 +1,26 @@
-"""The vectorised fast path: for open-loop strategies against a server that is never the
-bottleneck, every client's polls follow from its start and its waits alone, so whole
-cohorts of clients advance one poll at a time as numpy arrays, without SimPy.
+"""The fast path: for open-loop strategies against a server that is never the bottleneck,
+every client's polls follow from its start and its waits alone, so all clients are
+evaluated at once from the job timelines as arrays, without SimPy.
 
 When every client waits the same at the same attempt (no jitter), one schedule of poll
-offsets serves all clients and each job's polls follow from a binary search: the same
+offsets serves all clients and each job's polls follow from binary searches: the same
 poll counts as the SimPy pollers, and the same times up to float rounding. Jittered
-strategies advance all clients one poll at a time as arrays, repeating the SimPy
-poller's arithmetic; they draw from the same kind of generator, in another order.
+waits are drawn by the strategy objects, as arrays, a block of attempts at a time; a
+compiled loop (``sim._kernels``) walks each client through them with the SimPy poller's
+arithmetic, from the same kind of generator in another order.
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+import os
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 
 import numpy as np
 import pandas as pd
 
+from sim import _kernels as kernels
 from sim.pollers import PollRecord
 from sim.states import JOB_TERMINAL, JobState
 from sim.strategies import PollState, Strategy
@@ -30,7 +33,8 @@ TERMINAL_BITS = sum(1 << CODE[s.value] for s in JOB_TERMINAL)
 
 class TimelineMatrix:
     """The visible timelines of many jobs, padded into arrays: ``times`` (inf past the
-    end) and state ``codes`` (-1 past the end), one row per job."""
+    end) and state ``codes`` (-1 past the end), one row per job; per job, whether it
+    ``ended``, when that first showed (``t_vis``), and whether it ``succeeded``."""
 
     def __init__(self, timelines: list[Timeline]) -> None:
         n = len(timelines)
@@ -47,11 +51,10 @@ class TimelineMatrix:
         self.times[row, col] = flat_times
         self.codes[row, col] = flat_codes
         self.ended = np.fromiter((t.ended for t in timelines), dtype=bool, count=n)
-        self.final = np.array([t.final for t in timelines], dtype=object)
-
-    def index_at(self, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Per row, the index of what the API shows at ``t`` (as ``Timeline.index_at``)."""
-        return np.maximum((self.times[rows] <= t[:, None]).sum(axis=1) - 1, 0)
+        self.t_vis = np.fromiter((t.t_visible for t in timelines), dtype=float, count=n)
+        self.succeeded = np.fromiter(
+            (t.final == "succeeded" for t in timelines), dtype=bool, count=n
+        )
 
 
 def applies(strategy: Strategy, feedback: bool) -> bool:
@@ -71,79 +74,79 @@ def fast_poll(
     rng: np.random.Generator,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Poll the jobs in ``rows`` of ``matrix`` per ``strategy``: their PollRecords as a
-    DataFrame, and the arrival times at the server of every request, floored to seconds."""
+    DataFrame, and the requests arriving at the server in each second."""
     if not strategy.open_loop:
         raise ValueError(f"strategy {label} needs the server's answers: no fast path")
-    if strategy.wait.deterministic:
-        return _same_schedule(matrix, rows, job_ids, starts, strategy, label, rtt, stop_at)
     n = len(rows)
-    half = rtt / 2
-    start = np.asarray(starts, dtype=float)
-    now = start.copy()
-    prev = np.zeros(n)
-    polls = np.zeros(n, dtype=np.int64)
-    wasted = np.zeros(n, dtype=np.int64)
-    seen = np.zeros(n, dtype=np.int64)
-    t_seen = np.full(n, np.nan)
-    seen_code = np.full(n, -1, dtype=np.int64)
-    gave_up = np.zeros(n, dtype=bool)
-    end = np.full(n, np.nan)
-    arrivals: list[np.ndarray] = []
-    active = np.arange(n)
-    wait, stop, first = strategy.wait, strategy.stop, strategy.first
-    # what each client's job shows: a pointer into its timeline that only moves forward,
-    # since each client's polls come in order (an inf column ends every row)
-    times = np.concatenate([matrix.times[rows], np.full((n, 1), np.inf)], axis=1)
-    codes = matrix.codes[rows]
-    shown = np.zeros(n, dtype=np.int64)
-    attempt = 0
-    while active.size:
-        elapsed = np.round(now[active] - start[active], 9)
-        quits = stop.vector(attempt, elapsed)
-        if quits.any():
-            gone = active[quits]
-            gave_up[gone] = True
-            end[gone] = now[gone]
-            active = active[~quits]
-            if not active.size:
-                break
-        m = active.size
-        if attempt == 0 and first is not None:
-            w = np.full(m, float(first))
-        else:
-            w = wait.draw(attempt, prev[active] if attempt else None, rng, m)
-        sent = now[active] + w
-        stuck = (sent >= stop_at) & ~matrix.ended[rows[active]]
-        if stuck.any():  # the job never ends: stop watching at the end of the run
-            end[active[stuck]] = sent[stuck]
-            active, sent, w = active[~stuck], sent[~stuck], w[~stuck]
-        arrive = sent + half if half else sent
-        polls[active] += 1
-        arrivals.append(np.floor(arrive).astype(np.int64))
-        ix = shown[active]
-        while (step := times[active, ix + 1] <= arrive).any():
-            ix = ix + step
-        shown[active] = ix
-        code = codes[active, ix]
-        bit = np.left_shift(1, code)
-        wasted[active] += (seen[active] & bit) != 0
-        seen[active] |= bit
-        back = arrive + half if half else arrive
-        done = (bit & TERMINAL_BITS) != 0
-        finished = active[done]
-        t_seen[finished] = back[done]
-        seen_code[finished] = code[done]
-        end[finished] = back[done]
-        now[active] = back
-        prev[active] = w
-        active = active[~done]
-        attempt += 1
-    missed = _missed(matrix, rows, start, end, seen)
-    per_job = _records(
-        matrix, rows, job_ids, label, start, t_seen, seen_code, polls, wasted, gave_up, missed
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    start = np.array(starts, dtype=float)
+    out = {
+        "polls": np.zeros(n, dtype=np.int64),
+        "wasted": np.zeros(n, dtype=np.int64),
+        "seen": np.zeros(n, dtype=np.int64),
+        "t_seen": np.full(n, np.nan),
+        "seen_code": np.full(n, -1, dtype=np.int64),
+        "gave_up": np.zeros(n, dtype=bool),
+        "end": np.full(n, np.nan),
+    }
+    if strategy.wait.deterministic:
+        with Threads(n) as threads:
+            counts = _same_schedule(matrix, rows, start, strategy, rtt, stop_at, out, threads)
+    else:
+        with Threads(n) as threads:
+            counts = _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads)
+    missed = kernels.missed(
+        rows, start, out["end"], out["seen"], matrix.times, matrix.codes, TERMINAL_BITS
     )
-    seconds = np.concatenate(arrivals) if arrivals else np.empty(0, dtype=np.int64)
-    return per_job, np.bincount(seconds)
+    return _records(matrix, rows, job_ids, label, start, out, missed), counts
+
+
+#: the most waits drawn ahead at once (clients x attempts), and per client
+BLOCK_CELLS = 2_000_000
+BLOCK_ATTEMPTS = 256
+
+
+def _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads) -> np.ndarray:
+    """Waits that differ between clients: the strategy draws them for all clients still
+    watching, a block of attempts at a time (each attempt's draws as one array, so
+    ``prev`` is the column before), and the compiled loop walks each client through its
+    block: the same arithmetic as the SimPy poller, other draws from the same kind of
+    generator. Blocks grow as fewer clients remain, so few draws go unused."""
+    n, half = len(rows), rtt / 2
+    wait, stop, first = strategy.wait, strategy.stop, strategy.first
+    now, prev, shown = start.copy(), np.zeros(n), np.zeros(n, dtype=np.int64)
+    counts = threads.counts(seconds_needed(stop_at) + 2)
+    active = np.arange(n)
+    attempt, width = 0, 4
+    buffer = np.empty(min(BLOCK_CELLS, max(n, 1) * BLOCK_ATTEMPTS))
+    while active.size:
+        m = active.size
+        width = max(1, min(width, BLOCK_CELLS // m))
+        waits = buffer[: width * m].reshape(width, m)  # an attempt per row
+        p = prev[active] if attempt else None
+        for i in range(width):
+            a = attempt + i
+            p = float(first) if a == 0 and first is not None else wait.draw(a, p, rng, m)
+            waits[i] = p
+            p = waits[i]  # an array even where all clients wait the same
+        if half == 0 and attempt > 10_000 and not waits.any():
+            raise ValueError(f"strategy {strategy.label} polls in a loop that takes no time")
+        thresholds = np.array([stop.threshold(attempt + i) for i in range(width)])
+        reach = float(now[active].max() + waits.sum(axis=0).max()) + width * rtt
+        if reach >= counts.shape[1] - 1:
+            counts = np.concatenate([counts, threads.counts(int(reach) + 2 - counts.shape[1])], 1)
+        done = np.zeros(m, dtype=bool)
+        threads.run(
+            kernels.walk, m, counts, done, active, rows, waits, thresholds, start, now, shown,
+            out["seen"], out["polls"], out["wasted"], out["t_seen"], out["seen_code"],
+            out["gave_up"], out["end"], matrix.times, matrix.codes, matrix.ended,
+            half, stop_at, TERMINAL_BITS,
+        )  # fmt: skip
+        prev[active] = waits[-1]  # (a copy: the buffer is drawn into again)
+        active = active[~done]
+        attempt += width
+        width = _next_width(matrix, rows, active, now, stop_at, waits[-1], rtt)
+    return counts.sum(axis=0)
 
 
 def _schedule(strategy: Strategy, half: float, horizon: float):
@@ -175,68 +178,91 @@ def _schedule(strategy: Strategy, half: float, horizon: float):
         attempt += 1
 
 
-def _same_schedule(matrix, rows, job_ids, starts, strategy, label, rtt, stop_at):
-    """Every client polls at the same offsets from its start: each job's polls follow from
-    a search in one schedule, O(jobs) but for the per-second load, O(polls)."""
+def _next_width(matrix, rows, active, now, stop_at, last, rtt) -> int:
+    """How many attempts to draw next: enough for the median client still watching to
+    see its job end at the pace of the last waits, so few draws go unused."""
+    if not active.size:
+        return 1
+    r = rows[active]
+    left = np.where(matrix.ended[r], matrix.t_vis[r], stop_at) - now[active]
+    pace = float(last.mean()) + rtt
+    if pace <= 0:
+        return BLOCK_ATTEMPTS
+    return int(np.clip(np.ceil(np.median(left) / pace) + 1, 1, BLOCK_ATTEMPTS))
+
+
+def _same_schedule(matrix, rows, start, strategy, rtt, stop_at, out, threads) -> np.ndarray:
+    """Every client polls at the same offsets from its start: one schedule, long enough
+    for the longest watch, and each client's polls follow from binary searches in it."""
     half = rtt / 2
-    start = np.asarray(starts, dtype=float)
-    t_vis = np.where(matrix.ended[rows], _visible_end(matrix, rows), np.inf)
+    t_vis = np.where(matrix.ended[rows], matrix.t_vis[rows], np.inf)
     horizon = float(np.max(np.where(np.isfinite(t_vis), t_vis, stop_at) - start, initial=0))
     sent, arrive, back, give_up = _schedule(strategy, half, horizon + rtt + 1)
     limit = len(arrive) if give_up is None else give_up
-    # the first poll that reaches the server once the end is visible
-    k = np.searchsorted(arrive, t_vis - start, side="left")
-    sees = np.isfinite(t_vis) & (k < limit)
-    # a job that never ends is watched until a poll would be sent at the end of the run
-    stuck_polls = np.searchsorted(sent, stop_at - start, side="left")
-    polls = np.where(
-        sees, k + 1, np.where(np.isfinite(t_vis), limit, np.minimum(limit, stuck_polls))
-    )
-    gave_up = ~sees & (np.isfinite(t_vis) | (stuck_polls >= limit)) & (give_up is not None)
-    back_at = np.concatenate([[0.0], back])
-    t_seen = np.where(sees, start + back_at[np.minimum(k + 1, len(back))], np.nan)
-    stuck = ~sees & ~gave_up
-    sent_at = np.concatenate([sent, [np.inf]])
-    end = np.where(sees, t_seen, start + back_at[np.minimum(polls, len(back))])
-    end = np.where(stuck, start + sent_at[np.minimum(polls, len(sent))], end)
-    # which of the states shown did some poll see: a poll reached the server in its span
-    times, codes = matrix.times[rows], matrix.codes[rows]
-    first_poll = np.searchsorted(arrive, times - start[:, None], side="left")
-    first_poll[:, 0] = 0  # before anything shows, the API answers with the first state
-    next_first = np.concatenate([first_poll[:, 1:], np.full((len(rows), 1), len(arrive))], axis=1)
-    hit = (np.minimum(next_first, polls[:, None]) > first_poll) & (codes >= 0)
-    seen = np.bitwise_or.reduce(np.where(hit, np.left_shift(1, np.maximum(codes, 0)), 0), axis=1)
-    distinct = np.bitwise_count(seen)
-    wasted = polls - distinct
-    missed = _missed(matrix, rows, start, end, seen)
-    seen_code = np.where(
-        sees,
-        codes[np.arange(len(rows)), np.maximum((times <= (t_seen - half)[:, None]).sum(1) - 1, 0)],
-        -1,
-    )
-    per_job = _records(
-        matrix, rows, job_ids, label, start, t_seen, seen_code, polls, wasted, gave_up, missed
-    )
-    return per_job, _per_second(start, arrive, polls)
+    reach = float(start.max(initial=0)) + (float(arrive[limit - 1]) if limit else 0.0)
+    counts = threads.counts(int(reach) + 2)
+    threads.run(
+        kernels.on_schedule, len(rows), counts, rows, start, sent, arrive, back, limit,
+        give_up is not None, matrix.times, matrix.codes, matrix.ended, matrix.t_vis, stop_at,
+        half, out["polls"], out["wasted"], out["seen"], out["t_seen"], out["seen_code"],
+        out["gave_up"], out["end"],
+    )  # fmt: skip
+    return counts.sum(axis=0)
 
 
-def _records(
-    matrix, rows, job_ids, label, start, t_seen, seen_code, polls, wasted, gave_up, missed
-) -> pd.DataFrame:
+#: threads sharing out the clients of a compiled loop (the loops release the GIL)
+THREADS = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+#: fewer clients than this go through one thread
+PER_THREAD = 5_000
+
+
+class Threads:
+    """The threads of one fast path call, sharing out the clients of each compiled loop;
+    they live for the call only, so a process forked later (a sweep's worker) inherits
+    none."""
+
+    def __init__(self, clients: int) -> None:
+        self.k = max(1, min(THREADS, clients // PER_THREAD))
+        self.pool = ThreadPoolExecutor(self.k) if self.k > 1 else None
+
+    def __enter__(self) -> Threads:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool:
+            self.pool.shutdown()
+
+    def counts(self, seconds: int) -> np.ndarray:
+        """Request counts per second, a row per thread."""
+        return np.zeros((self.k, seconds), dtype=np.int64)
+
+    def run(self, kernel, n: int, counts: np.ndarray, *args) -> None:
+        """``kernel(lo, hi, counts[i], *args)`` over the clients ``0:n``, a share per
+        thread ``i``."""
+        k = max(1, min(self.k, n // PER_THREAD))
+        shares = [(i * n // k, (i + 1) * n // k, counts[i]) for i in range(k)]
+        if k == 1 or self.pool is None:
+            kernel(*shares[0], *args)
+            return
+        for f in [self.pool.submit(kernel, *share, *args) for share in shares]:
+            f.result()
+
+
+def _records(matrix, rows, job_ids, label, start, out, missed) -> pd.DataFrame:
     """The PollRecords of a cohort, as a DataFrame."""
-    states = np.array([*STATES, None], dtype=object)
+    gave_up = out["gave_up"]
     return pd.DataFrame(
         {
             "job_id": job_ids,
             "strategy": label,
             "watch_start": start,
-            "t_seen": t_seen,
-            "seen_state": states[seen_code],
-            "polls": polls,
-            "wasted_polls": wasted,
+            "t_seen": out["t_seen"],
+            "seen_state": SEEN_NAMES[out["seen_code"]],
+            "polls": out["polls"],
+            "wasted_polls": out["wasted"],
             "gave_up": gave_up,
-            "false_give_up": gave_up & (matrix.final[rows] == "succeeded"),
-            "missed_states": _names_of(missed),
+            "false_give_up": gave_up & matrix.succeeded[rows],
+            "missed_states": SET_NAMES[missed],
             "retry_after_violations": 0,
             "errors": 0,
         },
@@ -244,62 +270,16 @@ def _records(
     )
 
 
-def _per_second(start: np.ndarray, arrive: np.ndarray, polls: np.ndarray) -> np.ndarray:
-    """Requests arriving in each second, from jobs that poll at ``start + arrive[:polls]``.
-    Jobs with about as many polls go together into one broadcast (at most a quarter of
-    it padding), so every poll costs a few array operations and no Python."""
-    if not len(polls) or polls.max() == 0:
-        return np.zeros(1, dtype=np.int64)
-    size = int(np.floor(start.max() + arrive[polls.max() - 1])) + 2
-    counts = np.zeros(size, dtype=np.int64)
-    order = np.argsort(polls, kind="stable")
-    p_sorted = polls[order]
-    lo = int(np.searchsorted(p_sorted, 1))
-    while lo < len(order):
-        top = max(int(p_sorted[lo] * 1.25), int(p_sorted[lo]) + 1)
-        hi = int(np.searchsorted(p_sorted, top, side="left"))
-        hi = min(max(hi, lo + 1), lo + max(1, 4_000_000 // top))
-        rows = order[lo:hi]
-        width = int(p_sorted[hi - 1])
-        times = start[rows, None] + arrive[None, :width]
-        keep = np.arange(width)[None, :] < p_sorted[lo:hi, None]
-        sec = np.floor(times[keep]).astype(np.int64)
-        low = int(sec.min())
-        part = np.bincount(sec - low)
-        counts[low : low + len(part)] += part
-        lo = hi
-    return counts
-
-
-def _visible_end(matrix: TimelineMatrix, rows: np.ndarray) -> np.ndarray:
-    """When each job's terminal state first shows (its last timeline entry)."""
-    times = matrix.times[rows]
-    last = (np.isfinite(times)).sum(axis=1) - 1
-    return times[np.arange(len(rows)), last]
-
-
-def _missed(
-    matrix: TimelineMatrix, rows: np.ndarray, start: np.ndarray, end: np.ndarray, seen
-) -> np.ndarray:
-    """Bits of the non-terminal states shown while each client watched but never seen."""
-    times, codes = matrix.times[rows], matrix.codes[rows]
-    first = matrix.index_at(rows, start)
-    cols = np.arange(times.shape[1])
-    window = (cols[None, :] >= first[:, None]) & (times <= end[:, None]) & (codes >= 0)
-    bits = np.where(window, np.left_shift(1, np.maximum(codes, 0)), 0)
-    shown = np.bitwise_or.reduce(bits, axis=1)
-    return shown & ~seen & ~TERMINAL_BITS
-
-
-def _names_of(bits: np.ndarray) -> np.ndarray:
-    """``_names`` of each bit set, computed once per distinct value."""
-    values, inverse = np.unique(bits, return_inverse=True)
-    return np.array([_names(int(v)) for v in values], dtype=object)[inverse]
-
-
-@lru_cache(maxsize=1024)
-def _names(bits: int) -> str:
-    return ";".join(sorted(STATES[i] for i in range(len(STATES)) if bits >> i & 1))
+#: the name of each state code, and None for -1 (nothing seen)
+SEEN_NAMES = np.array([*STATES, None], dtype=object)
+#: the names of each set of states (a bit per state), joined by ";"
+SET_NAMES = np.array(
+    [
+        ";".join(sorted(s for i, s in enumerate(STATES) if b >> i & 1))
+        for b in range(2 ** len(STATES))
+    ],
+    dtype=object,
+)
 
 
 def seconds_needed(end: float) -> int:

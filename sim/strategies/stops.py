@@ -10,25 +10,28 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-
-import numpy as np
 
 from sim.strategies._values import check_non_negative, num
 from sim.strategies.state import PollState
 
 
 class Stop:
-    """Whether the client gives up now, before its next poll."""
+    """Whether the client gives up now, before its next poll. Every stop is a threshold
+    on the time watched that depends on the polls made so far: a client gives up once
+    ``elapsed >= threshold(attempt)``. ``|`` takes the lower threshold, ``&`` the higher,
+    which is what lets the fast path evaluate any stop inside its compiled loop."""
 
     def __repr__(self) -> str:
         return str(self)
 
     def __call__(self, state: PollState) -> bool:
-        raise NotImplementedError
+        return state.elapsed >= self.threshold(state.attempt)
 
-    def vector(self, attempt: int, elapsed: np.ndarray) -> np.ndarray:
-        """Whether each of many clients, all after ``attempt`` polls, gives up now."""
+    def threshold(self, attempt: int) -> float:
+        """After ``attempt`` polls, the time watched from which the client gives up
+        (0: at once; inf: not at this attempt)."""
         raise NotImplementedError
 
     def __or__(self, other: Stop) -> Stop:
@@ -50,11 +53,8 @@ def _parts(s: Stop, kind: type) -> tuple[Stop, ...]:
 class never(Stop):
     """Poll until the job ends, however long it takes."""
 
-    def vector(self, attempt, elapsed):
-        return np.zeros(len(elapsed), dtype=bool)
-
-    def __call__(self, state):
-        return False
+    def threshold(self, attempt):
+        return math.inf
 
     def __str__(self) -> str:
         return "never()"
@@ -69,11 +69,8 @@ class after_delay(Stop):
     def __post_init__(self) -> None:
         check_non_negative(self, "after_delay", "seconds")
 
-    def vector(self, attempt, elapsed):
-        return elapsed >= self.seconds
-
-    def __call__(self, state):
-        return state.elapsed >= self.seconds
+    def threshold(self, attempt):
+        return float(self.seconds)
 
     def __str__(self) -> str:
         return f"after_delay({num(self.seconds)})"
@@ -89,11 +86,8 @@ class after_polls(Stop):
         if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
             raise ValueError(f"after_polls: n must be a whole number >= 1, found {self.n!r}")
 
-    def vector(self, attempt, elapsed):
-        return np.full(len(elapsed), attempt >= self.n)
-
-    def __call__(self, state):
-        return state.attempt >= self.n
+    def threshold(self, attempt):
+        return 0.0 if attempt >= self.n else math.inf
 
     def __str__(self) -> str:
         return f"after_polls({self.n})"
@@ -105,11 +99,8 @@ class stop_any(Stop):
 
     stops: tuple[Stop, ...]
 
-    def vector(self, attempt, elapsed):
-        return np.logical_or.reduce([s.vector(attempt, elapsed) for s in self.stops])
-
-    def __call__(self, state):
-        return any(s(state) for s in self.stops)
+    def threshold(self, attempt):
+        return min(s.threshold(attempt) for s in self.stops)
 
     def __str__(self) -> str:
         return " | ".join(f"({s})" if isinstance(s, stop_all) else str(s) for s in self.stops)
@@ -121,11 +112,8 @@ class stop_all(Stop):
 
     stops: tuple[Stop, ...]
 
-    def vector(self, attempt, elapsed):
-        return np.logical_and.reduce([s.vector(attempt, elapsed) for s in self.stops])
-
-    def __call__(self, state):
-        return all(s(state) for s in self.stops)
+    def threshold(self, attempt):
+        return max(s.threshold(attempt) for s in self.stops)
 
     def __str__(self) -> str:
         return " & ".join(f"({s})" if isinstance(s, stop_any) else str(s) for s in self.stops)

@@ -43,9 +43,10 @@ class Wait:
 
     def draw(
         self, attempt: int, prev: np.ndarray | None, rng: np.random.Generator, n: int
-    ) -> np.ndarray:
+    ) -> np.ndarray | float:
         """The waits of ``n`` clients at the same ``attempt`` (open-loop waits only), for the
-        vectorised fast path; ``prev`` holds their previous waits (None before the first)."""
+        vectorised fast path: an array, or one number where all clients wait the same;
+        ``prev`` holds their previous waits in the same form (None before the first)."""
         raise TypeError(f"{self} needs the server's answers; it has no vectorised form")
 
     def __call__(self, state: PollState, rng: np.random.Generator | None) -> float:
@@ -90,7 +91,11 @@ class wait_sum(Wait):
         return all(w.deterministic for w in self.waits)
 
     def draw(self, attempt, prev, rng, n):
-        return sum(w.draw(attempt, prev, rng, n) for w in self.waits)
+        first, *rest = (w.draw(attempt, prev, rng, n) for w in self.waits)
+        total = first + rest[0] if rest else first  # a new array, added to in place
+        for d in rest[1:]:
+            total += d
+        return total
 
     def __call__(self, state, rng):
         return sum(w(state, rng) for w in self.waits)
@@ -109,7 +114,7 @@ class fixed(Wait):
         check_non_negative(self, "fixed", "seconds")
 
     def draw(self, attempt, prev, rng, n):
-        return np.full(n, float(self.seconds))
+        return float(self.seconds)
 
     def __call__(self, state, rng):
         return float(self.seconds)
@@ -130,7 +135,7 @@ class linear(Wait):
         check_non_negative(self, "linear", "start", "step", "max")
 
     def draw(self, attempt, prev, rng, n):
-        return np.full(n, self(PollState(attempt), None))
+        return self(PollState(attempt), None)
 
     def __call__(self, state, rng):
         return min(self.max, self.start + self.step * state.attempt)
@@ -155,7 +160,7 @@ class exponential(Wait):
             raise ValueError(f"exponential: multiplier must be >= 1, found {self.multiplier!r}")
 
     def draw(self, attempt, prev, rng, n):
-        return np.full(n, self(PollState(attempt), None))
+        return self(PollState(attempt), None)
 
     def __call__(self, state, rng):
         try:
@@ -184,7 +189,12 @@ class uniform(Wait):
     deterministic = False
 
     def draw(self, attempt, prev, rng, n):
-        return self.low + (self.high - self.low) * rng.random(n)
+        x = rng.random(n)
+        if self.high - self.low != 1:
+            x *= self.high - self.low
+        if self.low:
+            x += self.low
+        return x
 
     def __call__(self, state, rng):
         return self.low + (self.high - self.low) * rng.random()
@@ -263,7 +273,7 @@ class decorrelated_jitter(Wait):
     deterministic = False
 
     def draw(self, attempt, prev, rng, n):
-        p = np.full(n, self.base) if prev is None else prev
+        p = self.base if prev is None else prev
         high = np.maximum(self.base, 3 * p)
         return np.minimum(self.max, self.base + (high - self.base) * rng.random(n))
 

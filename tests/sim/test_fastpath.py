@@ -124,3 +124,23 @@ def test_the_direct_loop_is_refused_where_clients_affect_each_other():
     spec = ClientSpec(((parse_strategy("fiddler-py"), 1.0),))
     with pytest.raises(ValueError, match="no direct path for strategy fiddler-py"):
         poll(TIMELINES, spec, ServerSpec(workers=2), seed=1, end=RUN.end, method="direct")
+
+
+@pytest.mark.parametrize("strategy", ["fixed(3) | after_delay(600)", "fixed(5) + uniform(0, 2)"])
+def test_threads_sharing_out_the_clients_change_nothing(strategy, monkeypatch):
+    import sim.fastpath as fastpath
+
+    spec = ClientSpec(((parse_strategy(strategy), 1.0),))
+
+    def run():
+        p = poll(TIMELINES, spec, RUN.scenario.server, seed=3, end=RUN.end, method="fast")
+        return p.jobs_frame(), p.load_frame()
+
+    monkeypatch.setattr(fastpath, "THREADS", 1)
+    one_jobs, one_load = run()
+    monkeypatch.setattr(fastpath, "THREADS", 3)
+    monkeypatch.setattr(fastpath, "PER_THREAD", 50)
+    assert fastpath.Threads(len(TIMELINES)).k == 3
+    many_jobs, many_load = run()
+    pd.testing.assert_frame_equal(one_jobs, many_jobs)
+    pd.testing.assert_frame_equal(one_load, many_load)

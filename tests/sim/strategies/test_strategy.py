@@ -1,5 +1,7 @@
 """Strategies: waits and stops together, their text form, and the presets."""
 
+import math
+
 import pytest
 
 from sim.strategies import (
@@ -26,6 +28,14 @@ def test_stops_combine_with_or_and_and():
     assert either(late) and either(many) and not either(make_state(elapsed=1.0, attempt=1))
     assert not both(late) and not both(many) and both(make_state(elapsed=61.0, attempt=10))
     assert not never()(make_state(elapsed=1e9, attempt=10**6))
+
+
+def test_every_stop_is_a_threshold_on_the_time_watched_per_attempt():
+    # the form the fast path's compiled loop evaluates: give up once elapsed >= threshold
+    stop = (after_delay(60) | after_polls(10)) & (after_delay(30) | after_polls(3))
+    assert [stop.threshold(k) for k in (0, 3, 10)] == [60.0, 60.0, 0.0]
+    assert (after_delay(60) & after_polls(3)).threshold(2) == math.inf
+    assert never().threshold(10**6) == math.inf
 
 
 def test_a_strategy_waits_then_gives_up():
