@@ -14,7 +14,8 @@ examples:
   pollsim sweep scenarios/pointcloud.toml \\
       --strategy 'fixed({t})' --strategy 'full_jitter(exponential(1, 1.5, max={t}))' \\
       --grid t=5,10,20,40 --grid server.workers=unlimited,8 --out out/sweep
-      16 runs, two strategies each; writes sweep.csv and pareto.png to out/sweep
+      16 runs, two strategies each; writes sweep.csv, sweep.parquet and pareto.png
+      to out/sweep
 
 Grid parameters fill {placeholders} in strategy templates, or set scenario keys given
 with dots (seed, server.workers, arrivals.rate, clients.rtt ...).
@@ -63,7 +64,9 @@ def add_grid_arguments(p: argparse.ArgumentParser, duration) -> None:
         help="how clients are simulated (default auto: see pollsim simulate --help)",
     )
     p.add_argument("--horizon", type=duration, help="override the scenario's horizon")
-    p.add_argument("--out", type=Path, metavar="DIR", help="write sweep.csv and pareto.png")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="write sweep.csv, sweep.parquet and pareto.png"
+    )
     p.add_argument("--json", action="store_true", help="print the table (or choice) as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -108,8 +111,9 @@ def _write(table, out: Path | None, slo: float | None = None) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "sweep.csv", index=False)
+    table.to_parquet(out / "sweep.parquet", index=False)
     pareto_plot(table, slo).savefig(out / "pareto.png", dpi=110)
-    print(f"wrote sweep.csv, pareto.png to {out}", file=sys.stderr)
+    print(f"wrote sweep.csv, sweep.parquet, pareto.png to {out}", file=sys.stderr)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -230,7 +230,11 @@ def test_sweep_and_recommend_from_the_command_line(tmp_path):
     assert (tmp_path / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     import pandas as pd
 
-    assert len(pd.read_csv(tmp_path / "sweep.csv")) == 2
+    table = pd.read_csv(tmp_path / "sweep.csv")
+    assert len(table) == 2
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "sweep.parquet"), table, check_dtype=False
+    )
     r = pollsim("recommend", *common, "--slo-p95", "8s")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("recommended: fixed(2) (t=2)")
