@@ -19,6 +19,7 @@ examples:
   pollsim simulate                               run the embedded default scenario
   pollsim simulate scenarios/retry_schedule.toml --seed 7 --out out/
   pollsim simulate --horizon 12h --json          summary as JSON on stdout
+  pollsim serve --speed 60                       a mock status API on 127.0.0.1:8080
 
 Run 'pollsim COMMAND --help' for a command's options.
 """
@@ -154,6 +155,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="the share of jobs clients may give up on (default 0)",
     )
     rec.set_defaults(run=sweeping.cmd_recommend)
+    from pollsim import serving
+
+    srv = sub.add_parser(
+        "serve",
+        help="a mock job-status API driven by the model on a scaled clock",
+        description="Serve the scenario's jobs over HTTP in four dialects (ordo, fiddler, "
+        "workflow, generic), run by the lifecycle model on a scaled clock, and record the "
+        "ground truth of every client's polling.",
+        epilog=serving.EPILOG_SERVE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serving.add_serve_arguments(srv)
+    srv.set_defaults(run=serving.cmd_serve)
+    rep = sub.add_parser(
+        "report",
+        help="a mock server's ground truth: load and detection latency per client",
+        description="Fetch the ground truth of a running mock server and print it per "
+        "client: polls, wasted polls, Retry-After violations, give-ups, detection latency.",
+        epilog=serving.EPILOG_REPORT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serving.add_report_arguments(rep)
+    rep.set_defaults(run=serving.cmd_report)
     return parser
 
 

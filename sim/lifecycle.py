@@ -309,28 +309,33 @@ class Lifecycle:
 
     # --- requests from outside -----------------------------------------------------------
 
-    def request(self, job_id: int, action: Action) -> str | None:
-        """Ask ``action`` of a job now; None if done, else the reason it was refused."""
+    def request(self, job_id: int, action: Action, dialect: Dialect | None = None) -> str | None:
+        """Ask ``action`` of a job now, under the rules of ``dialect`` (the model's own by
+        default; the mock server asks in the dialect of the request); None if done, else
+        the reason it was refused."""
+        dialect = dialect or self.dialect
         job = self.jobs.get(job_id)
         if job is None:
             reason: str | None = f"no job {job_id}"
         else:
             try:
-                self.dialect.check(action, job.state)
+                dialect.check(action, job.state)
             except ActionRefused as exc:
                 reason = str(exc)
             else:
                 reason = None
-                handler = {Action.CANCEL: self._cancel, Action.PAUSE: self._pause}
-                handler.get(action, self._resume)(job)
+                if action is Action.CANCEL:
+                    self._cancel(job, dialect.shows_cancelling)
+                else:
+                    (self._pause if action is Action.PAUSE else self._resume)(job)
         self.actions.append(
             ActionRecord(job_id, action.value, self.env.now, reason is None, reason or "")
         )
         return reason
 
-    def _cancel(self, job: Job) -> None:
+    def _cancel(self, job: Job, shows_cancelling: bool) -> None:
         job.hold = False
-        if not self.dialect.shows_cancelling or self.cancel_delay <= 0:
+        if not shows_cancelling or self.cancel_delay <= 0:
             self._stop_steps(job)
             self._set_job(job, CANCELLED)
             return

@@ -1,0 +1,366 @@
+"""The server without a transport: a parsed request in, a response out, from the model's
+state. The HTTP front (``mock_server.app``) only moves bytes and waits; another front
+could replace it without touching this.
+
+>>> from sim import default_scenario
+>>> from mock_server.clock import ScaledClock
+>>> core = Core(LiveModel(default_scenario(), ScaledClock(60)), Config(tokens={"t1": "qa"}))
+>>> r = core.handle(Request("POST", "/generic/../status", {}, {}, b"{}"))
+>>> r.status, json.loads(r.body)["error"]
+(404, 'not_found')
+>>> r = core.handle(Request("POST", "/status", {}, {}, b'{"outcome": "succeed"}'))
+>>> r.status, json.loads(r.body)["status"], r.headers["Location"]
+(202, 'pending', '/status/1')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mock_server.jobs import JobRecord
+from mock_server.model import LiveModel, SubmitError
+from mock_server.render import render
+from mock_server.truth import Truth
+from sim.dialects import DIALECTS, Action
+
+#: where each dialect lives, and the actions its paths name
+BASES = {
+    "ordo": "ordo/jobs",
+    "fiddler": "fiddler/tasks",
+    "workflow": "workflow/jobs",
+    "generic": "status",
+}
+ACTION_WORDS = {
+    "ordo": {"cancel": Action.CANCEL},
+    "fiddler": {"revoke": Action.CANCEL},
+    "workflow": {"pause": Action.PAUSE, "resume": Action.RESUME, "cancel": Action.CANCEL},
+    "generic": {"cancel": Action.CANCEL},
+}
+LIST_KEY = {"ordo": "jobs", "fiddler": "tasks", "workflow": "jobs", "generic": "jobs"}
+ADMIN = "admin"  #: the tenant of the admin token: sees every job
+ANONYMOUS = "anonymous"  #: the tenant of requests without credentials (generic only)
+SUBMIT_FIELDS = {"template", "outcome", "durations", "duration"}
+
+
+@dataclass
+class Config:
+    """What a server run allows and does, beyond the scenario's model."""
+
+    tokens: Mapping[str, str] = field(default_factory=dict)  #: bearer token -> tenant
+    admin_token: str = ""
+    anonymous_generic: bool = True  #: the generic dialect answers requests without a token
+    etag: bool = True  #: ETag on status answers, 304 on a matching If-None-Match
+    retry_after_hint: float | None = None  #: a Retry-After (s) on 200 answers too
+    max_wait: float = 60.0  #: the longest long-poll, wall seconds
+    max_body: int = 64 * 1024  #: bytes; a larger request body is answered 413
+    page_max: int = 500  #: the most jobs a list returns at once
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  #: names in lower case
+    body: bytes = b""
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A long-poll to hold: answer once the job's status document differs from ``etag``,
+    or after ``wait`` wall seconds."""
+
+    job_id: int
+    dialect: str
+    etag: str
+    wait: float
+
+
+def error(status: int, kind: str, message: str, **headers: str) -> Response:
+    body = json.dumps({"error": kind, "message": message}).encode()
+    return Response(status, body, {"Content-Type": "application/json", **headers})
+
+
+def ok(status: int, doc: object, **headers: str) -> Response:
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    return Response(status, body, {"Content-Type": "application/json", **headers})
+
+
+class Core:
+    """Routes requests to the model, renders the answers, records the ground truth."""
+
+    def __init__(self, model: LiveModel, config: Config, truth: Truth | None = None) -> None:
+        self.model = model
+        self.config = config
+        self.truth = truth or Truth()
+
+    # --- entry -------------------------------------------------------------------------
+
+    def handle(self, req: Request, held: bool = False) -> Response | Hold:
+        """The answer to ``req``, or a Hold for a long-poll (``held``: it was held
+        already; answer now)."""
+        if len(req.body) > self.config.max_body:
+            return error(413, "too_large", f"request body over {self.config.max_body} bytes")
+        parts = [p for p in req.path.split("/") if p]
+        if ".." in parts or "." in parts:
+            return error(404, "not_found", f"no such path: {req.path}")
+        if parts == ["healthz"]:
+            return ok(200, {"status": "ok"})
+        if parts[:1] == ["_admin"]:
+            return self._admin(req, parts[1:])
+        for dialect, base in BASES.items():
+            b = base.split("/")
+            if parts[: len(b)] == b:
+                resp = self._dialect(req, dialect, parts[len(b) :], held)
+                if isinstance(resp, Response):
+                    self.truth.count(dialect, resp.status)
+                return resp
+        return error(404, "not_found", f"no such path: {req.path}")
+
+    def _dialect(self, req: Request, dialect: str, rest: list[str], held: bool):
+        tenant = self._tenant(req, dialect)
+        if isinstance(tenant, Response):
+            return tenant
+        if not rest:
+            if req.method == "POST":
+                return self._submit(req, dialect, tenant)
+            if req.method == "GET":
+                return self._list(req, dialect, tenant)
+            return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET, POST")
+        rec = self._job(rest[0], tenant)
+        if rec is None:
+            return error(404, "not_found", f"no job {rest[0]}")
+        if len(rest) == 1:
+            if req.method != "GET":
+                return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET")
+            return self._status(req, dialect, rec, held)
+        if len(rest) == 2 and rest[1] in ACTION_WORDS[dialect]:
+            if req.method != "POST":
+                return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="POST")
+            return self._act(dialect, rec, ACTION_WORDS[dialect][rest[1]])
+        return error(404, "not_found", f"no such path: {req.path}")
+
+    # --- access ------------------------------------------------------------------------
+
+    def _tenant(self, req: Request, dialect: str) -> str | Response:
+        header = req.headers.get("authorization")
+        if header is None:
+            if dialect == "generic" and self.config.anonymous_generic:
+                return ANONYMOUS
+            return error(401, "unauthorized", "missing Authorization: Bearer <token>")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return error(401, "unauthorized", "expected Authorization: Bearer <token>")
+        if token == self.config.admin_token:
+            return ADMIN
+        tenant = self.config.tokens.get(token)
+        if tenant is None:
+            return error(401, "unauthorized", "unknown token")
+        return tenant
+
+    def _job(self, text: str, tenant: str) -> JobRecord | None:
+        """The job if it exists and the tenant may see it (else the same 404 for both)."""
+        if not text.isdigit() or len(text) > 18:
+            return None
+        rec = self.model.records.get(int(text))
+        if rec is None or (tenant != ADMIN and rec.tenant != tenant):
+            return None
+        return rec
+
+    def _client(self, req: Request) -> str:
+        client = req.headers.get("x-client-id")
+        if client:
+            return client[:200]
+        header = req.headers.get("authorization", "")
+        return header.partition(" ")[2].strip() or ANONYMOUS
+
+    # --- jobs --------------------------------------------------------------------------
+
+    def _status(self, req: Request, dialect: str, rec: JobRecord, held: bool):
+        wait = _number(req.query, "wait", 0.0, 0.0, self.config.max_wait)
+        if isinstance(wait, Response):
+            return wait
+        now = self.model.advance()
+        rec.catch_up(now)
+        body, etag = self._document(rec, dialect)
+        if wait and not held and not rec.ended:
+            return Hold(rec.id, dialect, etag, wait)
+        headers = {"Cache-Control": "no-cache"}
+        if self.config.etag:
+            headers["ETag"] = etag
+        hint = self.config.retry_after_hint
+        if hint is not None:
+            headers["Retry-After"] = _seconds(hint)
+        sim_hint = hint * self.model.clock.speed if hint is not None else None
+        client = self._client(req)
+        if self.config.etag and etag in _etags(req.headers.get("if-none-match", "")):
+            self.truth.status_request(now, client, rec.id, rec.state.value, 304, sim_hint)
+            return Response(304, b"", headers)
+        self.truth.status_request(now, client, rec.id, rec.state.value, 200, sim_hint)
+        return Response(200, body, {"Content-Type": "application/json", **headers})
+
+    def changed(self, hold: Hold) -> float:
+        """For a held long-poll: 0 once the job's document differs from the one it was
+        held on (or the job ended), else wall seconds until it next may change."""
+        now = self.model.advance()
+        rec = self.model.records[hold.job_id]
+        rec.catch_up(now)
+        if rec.ended or self._document(rec, hold.dialect)[1] != hold.etag:
+            return 0.0
+        due = self.model.next_change(rec.id)
+        if math.isinf(due):
+            return hold.wait
+        return max(self.model.clock.wall_after(due - now), 0.001)
+
+    def _document(self, rec: JobRecord, dialect: str) -> tuple[bytes, str]:
+        """The serialized status and its ETag, made once per visible version."""
+        cached = rec.cache.get(dialect)
+        if cached is not None and cached[0] == rec.version:
+            return cached[1], cached[2]
+        doc = render(rec, dialect, self.model.clock)
+        body = json.dumps(doc, separators=(",", ":")).encode()
+        etag = f'"{dialect[0]}{rec.id}.{rec.version}"'
+        if cached is not None and cached[1] == body:
+            etag = cached[2]  # nothing this dialect shows has changed
+        rec.cache[dialect] = (rec.version, body, etag)
+        return body, etag
+
+    def _submit(self, req: Request, dialect: str, tenant: str) -> Response:
+        fields = _json_object(req.body)
+        if isinstance(fields, Response):
+            return fields
+        unknown = sorted(set(fields) - SUBMIT_FIELDS)
+        if unknown:
+            return error(
+                422,
+                "invalid",
+                f"unknown field {unknown[0]!r}; expected {', '.join(sorted(SUBMIT_FIELDS))}",
+            )
+        for key in ("template", "outcome"):
+            if fields.get(key) is not None and not isinstance(fields[key], str):
+                return error(422, "invalid", f"{key}: expected a string")
+        durations = fields.get("durations") or {}
+        if not isinstance(durations, dict):
+            return error(422, "invalid", "durations: expected an object of step id -> duration")
+        if fields.get("duration") is not None:
+            durations = {"*": fields["duration"], **durations}
+        try:
+            rec = self.model.submit(
+                fields.get("template"), tenant, fields.get("outcome"), durations
+            )
+        except SubmitError as exc:
+            return error(422, "invalid", str(exc))
+        location = f"/{BASES[dialect]}/{rec.id}"
+        body, etag = self._document(rec, dialect)
+        doc = json.loads(body)
+        if dialect == "generic":
+            doc = {"id": str(rec.id), **doc}
+            return ok(202, doc, Location=location)
+        return ok(201, doc, Location=location, ETag=etag)
+
+    def _list(self, req: Request, dialect: str, tenant: str) -> Response:
+        limit = _number(req.query, "limit", 50, 1, self.config.page_max, whole=True)
+        if isinstance(limit, Response):
+            return limit
+        offset = _number(req.query, "offset", 0, 0, math.inf, whole=True)
+        if isinstance(offset, Response):
+            return offset
+        mine = [r for r in self.model.records.values() if tenant == ADMIN or r.tenant == tenant]
+        now = self.model.advance()
+        page = mine[int(offset) : int(offset) + int(limit)]
+        items = []
+        for rec in page:
+            rec.catch_up(now)
+            doc = json.loads(self._document(rec, dialect)[0])
+            items.append({"id": str(rec.id), **doc} if dialect == "generic" else doc)
+        return ok(
+            200,
+            {LIST_KEY[dialect]: items, "total": len(mine), "limit": limit, "offset": offset},
+        )
+
+    def _act(self, dialect: str, rec: JobRecord, action: Action) -> Response:
+        refused = self.model.act(rec.id, action, DIALECTS[dialect])
+        if refused is not None:
+            return error(409, "conflict", refused)
+        body, etag = self._document(rec, dialect)
+        return Response(200, body, {"Content-Type": "application/json", "ETag": etag})
+
+    # --- admin -------------------------------------------------------------------------
+
+    def _admin(self, req: Request, rest: list[str]) -> Response:
+        header = req.headers.get("authorization", "")
+        token = header.partition(" ")[2].strip()
+        if not token or token != self.config.admin_token:
+            if token in self.config.tokens:
+                return error(403, "forbidden", "admin endpoints need the admin token")
+            return error(401, "unauthorized", "admin endpoints need the admin token")
+        if rest == ["report"] and req.method == "GET":
+            return ok(200, self.report())
+        return error(404, "not_found", f"no such admin path: {req.path}")
+
+    def report(self) -> dict:
+        """The ground truth: per client and job, per client, in all."""
+        self.model.advance()
+
+        def job(job_id: int) -> dict:
+            rec = self.model.records[job_id]
+            t_end, t_vis = self.model.truth(job_id)
+            state = self.model.lifecycle.jobs[job_id].state.value
+            return {
+                "template": rec.template.name,
+                "tenant": rec.tenant,
+                "state": state,
+                "t_end": t_end,
+                "t_visible": t_vis,
+            }
+
+        out = self.truth.report(job)
+        out["speed"] = self.model.clock.speed
+        out["now"] = self.model.env.now
+        return out
+
+
+def _json_object(body: bytes) -> dict | Response:
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return error(400, "bad_json", f"request body is not JSON: {exc}")
+    if not isinstance(value, dict):
+        return error(422, "invalid", "request body: expected a JSON object")
+    return value
+
+
+def _number(query, name, default, low, high, whole=False) -> float | Response:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:  # nan fails too
+        kind = "a whole number" if whole else "a number"
+        upper = "" if math.isinf(high) else f" and <= {high:g}"
+        return error(400, "bad_query", f"{name}={raw!r}: expected {kind} >= {low:g}{upper}")
+    return value
+
+
+def _etags(header: str) -> set[str]:
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+def _seconds(wall: float) -> str:
+    return str(max(0, math.ceil(wall)))

@@ -1,0 +1,187 @@
+"""The live model behind the server: the ``sim`` lifecycle in a SimPy environment that
+advances lazily to the scaled clock's time whenever the server looks at it; no thread
+spins the clock.
+
+>>> from sim import default_scenario
+>>> t = [0.0]
+>>> model = LiveModel(default_scenario(), ScaledClock(60, wall=lambda: t[0], epoch=0))
+>>> job = model.submit("pointcloud", tenant="qa", outcome="succeed", durations={"*": 30})
+>>> t[0] = 1.0  # a wall second: a simulated minute
+>>> model.view(job.id).state.value
+'running'
+>>> t[0] = 10.0
+>>> model.view(job.id).state.value
+'succeeded'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Mapping
+
+import simpy
+
+from mock_server.clock import ScaledClock
+from mock_server.jobs import JobRecord
+from sim.dialects import Action, Dialect, get_dialect
+from sim.durations import parse_duration
+from sim.lifecycle import Lifecycle
+from sim.randomness import Draws
+from sim.scenario import Scenario
+from sim.scripts import Script
+from sim.simulation import rngs
+from sim.templates import JobTemplate
+from sim.workload import submissions
+
+BACKGROUND = "background"  #: the tenant of the jobs the scenario's arrivals make
+
+
+class SubmitError(ValueError):
+    """A job that cannot be made as asked: unknown template, bad durations or outcome."""
+
+
+class LiveModel:
+    """The scenario's lifecycle model on a scaled clock, with the server's job records.
+
+    ``background``: the scenario's arrival process also submits jobs (owned by the
+    ``background`` tenant), so that pollers see a busy system."""
+
+    def __init__(self, scenario: Scenario, clock: ScaledClock, background: bool = False) -> None:
+        self.scenario = scenario
+        self.clock = clock
+        self.env = simpy.Environment()
+        g = rngs(scenario.seed)
+        self.lifecycle = Lifecycle(
+            self.env,
+            rng=Draws(g["steps"]),
+            retry=scenario.retry,
+            dialect=get_dialect(scenario.dialect),
+            workers=scenario.workers,
+            lag=scenario.reporting_lag,
+            lag_rng=Draws(g["lag"]),
+            cancel_delay=scenario.cancel_delay,
+        )
+        self.templates = {t.name: t for t in scenario.templates}
+        self.records: dict[int, JobRecord] = {}
+        self._cursor = 0  # how much of the lifecycle's change log is filed by job
+        if background:
+            times, kinds = submissions(scenario, g["arrivals"])
+            self.env.process(self._arrivals(times.tolist(), kinds.tolist()))
+
+    # --- time --------------------------------------------------------------------------
+
+    def advance(self) -> float:
+        """Run the model up to the clock's time and file the new changes; that time."""
+        now = self.clock.now()
+        env = self.env
+        if now > env.now:
+            env.run(until=now)
+        while env.peek() <= now:  # what happens at now is shown at now
+            env.step()
+        self._file()
+        return env.now
+
+    def _file(self) -> None:
+        log = self.lifecycle.changes
+        records = self.records
+        for i in range(self._cursor, len(log)):
+            change = log[i]
+            records[change[0]].changes.append(change)
+        self._cursor = len(log)
+
+    def next_change(self, job_id: int) -> float:
+        """The earliest simulated time at which what the API shows of the job may change
+        (inf: nothing is due)."""
+        rec = self.records[job_id]
+        if rec.ended:
+            return math.inf
+        due = rec.next_visible()
+        return min(due if due is not None else math.inf, self.env.peek())
+
+    # --- jobs --------------------------------------------------------------------------
+
+    def submit(
+        self,
+        template: str | None,
+        tenant: str,
+        outcome: str | None = None,
+        durations: Mapping[str, object] | None = None,
+    ) -> JobRecord:
+        """Make a job now from a template (the scenario's first when None), with an
+        optional forced outcome and fixed durations per step id ("*": every step)."""
+        spec = self._template(template)
+        script = _script(spec, outcome, durations)
+        now = self.advance()
+        rec = self._new(spec, tenant, now)
+        self.lifecycle.submit(rec.id, spec, script)
+        self._file()
+        rec.catch_up(now)
+        return rec
+
+    def view(self, job_id: int) -> JobRecord:
+        """The job's record, brought up to what the API shows now."""
+        now = self.advance()
+        rec = self.records[job_id]
+        rec.catch_up(now)
+        return rec
+
+    def act(self, job_id: int, action: Action, dialect: Dialect) -> str | None:
+        """Ask an action of a job now, under the dialect's rules: None if done, else why
+        it was refused."""
+        now = self.advance()
+        refused = self.lifecycle.request(job_id, action, dialect)
+        self._file()
+        self.records[job_id].catch_up(now)
+        return refused
+
+    def truth(self, job_id: int) -> tuple[float | None, float | None]:
+        """When the job truly ended and when the API first showed it (None: not yet)."""
+        job = self.lifecycle.jobs[job_id]
+        return (job.ended, job.vis) if job.ended is not None else (None, None)
+
+    def _new(self, spec: JobTemplate, tenant: str, now: float) -> JobRecord:
+        rec = JobRecord(len(self.records) + 1, spec, tenant, now)
+        self.records[rec.id] = rec
+        return rec
+
+    def _template(self, name: str | None) -> JobTemplate:
+        if name is None:
+            return self.scenario.templates[0]
+        try:
+            return self.templates[name]
+        except KeyError:
+            raise SubmitError(
+                f"unknown template {name!r}; expected one of {', '.join(self.templates)}"
+            ) from None
+
+    def _arrivals(self, times: list[float], kinds: list[int]) -> Generator:
+        templates = self.scenario.templates
+        for t, k in zip(times, kinds, strict=True):
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            rec = self._new(templates[k], BACKGROUND, self.env.now)
+            self.lifecycle.submit(rec.id, templates[k])
+
+
+def _script(
+    spec: JobTemplate, outcome: str | None, durations: Mapping[str, object] | None
+) -> Script | None:
+    """The forced outcome and fixed durations of a submitted job, checked."""
+    ids = [s.id for s in spec.steps]
+    given: dict[str, float] = {}
+    for key, raw in (durations or {}).items():
+        if key != "*" and key not in ids:
+            raise SubmitError(f"durations: {key!r} is not a step of {spec.name!r}: {ids}")
+        try:
+            given[key] = parse_duration(raw)
+        except ValueError as exc:
+            raise SubmitError(f"durations.{key}: {exc}") from None
+    every = given.pop("*", None)
+    fixed = ({step: every for step in ids} if every is not None else {}) | given
+    if outcome is None:
+        return Script(durations=fixed) if fixed else None
+    try:
+        forced = Script.parse(outcome, spec)
+    except ValueError as exc:
+        raise SubmitError(f"outcome: {exc}") from None
+    return Script(forced.outcomes, fixed, forced.others)

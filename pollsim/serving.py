@@ -1,0 +1,183 @@
+"""``pollsim serve`` (the mock status API) and ``pollsim report`` (its ground truth)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+EPILOG_SERVE = """\
+examples:
+  pollsim serve
+      the default scenario's templates on http://127.0.0.1:8080, a wall second a
+      simulated minute; prints the token to use and the admin token
+  pollsim serve scenarios/publishing_retry.toml --speed 600 --port 9000
+      the 10/20/40/80/160-minute retry schedule plays out in about half a minute
+  pollsim serve --token qa=s3cret --admin-token adm1n --background
+      fixed tokens, and the scenario's arrivals submit jobs too (a busy system)
+
+then, for instance:
+  curl -s -X POST localhost:8080/status -d '{"outcome": "succeed", "duration": "30s"}'
+  curl -s localhost:8080/status/1
+  curl -s -H 'Authorization: Bearer s3cret' 'localhost:8080/ordo/jobs/1?wait=20'
+"""
+
+EPILOG_REPORT = """\
+examples:
+  pollsim report --server http://127.0.0.1:8080 --admin-token adm1n
+  pollsim report --server http://127.0.0.1:8080 --admin-token adm1n --csv truth.csv
+"""
+
+
+def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        type=Path,
+        help="a scenario TOML file (default: the embedded default scenario)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="simulated seconds per wall second (default 60)",
+    )
+    p.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        metavar="[TENANT=]TOKEN",
+        help="a bearer token, and the tenant whose jobs it sees (repeatable; default: one "
+        "random token for tenant 'default')",
+    )
+    p.add_argument("--admin-token", metavar="TOKEN", help="default: a random one, printed")
+    p.add_argument(
+        "--background",
+        action="store_true",
+        help="the scenario's arrival process submits jobs too",
+    )
+    p.add_argument(
+        "--no-anonymous",
+        action="store_true",
+        help="the generic dialect also asks for a token",
+    )
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", required=True, metavar="URL", help="the mock server's address")
+    p.add_argument("--admin-token", required=True, metavar="TOKEN")
+    p.add_argument("--csv", type=Path, metavar="FILE", help="write the per-job rows as CSV")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+
+
+def _fail(message: str) -> int:
+    print(f"pollsim: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mock_server.app import Settings, run
+    from sim import ScenarioError, default_scenario, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    if not args.speed > 0:
+        return _fail(f"--speed: found {args.speed}, expected a number > 0")
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port: found {args.port}, expected 0 to 65535")
+    tokens: dict[str, str] = {}
+    for i, text in enumerate(args.token):
+        tenant, sep, token = text.rpartition("=")
+        if not token or (sep and not tenant):
+            return _fail(f"--token {text!r}: expected TOKEN or TENANT=TOKEN")
+        tokens[token] = tenant or ("default" if i == 0 else f"tenant{i + 1}")
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+        tokens=tokens or None,
+        admin_token=args.admin_token,
+        background=args.background,
+        anonymous_generic=not args.no_anonymous,
+    )
+    try:
+        run(scenario, settings)
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    url = args.server.rstrip("/") + "/_admin/report"
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {args.admin_token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            report = json.load(resp)
+    except urllib.error.HTTPError as exc:
+        return _fail(f"{url}: HTTP {exc.code}: {_message(exc)}")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return _fail(f"{url}: cannot reach the server: {reason}")
+    except ValueError:
+        return _fail(f"{url}: the answer is not a JSON report")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    if args.csv is not None:
+        rows = report["jobs"]
+        try:
+            with args.csv.open("w", newline="", encoding="utf-8") as f:
+                fields = list(rows[0]) if rows else ["client", "job_id"]
+                writer = csv.DictWriter(f, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(rows)
+        except OSError as exc:
+            return _fail(f"{args.csv}: cannot write: {exc.strerror}")
+        print(f"wrote {len(rows)} rows to {args.csv}", file=sys.stderr)
+    return 0
+
+
+def _message(exc: urllib.error.HTTPError) -> str:
+    try:
+        return json.loads(exc.read())["message"]
+    except (ValueError, KeyError, TypeError):
+        return exc.reason
+
+
+def format_report(report: dict) -> str:
+    """Per client: jobs, polls, wasted polls, detection latency, give-ups; then totals."""
+
+    def lat(stats: dict | None, key: str) -> str:
+        return "-" if not stats else f"{stats[key]:.2f}"
+
+    head = (
+        f"{'client':<24}{'jobs':>6}{'polls':>8}{'per job':>9}{'wasted':>8}{'after':>7}"
+        f"{'RA viol.':>9}{'gave up':>8}{'lat mean':>10}{'p95':>8}{'max':>8}"
+    )
+    lines = [
+        f"ground truth at simulated t={report['now']:.1f}s (speed {report['speed']:g}); "
+        "latency in simulated seconds",
+        head,
+    ]
+    for row in [*report["clients"], {"client": "all", **report["totals"]}]:
+        per = row["polls_per_job"]
+        d = row["detection_latency_s"]
+        lines.append(
+            f"{row['client'][:23]:<24}{row['jobs']:>6}{row['polls']:>8}"
+            f"{'-' if per is None else f'{per:.1f}':>9}{row['wasted_polls']:>8}"
+            f"{row['requests_after_seen']:>7}{row['retry_after_violations']:>9}"
+            f"{row['gave_up']:>8}{lat(d, 'mean'):>10}{lat(d, 'p95'):>8}{lat(d, 'max'):>8}"
+        )
+    faults = report["totals"].get("injected_faults") or {}
+    if faults:
+        lines.append("injected faults: " + ", ".join(f"{k} {v}" for k, v in faults.items()))
+    return "\n".join(lines)
