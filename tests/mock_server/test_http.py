@@ -32,6 +32,7 @@ def real_time():
     server.stop()
 
 
+POLLSIM = (sys.executable, "-m", "pollsim")
 TERMINAL_WORDS = {"success", "failed", "partial", "SUCCESS", "FAILURE", "REVOKED"}
 TERMINAL_WORDS |= {"Success", "Failure", "Cancelled", "completed"}
 
@@ -248,7 +249,7 @@ def reachable(dialect: str) -> dict[str, set[str]]:
     changed = True
     while changed:
         changed = False
-        for s, nxt in closure.items():
+        for nxt in closure.values():
             more = set().union(*(closure.get(n, set()) for n in nxt)) - nxt
             if more:
                 nxt |= more
@@ -267,8 +268,7 @@ def test_pollsim_report_prints_the_ground_truth_and_writes_csv(fast, tmp_path):
     call(fast, "GET", made.headers["Location"], headers={"X-Client-Id": "reporter"})
     out = tmp_path / "truth.csv"
     r = subprocess.run(
-        [sys.executable, "-m", "pollsim", "report", "--server", fast.url]
-        + ["--admin-token", ADMIN, "--csv", str(out)],
+        [*POLLSIM, "report", "--server", fast.url, "--admin-token", ADMIN, "--csv", str(out)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -277,7 +277,7 @@ def test_pollsim_report_prints_the_ground_truth_and_writes_csv(fast, tmp_path):
     assert "reporter" in r.stdout and r.stdout.splitlines()[1].startswith("client")
     assert "reporter" in out.read_text()
     bad = subprocess.run(
-        [sys.executable, "-m", "pollsim", "report", "--server", fast.url, "--admin-token", "x"],
+        [*POLLSIM, "report", "--server", fast.url, "--admin-token", "x"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -296,7 +296,7 @@ def test_pollsim_report_prints_the_ground_truth_and_writes_csv(fast, tmp_path):
 )
 def test_serve_refuses_bad_arguments_in_one_line(args, words):
     r = subprocess.run(
-        [sys.executable, "-m", "pollsim", "serve", *args],
+        [*POLLSIM, "serve", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -307,7 +307,7 @@ def test_serve_refuses_bad_arguments_in_one_line(args, words):
 def test_serve_says_in_one_line_when_the_port_is_taken(fast):
     port = fast.url.rsplit(":", 1)[1]
     r = subprocess.run(
-        [sys.executable, "-m", "pollsim", "serve", str(QA), "--port", port],
+        [*POLLSIM, "serve", str(QA), "--port", port],
         capture_output=True,
         text=True,
         timeout=60,
