@@ -6,43 +6,68 @@ told otherwise (aiohttp itself would bind every interface when given no host).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import signal
+import socket
+import struct
 import sys
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 
+import numpy as np
 from aiohttp import web
 
 from mock_server.clock import ScaledClock
-from mock_server.core import BASES, Config, Core, Hold, Request, error
+from mock_server.core import BASES, Config, Core, Delay, Request, Response, error
+from mock_server.deadline import Deadlines
+from mock_server.faults import Faults
 from mock_server.model import LiveModel
+from sim.mock_spec import MockSpec
 from sim.scenario import Scenario
 
+FAULT_STREAM = 7  #: the faults' generator: the scenario's seed and this
 
-def make_app(core: Core) -> web.Application:
-    """An aiohttp application serving ``core`` on every path."""
+
+def make_app(core: Core, spec: MockSpec, deadlines: Deadlines | None = None) -> web.Application:
+    """An aiohttp application serving ``core`` on every path, at most
+    ``spec.max_concurrency`` requests at once (beyond: 503 with Retry-After)."""
+    in_flight = 0
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        nonlocal in_flight
+        if in_flight >= spec.max_concurrency:
+            resp = error(503, "overloaded", "too many requests in progress", **{"Retry-After": "1"})
+            return web.Response(status=503, body=resp.body, headers=resp.headers)
+        in_flight += 1
+        if deadlines is not None:
+            deadlines.started(request.transport)
         try:
-            return await _answer(core, request)
+            return await _answer(core, request, spec)
         except Exception:  # a bug of ours: say so, in JSON, and keep serving
             traceback.print_exc(file=sys.stderr)
             resp = error(500, "internal", "the mock server failed on this request (a bug)")
             return web.Response(status=500, body=resp.body, headers=resp.headers)
+        finally:
+            in_flight -= 1
+            if deadlines is not None:
+                deadlines.finished(request.transport)
 
     app = web.Application(client_max_size=core.config.max_body + 1)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
 
 
-async def _answer(core: Core, request: web.Request) -> web.StreamResponse:
+async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.StreamResponse:
     limit = core.config.max_body
     if request.content_length is not None and request.content_length > limit:
         resp = error(413, "too_large", f"request body over {limit} bytes")
         return web.Response(status=413, body=resp.body, headers=resp.headers)
-    body = await request.content.read(limit + 1) if request.can_read_body else b""
+    body = b""
+    if request.can_read_body:
+        try:
+            body = await asyncio.wait_for(request.content.read(limit + 1), spec.request_deadline)
+        except TimeoutError:
+            return _cut(request)
     req = Request(
         request.method,
         request.path,
@@ -50,54 +75,86 @@ async def _answer(core: Core, request: web.Request) -> web.StreamResponse:
         {k.lower(): v for k, v in request.headers.items()},
         body,
     )
+    loop = asyncio.get_running_loop()
     resp = core.handle(req)
-    if isinstance(resp, Hold):
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + resp.wait
-        while (delay := core.changed(resp)) > 0 and (left := deadline - loop.time()) > 0:
-            await asyncio.sleep(min(delay, left))
-        resp = core.handle(req, held=True)
-    assert not isinstance(resp, Hold)
-    return web.Response(status=resp.status, body=resp.body or None, headers=resp.headers)
+    held = False
+    while not isinstance(resp, Response):
+        if isinstance(resp, Delay):
+            await asyncio.sleep(resp.seconds)
+        else:  # a long-poll: until the job's document changes or the wait ends
+            deadline = loop.time() + resp.wait
+            while (delay := core.changed(resp)) > 0 and (left := deadline - loop.time()) > 0:
+                await asyncio.sleep(min(delay, left))
+            held = True
+        resp = core.handle(req, held=held, decision=resp.decision)
+    if resp.transport is None:
+        return web.Response(status=resp.status, body=resp.body or None, headers=resp.headers)
+    if resp.transport == "dribble":
+        return await _dribble(request, resp)
+    if resp.transport == "hang":  # an outage that answers nothing: until the deadline
+        await asyncio.sleep(spec.request_deadline)
+    return _cut(request, reset=resp.transport != "empty")
 
 
-@dataclass
-class Settings:
-    """How ``pollsim serve`` runs: where, how fast, with which credentials."""
+def _cut(request: web.Request, reset: bool = True) -> web.StreamResponse:
+    """Drop the connection without an answer: reset (RST) or closed (FIN)."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if reset and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort() if reset else transport.close()
+    raise asyncio.CancelledError  # nothing more to send on this request
 
-    host: str = "127.0.0.1"
-    port: int = 8080
-    speed: float = 60.0
-    tokens: dict[str, str] | None = None  #: token -> tenant; None: make one
-    admin_token: str | None = None  #: None: make one
-    background: bool = False
-    anonymous_generic: bool = True
+
+async def _dribble(request: web.Request, resp: Response) -> web.StreamResponse:
+    """The answer's body a few bytes at a time, at ``resp.rate`` bytes per second."""
+    out = web.StreamResponse(status=resp.status, headers=resp.headers)
+    out.content_length = len(resp.body)
+    await out.prepare(request)
+    chunk = max(1, int(resp.rate / 10))
+    for i in range(0, len(resp.body), chunk):
+        await out.write(resp.body[i : i + chunk])
+        await asyncio.sleep(chunk / resp.rate)
+    await out.write_eof()
+    return out
 
 
-def build_core(scenario: Scenario, settings: Settings) -> Core:
-    tokens = settings.tokens or {secrets.token_urlsafe(12): "default"}
+def build_core(scenario: Scenario, spec: MockSpec) -> Core:
+    """The server's core for a scenario: tokens made where none are given, faults drawn
+    from a generator seeded from the scenario."""
+    tokens = spec.tokens or {secrets.token_urlsafe(12): "default"}
     config = Config(
         tokens=tokens,
-        admin_token=settings.admin_token or secrets.token_urlsafe(12),
-        anonymous_generic=settings.anonymous_generic,
+        admin_token=spec.admin_token or secrets.token_urlsafe(12),
+        anonymous_generic=spec.anonymous_generic,
+        etag=spec.etag,
+        retry_after_hint=spec.retry_after_hint,
+        max_wait=spec.long_poll_max,
     )
-    model = LiveModel(scenario, ScaledClock(settings.speed), background=settings.background)
-    return Core(model, config)
+    model = LiveModel(scenario, ScaledClock(spec.speed), background=spec.background)
+    rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, FAULT_STREAM]))
+    faults = Faults(spec.faults, rng, scenario.server.outages)
+    return Core(model, config, faults)
 
 
-def banner(core: Core, url: str, settings: Settings) -> str:
-    speed = settings.speed
+def banner(core: Core, url: str, spec: MockSpec) -> str:
+    speed = spec.speed
     lines = [
         f"pollsim serve: listening on {url}",
         f"  scenario {core.model.scenario.name}, speed {speed:g} (a wall second is "
         f"{speed:g} simulated seconds); templates: {', '.join(core.model.templates)}",
     ]
     for dialect, base in BASES.items():
-        note = " (no token needed)" if dialect == "generic" and settings.anonymous_generic else ""
+        note = " (no token needed)" if dialect == "generic" and spec.anonymous_generic else ""
         lines.append(f"  {dialect:<9} {url}/{base}{note}")
     for token, tenant in core.config.tokens.items():
         lines.append(f"  token for tenant {tenant}: Authorization: Bearer {token}")
     lines.append(f"  admin token: {core.config.admin_token}")
+    faults = spec.faults
+    if faults.total or faults.latency or faults.rate_limit or core.faults.outages:
+        lines.append("  faults: on (GET /_admin/faults shows them; PUT changes them)")
     lines.append(
         f"  ground truth: GET {url}/_admin/report, or pollsim report --server {url} "
         "--admin-token ..."
@@ -106,36 +163,37 @@ def banner(core: Core, url: str, settings: Settings) -> str:
     return "\n".join(lines)
 
 
-async def serve(
-    scenario: Scenario, settings: Settings, ready: Callable[[str], None] | None = None
-) -> None:
-    """Serve until SIGINT or SIGTERM."""
-    core = build_core(scenario, settings)
-    runner = web.AppRunner(make_app(core), access_log=None, handle_signals=False)
+async def serve(scenario: Scenario, host: str, port: int) -> None:
+    """Serve the scenario (its ``[serve]`` and ``[faults]`` as given) until SIGINT or
+    SIGTERM."""
+    spec = scenario.mock
+    core = build_core(scenario, spec)
+    deadlines = Deadlines(spec.request_deadline)
+    runner = web.AppRunner(make_app(core, spec, deadlines), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host=settings.host, port=settings.port)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}"
-    print(banner(core, url, settings), flush=True)
-    if ready:
-        ready(url)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: deadlines.wrap(runner.server()), host=host, port=port, backlog=1024
+    )
+    bound = server.sockets[0].getsockname()
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    url = f"http://{shown}:{bound[1]}"
+    print(banner(core, url, spec), flush=True)
+    stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
+        server.close()
         await runner.cleanup()
 
 
-def run(scenario: Scenario, settings: Settings) -> None:
+def run(scenario: Scenario, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the server in this process, on uvloop where it is installed."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(scenario, settings))
+        asyncio.run(serve(scenario, host, port))
     else:
-        uvloop.run(serve(scenario, settings))
+        uvloop.run(serve(scenario, host, port))

@@ -20,11 +20,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from mock_server.faults import NONE, Decision, Faults, retry_after_header
 from mock_server.jobs import JobRecord
 from mock_server.model import LiveModel, SubmitError
 from mock_server.render import render
 from mock_server.truth import Truth
 from sim.dialects import DIALECTS, Action
+from sim.mock_spec import FaultSpec
 
 #: where each dialect lives, and the actions its paths name
 BASES = {
@@ -70,9 +74,12 @@ class Request:
 
 @dataclass
 class Response:
-    status: int
+    status: int  #: 0 with a ``transport`` fault that sends no answer
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: a fault the front carries out on the connection: reset, empty, hang, dribble
+    transport: str | None = None
+    rate: float = 0.0  #: bytes per second, when dribbling
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,16 @@ class Hold:
     dialect: str
     etag: str
     wait: float
+    decision: Decision = NONE
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Wait ``seconds`` (wall), then handle the request again with ``decision``: injected
+    latency, or a stalled outage."""
+
+    seconds: float
+    decision: Decision
 
 
 def error(status: int, kind: str, message: str, **headers: str) -> Response:
@@ -99,16 +116,26 @@ def ok(status: int, doc: object, **headers: str) -> Response:
 class Core:
     """Routes requests to the model, renders the answers, records the ground truth."""
 
-    def __init__(self, model: LiveModel, config: Config, truth: Truth | None = None) -> None:
+    def __init__(
+        self,
+        model: LiveModel,
+        config: Config,
+        faults: Faults | None = None,
+        truth: Truth | None = None,
+    ) -> None:
         self.model = model
         self.config = config
+        self.faults = faults or Faults(FaultSpec(), np.random.default_rng(0))
         self.truth = truth or Truth()
 
     # --- entry -------------------------------------------------------------------------
 
-    def handle(self, req: Request, held: bool = False) -> Response | Hold:
-        """The answer to ``req``, or a Hold for a long-poll (``held``: it was held
-        already; answer now)."""
+    def handle(
+        self, req: Request, held: bool = False, decision: Decision | None = None
+    ) -> Response | Hold | Delay:
+        """The answer to ``req``; or a Hold (a long-poll) or a Delay (injected latency, a
+        stalled outage), after which the front asks again, with ``held`` (answer now)
+        and the ``decision`` already drawn for the request."""
         if len(req.body) > self.config.max_body:
             return error(413, "too_large", f"request body over {self.config.max_body} bytes")
         parts = [p for p in req.path.split("/") if p]
@@ -121,16 +148,21 @@ class Core:
         for dialect, base in BASES.items():
             b = base.split("/")
             if parts[: len(b)] == b:
-                resp = self._dialect(req, dialect, parts[len(b) :], held)
+                resp = self._dialect(req, dialect, parts[len(b) :], held, decision)
                 if isinstance(resp, Response):
                     self.truth.count(dialect, resp.status)
                 return resp
         return error(404, "not_found", f"no such path: {req.path}")
 
-    def _dialect(self, req: Request, dialect: str, rest: list[str], held: bool):
+    def _dialect(self, req, dialect, rest, held, decision):
         tenant = self._tenant(req, dialect)
         if isinstance(tenant, Response):
             return tenant
+        is_status = len(rest) == 1 and req.method == "GET"
+        if decision is None:
+            limited = self.faults.limited(self._client(req), self.model.clock.wall())
+            if limited is not None:
+                return self._rate_limited(req, rest[0] if is_status else None, tenant, limited)
         if not rest:
             if req.method == "POST":
                 return self._submit(req, dialect, tenant)
@@ -143,7 +175,7 @@ class Core:
         if len(rest) == 1:
             if req.method != "GET":
                 return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET")
-            return self._status(req, dialect, rec, held)
+            return self._status(req, dialect, rec, held, decision)
         if len(rest) == 2 and rest[1] in ACTION_WORDS[dialect]:
             if req.method != "POST":
                 return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="POST")
@@ -187,28 +219,92 @@ class Core:
 
     # --- jobs --------------------------------------------------------------------------
 
-    def _status(self, req: Request, dialect: str, rec: JobRecord, held: bool):
+    def _status(self, req, dialect, rec: JobRecord, held: bool, decision: Decision | None):
         wait = _number(req.query, "wait", 0.0, 0.0, self.config.max_wait)
         if isinstance(wait, Response):
             return wait
+        if decision is None:
+            decision = self.faults.draw()
+            if decision.delay:
+                return Delay(decision.delay, decision)
         now = self.model.advance()
         rec.catch_up(now)
+        client = self._client(req)
+        faulty = self._outage(now, client, rec, decision) or self._fault(now, client, rec, decision)
+        if faulty is not None:
+            return faulty
         body, etag = self._document(rec, dialect)
         if wait and not held and not rec.ended:
-            return Hold(rec.id, dialect, etag, wait)
+            return Hold(rec.id, dialect, etag, wait, decision)
         headers = {"Cache-Control": "no-cache"}
         if self.config.etag:
             headers["ETag"] = etag
         hint = self.config.retry_after_hint
         if hint is not None:
-            headers["Retry-After"] = _seconds(hint)
+            headers["Retry-After"] = retry_after_header(hint)
         sim_hint = hint * self.model.clock.speed if hint is not None else None
-        client = self._client(req)
+        dribble = decision.kind == "dribble"
+        shown = rec.state.value
         if self.config.etag and etag in _etags(req.headers.get("if-none-match", "")):
-            self.truth.status_request(now, client, rec.id, rec.state.value, 304, sim_hint)
+            self.truth.status_request(now, client, rec.id, shown, 304, sim_hint, decision.kind)
             return Response(304, b"", headers)
-        self.truth.status_request(now, client, rec.id, rec.state.value, 200, sim_hint)
-        return Response(200, body, {"Content-Type": "application/json", **headers})
+        self.truth.status_request(now, client, rec.id, shown, 200, sim_hint, decision.kind)
+        return Response(
+            200,
+            body,
+            {"Content-Type": "application/json", **headers},
+            transport="dribble" if dribble else None,
+            rate=self.faults.spec.dribble_rate if dribble else 0.0,
+        )
+
+    def _outage(self, now, client, rec, decision) -> Response | Delay | None:
+        outage = self.faults.outage(now)
+        if outage is None:
+            return None
+        speed = self.model.clock.speed
+        if outage.mode == "stall":  # held until it recovers, then answered
+            return Delay((outage.start + outage.duration - now) / speed + 0.001, decision)
+        if outage.mode == "no_answer":
+            self.truth.status_request(now, client, rec.id, None, 0, None, "outage_no_answer")
+            return Response(0, transport="hang")
+        ra = self.model.scenario.server.retry_after
+        self.truth.status_request(now, client, rec.id, None, 503, ra, "outage_503")
+        return error(
+            503,
+            "unavailable",
+            "the status API is down",
+            **{"Retry-After": retry_after_header(ra / speed)},
+        )
+
+    def _fault(self, now, client, rec, decision) -> Response | None:
+        kind = decision.kind
+        if kind is None or kind == "dribble":
+            return None
+        if kind in ("reset", "empty"):
+            self.truth.status_request(now, client, rec.id, None, 0, None, kind)
+            return Response(0, transport=kind)
+        if kind == "malformed":
+            self.truth.status_request(now, client, rec.id, None, 200, None, kind)
+            body = b'{"job": {"id": "' + str(rec.id).encode() + b'", "status": '
+            return Response(200, body, {"Content-Type": "application/json"})
+        code = int(kind)
+        self.truth.status_request(now, client, rec.id, None, code, None, kind)
+        return error(code, "injected", f"an injected {code} (a fault the scenario asked for)")
+
+    def _rate_limited(self, req, job: str | None, tenant: str, wait: float) -> Response:
+        rec = self._job(job, tenant) if job is not None else None
+        speed = self.model.clock.speed
+        if rec is not None:
+            now = self.model.advance()
+            self.truth.status_request(
+                now, self._client(req), rec.id, None, 429, wait * speed, "rate_limit"
+            )
+        return error(
+            429,
+            "rate_limited",
+            "too many requests from this client",
+            **{"Retry-After": retry_after_header(wait)},
+        )
 
     def changed(self, hold: Hold) -> float:
         """For a held long-poll: 0 once the job's document differs from the one it was
@@ -360,7 +456,3 @@ def _number(query, name, default, low, high, whole=False) -> float | Response:
 
 def _etags(header: str) -> set[str]:
     return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
-
-
-def _seconds(wall: float) -> str:
-    return str(max(0, math.ceil(wall)))

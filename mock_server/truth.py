@@ -54,8 +54,9 @@ class Truth:
         injected: str | None = None,
     ) -> None:
         """A status request for a job arrived at ``t`` and was answered: the state it
-        showed (canonical; None when the answer showed none), with this HTTP status and
-        Retry-After (simulated seconds)."""
+        showed (canonical; None when the answer showed none), with this HTTP status (0:
+        no answer) and Retry-After (simulated seconds). ``injected`` names the fault the
+        scenario asked for (latency and dribbled answers still show the state)."""
         p = self.pairs.get((client, job_id))
         if p is None:
             p = self.pairs[client, job_id] = Pair(first=t)
@@ -66,15 +67,15 @@ class Truth:
         if retry_after is not None:
             p.not_before = t + retry_after
         if injected is not None:
-            p.injected += 1
             self.injected[injected] += 1
-        if http_status not in (200, 304):
-            p.errors += 1
+        if http_status not in (200, 304) or shown is None:
+            if injected is not None:
+                p.injected += 1  # the scenario asked for it: not the server's failure
+            else:
+                p.errors += 1
             return
         if not math.isnan(p.t_seen):
             p.after_seen += 1
-        if shown is None:
-            return
         if shown in p.seen:
             p.wasted += 1
         p.seen.add(shown)

@@ -45,16 +45,15 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--speed",
         type=float,
-        default=60.0,
-        help="simulated seconds per wall second (default 60)",
+        help="simulated seconds per wall second (default: the scenario's [serve] speed, 60)",
     )
     p.add_argument(
         "--token",
         action="append",
         default=[],
         metavar="[TENANT=]TOKEN",
-        help="a bearer token, and the tenant whose jobs it sees (repeatable; default: one "
-        "random token for tenant 'default')",
+        help="a bearer token, and the tenant whose jobs it sees (repeatable; default: the "
+        "scenario's [serve.tokens], else one random token for tenant 'default')",
     )
     p.add_argument("--admin-token", metavar="TOKEN", help="default: a random one, printed")
     p.add_argument(
@@ -82,14 +81,16 @@ def _fail(message: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from mock_server.app import Settings, run
+    import dataclasses
+
+    from mock_server.app import run
     from sim import ScenarioError, default_scenario, load_scenario
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
     except ScenarioError as exc:
         return _fail(str(exc))
-    if not args.speed > 0:
+    if args.speed is not None and not args.speed > 0:
         return _fail(f"--speed: found {args.speed}, expected a number > 0")
     if not 0 <= args.port <= 65535:
         return _fail(f"--port: found {args.port}, expected 0 to 65535")
@@ -99,17 +100,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not token or (sep and not tenant):
             return _fail(f"--token {text!r}: expected TOKEN or TENANT=TOKEN")
         tokens[token] = tenant or ("default" if i == 0 else f"tenant{i + 1}")
-    settings = Settings(
-        host=args.host,
-        port=args.port,
-        speed=args.speed,
-        tokens=tokens or None,
-        admin_token=args.admin_token,
-        background=args.background,
-        anonymous_generic=not args.no_anonymous,
-    )
+    spec = scenario.mock
+    changes = {
+        "speed": args.speed,
+        "tokens": tokens or None,
+        "admin_token": args.admin_token,
+        "background": True if args.background else None,
+        "anonymous_generic": False if args.no_anonymous else None,
+    }
+    spec = dataclasses.replace(spec, **{k: v for k, v in changes.items() if v is not None})
     try:
-        run(scenario, settings)
+        run(dataclasses.replace(scenario, mock=spec), args.host, args.port)
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     return 0

@@ -11,6 +11,7 @@ sim._reader.ScenarioError: bad.toml: horizon: found "-3m", expected a duration o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sim.arrivals import Arrivals, Bursts, Poisson, Replay
 from sim.controls import Control
 from sim.dialects import DIALECTS
 from sim.distributions import Constant, Distribution
+from sim.mock_spec import MockSpec, read_faults, read_serve
 from sim.pollers import ClientSpec
 from sim.retry import NoRetry, RetryPolicy
 from sim.sections import (
@@ -64,6 +66,8 @@ class Scenario:
     #: what ``pollsim sweep`` runs by default: strategy templates, and a grid of values
     sweep_strategies: tuple[str, ...] = ()
     sweep_grid: dict = field(default_factory=dict)
+    #: how the mock server (``pollsim serve``) behaves and the faults it injects
+    mock: MockSpec = field(default_factory=MockSpec)
     source: str = "<scenario>"  #: the file it came from, for messages
 
     def template(self, name: str) -> JobTemplate:
@@ -98,6 +102,8 @@ def read_scenario(data: dict, source: str, base: Path | None = None) -> Scenario
     s["clients"] = read_clients(top.table("clients"))
     s["server"] = read_server(top.table("server"))
     s["sweep_strategies"], s["sweep_grid"] = read_sweep(top.table("sweep"))
+    serve, faults = read_serve(top.table("serve")), read_faults(top.table("faults"))
+    s["mock"] = dataclasses.replace(serve, faults=faults)
     top.done()
     _check_names(s, templates, source)
     return Scenario(source=source, **s)

@@ -1,0 +1,100 @@
+"""Injected faults: which one a status request gets, drawn in request order from a
+generator seeded from the scenario (the same requests in the same order get the same
+faults), per-client token buckets for rate limiting, and outage windows on the
+simulated clock.
+
+>>> import numpy as np
+>>> from sim.mock_spec import FaultSpec
+>>> f = Faults(FaultSpec(errors={503: 1.0}), np.random.default_rng(1))
+>>> f.draw()
+Decision(kind='503', delay=0.0)
+>>> f.limited("c", now=0.0) is None  # no rate limit set
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.mock_spec import FaultSpec
+from sim.status_server import Outage
+
+#: faults the HTTP front carries out on the connection, rather than as a status code
+TRANSPORT = ("reset", "empty", "malformed", "dribble")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a status request gets: a fault (None: an honest answer) after ``delay`` wall
+    seconds of injected latency."""
+
+    kind: str | None = None
+    delay: float = 0.0
+
+
+NONE = Decision()
+
+
+class Faults:
+    """The faults of one server run; ``spec`` and ``outages`` may change while it runs."""
+
+    def __init__(
+        self, spec: FaultSpec, rng: np.random.Generator, outages: tuple[Outage, ...] = ()
+    ) -> None:
+        self.spec = spec
+        self.rng = rng
+        self.outages = tuple(outages)
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> tokens, when
+
+    def draw(self) -> Decision:
+        """The fault of the next status request, and its injected latency."""
+        spec = self.spec
+        kind = None
+        if spec.total > 0:
+            u = self.rng.random()
+            for name, p in self._choices():
+                if u < p:
+                    kind = name
+                    break
+                u -= p
+        delay = 0.0
+        if spec.latency is not None and (
+            spec.latency_probability >= 1 or self.rng.random() < spec.latency_probability
+        ):
+            delay = max(0.0, float(spec.latency.sample(self.rng)))
+        return Decision(kind, delay) if kind or delay else NONE
+
+    def _choices(self):
+        spec = self.spec
+        yield from ((str(code), p) for code, p in sorted(spec.errors.items()))
+        yield from (("reset", spec.reset), ("empty", spec.empty))
+        yield from (("malformed", spec.malformed), ("dribble", spec.dribble))
+
+    def limited(self, client: str, now: float) -> float | None:
+        """Take a token from the client's bucket at wall time ``now``: None if it had
+        one, else the seconds until it will (its Retry-After)."""
+        if self.spec.rate_limit is None:
+            return None
+        rate, burst = self.spec.rate_limit
+        tokens, when = self._buckets.get(client, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - when) * rate)
+        if tokens >= 1:
+            self._buckets[client] = (tokens - 1, now)
+            return None
+        self._buckets[client] = (tokens, now)
+        return (1 - tokens) / rate
+
+    def outage(self, t: float) -> Outage | None:
+        """The outage window simulated time ``t`` falls in, if any."""
+        for o in self.outages:
+            if o.start <= t < o.start + o.duration:
+                return o
+        return None
+
+
+def retry_after_header(seconds: float) -> str:
+    """Retry-After in whole seconds, rounded up (a client that waits that long is safe)."""
+    return str(max(1, math.ceil(seconds - 1e-9)))
