@@ -333,7 +333,7 @@ class Core:
         return body, etag
 
     def _submit(self, req: Request, dialect: str, tenant: str) -> Response:
-        fields = _json_object(req.body)
+        fields = json_object(req.body)
         if isinstance(fields, Response):
             return fields
         unknown = sorted(set(fields) - SUBMIT_FIELDS)
@@ -395,39 +395,17 @@ class Core:
     # --- admin -------------------------------------------------------------------------
 
     def _admin(self, req: Request, rest: list[str]) -> Response:
-        header = req.headers.get("authorization", "")
-        token = header.partition(" ")[2].strip()
-        if not token or token != self.config.admin_token:
-            if token in self.config.tokens:
-                return error(403, "forbidden", "admin endpoints need the admin token")
-            return error(401, "unauthorized", "admin endpoints need the admin token")
-        if rest == ["report"] and req.method == "GET":
-            return ok(200, self.report())
-        return error(404, "not_found", f"no such admin path: {req.path}")
+        from mock_server.admin import admin
+
+        return admin(self, req, rest)
 
     def report(self) -> dict:
-        """The ground truth: per client and job, per client, in all."""
-        self.model.advance()
+        from mock_server.admin import report
 
-        def job(job_id: int) -> dict:
-            rec = self.model.records[job_id]
-            t_end, t_vis = self.model.truth(job_id)
-            state = self.model.lifecycle.jobs[job_id].state.value
-            return {
-                "template": rec.template.name,
-                "tenant": rec.tenant,
-                "state": state,
-                "t_end": t_end,
-                "t_visible": t_vis,
-            }
-
-        out = self.truth.report(job)
-        out["speed"] = self.model.clock.speed
-        out["now"] = self.model.env.now
-        return out
+        return report(self)
 
 
-def _json_object(body: bytes) -> dict | Response:
+def json_object(body: bytes) -> dict | Response:
     if not body.strip():
         return {}
     try:

@@ -99,9 +99,7 @@ def read_faults(t: Reader) -> FaultSpec:
     for key in list(errors_t.data):
         if not key.isdigit() or int(key) not in ERROR_CODES:
             codes = ", ".join(map(str, ERROR_CODES))
-            raise errors_t.error(
-                key, f"is not an error status the server injects; expected {codes}"
-            )
+            raise errors_t.error(key, f"is not a status the server injects; expected {codes}")
         errors[int(key)] = errors_t.get(key, r.probability)
     errors_t.done()
     dribble = t.table("dribble")

@@ -36,6 +36,7 @@ class Harness:
         query: dict | None = None,
         headers: dict | None = None,
         held: bool = False,
+        decision=None,
     ) -> Response | Hold:
         h = {k.lower(): v for k, v in (headers or {}).items()}
         if token is not None:
@@ -43,7 +44,9 @@ class Harness:
         raw = (
             body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
         )
-        return self.core.handle(Request(method, path, query or {}, h, raw), held=held)
+        return self.core.handle(
+            Request(method, path, query or {}, h, raw), held=held, decision=decision
+        )
 
     def doc(self, method: str, path: str, body: object = None, **kw) -> tuple[int, dict]:
         r = self.call(method, path, body, **kw)

@@ -30,10 +30,10 @@ class Server:
             self.process.wait(10)
 
 
-def start(speed: float, *extra: str) -> Server:
+def start(speed: float, *extra: str, scenario: Path = QA) -> Server:
     """``pollsim serve`` on a free loopback port; its URL read from the first line."""
     tokens = [a for t in TOKENS for a in ("--token", t)]
-    args = ["serve", str(QA), "--port", "0", "--speed", str(speed), *tokens]
+    args = ["serve", str(scenario), "--port", "0", "--speed", str(speed), *tokens]
     args += ["--admin-token", ADMIN, *extra]
     proc = subprocess.Popen(
         [sys.executable, "-m", "pollsim", *args],
@@ -57,6 +57,13 @@ class Answer:
     @property
     def json(self):
         return json.loads(self.body)
+
+
+def with_tables(tmp_path: Path, text: str) -> Path:
+    """The QA scenario with more tables (``[serve]``, ``[faults]``, ``[server]``)."""
+    path = tmp_path / "scenario.toml"
+    path.write_text(QA.read_text() + "\n" + text)
+    return path
 
 
 def call(
