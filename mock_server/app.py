@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import signal
 import socket
@@ -16,6 +17,7 @@ import traceback
 
 import numpy as np
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from mock_server.clock import ScaledClock
 from mock_server.core import BASES, Config, Core, Delay, Request, Response, error
@@ -52,9 +54,44 @@ def make_app(core: Core, spec: MockSpec, deadlines: Deadlines | None = None) -> 
             if deadlines is not None:
                 deadlines.finished(request.transport)
 
-    app = web.Application(client_max_size=core.config.max_body + 1)
-    app.router.add_route("*", "/{tail:.*}", handle)
+    app = web.Application(client_max_size=core.config.max_body + 1, middlewares=[_json_errors])
+    app.router.add_route("*", r"/{tail:[\s\S]*}", handle)  # every path, newlines too
     return app
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler) -> web.StreamResponse:
+    """aiohttp's own refusals (a path it cannot route, say) in JSON like ours."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        resp = error(exc.status, "bad_request" if exc.status < 500 else "internal", exc.reason)
+        return web.Response(status=exc.status, body=resp.body, headers=resp.headers)
+
+
+class _JsonErrorsHandler(RequestHandler):
+    """aiohttp's protocol, answering requests it cannot even parse (a NUL in a header, a
+    bad request line) in JSON too; the fault is the client's, so no traceback is logged."""
+
+    __slots__ = ()
+
+    def handle_error(self, request, status=500, exc=None, message=None):
+        answer = super().handle_error(request, status, exc, message)
+        resp = error(answer.status, "bad_request", f"cannot parse the request: {exc}")
+        return web.Response(status=answer.status, body=resp.body, headers=resp.headers)
+
+
+def protocol_factory(server: web.Server):
+    """Connections served by ``_JsonErrorsHandler``, made as aiohttp makes its own."""
+    kwargs = getattr(server, "_kwargs", {})
+    loop = getattr(server, "_loop", None) or asyncio.get_running_loop()
+
+    def make():
+        return _JsonErrorsHandler(server, loop=loop, **kwargs)
+
+    return make
 
 
 async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.StreamResponse:
@@ -168,12 +205,18 @@ async def serve(scenario: Scenario, host: str, port: int) -> None:
     SIGTERM."""
     spec = scenario.mock
     core = build_core(scenario, spec)
+    # requests it cannot parse are the client's fault, answered 400: no traceback
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     deadlines = Deadlines(spec.request_deadline)
     runner = web.AppRunner(make_app(core, spec, deadlines), access_log=None, handle_signals=False)
     await runner.setup()
     loop = asyncio.get_running_loop()
+    make = protocol_factory(runner.server)
     server = await loop.create_server(
-        lambda: deadlines.wrap(runner.server()), host=host, port=port, backlog=1024
+        lambda: deadlines.wrap(make()),
+        host=host,
+        port=port,
+        backlog=1024,
     )
     bound = server.sockets[0].getsockname()
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]

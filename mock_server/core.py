@@ -143,6 +143,10 @@ class Core:
             return error(404, "not_found", f"no such path: {req.path}")
         if parts == ["healthz"]:
             return ok(200, {"status": "ok"})
+        if parts == ["openapi.json"] and req.method == "GET":
+            from mock_server.openapi import document
+
+            return ok(200, document(self))
         if parts[:1] == ["_admin"]:
             return self._admin(req, parts[1:])
         for dialect, base in BASES.items():
