@@ -13,6 +13,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -23,7 +24,9 @@ from mock_server.clock import ScaledClock
 from mock_server.core import BASES, Config, Core, Delay, Request, Response, error
 from mock_server.deadline import Deadlines
 from mock_server.faults import Faults
+from mock_server.journal import Journal
 from mock_server.model import LiveModel
+from mock_server.truth import Truth
 from sim.mock_spec import MockSpec
 from sim.scenario import Scenario
 
@@ -34,6 +37,7 @@ def make_app(core: Core, spec: MockSpec, deadlines: Deadlines | None = None) -> 
     """An aiohttp application serving ``core`` on every path, at most
     ``spec.max_concurrency`` requests at once (beyond: 503 with Retry-After)."""
     in_flight = 0
+    loop_time = time.perf_counter
 
     async def handle(request: web.Request) -> web.StreamResponse:
         nonlocal in_flight
@@ -43,6 +47,7 @@ def make_app(core: Core, spec: MockSpec, deadlines: Deadlines | None = None) -> 
         in_flight += 1
         if deadlines is not None:
             deadlines.started(request.transport)
+        started = loop_time()
         try:
             return await _answer(core, request, spec)
         except Exception:  # a bug of ours: say so, in JSON, and keep serving
@@ -51,6 +56,7 @@ def make_app(core: Core, spec: MockSpec, deadlines: Deadlines | None = None) -> 
             return web.Response(status=500, body=resp.body, headers=resp.headers)
         finally:
             in_flight -= 1
+            core.metrics.observe(core.dialect_of(request.path), loop_time() - started)
             if deadlines is not None:
                 deadlines.finished(request.transport)
 
@@ -173,7 +179,8 @@ def build_core(scenario: Scenario, spec: MockSpec) -> Core:
     model = LiveModel(scenario, ScaledClock(spec.speed), background=spec.background)
     rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, FAULT_STREAM]))
     faults = Faults(spec.faults, rng, scenario.server.outages)
-    return Core(model, config, faults)
+    journal = Journal(spec.request_log, spec.request_log_max) if spec.request_log else None
+    return Core(model, config, faults, Truth(journal))
 
 
 def banner(core: Core, url: str, spec: MockSpec) -> str:

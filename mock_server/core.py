@@ -24,6 +24,8 @@ import numpy as np
 
 from mock_server.faults import NONE, Decision, Faults, retry_after_header
 from mock_server.jobs import JobRecord
+from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
+from mock_server.metrics import Metrics
 from mock_server.model import LiveModel, SubmitError
 from mock_server.render import render
 from mock_server.truth import Truth
@@ -127,6 +129,7 @@ class Core:
         self.config = config
         self.faults = faults or Faults(FaultSpec(), np.random.default_rng(0))
         self.truth = truth or Truth()
+        self.metrics = Metrics(self)
 
     # --- entry -------------------------------------------------------------------------
 
@@ -143,6 +146,8 @@ class Core:
             return error(404, "not_found", f"no such path: {req.path}")
         if parts == ["healthz"]:
             return ok(200, {"status": "ok"})
+        if parts == ["metrics"] and req.method == "GET":
+            return Response(200, self.metrics.render(), {"Content-Type": METRICS_TYPE})
         if parts == ["openapi.json"] and req.method == "GET":
             from mock_server.openapi import document
 
@@ -157,6 +162,16 @@ class Core:
                     self.truth.count(dialect, resp.status)
                 return resp
         return error(404, "not_found", f"no such path: {req.path}")
+
+    @staticmethod
+    def dialect_of(path: str) -> str:
+        """The dialect a path belongs to ("other" for the rest), to label metrics."""
+        parts = [p for p in path.split("/") if p]
+        for dialect, base in BASES.items():
+            b = base.split("/")
+            if parts[: len(b)] == b:
+                return dialect
+        return "other"
 
     def _dialect(self, req, dialect, rest, held, decision):
         tenant = self._tenant(req, dialect)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mock_server.journal import Journal
 from sim.states import JOB_TERMINAL
 
 _TERMINAL = {s.value for s in JOB_TERMINAL}
@@ -38,10 +39,12 @@ class Pair:
 class Truth:
     """The ground truth of one server run."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Journal | None = None) -> None:
         self.pairs: dict[tuple[str, int], Pair] = {}
         self.requests: Counter[tuple[str, int]] = Counter()  #: (dialect, HTTP status) -> n
+        self.shown: Counter[str] = Counter()  #: state shown by status answers -> n
         self.injected: Counter[str] = Counter()  #: fault -> n
+        self.journal = journal  #: every status request as a JSON line, when asked for
 
     def status_request(
         self,
@@ -57,6 +60,19 @@ class Truth:
         showed (canonical; None when the answer showed none), with this HTTP status (0:
         no answer) and Retry-After (simulated seconds). ``injected`` names the fault the
         scenario asked for (latency and dribbled answers still show the state)."""
+        if self.journal is not None:
+            self.journal.write(
+                {
+                    "t": t,
+                    "client": client,
+                    "job_id": job_id,
+                    "shown": shown,
+                    "http_status": http_status,
+                    "retry_after": retry_after,
+                    "injected": injected,
+                }
+            )
+        self.shown[shown or "none"] += 1
         p = self.pairs.get((client, job_id))
         if p is None:
             p = self.pairs[client, job_id] = Pair(first=t)
@@ -113,11 +129,10 @@ class Truth:
                     "gave_up": (not seen) and t_vis is not None and p.last < t_vis,
                 }
             )
-        return {
-            "jobs": rows,
-            "clients": _per_client(rows),
-            "totals": _totals(rows, self.requests, self.injected),
-        }
+        totals = _totals(rows, self.requests, self.injected)
+        if self.journal is not None:
+            totals["journal"] = self.journal.summary()
+        return {"jobs": rows, "clients": _per_client(rows), "totals": totals}
 
 
 def _per_client(rows: list[dict]) -> list[dict]:

@@ -1,6 +1,8 @@
 """The server core in process, on a clock moved by hand: scripted jobs in each dialect,
 actions and refusals, access, bad input, ETags, long-poll holds and the ground truth."""
 
+import json
+
 import pytest
 
 from mock_server.core import Hold
@@ -276,3 +278,20 @@ def test_jobs_are_listed_a_page_at_a_time():
     assert [j["job"]["id"] for j in page["jobs"]] == ["1", "2"] and page["total"] == 3
     rest = h.doc("GET", "/ordo/jobs", query={"limit": "2", "offset": "2"})[1]
     assert [j["job"]["id"] for j in rest["jobs"]] == ["3"]
+
+
+def test_the_request_log_stops_at_its_cap_and_counts_what_it_dropped(tmp_path):
+    from mock_server.journal import Journal
+    from mock_server.truth import Truth
+
+    h = Harness()
+    journal = Journal(tmp_path / "requests.jsonl", cap=400)
+    h.core.truth = Truth(journal)
+    h.doc("POST", "/ordo/jobs", {})
+    for _ in range(10):
+        h.doc("GET", "/ordo/jobs/1")
+    summary = h.core.report()["totals"]["journal"]
+    lines = (tmp_path / "requests.jsonl").read_text().splitlines()
+    assert summary["written"] == len(lines) > 0 and summary["dropped"] == 10 - len(lines) > 0
+    assert summary["bytes"] <= 400
+    assert json.loads(lines[0])["shown"] == "running"

@@ -314,3 +314,22 @@ def test_serve_says_in_one_line_when_the_port_is_taken(fast):
     )
     assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr, r.stderr
     assert r.stderr.count("\n") == 1
+
+
+def test_prometheus_metrics_count_requests_faults_and_jobs(fast):
+    made = call(fast, "POST", "/fiddler/tasks", {"duration": "1h"})
+    for _ in range(3):
+        call(fast, "GET", made.headers["Location"])
+    call(fast, "GET", "/fiddler/tasks/999999")
+    answer = call(fast, "GET", "/metrics", token=None)
+    text = answer.body.decode()
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/plain")
+    counts = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert counts['pollsim_requests_total{code="200",dialect="fiddler"}'] >= 3
+    assert counts['pollsim_requests_total{code="404",dialect="fiddler"}'] >= 1
+    assert counts['pollsim_jobs{state="running"}'] >= 1
+    assert counts['pollsim_request_seconds_count{dialect="fiddler"}'] >= 5
