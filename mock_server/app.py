@@ -18,36 +18,39 @@ import traceback
 
 import numpy as np
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
 
 from mock_server.clock import ScaledClock
 from mock_server.core import BASES, Config, Core, Delay, Request, Response, error
-from mock_server.deadline import Deadlines
 from mock_server.faults import Faults
 from mock_server.journal import Journal
 from mock_server.model import LiveModel
+from mock_server.protocol import Connection, factory
 from mock_server.truth import Truth
 from sim.mock_spec import MockSpec
 from sim.scenario import Scenario
 
+EMPTY: dict = {}
 FAULT_STREAM = 7  #: the faults' generator: the scenario's seed and this
 
 
-def make_app(core: Core, spec: MockSpec, deadlines: Deadlines | None = None) -> web.Application:
-    """An aiohttp application serving ``core`` on every path, at most
-    ``spec.max_concurrency`` requests at once (beyond: 503 with Retry-After)."""
+def make_server(core: Core, spec: MockSpec) -> web.Server:
+    """aiohttp's low-level server (no application, router or middleware: ``core`` routes)
+    answering every request, at most ``spec.max_concurrency`` at once (beyond: 503 with
+    Retry-After)."""
     in_flight = 0
-    loop_time = time.perf_counter
+    clock = time.perf_counter
+    observe = core.metrics.observe
 
-    async def handle(request: web.Request) -> web.StreamResponse:
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
         nonlocal in_flight
         if in_flight >= spec.max_concurrency:
             resp = error(503, "overloaded", "too many requests in progress", **{"Retry-After": "1"})
             return web.Response(status=503, body=resp.body, headers=resp.headers)
         in_flight += 1
-        if deadlines is not None:
-            deadlines.started(request.transport)
-        started = loop_time()
+        conn = request.protocol
+        if isinstance(conn, Connection):
+            conn.request_started()
+        started = clock()
         try:
             return await _answer(core, request, spec)
         except Exception:  # a bug of ours: say so, in JSON, and keep serving
@@ -56,48 +59,11 @@ def make_app(core: Core, spec: MockSpec, deadlines: Deadlines | None = None) -> 
             return web.Response(status=500, body=resp.body, headers=resp.headers)
         finally:
             in_flight -= 1
-            core.metrics.observe(core.dialect_of(request.path), loop_time() - started)
-            if deadlines is not None:
-                deadlines.finished(request.transport)
+            observe(core.dialect_of(request.path), clock() - started)
+            if isinstance(conn, Connection):
+                conn.request_finished()
 
-    app = web.Application(client_max_size=core.config.max_body + 1, middlewares=[_json_errors])
-    app.router.add_route("*", r"/{tail:[\s\S]*}", handle)  # every path, newlines too
-    return app
-
-
-@web.middleware
-async def _json_errors(request: web.Request, handler) -> web.StreamResponse:
-    """aiohttp's own refusals (a path it cannot route, say) in JSON like ours."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        resp = error(exc.status, "bad_request" if exc.status < 500 else "internal", exc.reason)
-        return web.Response(status=exc.status, body=resp.body, headers=resp.headers)
-
-
-class _JsonErrorsHandler(RequestHandler):
-    """aiohttp's protocol, answering requests it cannot even parse (a NUL in a header, a
-    bad request line) in JSON too; the fault is the client's, so no traceback is logged."""
-
-    __slots__ = ()
-
-    def handle_error(self, request, status=500, exc=None, message=None):
-        answer = super().handle_error(request, status, exc, message)
-        resp = error(answer.status, "bad_request", f"cannot parse the request: {exc}")
-        return web.Response(status=answer.status, body=resp.body, headers=resp.headers)
-
-
-def protocol_factory(server: web.Server):
-    """Connections served by ``_JsonErrorsHandler``, made as aiohttp makes its own."""
-    kwargs = getattr(server, "_kwargs", {})
-    loop = getattr(server, "_loop", None) or asyncio.get_running_loop()
-
-    def make():
-        return _JsonErrorsHandler(server, loop=loop, **kwargs)
-
-    return make
+    return web.Server(handle, access_log=None)
 
 
 async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.StreamResponse:
@@ -111,13 +77,9 @@ async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.Strea
             body = await asyncio.wait_for(request.content.read(limit + 1), spec.request_deadline)
         except TimeoutError:
             return _cut(request)
-    req = Request(
-        request.method,
-        request.path,
-        dict(request.query),
-        {k.lower(): v for k, v in request.headers.items()},
-        body,
-    )
+    # aiohttp's headers are case-insensitive already: the core asks in lower case
+    query = request.query if request.query_string else EMPTY
+    req = Request(request.method, request.path, query, request.headers, body)
     loop = asyncio.get_running_loop()
     resp = core.handle(req)
     held = False
@@ -214,13 +176,10 @@ async def serve(scenario: Scenario, host: str, port: int) -> None:
     core = build_core(scenario, spec)
     # requests it cannot parse are the client's fault, answered 400: no traceback
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    deadlines = Deadlines(spec.request_deadline)
-    runner = web.AppRunner(make_app(core, spec, deadlines), access_log=None, handle_signals=False)
-    await runner.setup()
+    web_server = make_server(core, spec)
     loop = asyncio.get_running_loop()
-    make = protocol_factory(runner.server)
     server = await loop.create_server(
-        lambda: deadlines.wrap(make()),
+        factory(web_server, spec.request_deadline),
         host=host,
         port=port,
         backlog=1024,
@@ -236,7 +195,7 @@ async def serve(scenario: Scenario, host: str, port: int) -> None:
         await stop.wait()
     finally:
         server.close()
-        await runner.cleanup()
+        await web_server.shutdown(2)
 
 
 def run(scenario: Scenario, host: str = "127.0.0.1", port: int = 8080) -> None:

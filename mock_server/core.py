@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,12 +66,11 @@ class Config:
     page_max: int = 500  #: the most jobs a list returns at once
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     method: str
     path: str
     query: Mapping[str, str]
-    headers: Mapping[str, str]  #: names in lower case
+    headers: Mapping[str, str]  #: looked up by lower-case names
     body: bytes = b""
 
 
@@ -154,31 +154,27 @@ class Core:
             return ok(200, document(self))
         if parts[:1] == ["_admin"]:
             return self._admin(req, parts[1:])
-        for dialect, base in BASES.items():
-            b = base.split("/")
-            if parts[: len(b)] == b:
-                resp = self._dialect(req, dialect, parts[len(b) :], held, decision)
-                if isinstance(resp, Response):
-                    self.truth.count(dialect, resp.status)
-                return resp
-        return error(404, "not_found", f"no such path: {req.path}")
+        route = _route(parts)
+        if route is None:
+            return error(404, "not_found", f"no such path: {req.path}")
+        dialect, rest = route
+        resp = self._dialect(req, dialect, rest, held, decision)
+        if isinstance(resp, Response):
+            self.truth.count(dialect, resp.status)
+        return resp
 
     @staticmethod
     def dialect_of(path: str) -> str:
-        """The dialect a path belongs to ("other" for the rest), to label metrics."""
-        parts = [p for p in path.split("/") if p]
-        for dialect, base in BASES.items():
-            b = base.split("/")
-            if parts[: len(b)] == b:
-                return dialect
-        return "other"
+        """The dialect a path's first segment names ("other" for the rest), for metrics."""
+        hit = _FIRST.get(path.split("/", 2)[1] if path.count("/") else path)
+        return hit[0] if hit else "other"
 
     def _dialect(self, req, dialect, rest, held, decision):
         tenant = self._tenant(req, dialect)
         if isinstance(tenant, Response):
             return tenant
         is_status = len(rest) == 1 and req.method == "GET"
-        if decision is None:
+        if decision is None and self.faults.spec.rate_limit is not None:
             limited = self.faults.limited(self._client(req), self.model.clock.wall())
             if limited is not None:
                 return self._rate_limited(req, rest[0] if is_status else None, tenant, limited)
@@ -422,6 +418,18 @@ class Core:
         from mock_server.admin import report
 
         return report(self)
+
+
+#: the first segment of each dialect's path -> the dialect, and its base's segments
+_FIRST = {base.split("/")[0]: (d, base.split("/")) for d, base in BASES.items()}
+
+
+def _route(parts: list[str]) -> tuple[str, list[str]] | None:
+    """The dialect of a path and what follows its base, or None."""
+    hit = _FIRST.get(parts[0]) if parts else None
+    if hit is None or parts[: len(hit[1])] != hit[1]:
+        return None
+    return hit[0], parts[len(hit[1]) :]
 
 
 def json_object(body: bytes) -> dict | Response:

@@ -49,11 +49,23 @@ class Faults:
         self.outages = tuple(outages)
         self._buckets: dict[str, tuple[float, float]] = {}  # client -> tokens, when
 
+    @property
+    def spec(self) -> FaultSpec:
+        return self._spec
+
+    @spec.setter
+    def spec(self, spec: FaultSpec) -> None:
+        self._spec = spec
+        self._total = spec.total
+        self._quiet = self._total == 0 and spec.latency is None  # the common case
+
     def draw(self) -> Decision:
         """The fault of the next status request, and its injected latency."""
+        if self._quiet:
+            return NONE
         spec = self.spec
         kind = None
-        if spec.total > 0:
+        if self._total > 0:
             u = self.rng.random()
             for name, p in self._choices():
                 if u < p:
@@ -89,6 +101,8 @@ class Faults:
 
     def outage(self, t: float) -> Outage | None:
         """The outage window simulated time ``t`` falls in, if any."""
+        if not self.outages:
+            return None
         for o in self.outages:
             if o.start <= t < o.start + o.duration:
                 return o
