@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,41 +64,83 @@ async def closed_loop(
     return Result(len(latencies), took, np.array(latencies), errors)
 
 
+class _Conn(asyncio.Protocol):
+    """One keep-alive connection with at most one request in flight."""
+
+    def __init__(self, done: Callable[[_Conn, int], None]) -> None:
+        self.done = done
+        self.buf = b""
+        self.transport: asyncio.Transport | None = None
+        self.due = 0.0
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        self.transport = transport
+
+    def send(self, request: bytes, due: float) -> None:
+        self.due = due
+        self.transport.write(request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        head_end = self.buf.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = self.buf[:head_end].lower()
+        at = head.find(b"content-length:")
+        length = int(head[at + 15 : head.find(b"\r\n", at)]) if at >= 0 else 0
+        if len(self.buf) < head_end + 4 + length:
+            return
+        status = int(self.buf[9:12])
+        self.buf = self.buf[head_end + 4 + length :]
+        self.done(self, status)
+
+
 async def open_loop(
-    url_of: Callable[[int], str], headers: dict, rate: float, seconds: float, cap: int = 512
-) -> Result:
-    """Requests due at a constant ``rate``; each one's latency counts from when it was due."""
+    host: str, port: int, paths: list[str], headers: dict, rate: float, seconds: float,
+    connections: int = 64,
+) -> Result:  # fmt: skip
+    """Requests due at a constant ``rate`` over keep-alive connections, one in flight on
+    each; a request with no free connection waits, and its latency counts from when it
+    was due (so a slow server cannot hide its queue)."""
+    loop = asyncio.get_running_loop()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    requests = [f"GET {p} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode() for p in paths]
     latencies: list[float] = []
     errors = 0
-    connector = aiohttp.TCPConnector(limit=cap)
-    room = asyncio.Semaphore(cap)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+    idle: list[_Conn] = []
+    waiting: deque[tuple[int, float]] = deque()
 
-        async def one(i: int, due: float):
-            nonlocal errors
-            try:
-                async with session.get(url_of(i)) as resp:
-                    await resp.read()
-                    if resp.status >= 400:
-                        errors += 1
-            except aiohttp.ClientError:
-                errors += 1
-            finally:
-                room.release()
-            latencies.append(time.perf_counter() - due)
+    def done(conn: _Conn, status: int) -> None:
+        nonlocal errors
+        latencies.append(time.perf_counter() - conn.due)
+        errors += status >= 400
+        if waiting:
+            i, due = waiting.popleft()
+            conn.send(requests[i % len(requests)], due)
+        else:
+            idle.append(conn)
 
-        start = time.perf_counter()
-        tasks = []
-        n = int(rate * seconds)
-        for i in range(n):
+    for _ in range(connections):
+        _, conn = await loop.create_connection(lambda: _Conn(done), host, port)
+        idle.append(conn)
+    n = int(rate * seconds)
+    start = time.perf_counter()
+    i = 0
+    while i < n:
+        now = time.perf_counter()
+        while i < n and start + i / rate <= now:
             due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await room.acquire()
-            tasks.append(asyncio.create_task(one(i, due)))
-        await asyncio.gather(*tasks)
-        took = time.perf_counter() - start
+            if idle:
+                idle.pop().send(requests[i % len(requests)], due)
+            else:
+                waiting.append((i, due))
+            i += 1
+        await asyncio.sleep(0.0005)
+    while len(latencies) < n:
+        await asyncio.sleep(0.001)
+    took = time.perf_counter() - start
+    for conn in idle:
+        conn.transport.close()
     return Result(n, took, np.array(latencies), errors)
 
 

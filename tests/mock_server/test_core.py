@@ -295,3 +295,16 @@ def test_the_request_log_stops_at_its_cap_and_counts_what_it_dropped(tmp_path):
     assert summary["written"] == len(lines) > 0 and summary["dropped"] == 10 - len(lines) > 0
     assert summary["bytes"] <= 400
     assert json.loads(lines[0])["shown"] == "running"
+
+
+def test_retry_after_can_hint_the_polling_interval_on_200_and_violations_count():
+    h = Harness(speed=10, retry_after_hint=2.0)
+    h.doc("POST", "/ordo/jobs", {"duration": "1h"})
+    first = h.call("GET", "/ordo/jobs/1")
+    assert first.status == 200 and first.headers["Retry-After"] == "2"
+    h.sleep(1.0)  # too soon: 10 simulated s of the 20 asked
+    h.call("GET", "/ordo/jobs/1")
+    h.sleep(2.0)
+    h.call("GET", "/ordo/jobs/1")
+    (row,) = h.core.report()["jobs"]
+    assert row["polls"] == 3 and row["retry_after_violations"] == 1
