@@ -106,19 +106,43 @@ BLOCK_CELLS = 2_000_000
 BLOCK_ATTEMPTS = 256
 
 
+#: clients per share of a jittered cohort: each share draws from a generator of its own
+#: (spawned from the cohort's), so results do not depend on how many threads there are
+SHARE = 16384
+
+
 def _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads) -> np.ndarray:
-    """Waits that differ between clients: the strategy draws them for all clients still
-    watching, a block of attempts at a time (each attempt's draws as one array, so
-    ``prev`` is the column before), and the compiled loop walks each client through its
-    block: the same arithmetic as the SimPy poller, other draws from the same kind of
-    generator. Blocks grow as fewer clients remain, so few draws go unused."""
+    """Waits that differ between clients, drawn and walked a share of the clients at a
+    time, shares in parallel threads (numpy's draws and the compiled loop both release
+    the GIL)."""
+    n = len(rows)
+    shares = [(lo, min(lo + SHARE, n)) for lo in range(0, n, SHARE)] or [(0, 0)]
+    gens = rng.spawn(len(shares))
+
+    def one(k: int) -> np.ndarray:
+        lo, hi = shares[k]
+        return _jittered_share(matrix, rows, start, strategy, rtt, stop_at, gens[k], out, lo, hi)
+
+    parts = threads.map(one, range(len(shares)))
+    counts = np.zeros(max(len(c) for c in parts), dtype=np.int64)
+    for c in parts:
+        counts[: len(c)] += c
+    return counts
+
+
+def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, hi):
+    """Clients ``lo:hi``: the strategy draws their waits, a block of attempts at a time
+    (each attempt's draws as one array, so ``prev`` is the column before), and the
+    compiled loop walks each client through its block: the same arithmetic as the SimPy
+    poller, other draws from the same kind of generator. Blocks are sized to what the
+    median client still needs, so few draws go unused."""
     n, half = len(rows), rtt / 2
     wait, stop, first = strategy.wait, strategy.stop, strategy.first
     now, prev, shown = start.copy(), np.zeros(n), np.zeros(n, dtype=np.int64)
-    counts = threads.counts(seconds_needed(stop_at) + 2)
-    active = np.arange(n)
+    counts = np.zeros(seconds_needed(stop_at) + 2, dtype=np.int64)
+    active = np.arange(lo, hi)
     attempt, width = 0, 4
-    buffer = np.empty(min(BLOCK_CELLS, max(n, 1) * BLOCK_ATTEMPTS))
+    buffer = np.empty(min(BLOCK_CELLS, max(hi - lo, 1) * BLOCK_ATTEMPTS))
     while active.size:
         m = active.size
         width = max(1, min(width, BLOCK_CELLS // m))
@@ -133,11 +157,11 @@ def _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads) ->
             raise ValueError(f"strategy {strategy.label} polls in a loop that takes no time")
         thresholds = np.array([stop.threshold(attempt + i) for i in range(width)])
         reach = float(now[active].max() + waits.sum(axis=0).max()) + width * rtt
-        if reach >= counts.shape[1] - 1:
-            counts = np.concatenate([counts, threads.counts(int(reach) + 2 - counts.shape[1])], 1)
+        if reach >= len(counts) - 1:
+            counts = np.concatenate([counts, np.zeros(int(reach) + 2 - len(counts), np.int64)])
         done = np.zeros(m, dtype=bool)
-        threads.run(
-            kernels.walk, m, counts, done, active, rows, waits, thresholds, start, now, shown,
+        kernels.walk(
+            0, m, counts, done, active, rows, waits, thresholds, start, now, shown,
             out["seen"], out["polls"], out["wasted"], out["t_seen"], out["seen_code"],
             out["gave_up"], out["end"], matrix.times, matrix.codes, matrix.ended,
             half, stop_at, TERMINAL_BITS,
@@ -146,7 +170,7 @@ def _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads) ->
         active = active[~done]
         attempt += width
         width = _next_width(matrix, rows, active, now, stop_at, waits[-1], rtt)
-    return counts.sum(axis=0)
+    return counts
 
 
 def _schedule(strategy: Strategy, half: float, horizon: float):
@@ -235,6 +259,12 @@ class Threads:
     def counts(self, seconds: int) -> np.ndarray:
         """Request counts per second, a row per thread."""
         return np.zeros((self.k, seconds), dtype=np.int64)
+
+    def map(self, fn, items) -> list:
+        """``[fn(x) for x in items]``, on the threads."""
+        if self.pool is None:
+            return [fn(x) for x in items]
+        return list(self.pool.map(fn, items))
 
     def run(self, kernel, n: int, counts: np.ndarray, *args) -> None:
         """``kernel(lo, hi, counts[i], *args)`` over the clients ``0:n``, a share per

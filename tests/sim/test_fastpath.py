@@ -136,6 +136,7 @@ def test_threads_sharing_out_the_clients_change_nothing(strategy, monkeypatch):
         p = poll(TIMELINES, spec, RUN.scenario.server, seed=3, end=RUN.end, method="fast")
         return p.jobs_frame(), p.load_frame()
 
+    monkeypatch.setattr(fastpath, "SHARE", 100)  # several shares, each its own generator
     monkeypatch.setattr(fastpath, "THREADS", 1)
     one_jobs, one_load = run()
     monkeypatch.setattr(fastpath, "THREADS", 3)
