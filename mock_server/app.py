@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import signal
@@ -24,7 +25,7 @@ from mock_server.core import BASES, Config, Core, Delay, Request, Response, erro
 from mock_server.faults import Faults
 from mock_server.journal import Journal
 from mock_server.model import LiveModel
-from mock_server.protocol import Connection, factory
+from mock_server.protocol import Connection, Watch, factory
 from mock_server.truth import Truth
 from sim.mock_spec import MockSpec
 from sim.scenario import Scenario
@@ -178,8 +179,10 @@ async def serve(scenario: Scenario, host: str, port: int) -> None:
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     web_server = make_server(core, spec)
     loop = asyncio.get_running_loop()
+    watch = Watch(spec.request_deadline)
+    watch.start()
     server = await loop.create_server(
-        factory(web_server, spec.request_deadline),
+        factory(web_server, watch),
         host=host,
         port=port,
         backlog=1024,
@@ -188,12 +191,18 @@ async def serve(scenario: Scenario, host: str, port: int) -> None:
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     url = f"http://{shown}:{bound[1]}"
     print(banner(core, url, spec), flush=True)
+    # What exists now (the model, the imported libraries: millions of objects) lives as
+    # long as the server: out of the cyclic collector's sight, so that a full collection
+    # does not stall requests for a fraction of a second. The sweep freezes again as
+    # jobs accumulate.
+    gc.freeze()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
+        watch.stop()
         server.close()
         await web_server.shutdown(2)
 

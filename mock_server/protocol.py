@@ -3,7 +3,8 @@
 - a deadline on each request's head: aiohttp has none, so a client that trickles its
   request line a byte a second would hold a connection forever. The clock starts at a
   request's first byte and stops when the handler starts (the head is in); past the
-  deadline the connection is dropped. The handler bounds the body itself.
+  deadline (checked once a second) the connection is dropped. The handler bounds the
+  body itself.
 - requests aiohttp cannot even parse (a NUL in a header, a bad request line) answered in
   JSON like every other refusal, without a traceback in the log: the fault is the
   client's.
@@ -12,6 +13,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import time
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -20,41 +23,37 @@ from mock_server.core import error
 
 
 class Connection(RequestHandler):
-    """One client connection; ``deadline`` (seconds) is set per server by ``factory``."""
+    """One client connection. Its head clock is a timestamp, not a timer: one sweep a
+    second (``Watch``) drops the connections whose head has taken longer than the
+    deadline, so a request costs one clock read rather than a timer set and cancelled."""
 
-    __slots__ = ("_between", "_timer")
-    deadline = 10.0
-    cut = 0  #: connections dropped at the deadline, all servers of this class
+    __slots__ = ("_between", "_since")
+    watch: Watch | None = None  #: set per server by ``factory``
 
     def connection_made(self, transport) -> None:
         self._between = True  # between requests: the next byte starts the clock
-        self._timer = None
+        self._since = None
+        if self.watch is not None:
+            self.watch.open.add(self)
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
         if self._between:
             self._between = False
-            self._timer = asyncio.get_running_loop().call_later(self.deadline, self._expire)
+            self._since = self.watch.clock() if self.watch is not None else None
         super().data_received(data)
 
     def connection_lost(self, exc) -> None:
-        self.request_started()
+        if self.watch is not None:
+            self.watch.open.discard(self)
         super().connection_lost(exc)
 
     def request_started(self) -> None:
         """The head is in: stop the clock."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._since = None
 
     def request_finished(self) -> None:
         self._between = True
-
-    def _expire(self) -> None:
-        self._timer = None
-        type(self).cut += 1
-        if self.transport is not None:
-            self.transport.abort()
 
     def handle_error(self, request, status=500, exc=None, message=None):
         answer = super().handle_error(request, status, exc, message)
@@ -62,9 +61,42 @@ class Connection(RequestHandler):
         return web.Response(status=answer.status, body=resp.body, headers=resp.headers)
 
 
-def factory(server: web.Server, deadline: float):
-    """Connections of ``server`` with a head deadline, made as aiohttp makes its own."""
-    cls = type("Connection", (Connection,), {"__slots__": (), "deadline": deadline, "cut": 0})
+class Watch:
+    """The open connections of one server, swept for heads past the deadline."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.open: set[Connection] = set()
+        self.cut = 0  #: connections dropped at the deadline
+        self.clock = time.monotonic
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._sweep())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _sweep(self) -> None:
+        step = min(1.0, self.deadline / 4)
+        sweeps = 0
+        while True:
+            await asyncio.sleep(step)
+            sweeps += 1
+            if sweeps % 30 == 0:  # long-lived records out of the cyclic collector's sight
+                gc.freeze()
+            late = self.clock() - self.deadline
+            for conn in [c for c in self.open if c._since is not None and c._since <= late]:
+                self.cut += 1
+                self.open.discard(conn)
+                if conn.transport is not None:
+                    conn.transport.abort()
+
+
+def factory(server: web.Server, watch: Watch):
+    """Connections of ``server`` watched by ``watch``, made as aiohttp makes its own."""
+    cls = type("Connection", (Connection,), {"__slots__": (), "watch": watch})
     kwargs = getattr(server, "_kwargs", {})
     loop = getattr(server, "_loop", None) or asyncio.get_running_loop()
 
