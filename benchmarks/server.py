@@ -135,7 +135,7 @@ def bare_server(port: int, size: int) -> None:
         asyncio.run(main())
 
 
-def wiremock(args, size: int) -> str:
+def wiremock(args, size: int, ours: float) -> str:
     exe = shutil.which("wiremock") or shutil.which(
         "wiremock", path=str(ROOT / "node_modules" / ".bin")
     )
@@ -174,7 +174,10 @@ def wiremock(args, size: int) -> str:
         warm = argparse.Namespace(connections=args.connections, seconds=90)
         measure(base, paths, warm)  # the JIT warms up
         rate, _, tool = measure(base, paths, args)
-        return f"WireMock (after 90 s of warm-up): {rate:,.0f} req/s ({tool})"
+        return (
+            f"WireMock (after 90 s of warm-up): {rate:,.0f} req/s ({tool}); "
+            f"ours is {ours / rate:.1f}x its rate"
+        )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -253,7 +256,7 @@ def main() -> None:
                 p.terminate()
                 p.wait(10)
     if not args.no_wiremock:
-        print(wiremock(args, size))
+        print(wiremock(args, size, ours_rate))
 
 
 if __name__ == "__main__":

@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mock_server.core import Request, Response, error, json_object, ok
-from sim import _reader as r
 from sim._reader import Reader, ScenarioError
 from sim.mock_spec import FaultSpec, read_faults
-from sim.sections import duration
-from sim.status_server import OUTAGE_MODES, Outage
+from sim.sections import read_outage
+from sim.status_server import Outage
 
 if TYPE_CHECKING:
     from mock_server.core import Core
@@ -99,15 +98,4 @@ def _put_faults(core: Core, req: Request) -> Response:
 def _outages(raw: object, source: str) -> tuple[Outage, ...]:
     if not isinstance(raw, list):
         raise ScenarioError(source, "outages", "expected a list of {start, duration, mode}")
-    out = []
-    for i, item in enumerate(raw):
-        t = Reader(item, source, f"outages[{i}]")
-        out.append(
-            Outage(
-                t.get("start", duration),
-                t.get("duration", duration),
-                t.get("mode", r.one_of(*OUTAGE_MODES), "503"),
-            )
-        )
-        t.done()
-    return tuple(out)
+    return tuple(read_outage(Reader(item, source, f"outages[{i}]")) for i, item in enumerate(raw))

@@ -23,13 +23,11 @@ import simpy
 
 from mock_server.clock import ScaledClock
 from mock_server.jobs import JobRecord
-from sim.dialects import Action, Dialect, get_dialect
+from sim.dialects import Action, Dialect
 from sim.durations import parse_duration
-from sim.lifecycle import Lifecycle
-from sim.randomness import Draws
 from sim.scenario import Scenario
 from sim.scripts import Script
-from sim.simulation import rngs
+from sim.simulation import lifecycle, rngs
 from sim.templates import JobTemplate
 from sim.workload import submissions
 
@@ -51,16 +49,7 @@ class LiveModel:
         self.clock = clock
         self.env = simpy.Environment()
         g = rngs(scenario.seed)
-        self.lifecycle = Lifecycle(
-            self.env,
-            rng=Draws(g["steps"]),
-            retry=scenario.retry,
-            dialect=get_dialect(scenario.dialect),
-            workers=scenario.workers,
-            lag=scenario.reporting_lag,
-            lag_rng=Draws(g["lag"]),
-            cancel_delay=scenario.cancel_delay,
-        )
+        self.lifecycle = lifecycle(self.env, scenario, g)
         self.templates = {t.name: t for t in scenario.templates}
         self.records: dict[int, JobRecord] = {}
         self._cursor = 0  # how much of the lifecycle's change log is filed by job

@@ -253,34 +253,24 @@ def document(core: Core) -> dict:
                     },
                 }
             }
-    paths["/_admin/report"] = {
-        "get": {
-            "summary": "The ground truth per client and job",
-            "operationId": "admin_report",
-            "security": [{"bearer": []}],
-            "responses": {
-                "200": {
-                    "description": "The report",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+    for name, summary in (
+        ("report", "The ground truth per client and job"),
+        ("faults", "The faults in force"),
+    ):
+        paths[f"/_admin/{name}"] = {
+            "get": {
+                "summary": summary,
+                "operationId": f"admin_{name}",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {
+                        "description": summary,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(401, 403),
                 },
-                **_errors(401, 403),
-            },
+            }
         }
-    }
-    paths["/_admin/faults"] = {
-        "get": {
-            "summary": "The faults in force",
-            "operationId": "admin_faults",
-            "security": [{"bearer": []}],
-            "responses": {
-                "200": {
-                    "description": "The faults",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                **_errors(401, 403),
-            },
-        }
-    }
     paths["/healthz"] = {
         "get": {
             "summary": "Liveness",

@@ -264,16 +264,7 @@ def read_clients(t: Reader) -> ClientSpec | None:
 
 def read_server(t: Reader) -> ServerSpec:
     """``[server]``: the status API's workers, service time, queue limit and outages."""
-    outages = []
-    for o in t.tables("outages"):
-        outages.append(
-            Outage(
-                o.get("start", duration),
-                o.get("duration", duration),
-                o.get("mode", r.one_of(*OUTAGE_MODES), "503"),
-            )
-        )
-        o.done()
+    outages = [read_outage(o) for o in t.tables("outages")]
     spec = ServerSpec(
         workers=t.get("workers", capacity, None),
         service_time=read_distribution(t, "service_time", Constant(0.0)),
@@ -283,6 +274,17 @@ def read_server(t: Reader) -> ServerSpec:
     )
     t.done()
     return spec
+
+
+def read_outage(o: Reader) -> Outage:
+    """One outage window: ``start``, ``duration``, ``mode``."""
+    outage = Outage(
+        o.get("start", duration),
+        o.get("duration", duration),
+        o.get("mode", r.one_of(*OUTAGE_MODES), "503"),
+    )
+    o.done()
+    return outage
 
 
 def read_sweep(t: Reader) -> tuple[tuple[str, ...], dict]:

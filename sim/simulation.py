@@ -105,11 +105,10 @@ def rngs(seed: int) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(c) for name, c in zip(STREAMS, children, strict=True)}
 
 
-def build(env: simpy.Environment, scenario: Scenario) -> Lifecycle:
-    """A Lifecycle in ``env`` with the scenario's arrivals and controls scheduled."""
-    g = rngs(scenario.seed)
-    controls_rng = Draws(g["controls"])
-    model = Lifecycle(
+def lifecycle(env: simpy.Environment, scenario: Scenario, g: dict) -> Lifecycle:
+    """The scenario's Lifecycle in ``env``, drawing from the run's generators ``g``
+    (``rngs``), with nothing submitted yet."""
+    return Lifecycle(
         env,
         rng=Draws(g["steps"]),
         retry=scenario.retry,
@@ -119,6 +118,13 @@ def build(env: simpy.Environment, scenario: Scenario) -> Lifecycle:
         lag_rng=Draws(g["lag"]),
         cancel_delay=scenario.cancel_delay,
     )
+
+
+def build(env: simpy.Environment, scenario: Scenario) -> Lifecycle:
+    """A Lifecycle in ``env`` with the scenario's arrivals and controls scheduled."""
+    g = rngs(scenario.seed)
+    controls_rng = Draws(g["controls"])
+    model = lifecycle(env, scenario, g)
     times, kinds = submissions(scenario, g["arrivals"])
     # Python floats, not numpy scalars: the clock and every record inherit their type.
     times, kinds = times.tolist(), kinds.tolist()
