@@ -145,7 +145,8 @@ class Core:
         if ".." in parts or "." in parts:
             return error(404, "not_found", f"no such path: {req.path}")
         if parts == ["healthz"]:
-            return ok(200, {"status": "ok"})
+            clock = self.model.clock
+            return ok(200, {"status": "ok", "speed": clock.speed, "epoch": clock.iso(0.0)})
         if parts == ["metrics"] and req.method == "GET":
             return Response(200, self.metrics.render(), {"Content-Type": METRICS_TYPE})
         if parts == ["openapi.json"] and req.method == "GET":

@@ -281,7 +281,13 @@ def document(core: Core) -> dict:
                     "description": "Up",
                     "content": {
                         "application/json": {
-                            "schema": _object({"status": {"type": "string", "const": "ok"}})
+                            "schema": _object(
+                                {
+                                    "status": {"type": "string", "const": "ok"},
+                                    "speed": {"type": "number", "exclusiveMinimum": 0},
+                                    "epoch": {"type": "string", "format": "date-time"},
+                                }
+                            )
                         }
                     },
                 }

@@ -1,0 +1,157 @@
+"""A live client of the mock server: the client logic of the simulated pollers
+(``sim.pollers.watch``, the very same generator), driven by real sleeps and real HTTP.
+No Locust here: a Locust user (and anything else) hands in its own ``http`` and
+``sleep``.
+
+Times inside the client logic are simulated seconds: a strategy's 3 s is 3 / speed wall
+seconds against a server at ``speed``, and a Retry-After of 1 wall second is ``speed``
+simulated ones, so that a live run and the model can be put side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from sim.dialects import DIALECTS
+from sim.pollers import ASK, PollRecord, watch
+from sim.states import JobState
+from sim.status_server import Response as Answer
+from sim.strategies import Strategy
+from sim.timelines import Timeline
+
+BASES = {"ordo": "/ordo/jobs", "fiddler": "/fiddler/tasks", "workflow": "/workflow/jobs"}
+BASES["generic"] = "/status"
+
+#: (status, headers with lower-case names, body)
+Http = Callable[[str, str, bytes | None, dict], tuple[int | None, dict, bytes]]
+
+
+def canonical_words(dialect: str) -> dict[str, str]:
+    """Each word of a dialect -> the first canonical job state it stands for (``ordo``'s
+    running stands for running and retry_wait: a live client cannot tell them apart)."""
+    words: dict[str, str] = {}
+    for state in JobState:
+        word = DIALECTS[dialect].jobs[state]
+        if word is not None:
+            words.setdefault(word, state.value)
+    return words
+
+
+def read_status(dialect: str, doc: dict) -> tuple[str, float | None, str | None]:
+    """The canonical state, progress in [0, 1] (None where not shown) and ``finished_at``
+    of a status document."""
+    if dialect == "ordo":
+        word, progress = doc["job"]["status"], doc["progress"]["percentage"] / 100
+        finished = doc["job"]["finished_at"]
+    elif dialect == "fiddler":
+        word, progress, finished = doc["status"], doc["progress"] / 100, doc["date_done"]
+    elif dialect == "workflow":
+        tasks = doc["tasks"]
+        done = sum(t["state"] not in ("Pending", "Started") for t in tasks)
+        word, progress, finished = doc["state"], done / max(1, len(tasks)), doc["finished"]
+    else:
+        word, progress, finished = doc["status"], None, None
+    return canonical_words(dialect)[word], progress, finished
+
+
+@dataclass
+class Outcome:
+    """One job as a live client lived it."""
+
+    record: PollRecord  #: what the client logic counted (times in simulated seconds)
+    job_id: str
+    finished_at: str | None  #: the end the server reported (scaled clock, ISO 8601)
+    latency: float | None  #: detection latency, simulated seconds, from finished_at
+
+
+class ScaledNow:
+    """The server's scaled clock, as a client sees it from its own wall clock: what
+    ``GET /healthz`` says of the server's speed and epoch."""
+
+    def __init__(self, speed: float, epoch: str, wall: Callable[[], float] = time.time) -> None:
+        self.speed = speed
+        self.epoch = datetime.fromisoformat(epoch).timestamp()
+        self.wall = wall
+
+    def now(self) -> float:
+        """Simulated seconds since the server started."""
+        return (self.wall() - self.epoch) * self.speed
+
+    def of(self, iso: str) -> float:
+        """Simulated seconds since the server started, of a timestamp it reported."""
+        return datetime.fromisoformat(iso).timestamp() - self.epoch
+
+
+def poll_one(
+    http: Http,
+    sleep: Callable[[float], None],
+    clock: ScaledNow,
+    strategy: Strategy,
+    rng: np.random.Generator,
+    dialect: str = "ordo",
+    client: str = "live",
+    submit: dict | None = None,
+    etag: bool = True,
+) -> Outcome:
+    """Submit a job and watch it per ``strategy`` until it shows an end or the strategy
+    gives up. Sends ``X-Client-Id``; with ``etag``, ``If-None-Match`` (a 304 repeats
+    the state last seen)."""
+    base = BASES[dialect]
+    status, _, body = http("POST", base, json.dumps(submit or {}).encode(), {})
+    if status not in (201, 202):
+        raise RuntimeError(f"POST {base}: HTTP {status}: {body[:200]!r}")
+    doc = json.loads(body)
+    job_id = str(doc.get("id") or doc.get("task_id") or doc["job"]["id"])
+    tl = Timeline(int(job_id), "live", clock.now(), math.inf, math.inf, "unknown")
+    core = watch(tl, strategy, strategy.label, 0.0, clock.now(), math.inf, rng)
+    tag, last, finished = None, None, None
+    try:
+        command, arg = next(core)
+        while True:
+            if command is not ASK:
+                sleep(arg / clock.speed)
+                command, arg = core.send(clock.now())
+                continue
+            headers = {"X-Client-Id": client}
+            if etag and tag:
+                headers["If-None-Match"] = tag
+            code, got, body = http("GET", f"{base}/{job_id}", None, headers)
+            answer = _answer(dialect, code, got, body, last, clock.speed)
+            if code == 200 and answer.status is not None:
+                tag, last = got.get("etag"), answer.status
+                finished = _finished(dialect, body) or finished
+            command, arg = core.send((answer, clock.now()))
+    except StopIteration as done:
+        record = done.value
+    latency = None
+    if record.seen_state is not None and finished is not None:
+        latency = record.t_seen - clock.of(finished)
+    return Outcome(record, job_id, finished, latency)
+
+
+def _answer(dialect, code, headers, body, last, speed) -> Answer:
+    retry_after = headers.get("retry-after")
+    ra = float(retry_after) * speed if retry_after and retry_after.isdigit() else None
+    if code == 304:
+        return Answer(304, last, None, ra)
+    if code != 200:
+        return Answer(code, None, None, ra)
+    try:
+        status, progress, _ = read_status(dialect, json.loads(body))
+    except (ValueError, KeyError, TypeError):  # a malformed answer: as no answer
+        return Answer(None, None, None, None)
+    return Answer(200, status, progress, ra)
+
+
+def _finished(dialect: str, body: bytes) -> str | None:
+    try:
+        return read_status(dialect, json.loads(body))[2]
+    except (ValueError, KeyError, TypeError):
+        return None
