@@ -1,0 +1,126 @@
+"""Locust users that poll the mock server the way a ``sim`` strategy says: each submits a
+job, watches it with the simulated pollers' own client logic (``loadtests.live``) until
+it shows an end or the strategy gives up, then starts on the next.
+
+    locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 \\
+        --strategy 'full_jitter(fixed(6))' --token s3cret --headless -u 50 -r 10 -t 2m
+
+Every HTTP request is an ordinary Locust request (status polls grouped by name); what a
+job came to (polls, detection latency against the ``finished_at`` the server reports)
+is not, so it cannot inflate Locust's request counts: it goes to ``--pollsim-csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from pathlib import Path
+
+import gevent
+import numpy as np
+from locust import FastHttpUser, constant, events, task
+
+from loadtests.live import BASES, ScaledNow, poll_one
+from sim.strategies import parse_strategy
+
+_numbers = itertools.count(1)
+OUTCOMES: list[dict] = []  #: what each job came to, in this process
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser) -> None:
+    parser.add_argument("--strategy", default="ordo-js", help="the users' polling strategy")
+    parser.add_argument("--dialect", choices=list(BASES), default="ordo")
+    parser.add_argument("--template", default="", help="the jobs' template (default: first)")
+    parser.add_argument("--job-duration", default="", help="every step's duration, e.g. 30s")
+    parser.add_argument("--outcome", default="", help="succeed, fail_step:<id>, ...")
+    parser.add_argument("--token", default="", is_secret=True, help="the bearer token")
+    parser.add_argument("--seed", type=int, default=1, help="the users' generators' seed")
+    parser.add_argument(
+        "--pollsim-csv", default="", help="write what each job came to, a row a job, here"
+    )
+
+
+@events.quitting.add_listener
+def _write(environment, **_) -> None:
+    path = environment.parsed_options.pollsim_csv if environment.parsed_options else ""
+    if not path:
+        return
+    with Path(path).open("w", newline="", encoding="utf-8") as f:
+        fields = ["user", "strategy", "job_id", "polls", "wasted_polls", "gave_up"]
+        fields += ["seen_state", "latency_s", "retry_after_violations", "errors"]
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(OUTCOMES)
+
+
+class PollingUser(FastHttpUser):
+    """One polling client: a job at a time, watched per ``--strategy``."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        opts = self.environment.parsed_options
+        self.number = next(_numbers)
+        self.name = f"locust-{self.number}"
+        self.strategy = parse_strategy(opts.strategy)
+        self.rng = np.random.default_rng(np.random.SeedSequence([opts.seed, self.number]))
+        self.auth = {"Authorization": f"Bearer {opts.token}"} if opts.token else {}
+        health = self.client.get("/healthz", name="/healthz").json()
+        self.clock = ScaledNow(health["speed"], health["epoch"])
+        submit: dict = {}
+        if opts.template:
+            submit["template"] = opts.template
+        if opts.job_duration:
+            submit["duration"] = opts.job_duration
+        if opts.outcome:
+            submit["outcome"] = opts.outcome
+        self.submit = submit
+
+    @task
+    def one_job(self) -> None:
+        opts = self.environment.parsed_options
+        outcome = poll_one(
+            self._http,
+            gevent.sleep,
+            self.clock,
+            self.strategy,
+            self.rng,
+            dialect=opts.dialect,
+            client=self.name,
+            submit=self.submit,
+        )
+        r = outcome.record
+        OUTCOMES.append(
+            {
+                "user": self.name,
+                "strategy": self.strategy.label,
+                "job_id": outcome.job_id,
+                "polls": r.polls,
+                "wasted_polls": r.wasted_polls,
+                "gave_up": r.gave_up,
+                "seen_state": r.seen_state or "",
+                "latency_s": "" if outcome.latency is None else f"{outcome.latency:.3f}",
+                "retry_after_violations": r.retry_after_violations,
+                "errors": r.errors,
+            }
+        )
+
+    def _http(self, method: str, path: str, body: bytes | None, headers: dict):
+        base = BASES[self.environment.parsed_options.dialect]
+        name = base if path == base else f"{base}/[id]"
+        with self.client.request(
+            method,
+            path,
+            data=body,
+            headers={**self.auth, **headers},
+            name=name,
+            catch_response=True,
+        ) as resp:
+            code = resp.status_code or None
+            if code in (200, 201, 202, 304):
+                resp.success()
+            else:
+                resp.failure(f"HTTP {code}")
+            got = {k.lower(): v for k, v in (resp.headers or {}).items()}
+            return code, got, resp.content or b""

@@ -1,0 +1,65 @@
+"""A real, small, headless Locust swarm against a real ``pollsim serve``, in processes of
+their own (Locust patches the standard library with gevent)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.mock_server.server import ADMIN, call, start
+
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
+
+
+@pytest.fixture(scope="module")
+def swarm(tmp_path_factory):
+    """Eight users polling every 3 simulated seconds for 8 wall seconds at speed 20."""
+    out = tmp_path_factory.mktemp("swarm")
+    server = start(20)
+    try:
+        r = subprocess.run(
+            [
+                sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", server.url,
+                "--headless", "-u", "8", "-r", "8", "-t", "8s", "--strategy", "fixed(3)",
+                "--token", "tok-a", "--template", "chain", "--job-duration", "5s",
+                "--json-file", str(out / "stats"), "--pollsim-csv", str(out / "jobs.csv"),
+                "--only-summary",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=out,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr[-3000:]
+        report = call(server, "GET", "/_admin/report", token=ADMIN).json
+    finally:
+        server.stop()
+    stats = json.loads((out / "stats.json").read_text())
+    with (out / "jobs.csv").open() as f:
+        jobs = list(csv.DictReader(f))
+    return stats, jobs, report
+
+
+def test_locust_counts_every_request_the_server_saw_and_no_more(swarm):
+    stats, _, report = swarm
+    locust = {s["name"]: s["num_requests"] for s in stats}
+    server = sum(r["count"] for r in report["totals"]["requests"] if r["dialect"] == "ordo")
+    assert locust["/ordo/jobs"] + locust["/ordo/jobs/[id]"] == server > 100
+    assert set(locust) == {"/healthz", "/ordo/jobs", "/ordo/jobs/[id]"}  # no metric rows
+
+
+def test_each_jobs_polls_and_latency_agree_with_the_ground_truth(swarm):
+    _, jobs, report = swarm
+    truth = {(r["client"], r["job_id"]): r for r in report["jobs"]}
+    assert len(jobs) >= 40
+    for job in jobs:
+        row = truth[job["user"], job["job_id"]]
+        assert int(job["polls"]) == row["polls"]
+        assert job["seen_state"] == "succeeded"
+        # simulated seconds; 50 ms of wall time is one simulated second at speed 20
+        assert float(job["latency_s"]) == pytest.approx(row["detection_latency_s"], abs=1.0)
