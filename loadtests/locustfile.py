@@ -55,15 +55,19 @@ def _write(environment, **_) -> None:
 
 
 class PollingUser(FastHttpUser):
-    """One polling client: a job at a time, watched per ``--strategy``."""
+    """One polling client: a job at a time, watched per ``strategy_text`` (a subclass's),
+    else ``--strategy``. Several subclasses with their own ``weight`` run several
+    strategies side by side in one swarm."""
 
+    abstract = True  # the concrete class below, or a subclass per strategy
     wait_time = constant(0)
+    strategy_text: str | None = None
 
     def on_start(self) -> None:
         opts = self.environment.parsed_options
         self.number = next(_numbers)
         self.name = f"locust-{self.number}"
-        self.strategy = parse_strategy(opts.strategy)
+        self.strategy = parse_strategy(self.strategy_text or opts.strategy)
         self.rng = np.random.default_rng(np.random.SeedSequence([opts.seed, self.number]))
         self.auth = {"Authorization": f"Bearer {opts.token}"} if opts.token else {}
         health = self.client.get("/healthz", name="/healthz").json()
@@ -124,3 +128,7 @@ class PollingUser(FastHttpUser):
                 resp.failure(f"HTTP {code}")
             got = {k.lower(): v for k, v in (resp.headers or {}).items()}
             return code, got, resp.content or b""
+
+
+class Poller(PollingUser):
+    """The swarm's users when the locustfile is run as it is: ``--strategy`` for all."""

@@ -178,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serving.add_report_arguments(rep)
     rep.set_defaults(run=serving.cmd_report)
+    from pollsim import loadtesting
+
+    lt = sub.add_parser(
+        "loadtest",
+        help="a Locust swarm of strategy-driven pollers against the mock server",
+        description="Start the mock server on a free loopback port, run a Locust swarm of "
+        "pollers (a user class per strategy) against it, stop both, and write Locust's "
+        "CSV and HTML, the server's ground truth and a summary per strategy.",
+        epilog=loadtesting.EPILOG_LOADTEST,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    loadtesting.add_loadtest_arguments(lt, _duration)
+    lt.set_defaults(run=loadtesting.cmd_loadtest)
     return parser
 
 

@@ -1,0 +1,151 @@
+"""``pollsim loadtest``: the mock server on a free loopback port, a Locust swarm against
+it (headless unless asked for the web UI), both stopped whatever happens, and the
+outputs in one folder. Locust runs in a process of its own (it patches the standard
+library with gevent); so does the server.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import secrets
+import signal
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+
+
+@dataclass
+class Plan:
+    scenario: str | None
+    strategies: list[str]
+    users: int = 20
+    spawn_rate: float = 10
+    duration: str = "1m"
+    speed: float = 60
+    out: Path = Path("out/loadtest")
+    dialect: str = "ordo"
+    template: str = ""
+    job_duration: str = ""
+    outcome: str = ""
+    ui: bool = False
+    seed: int = 1
+
+
+def swarm_file(plan: Plan) -> str:
+    """A locustfile with a user class per strategy, equal weights."""
+    lines = [
+        '"""The swarm of one pollsim loadtest run (written by pollsim; run it again with',
+        'locust -f this file)."""',
+        "from loadtests.locustfile import PollingUser",
+        "",
+    ]
+    for i, text in enumerate(plan.strategies):
+        lines += [
+            "",
+            f"class Strategy{i + 1}(PollingUser):",
+            f"    strategy_text = {text!r}",
+            "    weight = 1",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def start_server(plan: Plan, token: str, admin: str) -> tuple[subprocess.Popen, str]:
+    args = [sys.executable, "-m", "pollsim", "serve", "--port", "0", "--speed", str(plan.speed)]
+    args += ["--token", f"loadtest={token}", "--admin-token", admin]
+    if plan.scenario:
+        args.insert(4, plan.scenario)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    if "listening on" not in first:
+        proc.kill()
+        raise RuntimeError(f"the mock server did not start: {proc.stderr.read().strip()}")
+    return proc, first.split("listening on ")[1].strip()
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(15)
+
+
+def run(plan: Plan) -> dict:
+    """Run the plan; the outputs go to ``plan.out``; returns the summary per strategy."""
+    plan.out.mkdir(parents=True, exist_ok=True)
+    (plan.out / "swarm.py").write_text(swarm_file(plan))
+    token, admin = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    server = locust = None
+    try:
+        server, url = start_server(plan, token, admin)
+        args = [sys.executable, "-m", "locust", "-f", str(plan.out / "swarm.py")]
+        args += ["--host", url, "-u", str(plan.users), "-r", str(plan.spawn_rate)]
+        args += ["-t", plan.duration, "--token", token, "--dialect", plan.dialect]
+        args += ["--seed", str(plan.seed), "--csv", str(plan.out / "locust")]
+        args += ["--html", str(plan.out / "locust.html")]
+        args += ["--json-file", str(plan.out / "locust_stats")]
+        args += ["--pollsim-csv", str(plan.out / "jobs.csv"), "--only-summary"]
+        for flag, value in (
+            ("--template", plan.template),
+            ("--job-duration", plan.job_duration),
+            ("--outcome", plan.outcome),
+        ):
+            if value:
+                args += [flag, value]
+        if plan.ui:
+            args += ["--web-host", "127.0.0.1", "--autostart", "--autoquit", "5"]
+        else:
+            args += ["--headless"]
+        locust = subprocess.Popen(args, cwd=plan.out)
+        locust.wait()
+        if locust.returncode not in (0, 1):  # 1: some requests failed, a result too
+            raise RuntimeError(f"locust exited with status {locust.returncode}")
+        req = urllib.request.Request(
+            url + "/_admin/report", headers={"Authorization": f"Bearer {admin}"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            report = json.load(resp)
+        (plan.out / "truth.json").write_text(json.dumps(report, indent=2))
+    finally:
+        stop(locust)
+        stop(server)
+    summary = summarise(plan.out / "jobs.csv", report)
+    (plan.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def summarise(jobs_csv: Path, report: dict) -> dict:
+    """Per strategy: jobs finished, polls per job, detection latency p50/p95 (simulated
+    seconds, as the clients measured it), give-ups; and the server's requests."""
+    rows = list(csv.DictReader(jobs_csv.open())) if jobs_csv.exists() else []
+    out: dict = {}
+    for strategy in sorted({r["strategy"] for r in rows}):
+        mine = [r for r in rows if r["strategy"] == strategy]
+        lat = sorted(float(r["latency_s"]) for r in mine if r["latency_s"])
+        out[strategy] = {
+            "jobs": len(mine),
+            "polls_per_job": sum(int(r["polls"]) for r in mine) / len(mine),
+            "gave_up": sum(r["gave_up"] == "True" for r in mine),
+            "detection_latency_s": {"p50": _q(lat, 0.5), "p95": _q(lat, 0.95)},
+        }
+    out["server"] = {
+        "requests": sum(r["count"] for r in report["totals"]["requests"]),
+        "injected_faults": report["totals"].get("injected_faults", {}),
+    }
+    return out
+
+
+def _q(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    return values[min(len(values) - 1, max(0, math.ceil(p * len(values)) - 1))]

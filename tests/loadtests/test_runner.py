@@ -1,0 +1,56 @@
+"""``pollsim loadtest`` end to end: the server and the swarm start, run, stop, and leave
+their outputs and no process behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.mock_server.server import QA
+
+POLLSIM = (sys.executable, "-m", "pollsim")
+
+
+def test_a_loadtest_runs_two_strategies_side_by_side_and_writes_its_outputs(tmp_path):
+    out = tmp_path / "lt"
+    r = subprocess.run(
+        [*POLLSIM, "loadtest", str(QA), "--strategy", "fixed(3)", "--strategy", "fixed(7)",
+         "--users", "6", "--duration", "6s", "--speed", "20", "--template", "chain",
+         "--job-duration", "5s", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == {"fixed(3)", "fixed(7)", "server"}
+    # jobs end at 10 s: seen at 12 s every 3 s (2 s late), at 14 s every 7 s (4 s late)
+    p50 = {k: summary[k]["detection_latency_s"]["p50"] for k in ("fixed(3)", "fixed(7)")}
+    assert p50["fixed(3)"] == pytest.approx(2, abs=1) and p50["fixed(7)"] == pytest.approx(4, abs=1)
+    truth = json.loads((out / "truth.json").read_text())
+    assert summary["server"]["requests"] == sum(x["count"] for x in truth["totals"]["requests"])
+    for name in ("locust_stats.csv", "locust.html", "jobs.csv", "swarm.py"):
+        assert (out / name).stat().st_size > 0
+    assert "fixed(3)" in r.stdout and "fixed(7)" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--strategy", "wobble(3)"], "--strategy"),
+        (["--duration", "soon"], "--duration 'soon'"),
+        (["--users", "0"], "must be above 0"),
+        (["no/such.toml"], "no such scenario file"),
+    ],
+)
+def test_bad_loadtest_arguments_get_one_line(args, words, tmp_path):
+    r = subprocess.run(
+        [*POLLSIM, "loadtest", *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and words in r.stderr and r.stderr.count("\n") == 1, r.stderr
