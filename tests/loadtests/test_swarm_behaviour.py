@@ -1,0 +1,97 @@
+"""What the issue asks of the swarm's clients, measured by the server's ground truth:
+polling delay of the presets, give-ups, Retry-After honoured or not."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.mock_server.server import QA
+
+POLLSIM = (sys.executable, "-m", "pollsim")
+
+RANDOM_JOBS = """
+[[templates]]
+name = "random"
+
+[[templates.steps]]
+id = "work"
+duration = { dist = "uniform", low = "5s", high = "25s" }
+"""
+
+
+def loadtest(tmp_path: Path, scenario_extra: str, *args: str) -> tuple[dict, list[dict]]:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(QA.read_text().split("[[templates]]")[0] + scenario_extra)
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [*POLLSIM, "loadtest", str(scenario), "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    truth = json.loads((out / "truth.json").read_text())
+    return truth, truth["jobs"]
+
+
+def strategy_of(out_jobs: Path) -> dict:
+    """Each client's strategy, from the jobs the swarm finished."""
+    with out_jobs.open() as f:
+        return {r["user"]: r["strategy"] for r in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def presets(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("presets")
+    truth, rows = loadtest(
+        tmp, RANDOM_JOBS, "--strategy", "ordo-js", "--strategy", "generic-js",
+        "--users", "30", "--duration", "25s", "--speed", "20",
+    )  # fmt: skip
+    return truth, rows, strategy_of(tmp / "out" / "jobs.csv")
+
+
+@pytest.mark.parametrize(("preset", "interval"), [("ordo-js", 3.0), ("generic-js", 2.0)])
+def test_a_presets_mean_polling_delay_is_half_its_interval(presets, preset, interval):
+    _, rows, strategies = presets
+    delays = [
+        r["polling_delay_s"]
+        for r in rows
+        if strategies.get(r["client"]) == preset and r["polling_delay_s"] is not None
+    ]
+    assert len(delays) >= 150
+    mean = sum(delays) / len(delays)
+    assert mean == pytest.approx(interval / 2, rel=0.10), (preset, mean, len(delays))
+
+
+def test_generic_js_gives_up_after_60_s_on_a_longer_job(tmp_path):
+    loadtest(
+        tmp_path, RANDOM_JOBS, "--strategy", "generic-js", "--users", "3",
+        "--duration", "5s", "--speed", "20", "--job-duration", "5m",
+    )  # fmt: skip
+    out = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert out["generic-js"]["gave_up"] == out["generic-js"]["jobs"] >= 3
+    with (tmp_path / "out" / "jobs.csv").open() as f:
+        assert {int(r["polls"]) for r in csv.DictReader(f)} == {30}  # every 2 s for 60 s
+
+
+def test_honouring_retry_after_makes_no_violations_and_fixed_polling_does(tmp_path):
+    limited = RANDOM_JOBS + '\n[faults]\nrate_limit = { rate = "2/s", burst = 1 }\n'
+    truth, rows = loadtest(
+        tmp_path, limited, "--strategy", "retry_after(fixed(3))", "--strategy", "fixed(3)",
+        "--users", "6", "--duration", "10s", "--speed", "20",
+    )  # fmt: skip
+    strategies = strategy_of(tmp_path / "out" / "jobs.csv")
+    violations: dict[str, int] = {}
+    for r in rows:
+        s = strategies.get(r["client"])
+        if s:
+            violations[s] = violations.get(s, 0) + r["retry_after_violations"]
+    assert violations["retry_after(fixed(3))"] == 0
+    assert violations["fixed(3)"] > 10
+    assert truth["totals"]["injected_faults"]["rate_limit"] > 10
