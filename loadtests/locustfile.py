@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import csv
 import itertools
+import os
 from pathlib import Path
 
 import gevent
 import numpy as np
 from locust import FastHttpUser, constant, events, task
+from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.live import BASES, ScaledNow, poll_one
 from sim.strategies import parse_strategy
@@ -46,6 +48,11 @@ def _write(environment, **_) -> None:
     path = environment.parsed_options.pollsim_csv if environment.parsed_options else ""
     if not path:
         return
+    if isinstance(environment.runner, MasterRunner):
+        return  # a master runs no users: its workers write theirs
+    if isinstance(environment.runner, WorkerRunner):  # one file per worker process
+        p = Path(path)
+        path = str(p.with_name(f"{p.stem}.worker-{os.getpid()}{p.suffix}"))
     with Path(path).open("w", newline="", encoding="utf-8") as f:
         fields = ["user", "strategy", "job_id", "polls", "wasted_polls", "gave_up"]
         fields += ["seen_state", "latency_s", "retry_after_violations", "errors"]
@@ -66,9 +73,12 @@ class PollingUser(FastHttpUser):
     def on_start(self) -> None:
         opts = self.environment.parsed_options
         self.number = next(_numbers)
-        self.name = f"locust-{self.number}"
+        # distinct across worker processes: a worker's index (0 when alone), then the user's
+        worker = getattr(self.environment.runner, "worker_index", 0) or 0
+        self.name = f"locust-{self.number}" if not worker else f"locust-{worker}-{self.number}"
         self.strategy = parse_strategy(self.strategy_text or opts.strategy)
-        self.rng = np.random.default_rng(np.random.SeedSequence([opts.seed, self.number]))
+        seed = np.random.SeedSequence([opts.seed, worker, self.number])
+        self.rng = np.random.default_rng(seed)
         self.auth = {"Authorization": f"Bearer {opts.token}"} if opts.token else {}
         health = self.client.get("/healthz", name="/healthz").json()
         self.clock = ScaledNow(health["speed"], health["epoch"])

@@ -11,6 +11,7 @@ import json
 import math
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -35,6 +36,7 @@ class Plan:
     outcome: str = ""
     ui: bool = False
     seed: int = 1
+    workers: int = 0  #: Locust worker processes under a master (0: one local process)
 
 
 def swarm_file(plan: Plan) -> str:
@@ -86,30 +88,42 @@ def run(plan: Plan) -> dict:
     (plan.out / "swarm.py").write_text(swarm_file(plan))
     token, admin = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     server = locust = None
+    workers: list[subprocess.Popen] = []
     try:
         server, url = start_server(plan, token, admin)
-        args = [sys.executable, "-m", "locust", "-f", str(plan.out / "swarm.py")]
-        args += ["--host", url, "-u", str(plan.users), "-r", str(plan.spawn_rate)]
-        args += ["-t", plan.duration, "--token", token, "--dialect", plan.dialect]
-        args += ["--seed", str(plan.seed), "--csv", str(plan.out / "locust")]
-        args += ["--html", str(plan.out / "locust.html")]
-        args += ["--json-file", str(plan.out / "locust_stats")]
-        args += ["--pollsim-csv", str(plan.out / "jobs.csv"), "--only-summary"]
+        base = [sys.executable, "-m", "locust", "-f", str(plan.out / "swarm.py")]
+        common = ["--token", token, "--dialect", plan.dialect, "--seed", str(plan.seed)]
+        common += ["--pollsim-csv", str(plan.out / "jobs.csv")]
         for flag, value in (
             ("--template", plan.template),
             ("--job-duration", plan.job_duration),
             ("--outcome", plan.outcome),
         ):
             if value:
-                args += [flag, value]
+                common += [flag, value]
+        args = [*base, *common, "--host", url, "-u", str(plan.users), "-r", str(plan.spawn_rate)]
+        args += ["-t", plan.duration, "--csv", str(plan.out / "locust")]
+        args += ["--html", str(plan.out / "locust.html")]
+        args += ["--json-file", str(plan.out / "locust_stats"), "--only-summary"]
         if plan.ui:
             args += ["--web-host", "127.0.0.1", "--autostart", "--autoquit", "5"]
         else:
             args += ["--headless"]
+        if plan.workers:
+            port = free_port()
+            args += ["--master", "--master-bind-host", "127.0.0.1"]
+            args += ["--master-bind-port", str(port), "--expect-workers", str(plan.workers)]
         locust = subprocess.Popen(args, cwd=plan.out)
+        for _ in range(plan.workers):
+            worker = [*base, *common, "--worker", "--master-host", "127.0.0.1"]
+            worker += ["--master-port", str(port)]
+            workers.append(subprocess.Popen(worker, cwd=plan.out))
         locust.wait()
+        for w in workers:
+            w.wait(30)
         if locust.returncode not in (0, 1):  # 1: some requests failed, a result too
             raise RuntimeError(f"locust exited with status {locust.returncode}")
+        merge_jobs(plan.out / "jobs.csv")
         req = urllib.request.Request(
             url + "/_admin/report", headers={"Authorization": f"Bearer {admin}"}
         )
@@ -117,11 +131,36 @@ def run(plan: Plan) -> dict:
             report = json.load(resp)
         (plan.out / "truth.json").write_text(json.dumps(report, indent=2))
     finally:
+        for w in workers:
+            stop(w)
         stop(locust)
         stop(server)
     summary = summarise(plan.out / "jobs.csv", report)
     (plan.out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def merge_jobs(path: Path) -> None:
+    """The workers' per-job files into one (a single process wrote it whole already)."""
+    parts = sorted(path.parent.glob(f"{path.stem}.worker-*{path.suffix}"))
+    if not parts:
+        return
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = None
+        for part in parts:
+            with part.open(newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                if writer is None:
+                    writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
+                    writer.writeheader()
+                writer.writerows(reader)
+            part.unlink()
 
 
 def summarise(jobs_csv: Path, report: dict) -> dict:

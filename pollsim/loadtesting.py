@@ -37,6 +37,13 @@ def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
     p.add_argument("--outcome", default="", help="a forced outcome, e.g. succeed")
     p.add_argument("--seed", type=int, default=1, help="the users' generators' seed")
     p.add_argument("--ui", action="store_true", help="Locust's web UI instead of headless")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="Locust worker processes under a master (Locust's distributed mode; default 0: "
+        "one process)",
+    )
     p.add_argument("--out", type=Path, default=Path("out/loadtest"), metavar="DIR")
     p.set_defaults(duration_parser=duration)
 
@@ -61,6 +68,8 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         seconds = parse_duration(args.duration)
     except ValueError as exc:
         return _fail(f"--duration {args.duration!r}: {exc}")
+    if args.workers < 0:
+        return _fail(f"--workers: found {args.workers}, expected 0 or more")
     if args.users < 1 or not args.spawn_rate > 0 or not args.speed > 0:
         return _fail("--users, --spawn-rate and --speed must be above 0")
     if args.scenario is not None and not args.scenario.is_file():
@@ -79,6 +88,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         outcome=args.outcome,
         ui=args.ui,
         seed=args.seed,
+        workers=args.workers,
     )
     try:
         summary = run(plan)

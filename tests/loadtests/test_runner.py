@@ -54,3 +54,38 @@ def test_bad_loadtest_arguments_get_one_line(args, words, tmp_path):
         timeout=60,
     )
     assert r.returncode == 2 and words in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    from pathlib import Path as P
+
+    found = []
+    for proc in P("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmd:
+                found.append(cmd)
+    return found
+
+
+def test_two_locust_workers_give_the_counts_of_one_process_and_leave_nothing(tmp_path):
+    runs = {}
+    for workers in ("0", "2"):
+        out = tmp_path / f"w{workers}"
+        r = subprocess.run(
+            [*POLLSIM, "loadtest", str(QA), "--strategy", "fixed(3)", "--users", "8",
+             "--duration", "8s", "--speed", "20", "--template", "chain",
+             "--job-duration", "5s", "--workers", workers, "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert _processes_mentioning(str(out)) == []  # master, workers and server gone
+        runs[workers] = json.loads((out / "summary.json").read_text())["fixed(3)"]
+    one, two = runs["0"], runs["2"]
+    assert two["polls_per_job"] == one["polls_per_job"] == 4.0  # 3, 6, 9, 12 s
+    assert two["jobs"] == pytest.approx(one["jobs"], rel=0.2)  # the same swarm, in noise
