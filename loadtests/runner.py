@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +91,7 @@ def run(plan: Plan) -> dict:
     token, admin = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     server = locust = None
     workers: list[subprocess.Popen] = []
+    server_busy = 0.0
     try:
         server, url = start_server(plan, token, admin)
         base = [sys.executable, "-m", "locust", "-f", str(plan.out / "swarm.py")]
@@ -113,12 +116,15 @@ def run(plan: Plan) -> dict:
             port = free_port()
             args += ["--master", "--master-bind-host", "127.0.0.1"]
             args += ["--master-bind-port", str(port), "--expect-workers", str(plan.workers)]
-        locust = subprocess.Popen(args, cwd=plan.out)
+        log = (plan.out / "locust.log").open("w")
+        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
+        locust = subprocess.Popen(args, cwd=plan.out, stderr=log)
         for _ in range(plan.workers):
             worker = [*base, *common, "--worker", "--master-host", "127.0.0.1"]
             worker += ["--master-port", str(port)]
-            workers.append(subprocess.Popen(worker, cwd=plan.out))
+            workers.append(subprocess.Popen(worker, cwd=plan.out, stderr=log))
         locust.wait()
+        server_busy = (cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
         for w in workers:
             w.wait(30)
         if locust.returncode not in (0, 1):  # 1: some requests failed, a result too
@@ -136,8 +142,36 @@ def run(plan: Plan) -> dict:
         stop(locust)
         stop(server)
     summary = summarise(plan.out / "jobs.csv", report)
+    summary["warnings"] = saturation(plan.out / "locust.log", server_busy)
     (plan.out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user and system), from /proc; 0 where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def saturation(log: Path, server_busy: float) -> list[str]:
+    """Why the measured latencies may not be trusted: the load generator said it was
+    short of CPU (Locust warns above 90%), or the server kept a core 90% busy."""
+    warnings = []
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if "CPU usage above" in text or "CPU usage was too high" in text:
+        warnings.append(
+            "the load generator was CPU-saturated (see locust.log): latencies measured "
+            "then are not to be trusted; use fewer users or --workers"
+        )
+    if server_busy > 0.9:
+        warnings.append(
+            f"the mock server kept a core {server_busy:.0%} busy: it was saturated, and "
+            "latencies measured then are not to be trusted"
+        )
+    return warnings
 
 
 def free_port() -> int:

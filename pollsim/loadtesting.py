@@ -95,6 +95,8 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         return _fail(str(exc))
     print(format_summary(summary))
+    for warning in summary.get("warnings", []):
+        print(f"pollsim: warning: {warning}", file=sys.stderr)
     print(
         f"wrote Locust's CSV and HTML, truth.json, jobs.csv, summary.json to {args.out}",
         file=sys.stderr,
@@ -105,7 +107,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 def format_summary(summary: dict) -> str:
     lines = [f"{'strategy':<40}{'jobs':>6}{'polls/job':>10}{'gave up':>8}{'lat p50':>9}{'p95':>8}"]
     for name, s in summary.items():
-        if name == "server":
+        if name in ("server", "warnings"):
             continue
         lat = s["detection_latency_s"]
         p50 = "-" if lat["p50"] is None else f"{lat['p50']:.2f}"

@@ -26,7 +26,8 @@ def test_a_loadtest_runs_two_strategies_side_by_side_and_writes_its_outputs(tmp_
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary) == {"fixed(3)", "fixed(7)", "server"}
+    assert set(summary) == {"fixed(3)", "fixed(7)", "server", "warnings"}
+    assert summary["warnings"] == []  # a small swarm saturates nothing
     # jobs end at 10 s: seen at 12 s every 3 s (2 s late), at 14 s every 7 s (4 s late)
     p50 = {k: summary[k]["detection_latency_s"]["p50"] for k in ("fixed(3)", "fixed(7)")}
     assert p50["fixed(3)"] == pytest.approx(2, abs=1) and p50["fixed(7)"] == pytest.approx(4, abs=1)
@@ -89,3 +90,14 @@ def test_two_locust_workers_give_the_counts_of_one_process_and_leave_nothing(tmp
     one, two = runs["0"], runs["2"]
     assert two["polls_per_job"] == one["polls_per_job"] == 4.0  # 3, 6, 9, 12 s
     assert two["jobs"] == pytest.approx(one["jobs"], rel=0.2)  # the same swarm, in noise
+
+
+def test_saturation_is_reported_from_locusts_warning_and_the_servers_cpu(tmp_path):
+    from loadtests.runner import saturation
+
+    log = tmp_path / "locust.log"
+    log.write_text("[...] WARNING/root: CPU usage above 90%! This may constrain ...\n")
+    found = saturation(log, server_busy=0.95)
+    assert len(found) == 2 and "load generator" in found[0] and "95%" in found[1]
+    log.write_text("all well\n")
+    assert saturation(log, server_busy=0.3) == []
