@@ -143,6 +143,9 @@ def run(plan: Plan) -> dict:
         stop(server)
     summary = summarise(plan.out / "jobs.csv", report)
     summary["warnings"] = saturation(plan.out / "locust.log", server_busy)
+    from loadtests.report import write
+
+    write(plan.out, summary)
     (plan.out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 

@@ -33,7 +33,9 @@ def test_a_loadtest_runs_two_strategies_side_by_side_and_writes_its_outputs(tmp_
     assert p50["fixed(3)"] == pytest.approx(2, abs=1) and p50["fixed(7)"] == pytest.approx(4, abs=1)
     truth = json.loads((out / "truth.json").read_text())
     assert summary["server"]["requests"] == sum(x["count"] for x in truth["totals"]["requests"])
-    for name in ("locust_stats.csv", "locust.html", "jobs.csv", "swarm.py"):
+    page = (out / "report.html").read_text()
+    assert "fixed(7)" in page and "latency_cdf.png" in page and "load.png" in page
+    for name in ("locust_stats.csv", "locust.html", "jobs.csv", "swarm.py", "latency_cdf.png"):
         assert (out / name).stat().st_size > 0
     assert "fixed(3)" in r.stdout and "fixed(7)" in r.stdout
 

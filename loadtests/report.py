@@ -1,0 +1,129 @@
+"""The report of a ``pollsim loadtest`` run: an HTML page with the summary per strategy,
+any saturation warnings, and three plots (requests per second over time, detection
+latency CDF per strategy, polls per job), from the files the run wrote."""
+
+from __future__ import annotations
+
+import csv
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _jobs(out: Path) -> dict[str, list[dict]]:
+    path = out / "jobs.csv"
+    rows = list(csv.DictReader(path.open())) if path.exists() else []
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        by.setdefault(r["strategy"], []).append(r)
+    return by
+
+
+def load_plot(out: Path) -> Path | None:
+    """Requests per second at the swarm, over the run (Locust's stats history)."""
+    path = out / "locust_stats_history.csv"
+    if not path.exists():
+        return None
+    rows = [r for r in csv.DictReader(path.open()) if r["Name"] == "Aggregated"]
+    if not rows:
+        return None
+    t0 = int(rows[0]["Timestamp"])
+    t = [int(r["Timestamp"]) - t0 for r in rows]
+    rps = [float(r["Requests/s"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.plot(t, rps, color="#1f77b4")
+    ax.set_xlabel("wall seconds into the run")
+    ax.set_ylabel("requests / s")
+    ax.set_title("Load the swarm put on the status API")
+    ax.grid(alpha=0.3)
+    return _save(fig, out / "load.png")
+
+
+def latency_plot(out: Path) -> Path | None:
+    """The CDF of detection latency per strategy, as the clients measured it."""
+    jobs = _jobs(out)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    drawn = False
+    for strategy, rows in sorted(jobs.items()):
+        lat = np.sort([float(r["latency_s"]) for r in rows if r["latency_s"]])
+        if len(lat):
+            ax.step(lat, np.arange(1, len(lat) + 1) / len(lat), where="post", label=strategy)
+            drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("detection latency (simulated seconds)")
+    ax.set_ylabel("share of jobs")
+    ax.set_title("Detection latency per strategy")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, out / "latency_cdf.png")
+
+
+def polls_plot(out: Path) -> Path | None:
+    """Polls per job per strategy."""
+    jobs = _jobs(out)
+    if not jobs:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    names = sorted(jobs)
+    ax.boxplot([[int(r["polls"]) for r in jobs[n]] for n in names])
+    ax.set_xticks(range(1, len(names) + 1), names)
+    ax.set_ylabel("polls per job")
+    ax.set_title("Polls per job")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return _save(fig, out / "polls.png")
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write(out: Path, summary: dict) -> Path:
+    """``report.html`` in ``out``, with its plots beside it."""
+    plots = [p for p in (load_plot(out), latency_plot(out), polls_plot(out)) if p]
+    rows = []
+    for name, s in summary.items():
+        if name in ("server", "warnings"):
+            continue
+        lat = s["detection_latency_s"]
+        cells = [
+            name,
+            s["jobs"],
+            f"{s['polls_per_job']:.1f}",
+            s["gave_up"],
+            "-" if lat["p50"] is None else f"{lat['p50']:.2f}",
+            "-" if lat["p95"] is None else f"{lat['p95']:.2f}",
+        ]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    warnings = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in summary.get("warnings", []))
+    images = "".join(f"<p><img src='{p.name}' alt='{p.stem}'></p>" for p in plots)
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>pollsim loadtest</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 10px;text-align:right}}
+td:first-child,th:first-child{{text-align:left}}.warn{{color:#a00;font-weight:bold}}</style>
+</head><body>
+<h1>pollsim loadtest</h1>
+{warnings}
+<table><tr><th>strategy</th><th>jobs</th><th>polls/job</th><th>gave up</th>
+<th>latency p50 (s)</th><th>p95 (s)</th></tr>
+{"".join(rows)}
+</table>
+<p>The server answered {summary["server"]["requests"]:,} requests. Latencies are in
+simulated seconds, as the clients measured them against the end the server reported;
+the server's own account is in truth.json, Locust's in locust.html.</p>
+{images}
+</body></html>
+"""
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
