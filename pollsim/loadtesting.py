@@ -98,7 +98,8 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     for warning in summary.get("warnings", []):
         print(f"pollsim: warning: {warning}", file=sys.stderr)
     print(
-        f"wrote Locust's CSV and HTML, truth.json, jobs.csv, summary.json to {args.out}",
+        f"wrote report.html with its plots, Locust's CSV and HTML, truth.json, jobs.csv and "
+        f"summary.json to {args.out}",
         file=sys.stderr,
     )
     return 0
