@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import numpy as np
 
@@ -29,10 +30,11 @@ from sim.timelines import Timeline
 BASES = {"ordo": "/ordo/jobs", "fiddler": "/fiddler/tasks", "workflow": "/workflow/jobs"}
 BASES["generic"] = "/status"
 
-#: (status, headers with lower-case names, body)
+#: (status, headers: at least "etag" and "retry-after", by those names; body)
 Http = Callable[[str, str, bytes | None, dict], tuple[int | None, dict, bytes]]
 
 
+@cache
 def canonical_words(dialect: str) -> dict[str, str]:
     """Each word of a dialect -> the first canonical job state it stands for (``ordo``'s
     running stands for running and retry_wait: a live client cannot tell them apart)."""
@@ -112,6 +114,7 @@ def poll_one(
     tl = Timeline(int(job_id), "live", clock.now(), math.inf, math.inf, "unknown")
     core = watch(tl, strategy, strategy.label, 0.0, clock.now(), math.inf, rng)
     tag, last, finished = None, None, None
+    path = f"{base}/{job_id}"
     try:
         command, arg = next(core)
         while True:
@@ -122,11 +125,11 @@ def poll_one(
             headers = {"X-Client-Id": client}
             if etag and tag:
                 headers["If-None-Match"] = tag
-            code, got, body = http("GET", f"{base}/{job_id}", None, headers)
-            answer = _answer(dialect, code, got, body, last, clock.speed)
+            code, got, body = http("GET", path, None, headers)
+            answer, shown_end = _answer(dialect, code, got, body, last, clock.speed)
             if code == 200 and answer.status is not None:
                 tag, last = got.get("etag"), answer.status
-                finished = _finished(dialect, body) or finished
+                finished = shown_end or finished
             command, arg = core.send((answer, clock.now()))
     except StopIteration as done:
         record = done.value
@@ -136,22 +139,16 @@ def poll_one(
     return Outcome(record, job_id, finished, latency)
 
 
-def _answer(dialect, code, headers, body, last, speed) -> Answer:
+def _answer(dialect, code, headers, body, last, speed) -> tuple[Answer, str | None]:
+    """What the client logic is told of an HTTP answer, and the end it showed if any."""
     retry_after = headers.get("retry-after")
     ra = float(retry_after) * speed if retry_after and retry_after.isdigit() else None
     if code == 304:
-        return Answer(304, last, None, ra)
+        return Answer(304, last, None, ra), None
     if code != 200:
-        return Answer(code, None, None, ra)
+        return Answer(code, None, None, ra), None
     try:
-        status, progress, _ = read_status(dialect, json.loads(body))
+        status, progress, finished = read_status(dialect, json.loads(body))
     except (ValueError, KeyError, TypeError):  # a malformed answer: as no answer
-        return Answer(None, None, None, None)
-    return Answer(200, status, progress, ra)
-
-
-def _finished(dialect: str, body: bytes) -> str | None:
-    try:
-        return read_status(dialect, json.loads(body))[2]
-    except (ValueError, KeyError, TypeError):
-        return None
+        return Answer(None, None, None, None), None
+    return Answer(200, status, progress, ra), finished

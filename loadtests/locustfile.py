@@ -39,6 +39,9 @@ def _arguments(parser) -> None:
     parser.add_argument("--token", default="", is_secret=True, help="the bearer token")
     parser.add_argument("--seed", type=int, default=1, help="the users' generators' seed")
     parser.add_argument(
+        "--no-etag", action="store_true", help="never send If-None-Match (every answer whole)"
+    )
+    parser.add_argument(
         "--pollsim-csv", default="", help="write what each job came to, a row a job, here"
     )
 
@@ -103,6 +106,7 @@ class PollingUser(FastHttpUser):
             dialect=opts.dialect,
             client=self.name,
             submit=self.submit,
+            etag=not opts.no_etag,
         )
         r = outcome.record
         OUTCOMES.append(
@@ -136,7 +140,8 @@ class PollingUser(FastHttpUser):
                 resp.success()
             else:
                 resp.failure(f"HTTP {code}")
-            got = {k.lower(): v for k, v in (resp.headers or {}).items()}
+            h = resp.headers
+            got = {"etag": h.get("etag"), "retry-after": h.get("retry-after")} if h else {}
             return code, got, resp.content or b""
 
 
