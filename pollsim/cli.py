@@ -58,6 +58,17 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 
 
+def _command(sub, name: str, help: str, description: str, epilog: str):
+    """A subcommand whose help keeps its examples' layout."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pollsim",
@@ -67,14 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sim = sub.add_parser(
+    sim = _command(
+        sub,
         "simulate",
-        help="run a scenario through the job lifecycle model and summarise it",
-        description="Run a scenario's jobs through the SimPy lifecycle model (steps, retries, "
+        "run a scenario through the job lifecycle model and summarise it",
+        "Run a scenario's jobs through the SimPy lifecycle model (steps, retries, "
         "workers, cancels and pauses) and print a summary: outcomes, durations, time queued "
         "and in retry_wait, retries per job.",
-        epilog=EPILOG_SIMULATE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        EPILOG_SIMULATE,
     )
     sim.add_argument(
         "scenario",
@@ -120,24 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(run=cmd_simulate)
     from pollsim import sweeping
 
-    sw = sub.add_parser(
+    sw = _command(
+        sub,
         "sweep",
-        help="run a grid of strategies and parameters; one table of load and latency",
-        description="Run the scenario for every combination of the grid, in parallel on "
+        "run a grid of strategies and parameters; one table of load and latency",
+        "Run the scenario for every combination of the grid, in parallel on "
         "local processes, and print load and detection latency per strategy and point.",
-        epilog=sweeping.EPILOG_SWEEP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        sweeping.EPILOG_SWEEP,
     )
     sweeping.add_grid_arguments(sw, _duration)
     sw.set_defaults(run=sweeping.cmd_sweep)
-    rec = sub.add_parser(
+    rec = _command(
+        sub,
         "recommend",
-        help="the cheapest strategy of a grid that meets a detection-latency SLO",
-        description="Sweep the candidates, then pick the one with the lowest mean load "
+        "the cheapest strategy of a grid that meets a detection-latency SLO",
+        "Sweep the candidates, then pick the one with the lowest mean load "
         "(then the lowest peak) whose p95 detection latency meets the SLO and whose clients "
         "gave up on no more jobs than allowed; say why the others lost.",
-        epilog=sweeping.EPILOG_RECOMMEND,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        sweeping.EPILOG_RECOMMEND,
     )
     sweeping.add_grid_arguments(rec, _duration)
     rec.add_argument(
@@ -157,37 +168,37 @@ def build_parser() -> argparse.ArgumentParser:
     rec.set_defaults(run=sweeping.cmd_recommend)
     from pollsim import serving
 
-    srv = sub.add_parser(
+    srv = _command(
+        sub,
         "serve",
-        help="a mock job-status API driven by the model on a scaled clock",
-        description="Serve the scenario's jobs over HTTP in four dialects (ordo, fiddler, "
+        "a mock job-status API driven by the model on a scaled clock",
+        "Serve the scenario's jobs over HTTP in four dialects (ordo, fiddler, "
         "workflow, generic), run by the lifecycle model on a scaled clock, and record the "
         "ground truth of every client's polling.",
-        epilog=serving.EPILOG_SERVE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        serving.EPILOG_SERVE,
     )
     serving.add_serve_arguments(srv)
     srv.set_defaults(run=serving.cmd_serve)
-    rep = sub.add_parser(
+    rep = _command(
+        sub,
         "report",
-        help="a mock server's ground truth: load and detection latency per client",
-        description="Fetch the ground truth of a running mock server and print it per "
+        "a mock server's ground truth: load and detection latency per client",
+        "Fetch the ground truth of a running mock server and print it per "
         "client: polls, wasted polls, Retry-After violations, give-ups, detection latency.",
-        epilog=serving.EPILOG_REPORT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        serving.EPILOG_REPORT,
     )
     serving.add_report_arguments(rep)
     rep.set_defaults(run=serving.cmd_report)
     from pollsim import loadtesting
 
-    lt = sub.add_parser(
+    lt = _command(
+        sub,
         "loadtest",
-        help="a Locust swarm of strategy-driven pollers against the mock server",
-        description="Start the mock server on a free loopback port, run a Locust swarm of "
+        "a Locust swarm of strategy-driven pollers against the mock server",
+        "Start the mock server on a free loopback port, run a Locust swarm of "
         "pollers (a user class per strategy) against it, stop both, and write Locust's "
         "CSV and HTML, the server's ground truth and a summary per strategy.",
-        epilog=loadtesting.EPILOG_LOADTEST,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        loadtesting.EPILOG_LOADTEST,
     )
     loadtesting.add_loadtest_arguments(lt, _duration)
     lt.set_defaults(run=loadtesting.cmd_loadtest)
