@@ -56,7 +56,7 @@ def summary_rows() -> list[dict]:
         lat = sorted(float(o["latency_s"]) for o in mine if o["latency_s"])
 
         def q(p: float, lat=lat) -> str:
-            return f"{lat[min(len(lat) - 1, int(p * len(lat)))]:.2f}" if lat else ""
+            return f"{np.percentile(lat, p * 100):.2f}" if lat else ""
 
         out.append(
             {

@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from mock_server.journal import Journal
 from sim.states import JOB_TERMINAL
 
@@ -158,18 +160,17 @@ def _summary(rows: list[dict]) -> dict:
 
 
 def _stats(values: list[float]) -> dict | None:
+    """Mean, p50, p95, p99 and max, the percentiles as the simulation's summaries take
+    them (numpy's), so that a measurement and a prediction are read the same way."""
     if not values:
         return None
-
-    def q(p: float) -> float:  # nearest rank
-        return values[min(len(values) - 1, max(0, math.ceil(p * len(values)) - 1))]
-
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
     return {
         "mean": sum(values) / len(values),
-        "p50": q(0.5),
-        "p95": q(0.95),
-        "p99": q(0.99),
-        "max": values[-1],
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "max": max(values),
     }
 
 
