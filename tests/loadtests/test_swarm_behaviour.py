@@ -77,7 +77,14 @@ def test_generic_js_gives_up_after_60_s_on_a_longer_job(tmp_path):
     out = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert out["generic-js"]["gave_up"] == out["generic-js"]["jobs"] >= 3
     with (tmp_path / "out" / "jobs.csv").open() as f:
-        assert {int(r["polls"]) for r in csv.DictReader(f)} == {30}  # every 2 s for 60 s
+        given_up = {r["job_id"] for r in csv.DictReader(f)}
+    assert len(given_up) >= 3
+    truth = json.loads((tmp_path / "out" / "truth.json").read_text())
+    for job in (j for j in truth["jobs"] if j["job_id"] in given_up):
+        # every 2 s until 60 s are watched: 30 polls, one fewer for each 2 s that round
+        # trips add up to (the client counts them, as a real one does; the model does not)
+        assert 57 <= job["watched_s"] <= 60, job
+        assert 28 <= job["polls"] <= 30, job
 
 
 def test_honouring_retry_after_makes_no_violations_and_fixed_polling_does(tmp_path):
