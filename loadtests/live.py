@@ -101,16 +101,18 @@ def poll_one(
     client: str = "live",
     submit: dict | None = None,
     etag: bool = True,
+    job_id: str | None = None,
 ) -> Outcome:
-    """Submit a job and watch it per ``strategy`` until it shows an end or the strategy
-    gives up. Sends ``X-Client-Id``; with ``etag``, ``If-None-Match`` (a 304 repeats
-    the state last seen)."""
+    """Submit a job (or adopt ``job_id``, one already there) and watch it per
+    ``strategy`` until it shows an end or the strategy gives up. Sends ``X-Client-Id``;
+    with ``etag``, ``If-None-Match`` (a 304 repeats the state last seen)."""
     base = BASES[dialect]
-    status, _, body = http("POST", base, json.dumps(submit or {}).encode(), {})
-    if status not in (201, 202):
-        raise RuntimeError(f"POST {base}: HTTP {status}: {body[:200]!r}")
-    doc = json.loads(body)
-    job_id = str(doc.get("id") or doc.get("task_id") or doc["job"]["id"])
+    if job_id is None:
+        status, _, body = http("POST", base, json.dumps(submit or {}).encode(), {})
+        if status not in (201, 202):
+            raise RuntimeError(f"POST {base}: HTTP {status}: {body[:200]!r}")
+        doc = json.loads(body)
+        job_id = str(doc.get("id") or doc.get("task_id") or doc["job"]["id"])
     tl = Timeline(int(job_id), "live", clock.now(), math.inf, math.inf, "unknown")
     core = watch(tl, strategy, strategy.label, 0.0, clock.now(), math.inf, rng)
     tag, last, finished = None, None, None

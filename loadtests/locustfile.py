@@ -23,8 +23,8 @@ import numpy as np
 from locust import FastHttpUser, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.live import BASES, ScaledNow, poll_one
-from sim.strategies import parse_strategy
+from loadtests.live import BASES, Outcome, ScaledNow, poll_one
+from sim.strategies import Strategy, parse_strategy
 
 _numbers = itertools.count(1)
 OUTCOMES: list[dict] = []  #: what each job came to, in this process
@@ -161,22 +161,75 @@ def _write(environment, **_) -> None:
         path = str(p.with_name(f"{p.stem}.worker-{os.getpid()}{p.suffix}"))
     with Path(path).open("w", newline="", encoding="utf-8") as f:
         fields = ["user", "strategy", "job_id", "polls", "wasted_polls", "gave_up"]
-        fields += ["seen_state", "latency_s", "retry_after_violations", "errors"]
+        fields += ["seen_state", "latency_s", "retry_after_violations", "errors", "late_s"]
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(OUTCOMES)
 
 
-class PollingUser(FastHttpUser):
+def outcome_row(user: str, strategy: Strategy, outcome: Outcome, late: float = 0.0) -> dict:
+    """What a job came to, a row of ``--pollsim-csv``; ``late``: simulated seconds after
+    its start that an adopted job was taken up."""
+    r = outcome.record
+    return {
+        "user": user,
+        "strategy": strategy.label,
+        "job_id": outcome.job_id,
+        "polls": r.polls,
+        "wasted_polls": r.wasted_polls,
+        "gave_up": r.gave_up,
+        "seen_state": r.seen_state or "",
+        "latency_s": "" if outcome.latency is None else f"{outcome.latency:.3f}",
+        "retry_after_violations": r.retry_after_violations,
+        "errors": r.errors,
+        "late_s": f"{late:.3f}",
+    }
+
+
+class StatusClient(FastHttpUser):
+    """What every user here shares: the token, the server's scaled clock, and HTTP
+    requests as Locust requests, status polls grouped under one name."""
+
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        opts = self.environment.parsed_options
+        self.auth = {"Authorization": f"Bearer {opts.token}"} if opts.token else {}
+        health = self.client.get("/healthz", name="/healthz").json()
+        self.clock = ScaledNow(health["speed"], health["epoch"])
+
+    def _http(self, method: str, path: str, body: bytes | None, headers: dict):
+        base = BASES[self.environment.parsed_options.dialect]
+        name = base if path == base else f"{base}/[id]"
+        with self.client.request(
+            method,
+            path,
+            data=body,
+            headers={**self.auth, **headers},
+            name=name,
+            catch_response=True,
+        ) as resp:
+            code = resp.status_code or None
+            if code in (200, 201, 202, 304):
+                resp.success()
+            else:
+                resp.failure(f"HTTP {code}")
+            h = resp.headers
+            got = {"etag": h.get("etag"), "retry-after": h.get("retry-after")} if h else {}
+            return code, got, resp.content or b""
+
+
+class PollingUser(StatusClient):
     """One polling client: a job at a time, watched per ``strategy_text`` (a subclass's),
     else ``--strategy``. Several subclasses with their own ``weight`` run several
     strategies side by side in one swarm."""
 
     abstract = True  # the concrete class below, or a subclass per strategy
-    wait_time = constant(0)
     strategy_text: str | None = None
 
     def on_start(self) -> None:
+        super().on_start()
         opts = self.environment.parsed_options
         self.number = next(_numbers)
         # distinct across worker processes: a worker's index (0 when alone), then the user's
@@ -185,9 +238,6 @@ class PollingUser(FastHttpUser):
         self.strategy = parse_strategy(self.strategy_text or opts.strategy)
         seed = np.random.SeedSequence([opts.seed, worker, self.number])
         self.rng = np.random.default_rng(seed)
-        self.auth = {"Authorization": f"Bearer {opts.token}"} if opts.token else {}
-        health = self.client.get("/healthz", name="/healthz").json()
-        self.clock = ScaledNow(health["speed"], health["epoch"])
         submit: dict = {}
         if opts.template:
             submit["template"] = opts.template
@@ -211,41 +261,7 @@ class PollingUser(FastHttpUser):
             submit=self.submit,
             etag=not opts.no_etag,
         )
-        r = outcome.record
-        OUTCOMES.append(
-            {
-                "user": self.name,
-                "strategy": self.strategy.label,
-                "job_id": outcome.job_id,
-                "polls": r.polls,
-                "wasted_polls": r.wasted_polls,
-                "gave_up": r.gave_up,
-                "seen_state": r.seen_state or "",
-                "latency_s": "" if outcome.latency is None else f"{outcome.latency:.3f}",
-                "retry_after_violations": r.retry_after_violations,
-                "errors": r.errors,
-            }
-        )
-
-    def _http(self, method: str, path: str, body: bytes | None, headers: dict):
-        base = BASES[self.environment.parsed_options.dialect]
-        name = base if path == base else f"{base}/[id]"
-        with self.client.request(
-            method,
-            path,
-            data=body,
-            headers={**self.auth, **headers},
-            name=name,
-            catch_response=True,
-        ) as resp:
-            code = resp.status_code or None
-            if code in (200, 201, 202, 304):
-                resp.success()
-            else:
-                resp.failure(f"HTTP {code}")
-            h = resp.headers
-            got = {"etag": h.get("etag"), "retry-after": h.get("retry-after")} if h else {}
-            return code, got, resp.content or b""
+        OUTCOMES.append(outcome_row(self.name, self.strategy, outcome))
 
 
 class Poller(PollingUser):

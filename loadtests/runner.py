@@ -61,17 +61,26 @@ def swarm_file(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def start_server(plan: Plan, token: str, admin: str) -> tuple[subprocess.Popen, str]:
-    args = [sys.executable, "-m", "pollsim", "serve", "--port", "0", "--speed", str(plan.speed)]
-    args += ["--token", f"loadtest={token}", "--admin-token", admin]
-    if plan.scenario:
-        args.insert(4, plan.scenario)
+def start_server(scenario: str | None, options: list[str]) -> tuple[subprocess.Popen, str]:
+    """``pollsim serve`` on a free loopback port, with ``options``; the process and its URL."""
+    args = [sys.executable, "-m", "pollsim", "serve", "--port", "0", *options]
+    if scenario:
+        args.insert(4, scenario)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stdout.readline()
     if "listening on" not in first:
         proc.kill()
         raise RuntimeError(f"the mock server did not start: {proc.stderr.read().strip()}")
     return proc, first.split("listening on ")[1].strip()
+
+
+def admin_report(url: str, admin: str) -> dict:
+    """The server's ground truth report."""
+    req = urllib.request.Request(
+        url + "/_admin/report", headers={"Authorization": f"Bearer {admin}"}
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.load(resp)
 
 
 def stop(proc: subprocess.Popen | None) -> None:
@@ -94,7 +103,8 @@ def run(plan: Plan) -> dict:
     workers: list[subprocess.Popen] = []
     server_busy = 0.0
     try:
-        server, url = start_server(plan, token, admin)
+        options = ["--speed", str(plan.speed), "--token", f"loadtest={token}"]
+        server, url = start_server(plan.scenario, [*options, "--admin-token", admin])
         base = [sys.executable, "-m", "locust", "-f", str(plan.out / "swarm.py")]
         common = ["--token", token, "--dialect", plan.dialect, "--seed", str(plan.seed)]
         common += ["--pollsim-csv", str(plan.out / "jobs.csv")]
@@ -131,11 +141,7 @@ def run(plan: Plan) -> dict:
         if locust.returncode not in (0, 1):  # 1: some requests failed, a result too
             raise RuntimeError(f"locust exited with status {locust.returncode}")
         merge_jobs(plan.out / "jobs.csv")
-        req = urllib.request.Request(
-            url + "/_admin/report", headers={"Authorization": f"Bearer {admin}"}
-        )
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            report = json.load(resp)
+        report = admin_report(url, admin)
         (plan.out / "truth.json").write_text(json.dumps(report, indent=2))
     finally:
         for w in workers:

@@ -139,7 +139,9 @@ def build_core(scenario: Scenario, spec: MockSpec) -> Core:
         retry_after_hint=spec.retry_after_hint,
         max_wait=spec.long_poll_max,
     )
-    model = LiveModel(scenario, ScaledClock(spec.speed), background=spec.background)
+    model = LiveModel(
+        scenario, ScaledClock(spec.speed, start_in=spec.start_in), background=spec.background
+    )
     rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, FAULT_STREAM]))
     faults = Faults(spec.faults, rng, scenario.server.outages)
     journal = Journal(spec.request_log, spec.request_log_max) if spec.request_log else None

@@ -122,6 +122,7 @@ class Truth:
                     "detection_latency_s": p.t_seen - t_end if seen and t_end is not None else None,
                     "polling_delay_s": p.t_seen - t_vis if seen and t_vis is not None else None,
                     "polls": p.polls,
+                    "t_first": p.first,  #: its first request
                     "watched_s": p.last - p.first,  #: first request to last
                     "wasted_polls": p.wasted,
                     "requests_after_seen": p.after_seen,

@@ -202,6 +202,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     loadtesting.add_loadtest_arguments(lt, _duration)
     lt.set_defaults(run=loadtesting.cmd_loadtest)
+    from pollsim import comparing
+
+    cmp = _command(
+        sub,
+        "compare",
+        "the model's prediction beside a live load test of the same jobs",
+        "Run the scenario through the model, then the same jobs live: the mock server's "
+        "background jobs, each watched by a Locust client with the strategy the model drew "
+        "for it, from when the model's client started. Prints per strategy, predicted and "
+        "measured: mean and peak requests per second at the server, polls per job, "
+        "detection latency p50/p95 and give-ups, with the relative error of each.",
+        comparing.EPILOG_COMPARE,
+    )
+    comparing.add_compare_arguments(cmp)
+    cmp.set_defaults(run=comparing.cmd_compare)
     return parser
 
 

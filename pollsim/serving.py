@@ -62,6 +62,19 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         help="the scenario's arrival process submits jobs too",
     )
     p.add_argument(
+        "--start-in",
+        type=float,
+        metavar="SECONDS",
+        help="wall seconds before the scaled clock starts, simulated time standing at 0 "
+        "until then: time for clients to get ready before the first background job",
+    )
+    p.add_argument(
+        "--request-log",
+        metavar="FILE",
+        help="append every status request to FILE as a JSON line (time, client, job, "
+        "state shown, HTTP status)",
+    )
+    p.add_argument(
         "--no-anonymous",
         action="store_true",
         help="the generic dialect also asks for a token",
@@ -92,6 +105,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if args.speed is not None and not args.speed > 0:
         return _fail(f"--speed: found {args.speed}, expected a number > 0")
+    if args.start_in is not None and not args.start_in >= 0:
+        return _fail(f"--start-in: found {args.start_in}, expected a number of seconds >= 0")
     if not 0 <= args.port <= 65535:
         return _fail(f"--port: found {args.port}, expected 0 to 65535")
     tokens: dict[str, str] = {}
@@ -100,6 +115,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not token or (sep and not tenant):
             return _fail(f"--token {text!r}: expected TOKEN or TENANT=TOKEN")
         tokens[token] = tenant or ("default" if i == 0 else f"tenant{i + 1}")
+    if args.request_log:
+        try:
+            Path(args.request_log).open("a").close()
+        except OSError as exc:
+            return _fail(f"--request-log {args.request_log}: cannot write: {exc.strerror}")
     spec = scenario.mock
     changes = {
         "speed": args.speed,
@@ -107,6 +127,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "admin_token": args.admin_token,
         "background": True if args.background else None,
         "anonymous_generic": False if args.no_anonymous else None,
+        "start_in": args.start_in,
+        "request_log": args.request_log,
     }
     spec = dataclasses.replace(spec, **{k: v for k, v in changes.items() if v is not None})
     try:

@@ -63,6 +63,7 @@ class MockSpec:
     max_concurrency: int = 1000  #: requests in progress; beyond: 503 with Retry-After
     request_log: str | None = None  #: a JSON-lines file of every request
     request_log_max: int = 100_000_000  #: bytes; entries past it are dropped and counted
+    start_in: float = 0.0  #: wall seconds before the scaled clock starts (clients get ready)
     faults: FaultSpec = field(default_factory=FaultSpec)
 
 
@@ -87,6 +88,7 @@ def read_serve(t: Reader) -> MockSpec:
         max_concurrency=t.get("max_concurrency", r.integer(1), 1000),
         request_log=t.get("request_log", r.text, None),
         request_log_max=t.get("request_log_max", r.integer(0), 100_000_000),
+        start_in=t.get("start_in", duration, 0.0),
     )
     t.done()
     return spec
