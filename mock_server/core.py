@@ -222,6 +222,9 @@ class Core:
         if not text.isdigit() or len(text) > 18:
             return None
         rec = self.model.records.get(int(text))
+        if rec is None:  # the scenario's arrivals may have made it since the model last ran
+            self.model.advance()
+            rec = self.model.records.get(int(text))
         if rec is None or (tenant != ADMIN and rec.tenant != tenant):
             return None
         return rec
@@ -388,8 +391,8 @@ class Core:
         offset = _number(req.query, "offset", 0, 0, math.inf, whole=True)
         if isinstance(offset, Response):
             return offset
-        mine = [r for r in self.model.records.values() if tenant == ADMIN or r.tenant == tenant]
         now = self.model.advance()
+        mine = [r for r in self.model.records.values() if tenant == ADMIN or r.tenant == tenant]
         page = mine[int(offset) : int(offset) + int(limit)]
         items = []
         for rec in page:

@@ -18,10 +18,10 @@ ADMIN = "tok-admin"
 class Harness:
     """A Core over the QA scenario whose wall clock stands still until ``sleep``."""
 
-    def __init__(self, speed: float = 1.0, **config) -> None:
+    def __init__(self, speed: float = 1.0, background: bool = False, **config) -> None:
         self.wall = 100.0
         clock = ScaledClock(speed, wall=lambda: self.wall, epoch=0.0)
-        model = LiveModel(load_scenario(QA), clock)
+        model = LiveModel(load_scenario(QA), clock, background=background)
         self.core = Core(model, Config(tokens=TOKENS, admin_token=ADMIN, **config))
 
     def sleep(self, wall_seconds: float) -> None:

@@ -308,3 +308,16 @@ def test_retry_after_can_hint_the_polling_interval_on_200_and_violations_count()
     h.call("GET", "/ordo/jobs/1")
     (row,) = h.core.report()["jobs"]
     assert row["polls"] == 3 and row["retry_after_violations"] == 1
+
+
+def test_a_background_job_is_found_by_id_and_listed_with_no_request_before_it():
+    """The scenario's arrivals make jobs whenever the model runs; the first request that
+    asks for one must run it (a client adopting background jobs asks for nothing else)."""
+    h = Harness(speed=60, background=True)
+    h.sleep(600)  # ten wall minutes: many background jobs, and no request in between
+    status, doc = h.doc("GET", "/ordo/jobs/1", token=ADMIN)
+    assert status == 200 and doc["job"]["id"] == "1"
+    fresh = Harness(speed=60, background=True)
+    fresh.sleep(600)
+    status, page = fresh.doc("GET", "/ordo/jobs", token=ADMIN)
+    assert status == 200 and page["total"] > 0
