@@ -56,11 +56,11 @@ def metrics(side: Side, strategy: str, span: float) -> dict[str, float | None]:
     """The comparison's metrics of one strategy's clients (``ALL``: of every client);
     rates over ``span`` simulated seconds."""
     jobs = side.jobs if strategy == ALL else side.jobs[side.jobs["strategy"] == strategy]
-    counts = (
-        sum(side.per_second.values(), np.zeros(1))
-        if strategy == ALL
-        else side.per_second.get(strategy, np.zeros(1))
-    )
+    chosen = side.per_second.values() if strategy == ALL else [side.per_second.get(strategy)]
+    counts = np.zeros(max([len(c) for c in chosen if c is not None], default=1))
+    for c in chosen:
+        if c is not None:
+            counts[: len(c)] += c
     windows = np.add.reduceat(counts, np.arange(0, len(counts), PEAK_WINDOW))
     lat = jobs["detection_latency"].dropna().to_numpy()
     return {
