@@ -1,0 +1,103 @@
+"""``pollsim compare``: the model's prediction beside a live run of the same jobs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loadtests.compare import PEAK_WINDOW, Side, metrics, table
+
+POLLSIM = (sys.executable, "-m", "pollsim")
+SCENARIOS = __import__("pathlib").Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def side(strategy_counts: dict[str, list[int]], jobs: list[tuple]) -> Side:
+    frame = pd.DataFrame(jobs, columns=["strategy", "polls", "gave_up", "detection_latency"])
+    return Side(frame, {k: np.array(v) for k, v in strategy_counts.items()})
+
+
+def test_metrics_take_rates_over_the_span_and_the_peak_over_windows():
+    counts = [0] * 30
+    counts[12:15] = [5, 7, 8]  # 20 requests in the second window of 10 s
+    s = side({"a": counts}, [("a", 10, False, 1.0), ("a", 10, True, None)])
+    m = metrics(s, "a", span=40.0)
+    assert m["mean_rps"] == 20 / 40
+    assert m[f"peak_rps_{PEAK_WINDOW}s"] == 20 / PEAK_WINDOW
+    assert m["polls_per_job"] == 10 and m["gave_up"] == 1 and m["latency_p50"] == 1.0
+
+
+def test_the_table_gives_relative_errors_per_strategy_and_in_all():
+    predicted = side({"a": [2, 2], "b": [1]}, [("a", 4, False, 2.0), ("b", 1, False, 4.0)])
+    measured = side({"a": [3, 2], "b": [1, 1]}, [("a", 5, False, 3.0), ("b", 2, False, 4.0)])
+    t = table(predicted, measured, span=2.0).set_index(["strategy", "metric"])
+    assert t.loc[("a", "mean_rps"), "rel_error"] == pytest.approx((2.5 - 2) / 2)
+    assert t.loc[("b", "polls_per_job"), "rel_error"] == pytest.approx(1.0)
+    assert t.loc[("all", "mean_rps"), "measured"] == pytest.approx(7 / 2)  # lengths differ
+    assert np.isnan(t.loc[("a", "gave_up"), "rel_error"])  # nothing predicted: no ratio
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--speed", "0"], "--speed: found 0.0, expected a number > 0"),
+        (["--start-in", "-1"], "--start-in: found -1.0"),
+        ([str(SCENARIOS / "workflow_pause_cancel.toml")], "[[controls]]"),
+        (["no/such.toml"], "no/such.toml"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_2(tmp_path, args, words):
+    r = subprocess.run(
+        [*POLLSIM, "compare", *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stderr
+    assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.fixture(scope="module")
+def default_compare(tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare")
+    r = subprocess.run(
+        [*POLLSIM, "compare", "--speed", "60", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out, r, json.loads((out / "compare.json").read_text())
+
+
+def test_on_the_default_scenario_the_model_predicts_the_live_load_and_latency(default_compare):
+    _, _, result = default_compare
+    rows = {(r["strategy"], r["metric"]): r for r in result["rows"]}
+    strategies = {s for s, _ in rows}
+    assert strategies == {"ordo-js", "generic-js", "fiddler-py", "all"}
+    for s in strategies:
+        load = rows[s, "mean_rps"]
+        assert abs(load["rel_error"]) <= 0.10, load
+        p50 = rows[s, "latency_p50"]
+        if p50["predicted"] is not None:  # generic-js gives up on every job: none seen
+            allowed = max(0.10 * p50["predicted"], 0.25)
+            assert abs(p50["measured"] - p50["predicted"]) <= allowed, p50
+    # the same jobs on both sides: the same give-ups, near enough
+    gave_up = rows["generic-js", "gave_up"]
+    assert gave_up["predicted"] > 100
+    assert abs(gave_up["measured"] - gave_up["predicted"]) <= 0.02 * gave_up["predicted"]
+    assert result["late_jobs"] <= 0.01 * result["jobs"]
+
+
+def test_compare_prints_the_table_and_writes_its_report(default_compare):
+    out, r, _ = default_compare
+    assert "ordo-js" in r.stdout and "detection latency p50" in r.stdout and "%" in r.stdout
+    page = (out / "report.html").read_text()
+    assert "compare_load.png" in page and "compare_latency.png" in page and "fiddler-py" in page
+    for name in ("compare_load.png", "compare_latency.png", "compare.csv", "schedule.csv"):
+        assert (out / name).stat().st_size > 0
+    assert len(pd.read_csv(out / "compare.csv")) == 4 * 6
