@@ -24,7 +24,8 @@ from locust import events, task
 from locust.runners import LocalRunner
 
 from loadtests.live import poll_one
-from loadtests.locustfile import OUTCOMES, StatusClient, outcome_row
+from loadtests.locust_stats import OUTCOMES, outcome_row
+from loadtests.locustfile import StatusClient
 from sim.strategies import Strategy, parse_strategy
 
 

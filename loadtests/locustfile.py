@@ -12,22 +12,17 @@ is not, so it cannot inflate Locust's request counts: it goes to ``--pollsim-csv
 
 from __future__ import annotations
 
-import csv
 import itertools
-import json
-import os
-from pathlib import Path
 
 import gevent
 import numpy as np
 from locust import FastHttpUser, constant, events, task
-from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.live import BASES, Outcome, ScaledNow, poll_one
-from sim.strategies import Strategy, parse_strategy
+from loadtests.live import BASES, ScaledNow, poll_one
+from loadtests.locust_stats import OUTCOMES, outcome_row
+from sim.strategies import parse_strategy
 
 _numbers = itertools.count(1)
-OUTCOMES: list[dict] = []  #: what each job came to, in this process
 
 
 @events.init_command_line_parser.add_listener
@@ -45,145 +40,6 @@ def _arguments(parser) -> None:
     parser.add_argument(
         "--pollsim-csv", default="", help="write what each job came to, a row a job, here"
     )
-
-
-def summary_rows() -> list[dict]:
-    """Per strategy: jobs, polls per job, detection latency p50/p95/max, give-ups: the
-    rows of the web UI's Polling tab and of its CSV."""
-    out = []
-    for strategy in sorted({o["strategy"] for o in OUTCOMES}):
-        mine = [o for o in OUTCOMES if o["strategy"] == strategy]
-        lat = sorted(float(o["latency_s"]) for o in mine if o["latency_s"])
-
-        def q(p: float, lat=lat) -> str:
-            return f"{np.percentile(lat, p * 100):.2f}" if lat else ""
-
-        out.append(
-            {
-                "name": strategy,
-                "safe_name": strategy,
-                "jobs": len(mine),
-                "polls_per_job": f"{sum(int(o['polls']) for o in mine) / len(mine):.1f}",
-                "latency_p50": q(0.5),
-                "latency_p95": q(0.95),
-                "gave_up": sum(bool(o["gave_up"]) for o in mine),
-            }
-        )
-    return out
-
-
-COLUMNS = [
-    ("name", "Strategy"),
-    ("jobs", "Jobs"),
-    ("polls_per_job", "Polls per job"),
-    ("latency_p50", "Detection latency p50 (sim. s)"),
-    ("latency_p95", "p95"),
-    ("gave_up", "Gave up"),
-]
-
-
-@events.init.add_listener
-def _web_ui(environment, **_) -> None:
-    """A Polling tab in the web UI (Locust's extension hook), fed with the stats the UI
-    polls anyway, and its CSV: per-job metrics beside the HTTP rows, not among them."""
-    ui = environment.web_ui
-    if ui is None:
-        return
-    from flask import Blueprint, make_response, render_template, request
-
-    tab = Blueprint("pollsim", __name__)
-
-    @ui.app.after_request
-    def _with_polling(response):
-        if request.path != "/stats/requests" or not response.is_json:
-            return response
-        extended = [{"key": "pollsim", "data": summary_rows()}]
-        response.set_data(json.dumps({**response.json, "extended_stats": extended}))
-        return response
-
-    @tab.route("/pollsim")
-    def _page():
-        ui.update_template_args()
-        return render_template(
-            "index.html",
-            template_args={
-                **ui.template_args,
-                "extended_tabs": [{"title": "Polling", "key": "pollsim"}],
-                "extended_tables": [
-                    {
-                        "key": "pollsim",
-                        "structure": [{"key": k, "title": t} for k, t in COLUMNS],
-                    }
-                ],
-                "extended_csv_files": [
-                    {"href": "/pollsim/csv", "title": "Download polling statistics CSV"}
-                ],
-            },
-        )
-
-    @tab.route("/pollsim/csv")
-    def _csv():
-        rows = [",".join(t for _, t in COLUMNS)]
-        rows += [",".join(str(r[k]) for k, _ in COLUMNS) for r in summary_rows()]
-        response = make_response("\n".join(rows) + "\n")
-        response.headers["Content-Type"] = "text/csv"
-        response.headers["Content-Disposition"] = "attachment;filename=pollsim_stats.csv"
-        return response
-
-    ui.app.register_blueprint(tab)
-
-
-@events.report_to_master.add_listener
-def _send(client_id, data, **_) -> None:
-    """A worker hands its jobs finished since the last report to the master."""
-    global _sent
-    data["pollsim"] = OUTCOMES[_sent:]
-    _sent = len(OUTCOMES)
-
-
-@events.worker_report.add_listener
-def _receive(client_id, data, **_) -> None:
-    OUTCOMES.extend(data.get("pollsim", []))
-
-
-_sent = 0
-
-
-@events.quitting.add_listener
-def _write(environment, **_) -> None:
-    path = environment.parsed_options.pollsim_csv if environment.parsed_options else ""
-    if not path:
-        return
-    if isinstance(environment.runner, MasterRunner):
-        return  # a master runs no users: its workers write theirs (the runner merges)
-    if isinstance(environment.runner, WorkerRunner):  # one file per worker process
-        p = Path(path)
-        path = str(p.with_name(f"{p.stem}.worker-{os.getpid()}{p.suffix}"))
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
-        fields = ["user", "strategy", "job_id", "polls", "wasted_polls", "gave_up"]
-        fields += ["seen_state", "latency_s", "retry_after_violations", "errors", "late_s"]
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(OUTCOMES)
-
-
-def outcome_row(user: str, strategy: Strategy, outcome: Outcome, late: float = 0.0) -> dict:
-    """What a job came to, a row of ``--pollsim-csv``; ``late``: simulated seconds after
-    its start that an adopted job was taken up."""
-    r = outcome.record
-    return {
-        "user": user,
-        "strategy": strategy.label,
-        "job_id": outcome.job_id,
-        "polls": r.polls,
-        "wasted_polls": r.wasted_polls,
-        "gave_up": r.gave_up,
-        "seen_state": r.seen_state or "",
-        "latency_s": "" if outcome.latency is None else f"{outcome.latency:.3f}",
-        "retry_after_violations": r.retry_after_violations,
-        "errors": r.errors,
-        "late_s": f"{late:.3f}",
-    }
 
 
 class StatusClient(FastHttpUser):

@@ -28,6 +28,7 @@ def swarm(tmp_path_factory):
                 "--headless", "-u", "8", "-r", "8", "-t", "8s", "--strategy", "fixed(3)",
                 "--token", "tok-a", "--template", "chain", "--job-duration", "5s",
                 "--json-file", str(out / "stats"), "--pollsim-csv", str(out / "jobs.csv"),
+                "--csv", str(out / "locust"), "--html", str(out / "report.html"),
                 "--only-summary",
             ],
             capture_output=True,
@@ -42,11 +43,11 @@ def swarm(tmp_path_factory):
     stats = json.loads((out / "stats.json").read_text())
     with (out / "jobs.csv").open() as f:
         jobs = list(csv.DictReader(f))
-    return stats, jobs, report
+    return stats, jobs, report, out
 
 
 def test_locust_counts_every_request_the_server_saw_and_no_more(swarm):
-    stats, _, report = swarm
+    stats, _, report, _ = swarm
     locust = {s["name"]: s["num_requests"] for s in stats}
     server = sum(r["count"] for r in report["totals"]["requests"] if r["dialect"] == "ordo")
     assert locust["/ordo/jobs"] + locust["/ordo/jobs/[id]"] == server > 100
@@ -54,7 +55,7 @@ def test_locust_counts_every_request_the_server_saw_and_no_more(swarm):
 
 
 def test_each_jobs_polls_and_latency_agree_with_the_ground_truth(swarm):
-    _, jobs, report = swarm
+    _, jobs, report, _ = swarm
     truth = {(r["client"], r["job_id"]): r for r in report["jobs"]}
     assert len(jobs) >= 40
     for job in jobs:
@@ -63,3 +64,16 @@ def test_each_jobs_polls_and_latency_agree_with_the_ground_truth(swarm):
         assert job["seen_state"] == "succeeded"
         # simulated seconds; 50 ms of wall time is one simulated second at speed 20
         assert float(job["latency_s"]) == pytest.approx(row["detection_latency_s"], abs=1.0)
+
+
+def test_the_jobs_metrics_are_in_locusts_html_report_and_beside_its_csv(swarm):
+    _, jobs, _, out = swarm
+    with (out / "locust_polling.csv").open() as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["Strategy"] == "fixed(3)" and int(row["Jobs"]) == len(jobs)
+    polls = sum(int(j["polls"]) for j in jobs) / len(jobs)
+    assert float(row["Polls per job"]) == pytest.approx(polls, abs=0.05)
+    page = (out / "report.html").read_text()
+    section = page[page.index('<section id="pollsim"') :]
+    assert "Detection latency p50" in section and f"<td>{len(jobs)}</td>" in section
+    assert page.rstrip().endswith("</html>")  # Locust's page, whole, around it
