@@ -116,6 +116,7 @@ def poll_one(
     tl = Timeline(int(job_id), "live", clock.now(), math.inf, math.inf, "unknown")
     core = watch(tl, strategy, strategy.label, 0.0, clock.now(), math.inf, rng)
     tag, last, finished = None, None, None
+    memo: list = [None, None]
     path = f"{base}/{job_id}"
     try:
         command, arg = next(core)
@@ -128,7 +129,7 @@ def poll_one(
             if etag and tag:
                 headers["If-None-Match"] = tag
             code, got, body = http("GET", path, None, headers)
-            answer, shown_end = _answer(dialect, code, got, body, last, clock.speed)
+            answer, shown_end = _answer(dialect, code, got, body, last, clock.speed, memo)
             if code == 200 and answer.status is not None:
                 tag, last = got.get("etag"), answer.status
                 finished = shown_end or finished
@@ -141,16 +142,22 @@ def poll_one(
     return Outcome(record, job_id, finished, latency)
 
 
-def _answer(dialect, code, headers, body, last, speed) -> tuple[Answer, str | None]:
-    """What the client logic is told of an HTTP answer, and the end it showed if any."""
+def _answer(dialect, code, headers, body, last, speed, memo) -> tuple[Answer, str | None]:
+    """What the client logic is told of an HTTP answer, and the end it showed if any.
+    ``memo``: the last document read and what it said; the same bytes again (a server
+    that sends the whole document whatever changed) say the same, unparsed."""
     retry_after = headers.get("retry-after")
     ra = float(retry_after) * speed if retry_after and retry_after.isdigit() else None
     if code == 304:
         return Answer(304, last, None, ra), None
     if code != 200:
         return Answer(code, None, None, ra), None
-    try:
-        status, progress, finished = read_status(dialect, json.loads(body))
-    except (ValueError, KeyError, TypeError):  # a malformed answer: as no answer
-        return Answer(None, None, None, None), None
+    if body == memo[0]:
+        status, progress, finished = memo[1]
+    else:
+        try:
+            status, progress, finished = read_status(dialect, json.loads(body))
+        except (ValueError, KeyError, TypeError):  # a malformed answer: as no answer
+            return Answer(None, None, None, None), None
+        memo[:] = body, (status, progress, finished)
     return Answer(200, status, progress, ra), finished
