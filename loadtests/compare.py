@@ -134,7 +134,7 @@ def measure(
     (out / "swarm.py").write_text(swarm_file())
     log_path = out / "requests.jsonl"
     log_path.unlink(missing_ok=True)
-    token, admin = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    token, admin = secrets.token_hex(12), secrets.token_hex(12)  # never "-…": argv
     server = locust = None
     try:
         options = ["--speed", str(speed), "--background", "--start-in", str(start_in)]

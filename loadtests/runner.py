@@ -98,7 +98,7 @@ def run(plan: Plan) -> dict:
     """Run the plan; the outputs go to ``plan.out``; returns the summary per strategy."""
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "swarm.py").write_text(swarm_file(plan))
-    token, admin = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    token, admin = secrets.token_hex(12), secrets.token_hex(12)  # never "-…": argv
     server = locust = None
     workers: list[subprocess.Popen] = []
     server_busy = 0.0
