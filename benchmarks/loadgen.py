@@ -177,3 +177,25 @@ end
     line = next(x for x in out.splitlines() if x.startswith("RESULT"))
     n, took, p99, errors = line.split()[1:]
     return int(n) / float(took), float(p99), int(errors)
+
+
+def hey(url: str, headers: dict, rate: float, seconds: float, workers: int = 32):
+    """A constant rate from hey (``workers`` each at ``rate / workers`` per second): the
+    rate it reached, p50 and p99 (s); None without hey. A worker waits for its answer
+    before the next tick, so a stall delays (rather than queues) what was due during it:
+    its tail is a lower bound where the server stalls, exact where it does not."""
+    exe = shutil.which("hey")
+    if exe is None:
+        return None
+    args = [exe, "-z", f"{seconds:g}s", "-c", str(workers), "-q", f"{rate / workers:.3f}"]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    got = {}
+    for line in out.splitlines():
+        words = line.split()
+        if line.strip().startswith("Requests/sec:"):
+            got["rate"] = float(words[1])
+        elif len(words) == 4 and words[1] == "in" and words[0] in ("50%", "99%"):
+            got[words[0]] = float(words[2])
+    return got["rate"], got["50%"], got["99%"]
