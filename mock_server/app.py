@@ -49,7 +49,8 @@ def make_server(core: Core, spec: MockSpec) -> web.Server:
             return web.Response(status=503, body=resp.body, headers=resp.headers)
         in_flight += 1
         conn = request.protocol
-        if isinstance(conn, Connection):
+        timed = isinstance(conn, Connection)
+        if timed:
             conn.request_started()
         started = clock()
         try:
@@ -61,7 +62,7 @@ def make_server(core: Core, spec: MockSpec) -> web.Server:
         finally:
             in_flight -= 1
             observe(core.dialect_of(request.path), clock() - started)
-            if isinstance(conn, Connection):
+            if timed:
                 conn.request_finished()
 
     return web.Server(handle, access_log=None)

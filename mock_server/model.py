@@ -67,8 +67,9 @@ class LiveModel:
             env.step()
         if now > env._now:
             env._now = now  # nothing is due before: move the clock without an event
-        self._file()
-        return env.now
+        if self._cursor != len(self.lifecycle.changes):
+            self._file()
+        return env._now
 
     def _file(self) -> None:
         log = self.lifecycle.changes

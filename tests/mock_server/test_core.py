@@ -321,3 +321,38 @@ def test_a_background_job_is_found_by_id_and_listed_with_no_request_before_it():
     fresh.sleep(600)
     status, page = fresh.doc("GET", "/ordo/jobs", token=ADMIN)
     assert status == 200 and page["total"] > 0
+
+
+PATHS = [("ordo", "/ordo/jobs"), ("fiddler", "/fiddler/tasks")]
+PATHS += [("workflow", "/workflow/jobs"), ("generic", "/status")]
+
+
+def test_the_plain_status_shortcut_answers_and_records_what_the_general_path_does():
+    """Status requests with nothing unusual skip the general routing: every answer, and
+    the ground truth after them, must be the same without the shortcut."""
+    runs = []
+    for shortcut in (True, False):
+        h = Harness(speed=60)
+        if not shortcut:
+            h.core._plain_status = lambda req: None
+        ids = {}
+        for dialect, path in PATHS:
+            _, doc = h.doc("POST", path, {"template": "chain", "duration": "20s"})
+            ids[dialect] = doc.get("id") or doc.get("task_id") or doc["job"]["id"]
+        answers = []
+        for step in range(8):
+            h.sleep(0.2)  # 12 simulated seconds: the jobs move on
+            for dialect, path in PATHS:
+                url = f"{path}/{ids[dialect]}"
+                first = h.call("GET", url, headers={"X-Client-Id": f"c{step % 2}"})
+                again = h.call("GET", url, headers={"If-None-Match": first.headers.get("ETag", "")})
+                other = h.call("GET", url, token="tok-b")  # another tenant's job: 404
+                admin = h.call("GET", url, token=ADMIN)
+                anon = h.call("GET", url, token=None)
+                for r in (first, again, other, admin, anon):
+                    answers.append((r.status, r.body, sorted(r.headers.items())))
+        report = h.core.report()
+        runs.append((answers, json.dumps(report, sort_keys=True, default=str)))
+    assert runs[0][0] == runs[1][0]
+    assert {a[0] for a in runs[0][0]} >= {200, 304, 401, 404}
+    assert runs[0][1] == runs[1][1]
