@@ -70,7 +70,8 @@ def make_server(core: Core, spec: MockSpec) -> web.Server:
 
 async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.StreamResponse:
     limit = core.config.max_body
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None and length > limit:
         resp = error(413, "too_large", f"request body over {limit} bytes")
         return web.Response(status=413, body=resp.body, headers=resp.headers)
     body = b""
@@ -82,13 +83,13 @@ async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.Strea
     # aiohttp's headers are case-insensitive already: the core asks in lower case
     query = request.query if request.query_string else EMPTY
     req = Request(request.method, request.path, query, request.headers, body)
-    loop = asyncio.get_running_loop()
     resp = core.handle(req)
     held = False
     while not isinstance(resp, Response):
         if isinstance(resp, Delay):
             await asyncio.sleep(resp.seconds)
         else:  # a long-poll: until the job's document changes or the wait ends
+            loop = asyncio.get_running_loop()
             deadline = loop.time() + resp.wait
             while (delay := core.changed(resp)) > 0 and (left := deadline - loop.time()) > 0:
                 await asyncio.sleep(min(delay, left))
