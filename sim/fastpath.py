@@ -155,7 +155,7 @@ def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, h
             p = waits[i]  # an array even where all clients wait the same
         if half == 0 and attempt > 10_000 and not waits.any():
             raise ValueError(f"strategy {strategy.label} polls in a loop that takes no time")
-        thresholds = np.array([stop.threshold(attempt + i) for i in range(width)])
+        thresholds = stop.thresholds(np.arange(attempt, attempt + width))
         reach = float(now[active].max() + waits.sum(axis=0).max()) + width * rtt
         if reach >= len(counts) - 1:
             counts = np.concatenate([counts, np.zeros(int(reach) + 2 - len(counts), np.int64)])
@@ -178,6 +178,8 @@ def _schedule(strategy: Strategy, half: float, horizon: float):
     same for every client: when each poll is sent and reaches the server, when each answer
     is back, and after how many polls the client gives up (None: it never does). Enough
     polls to watch for ``horizon`` seconds."""
+    if strategy.wait.constant is not None:
+        return _constant_schedule(strategy, half, horizon)
     sent, arrive, back = [], [], []
     now, attempt, prev = 0.0, 0, None
     state_of = strategy.wait
@@ -200,6 +202,41 @@ def _schedule(strategy: Strategy, half: float, horizon: float):
         back.append(now)
         prev = w
         attempt += 1
+
+
+#: attempts of a constant schedule made at once
+SCHEDULE_BLOCK = 4096
+
+
+def _constant_schedule(strategy: Strategy, half: float, horizon: float):
+    """``_schedule`` for a wait that is the same at every attempt, a block of attempts at
+    a time with numpy: the times are accumulated in the loop's order (wait, half, half:
+    ``np.add.accumulate`` adds one after the other), so they are the same floats."""
+    wait = strategy.wait.constant
+    if wait <= 0 and half == 0:
+        raise ValueError(f"strategy {strategy.label} polls in a loop that takes no time")
+    parts: list[np.ndarray] = []
+    now, attempt = 0.0, 0
+    while True:
+        k = np.arange(attempt, attempt + SCHEDULE_BLOCK)
+        waits = np.full(SCHEDULE_BLOCK, wait)
+        if attempt == 0 and strategy.first is not None:
+            waits[0] = float(strategy.first)
+        steps = np.empty(3 * SCHEDULE_BLOCK + 1)
+        steps[0] = now
+        steps[1::3], steps[2::3], steps[3::3] = waits, half, half
+        times = np.add.accumulate(steps)
+        before = times[0:-1:3]  # ``now`` before each attempt
+        stop = np.flatnonzero(np.round(before, 9) >= strategy.stop.thresholds(k))
+        over = np.flatnonzero(before > horizon)
+        ends = [int(x[0]) for x in (stop, over) if len(x)]
+        cut = min(ends) if ends else SCHEDULE_BLOCK
+        parts.append(times[1:].reshape(SCHEDULE_BLOCK, 3)[:cut])
+        if ends:
+            rows = np.concatenate(parts)
+            gave_up = len(stop) and int(stop[0]) == cut
+            return rows[:, 0], rows[:, 1], rows[:, 2], (attempt + cut if gave_up else None)
+        now, attempt = float(times[-1]), attempt + SCHEDULE_BLOCK
 
 
 def _next_width(matrix, rows, active, now, stop_at, last, rtt) -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.strategies._values import check_non_negative, num
 from sim.strategies.state import PollState
 
@@ -33,6 +35,10 @@ class Stop:
         """After ``attempt`` polls, the time watched from which the client gives up
         (0: at once; inf: not at this attempt)."""
         raise NotImplementedError
+
+    def thresholds(self, attempts: np.ndarray) -> np.ndarray:
+        """``threshold`` of each of ``attempts`` (an integer array), as an array."""
+        return np.array([self.threshold(int(a)) for a in attempts], dtype=float)
 
     def __or__(self, other: Stop) -> Stop:
         if not isinstance(other, Stop):
@@ -56,6 +62,9 @@ class never(Stop):
     def threshold(self, attempt):
         return math.inf
 
+    def thresholds(self, attempts):
+        return np.full(len(attempts), math.inf)
+
     def __str__(self) -> str:
         return "never()"
 
@@ -71,6 +80,9 @@ class after_delay(Stop):
 
     def threshold(self, attempt):
         return float(self.seconds)
+
+    def thresholds(self, attempts):
+        return np.full(len(attempts), float(self.seconds))
 
     def __str__(self) -> str:
         return f"after_delay({num(self.seconds)})"
@@ -89,6 +101,9 @@ class after_polls(Stop):
     def threshold(self, attempt):
         return 0.0 if attempt >= self.n else math.inf
 
+    def thresholds(self, attempts):
+        return np.where(np.asarray(attempts) >= self.n, 0.0, math.inf)
+
     def __str__(self) -> str:
         return f"after_polls({self.n})"
 
@@ -102,6 +117,9 @@ class stop_any(Stop):
     def threshold(self, attempt):
         return min(s.threshold(attempt) for s in self.stops)
 
+    def thresholds(self, attempts):
+        return np.minimum.reduce([s.thresholds(attempts) for s in self.stops])
+
     def __str__(self) -> str:
         return " | ".join(f"({s})" if isinstance(s, stop_all) else str(s) for s in self.stops)
 
@@ -114,6 +132,9 @@ class stop_all(Stop):
 
     def threshold(self, attempt):
         return max(s.threshold(attempt) for s in self.stops)
+
+    def thresholds(self, attempts):
+        return np.maximum.reduce([s.thresholds(attempts) for s in self.stops])
 
     def __str__(self) -> str:
         return " & ".join(f"({s})" if isinstance(s, stop_any) else str(s) for s in self.stops)

@@ -37,6 +37,8 @@ class Wait:
     open_loop: bool = True
     #: draws nothing at random: every client waits the same at the same attempt
     deterministic: bool = True
+    #: the wait of every attempt, where it is the same at every attempt (else None)
+    constant: float | None = None
 
     def __repr__(self) -> str:
         return str(self)
@@ -90,6 +92,16 @@ class wait_sum(Wait):
     def deterministic(self) -> bool:  # type: ignore[override]
         return all(w.deterministic for w in self.waits)
 
+    @property
+    def constant(self) -> float | None:  # type: ignore[override]
+        parts = [w.constant for w in self.waits]
+        if any(p is None for p in parts):
+            return None
+        total = parts[0]
+        for p in parts[1:]:  # in the order draw adds them: the same float
+            total += p
+        return total
+
     def draw(self, attempt, prev, rng, n):
         first, *rest = (w.draw(attempt, prev, rng, n) for w in self.waits)
         total = first + rest[0] if rest else first  # a new array, added to in place
@@ -112,6 +124,10 @@ class fixed(Wait):
 
     def __post_init__(self) -> None:
         check_non_negative(self, "fixed", "seconds")
+
+    @property
+    def constant(self) -> float:  # type: ignore[override]
+        return float(self.seconds)
 
     def draw(self, attempt, prev, rng, n):
         return float(self.seconds)
@@ -222,7 +238,11 @@ class full_jitter(Wait):
 
     def draw(self, attempt, prev, rng, n):
         d = np.maximum(self.min, self.inner.draw(attempt, prev, rng, n))
-        return self.min + (d - self.min) * rng.random(n)
+        x = rng.random(n)  # min + (d - min) * x, in place: one array, not three
+        x *= d - self.min
+        if self.min:
+            x += self.min
+        return x
 
     def __call__(self, state, rng):
         d = max(self.min, self.inner(state, rng))
@@ -249,8 +269,11 @@ class equal_jitter(Wait):
     deterministic = False
 
     def draw(self, attempt, prev, rng, n):
-        d = self.inner.draw(attempt, prev, rng, n)
-        return d / 2 + d / 2 * rng.random(n)
+        half = self.inner.draw(attempt, prev, rng, n) / 2
+        x = rng.random(n)  # half + half * x, in place
+        x *= half
+        x += half
+        return x
 
     def __call__(self, state, rng):
         d = self.inner(state, rng)
@@ -275,7 +298,10 @@ class decorrelated_jitter(Wait):
     def draw(self, attempt, prev, rng, n):
         p = self.base if prev is None else prev
         high = np.maximum(self.base, 3 * p)
-        return np.minimum(self.max, self.base + (high - self.base) * rng.random(n))
+        x = rng.random(n)  # min(max, base + (high - base) * x), in place
+        x *= high - self.base
+        x += self.base
+        return np.minimum(x, self.max, out=x)
 
     def __call__(self, state, rng):
         prev = state.prev_delay if state.prev_delay is not None else self.base

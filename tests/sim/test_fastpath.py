@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from sim import default_scenario, simulate
+from sim import default_scenario, fastpath, simulate
 from sim.pollers import ClientSpec
 from sim.polling import poll
 from sim.strategies import parse_strategy
@@ -145,3 +145,31 @@ def test_threads_sharing_out_the_clients_change_nothing(strategy, monkeypatch):
     many_jobs, many_load = run()
     pd.testing.assert_frame_equal(one_jobs, many_jobs)
     pd.testing.assert_frame_equal(one_load, many_load)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "celery-get",
+        "ordo-js",
+        "generic-js",
+        "fixed(5) | after_polls(7)",
+        "fixed(0.3) | after_delay(100)",
+        "(fixed(1) + fixed(0.25)) | (after_delay(50) & after_polls(100))",
+    ],
+)
+@pytest.mark.parametrize("half", [0.0, 0.01, 0.1])
+def test_a_constant_waits_schedule_is_the_loops_to_the_last_bit(monkeypatch, text, half):
+    """The numpy schedule of a constant wait must give the very floats, and the very
+    give-up attempt, of the attempt-by-attempt loop it stands in for."""
+    strategy = parse_strategy(text)
+    assert strategy.wait.constant is not None
+    for horizon in (0.0, 5.0, 1234.5, 20_000.0):
+        fast = fastpath._schedule(strategy, half, horizon)
+        with monkeypatch.context() as m:
+            m.setattr(type(strategy.wait), "constant", None)
+            slow = fastpath._schedule(strategy, half, horizon)
+        for a, b in zip(fast[:3], slow[:3], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert fast[3] == slow[3]
+    assert len(slow[0]) > 0
