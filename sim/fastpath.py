@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 
@@ -118,28 +119,37 @@ def _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads) ->
     n = len(rows)
     shares = [(lo, min(lo + SHARE, n)) for lo in range(0, n, SHARE)] or [(0, 0)]
     gens = rng.spawn(len(shares))
+    mine = threading.local()  # each thread counts into one array, whatever its shares
+    held: list[list[np.ndarray]] = []
 
-    def one(k: int) -> np.ndarray:
+    def one(k: int) -> None:
         lo, hi = shares[k]
-        return _jittered_share(matrix, rows, start, strategy, rtt, stop_at, gens[k], out, lo, hi)
+        if not hasattr(mine, "counts"):
+            mine.counts = [np.zeros(seconds_needed(stop_at) + 2, dtype=np.int64)]
+            held.append(mine.counts)
+        args = (matrix, rows, start, strategy, rtt, stop_at, gens[k], out, lo, hi, mine.counts)
+        _jittered_share(*args)
 
-    parts = threads.map(one, range(len(shares)))
+    threads.map(one, range(len(shares)))
+    parts = [h[0] for h in held]
     counts = np.zeros(max(len(c) for c in parts), dtype=np.int64)
     for c in parts:
         counts[: len(c)] += c
     return counts
 
 
-def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, hi):
+def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, hi, holder):
     """Clients ``lo:hi``: the strategy draws their waits, a block of attempts at a time
     (each attempt's draws as one array, so ``prev`` is the column before), and the
     compiled loop walks each client through its block: the same arithmetic as the SimPy
     poller, other draws from the same kind of generator. Blocks are sized to what the
-    median client still needs, so few draws go unused."""
+    median client still needs, so few draws go unused. Requests are counted into
+    ``holder[0]``, the thread's per-second counts (replaced by a longer copy if need
+    be)."""
     n, half = len(rows), rtt / 2
     wait, stop, first = strategy.wait, strategy.stop, strategy.first
     now, prev, shown = start.copy(), np.zeros(n), np.zeros(n, dtype=np.int64)
-    counts = np.zeros(seconds_needed(stop_at) + 2, dtype=np.int64)
+    counts = holder[0]
     active = np.arange(lo, hi)
     attempt, width = 0, 4
     buffer = np.empty(min(BLOCK_CELLS, max(hi - lo, 1) * BLOCK_ATTEMPTS))
@@ -159,6 +169,7 @@ def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, h
         reach = float(now[active].max() + waits.sum(axis=0).max()) + width * rtt
         if reach >= len(counts) - 1:
             counts = np.concatenate([counts, np.zeros(int(reach) + 2 - len(counts), np.int64)])
+            holder[0] = counts
         done = np.zeros(m, dtype=bool)
         kernels.walk(
             0, m, counts, done, active, rows, waits, thresholds, start, now, shown,
@@ -170,7 +181,6 @@ def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, h
         active = active[~done]
         attempt += width
         width = _next_width(matrix, rows, active, now, stop_at, waits[-1], rtt)
-    return counts
 
 
 def _schedule(strategy: Strategy, half: float, horizon: float):
