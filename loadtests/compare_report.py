@@ -15,6 +15,7 @@ import numpy as np
 
 from loadtests.compare import METRICS, Side
 from loadtests.report import _save
+from sim.plots import cdf
 
 MINUTE = 60
 
@@ -74,11 +75,8 @@ def latency_plot(out: Path, predicted: Side, measured: Side) -> Path | None:
         c = colours[i % len(colours)]
         for side, style, what in ((predicted, "-", "predicted"), (measured, "--", "measured")):
             jobs = side.jobs[side.jobs["strategy"] == strategy]
-            lat = np.sort(jobs["detection_latency"].dropna().to_numpy())
-            if len(lat):
-                y = np.arange(1, len(lat) + 1) / len(lat)
-                ax.step(lat, y, style, where="post", color=c, label=f"{strategy} {what}")
-                drawn = True
+            label = f"{strategy} {what}"
+            drawn = cdf(ax, jobs["detection_latency"], label, linestyle=style, color=c) or drawn
     if not drawn:
         plt.close(fig)
         return None

@@ -12,7 +12,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
+
+from sim.plots import cdf
 
 
 def _jobs(out: Path) -> dict[str, list[dict]]:
@@ -50,10 +51,8 @@ def latency_plot(out: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(8, 3.6))
     drawn = False
     for strategy, rows in sorted(jobs.items()):
-        lat = np.sort([float(r["latency_s"]) for r in rows if r["latency_s"]])
-        if len(lat):
-            ax.step(lat, np.arange(1, len(lat) + 1) / len(lat), where="post", label=strategy)
-            drawn = True
+        lat = [float(r["latency_s"]) for r in rows if r["latency_s"]]
+        drawn = cdf(ax, lat, strategy) or drawn
     if not drawn:
         plt.close(fig)
         return None

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pollsim.failing import fail as _fail
+
 EPILOG_MAIN = """\
 examples:
   pollsim simulate                               run the embedded default scenario
@@ -274,11 +276,6 @@ def with_strategies(scenario, texts: list[str]):
     old = scenario.clients
     clients = ClientSpec(mix) if old is None else dataclasses.replace(old, strategies=mix)
     return dataclasses.replace(scenario, clients=clients)
-
-
-def _fail(message: str) -> int:
-    print(f"pollsim: {message}", file=sys.stderr)
-    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

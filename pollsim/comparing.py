@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pollsim.failing import fail as _fail
+
 EPILOG_COMPARE = """\
 examples:
   pollsim compare
@@ -34,11 +36,6 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
         help="wall seconds the swarm gets to start before the server's clock does (default 5)",
     )
     p.add_argument("--out", type=Path, default=Path("out/compare"), metavar="DIR")
-
-
-def _fail(message: str) -> int:
-    print(f"pollsim: {message}", file=sys.stderr)
-    return 2
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

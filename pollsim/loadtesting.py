@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pollsim.failing import fail as _fail
+
 EPILOG_LOADTEST = """\
 examples:
   pollsim loadtest scenarios/mock_qa.toml --strategy ordo-js --strategy generic-js \\
@@ -46,11 +48,6 @@ def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("out/loadtest"), metavar="DIR")
     p.set_defaults(duration_parser=duration)
-
-
-def _fail(message: str) -> int:
-    print(f"pollsim: {message}", file=sys.stderr)
-    return 2
 
 
 def cmd_loadtest(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pollsim.failing import fail as _fail
+
 EPILOG_SERVE = """\
 examples:
   pollsim serve
@@ -86,11 +88,6 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--admin-token", required=True, metavar="TOKEN")
     p.add_argument("--csv", type=Path, metavar="FILE", help="write the per-job rows as CSV")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
-
-
-def _fail(message: str) -> int:
-    print(f"pollsim: {message}", file=sys.stderr)
-    return 2
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

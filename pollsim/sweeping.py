@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from pollsim.failing import fail as _fail
+
 EPILOG_SWEEP = """\
 examples:
   pollsim sweep --strategy 'fixed({interval})' --grid interval=1,2,5,10
@@ -179,8 +181,3 @@ def _format(table) -> str:
 
 def _d(x, fmt) -> str:
     return "-" if x != x else fmt(x)  # nan
-
-
-def _fail(message: str) -> int:
-    print(f"pollsim: {message}", file=sys.stderr)
-    return 2

@@ -101,16 +101,25 @@ def states_over_time(changes: pd.DataFrame, points: int = 600) -> Figure:
     return fig
 
 
+def cdf(ax, values, label: str, total: int | None = None, **style) -> bool:
+    """A step CDF of ``values`` (NaN left out) on ``ax``, as shares of ``total`` (default:
+    how many values there are; more, and the curve stops short of 1); whether anything
+    was drawn."""
+    x = np.sort(np.asarray(values, dtype=float))
+    x = x[~np.isnan(x)]
+    if not x.size:
+        return False
+    ax.step(x, np.arange(1, x.size + 1) / (total or x.size), where="post", label=label, **style)
+    return True
+
+
 def latency_cdf(jobs: pd.DataFrame) -> Figure:
     """Detection latency CDF per strategy (jobs whose end the client saw)."""
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.add_subplot()
     drawn = False
     for label, g in jobs.groupby("strategy", sort=False):
-        x = np.sort(g["detection_latency"].dropna().to_numpy())
-        if x.size:
-            ax.step(x, np.arange(1, x.size + 1) / len(g), where="post", label=str(label))
-            drawn = True
+        drawn = cdf(ax, g["detection_latency"], str(label), total=len(g)) or drawn
     if drawn:
         ax.legend(fontsize=8, loc="lower right")
     else:
