@@ -16,6 +16,7 @@ measured the same way the model measures them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import secrets
@@ -150,7 +151,7 @@ def measure(
         with (out / "locust.log").open("w") as log:
             cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
             locust = subprocess.Popen(args, cwd=out, stderr=log)
-            locust.wait()
+            _wait_with_bar(locust, end / speed + start_in)
         busy = (cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
         if locust.returncode not in (0, 1):
             raise RuntimeError(
@@ -162,6 +163,20 @@ def measure(
         stop(server)
     (out / "truth.json").write_text(json.dumps(report, indent=2))
     return Live(report, log_path, saturation(out / "locust.log", busy))
+
+
+def _wait_with_bar(proc: subprocess.Popen, expected: float) -> None:
+    """Wait for the swarm, with a bar of wall seconds on a terminal (none elsewhere)."""
+    from tqdm import tqdm
+
+    start = time.monotonic()
+    with tqdm(
+        total=round(expected), unit="s", desc="live run", disable=None, file=sys.stderr
+    ) as bar:
+        while proc.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(1)
+            bar.update(min(round(time.monotonic() - start), bar.total) - bar.n)
 
 
 def measured_side(live: Live, schedule: pd.DataFrame) -> Side:

@@ -35,7 +35,13 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="wall seconds the swarm gets to start before the server's clock does (default 5)",
     )
-    p.add_argument("--out", type=Path, default=Path("out/compare"), metavar="DIR")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/compare"),
+        metavar="DIR",
+        help="where the report, the table and the runs' files go (default out/compare)",
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
