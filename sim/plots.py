@@ -192,3 +192,39 @@ def pareto_plot(table: pd.DataFrame, slo_p95: float | None = None) -> Figure:
     ax.set_title("Load against detection latency, per candidate")
     ax.grid(alpha=0.3)
     return fig
+
+
+def slo_cost_plot(ladder: pd.DataFrame) -> Figure:
+    """What each p95 SLO costs: the mean load of the strategy recommended for it (a
+    ``sim.recommend.slo_ladder`` table), tightest SLO on the right; SLOs nothing meets
+    are marked along the bottom."""
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    met = ladder.dropna(subset=["strategy"])
+    if len(met):
+        ax.plot(met["slo_p95"], met["load_mean"], "o-", color="C0", label="recommended")
+        changed = met["strategy"] != met["strategy"].shift()
+        for _, row in met[changed].iterrows():  # a label where the choice changes
+            ax.annotate(
+                row["strategy"],
+                (row["slo_p95"], row["load_mean"]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+    missed = ladder[ladder["strategy"].isna()]
+    if len(missed):
+        ax.scatter(missed["slo_p95"], [0] * len(missed), marker="x", color="C3",
+                   label="nothing meets it")  # fmt: skip
+    if not len(ladder):
+        _nothing(ax)
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(ladder["slo_p95"]), [f"{x:g}" for x in sorted(ladder["slo_p95"])])
+    ax.minorticks_off()
+    ax.invert_xaxis()
+    ax.set_xlabel("SLO: p95 detection latency (s), tighter to the right")
+    ax.set_ylabel("mean load of the choice (requests/s)")
+    ax.set_title("What a tighter detection-latency SLO costs")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

@@ -13,6 +13,7 @@ latency, and the cheapest candidate that meets a latency SLO.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -113,3 +114,23 @@ def recommend(
             f"meets the SLO, at mean load {r['load_mean']:.2f}/s against {best['load_mean']:.2f}/s"
         )
     return Recommendation(best, ranked[1] if len(ranked) > 1 else None, why)
+
+
+def slo_ladder(
+    table: pd.DataFrame, slos: Sequence[float], max_give_up_share: float = 0.0
+) -> pd.DataFrame:
+    """The recommendation at each p95 SLO in ``slos`` (seconds): a row each, with the
+    strategy chosen, its mean and peak load and its p95 latency; ``None`` where nothing
+    meets the SLO. How the choice, and its cost in load, changes as the SLO tightens."""
+    rows = []
+    for slo in slos:
+        try:
+            best = recommend(table, slo, max_give_up_share).best
+        except NoCandidate:
+            rows.append((slo, None, None, None, None))
+            continue
+        rows.append(
+            (slo, f"{best['strategy']}", best["load_mean"], best["load_max"], best["latency_p95"])
+        )
+    columns = ["slo_p95", "strategy", "load_mean", "load_max", "latency_p95"]
+    return pd.DataFrame(rows, columns=columns)

@@ -73,6 +73,24 @@ class Scenario:
     def template(self, name: str) -> JobTemplate:
         return next(t for t in self.templates if t.name == name)
 
+    def with_strategies(self, *texts: str) -> Scenario:
+        """The same scenario, each job's client drawn evenly among the strategies
+        ``texts`` (the strategy language: presets, ``fixed(5) | after_delay(60)``...); the
+        clients' start delay, round trip and timeout stay as they were.
+
+        >>> s = default_scenario().with_strategies("fixed(5)", "celery-get")
+        >>> s.clients.labels
+        ['fixed(5)', 'celery-get']
+        """
+        from sim.pollers import ClientSpec
+        from sim.strategies import parse_strategy
+
+        mix = tuple((parse_strategy(t), 1.0) for t in texts)
+        old = self.clients
+        if old is None:
+            return dataclasses.replace(self, clients=ClientSpec(mix))
+        return dataclasses.replace(self, clients=dataclasses.replace(old, strategies=mix))
+
 
 def read_scenario(data: dict, source: str, base: Path | None = None) -> Scenario:
     """Validate a parsed TOML document into a Scenario."""

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from sim.recommend import NoCandidate, pareto_front, recommend
+from sim.plots import slo_cost_plot
+from sim.recommend import NoCandidate, pareto_front, recommend, slo_ladder
 from sim.sweep import SweepError, load_data, parse_grid, sweep
 
 DATA, SOURCE = load_data(None)
@@ -120,3 +121,15 @@ def test_each_row_holds_its_own_strategys_metrics(local_table):
         assert row["load_mean"] == m["requests_per_second"]["mean"]
         assert row["latency_p95"] == m["detection_latency_s"]["p95"]
         assert row["jobs"] == m["jobs"]
+
+
+def test_the_slo_ladder_picks_dearer_strategies_as_the_slo_tightens():
+    t = table(("slow", 1, 2, 30.0, 0), ("mid", 2, 4, 8.0, 0), ("fast", 5, 9, 2.0, 0))
+    ladder = slo_ladder(t, [60, 10, 3, 1])
+    assert ladder["strategy"].tolist()[:3] == ["slow", "mid", "fast"]
+    assert pd.isna(ladder["strategy"].iloc[3])  # nothing meets 1 s
+    assert ladder["load_mean"].tolist()[:3] == [1, 2, 5]
+    fig = slo_cost_plot(ladder)
+    ax = fig.axes[0]
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert [t.get_text() for t in ax.texts] == ["slow", "mid", "fast"]  # where it changes
