@@ -74,3 +74,20 @@ def test_mean_time_queued_matches_erlang_c():
 def test_erlang_c_formula_itself():
     # M/M/1 special case: Wq = rho / (mu - lambda)
     assert erlang_c_wait(0.5, 1.0, 1) == pytest.approx(0.5 / (1 - 0.5))
+
+
+def test_the_capacity_module_agrees_with_the_textbook_formula():
+    from sim.capacity import erlang_c, mean_wait, wait_quantile, workers_for
+
+    for lam, s, c in ((0.5, 1.0, 1), (3.0, 0.5, 2), (50.0, 0.05, 4), (900.0, 0.01, 12)):
+        assert mean_wait(lam, s, c) == pytest.approx(erlang_c_wait(lam, s, c), rel=1e-9)
+    assert erlang_c(1, 0.3) == pytest.approx(0.3)  # M/M/1: a request waits if one is busy
+    assert erlang_c(3, 3.0) == 1.0 and math.isinf(wait_quantile(10.0, 0.5, 5))
+    # P(wait > t_q) = 1 - q exactly at the quantile
+    lam, s, c = 50.0, 0.05, 4
+    t = wait_quantile(lam, s, c, 0.99)
+    assert erlang_c(c, lam * s) * math.exp(-(c / s - lam) * t) == pytest.approx(0.01)
+    # the fewest workers: one fewer misses the target
+    n = workers_for(lam, s, target=0.02)
+    assert wait_quantile(lam, s, n) <= 0.02 < wait_quantile(lam, s, n - 1)
+    assert workers_for(2 * lam, s, target=0.02) >= n
