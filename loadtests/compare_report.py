@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from loadtests.compare import METRICS, Side
-from loadtests.report import _save
+from loadtests.report import _save, latency_figure
 from sim.plots import cdf
 
 MINUTE = 60
@@ -77,15 +77,8 @@ def latency_plot(out: Path, predicted: Side, measured: Side) -> Path | None:
             jobs = side.jobs[side.jobs["strategy"] == strategy]
             label = f"{strategy} {what}"
             drawn = cdf(ax, jobs["detection_latency"], label, linestyle=style, color=c) or drawn
-    if not drawn:
-        plt.close(fig)
-        return None
-    ax.set_xlabel("detection latency (simulated seconds)")
-    ax.set_ylabel("share of jobs")
-    ax.set_title("Detection latency: the model (solid) and the live run (dashed)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, out / "compare_latency.png")
+    title = "Detection latency: the model (solid) and the live run (dashed)"
+    return latency_figure(fig, ax, drawn, title, out / "compare_latency.png")
 
 
 def write(out: Path, result: dict, predicted: Side, measured: Side) -> Path:

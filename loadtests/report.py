@@ -53,15 +53,21 @@ def latency_plot(out: Path) -> Path | None:
     for strategy, rows in sorted(jobs.items()):
         lat = [float(r["latency_s"]) for r in rows if r["latency_s"]]
         drawn = cdf(ax, lat, strategy) or drawn
+    return latency_figure(fig, ax, drawn, "Detection latency per strategy", out / "latency_cdf.png")
+
+
+def latency_figure(fig, ax, drawn: bool, title: str, path: Path) -> Path | None:
+    """A detection-latency CDF figure finished (labels, title, legend) and saved; closed
+    and None where nothing was drawn."""
     if not drawn:
         plt.close(fig)
         return None
     ax.set_xlabel("detection latency (simulated seconds)")
     ax.set_ylabel("share of jobs")
-    ax.set_title("Detection latency per strategy")
+    ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, out / "latency_cdf.png")
+    return _save(fig, path)
 
 
 def polls_plot(out: Path) -> Path | None:

@@ -269,10 +269,7 @@ class Core:
         server (no query; no faults, outages, rate limit or Retry-After hint in force),
         answered without the general routing: what ``_status`` would answer. None hands
         the request to the general path (which also answers every refusal)."""
-        faults, config = self.faults, self.config
-        if not faults._quiet or faults.outages or faults.spec.rate_limit is not None:
-            return None
-        if config.retry_after_hint is not None:
+        if not self.faults.inert or self.config.retry_after_hint is not None:
             return None
         base, _, text = req.path.rpartition("/")
         dialect = _STATUS_BASES.get(base)

@@ -59,6 +59,11 @@ class Faults:
         self._total = spec.total
         self._quiet = self._total == 0 and spec.latency is None  # the common case
 
+    @property
+    def inert(self) -> bool:
+        """Nothing can happen to a request: no fault, latency, outage or rate limit."""
+        return self._quiet and not self.outages and self._spec.rate_limit is None
+
     def draw(self) -> Decision:
         """The fault of the next status request, and its injected latency."""
         if self._quiet:
