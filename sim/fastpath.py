@@ -157,12 +157,12 @@ def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, h
         m = active.size
         width = max(1, min(width, BLOCK_CELLS // m))
         waits = buffer[: width * m].reshape(width, m)  # an attempt per row
-        p = prev[active] if attempt else None
-        for i in range(width):
-            a = attempt + i
-            p = float(first) if a == 0 and first is not None else wait.draw(a, p, rng, m)
-            waits[i] = p
-            p = waits[i]  # an array even where all clients wait the same
+        p, skip = (prev[active] if attempt else None), 0
+        if attempt == 0 and first is not None:
+            waits[0], skip = float(first), 1
+            p = waits[0]
+        if skip < width:
+            wait.fill(attempt + skip, p, rng, waits[skip:])
         if half == 0 and attempt > 10_000 and not waits.any():
             raise ValueError(f"strategy {strategy.label} polls in a loop that takes no time")
         thresholds = stop.thresholds(np.arange(attempt, attempt + width))
@@ -180,7 +180,7 @@ def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, h
         prev[active] = waits[-1]  # (a copy: the buffer is drawn into again)
         active = active[~done]
         attempt += width
-        width = _next_width(matrix, rows, active, now, stop_at, waits[-1], rtt)
+        width = _next_width(matrix, rows, active, now, stop_at, waits[-2:], rtt)
 
 
 def _schedule(strategy: Strategy, half: float, horizon: float):
@@ -251,15 +251,23 @@ def _constant_schedule(strategy: Strategy, half: float, horizon: float):
 
 def _next_width(matrix, rows, active, now, stop_at, last, rtt) -> int:
     """How many attempts to draw next: enough for the median client still watching to
-    see its job end at the pace of the last waits, so few draws go unused."""
+    see its job end if the waits go on as the ``last`` rows of the block did (growing by
+    the ratio of their means, as backoff does), so few draws go unused."""
     if not active.size:
         return 1
     r = rows[active]
-    left = np.where(matrix.ended[r], matrix.t_vis[r], stop_at) - now[active]
-    pace = float(last.mean()) + rtt
+    left = np.median(np.where(matrix.ended[r], matrix.t_vis[r], stop_at) - now[active])
+    left = max(0.0, float(left))
+    means = [float(row.mean()) for row in last]
+    pace = means[-1] + rtt
     if pace <= 0:
         return BLOCK_ATTEMPTS
-    return int(np.clip(np.ceil(np.median(left) / pace) + 1, 1, BLOCK_ATTEMPTS))
+    growth = means[-1] / means[0] if len(means) == 2 and means[0] > 0 else 1.0
+    if growth > 1.01:  # pace * (g + g^2 + ... + g^k) >= left
+        k = math.log1p(left * (growth - 1) / (pace * growth)) / math.log(growth)
+    else:
+        k = left / pace
+    return int(min(k + 2, BLOCK_ATTEMPTS))
 
 
 def _same_schedule(matrix, rows, start, strategy, rtt, stop_at, out, threads) -> np.ndarray:

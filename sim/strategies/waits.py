@@ -39,6 +39,9 @@ class Wait:
     deterministic: bool = True
     #: the wait of every attempt, where it is the same at every attempt (else None)
     constant: float | None = None
+    #: looks at neither the attempt nor the previous wait, so a block of attempts is
+    #: drawn as one array
+    memoryless: bool = False
 
     def __repr__(self) -> str:
         return str(self)
@@ -50,6 +53,17 @@ class Wait:
         vectorised fast path: an array, or one number where all clients wait the same;
         ``prev`` holds their previous waits in the same form (None before the first)."""
         raise TypeError(f"{self} needs the server's answers; it has no vectorised form")
+
+    def fill(
+        self, attempt: int, prev: np.ndarray | None, rng: np.random.Generator, out: np.ndarray
+    ) -> None:
+        """Draw into ``out`` the waits of a block of attempts (a row each, from
+        ``attempt`` on) for ``out.shape[1]`` clients, whose previous waits are ``prev``:
+        row by row with ``draw``, each row the next one's ``prev``."""
+        n = out.shape[1]
+        for i in range(len(out)):
+            out[i] = self.draw(attempt + i, prev, rng, n)
+            prev = out[i]
 
     def __call__(self, state: PollState, rng: np.random.Generator | None) -> float:
         raise NotImplementedError
@@ -102,6 +116,27 @@ class wait_sum(Wait):
             total += p
         return total
 
+    @property
+    def memoryless(self) -> bool:  # type: ignore[override]
+        return all(w.memoryless for w in self.waits)
+
+    def fill(self, attempt, prev, rng, out):
+        if not self.memoryless:
+            return super().fill(attempt, prev, rng, out)
+        drawn = [w for w in self.waits if w.constant is None]
+        fixed_part = sum(w.constant for w in self.waits if w.constant is not None)
+        if not drawn:
+            out.fill(fixed_part)
+            return None
+        drawn[0].fill(attempt, prev, rng, out)
+        spare = np.empty_like(out) if len(drawn) > 1 else None
+        for w in drawn[1:]:
+            w.fill(attempt, prev, rng, spare)
+            out += spare
+        if fixed_part:
+            out += fixed_part
+        return None
+
     def draw(self, attempt, prev, rng, n):
         first, *rest = (w.draw(attempt, prev, rng, n) for w in self.waits)
         total = first + rest[0] if rest else first  # a new array, added to in place
@@ -129,8 +164,13 @@ class fixed(Wait):
     def constant(self) -> float:  # type: ignore[override]
         return float(self.seconds)
 
+    memoryless = True
+
     def draw(self, attempt, prev, rng, n):
         return float(self.seconds)
+
+    def fill(self, attempt, prev, rng, out):
+        out.fill(self.seconds)
 
     def __call__(self, state, rng):
         return float(self.seconds)
@@ -203,14 +243,22 @@ class uniform(Wait):
             raise ValueError(f"uniform: low must be <= high, found {self.low} > {self.high}")
 
     deterministic = False
+    memoryless = True
 
     def draw(self, attempt, prev, rng, n):
         x = rng.random(n)
+        self._scale(x)
+        return x
+
+    def fill(self, attempt, prev, rng, out):
+        rng.random(out=out)  # row after row: the same draws as ``draw`` row by row
+        self._scale(out)
+
+    def _scale(self, x: np.ndarray) -> None:
         if self.high - self.low != 1:
             x *= self.high - self.low
         if self.low:
             x += self.low
-        return x
 
     def __call__(self, state, rng):
         return self.low + (self.high - self.low) * rng.random()
@@ -244,6 +292,18 @@ class full_jitter(Wait):
             x += self.min
         return x
 
+    def fill(self, attempt, prev, rng, out):
+        if not self.inner.deterministic:  # the inner draws come between the jitter's
+            return super().fill(attempt, prev, rng, out)
+        self.inner.fill(attempt, prev, rng, out)  # draws nothing: the same jitter draws
+        np.maximum(out, self.min, out=out)
+        if self.min:
+            out -= self.min
+        out *= rng.random(out.shape)
+        if self.min:
+            out += self.min
+        return None
+
     def __call__(self, state, rng):
         d = max(self.min, self.inner(state, rng))
         return self.min + (d - self.min) * rng.random()
@@ -274,6 +334,14 @@ class equal_jitter(Wait):
         x *= half
         x += half
         return x
+
+    def fill(self, attempt, prev, rng, out):
+        if not self.inner.deterministic:
+            return super().fill(attempt, prev, rng, out)
+        self.inner.fill(attempt, prev, rng, out)
+        out /= 2
+        out += out * rng.random(out.shape)
+        return None
 
     def __call__(self, state, rng):
         d = self.inner(state, rng)

@@ -113,6 +113,38 @@ def test_open_loop_marks_what_needs_no_server_feedback():
 
 
 @pytest.mark.parametrize(
+    "wait",
+    [
+        fixed(5) + uniform(0, 1),
+        uniform(2, 4) + fixed(1) + uniform(0, 1),
+        full_jitter(exponential(1, 1.5, max=20)),
+        full_jitter(exponential(1, 2), min=0.5) + fixed(1),
+        equal_jitter(linear(1, 2, max=9)),
+        decorrelated_jitter(1, max=30),
+        full_jitter(uniform(0, 4)),
+    ],
+    ids=str,
+)
+def test_a_block_of_attempts_is_drawn_as_the_attempts_one_by_one(wait):
+    """``fill`` (the fast path's block of waits, attempts 3 to 9 of 50 clients) gives
+    the same waits as ``draw`` attempt after attempt, from the same generator, except
+    that a sum of several random waits draws each term's block in turn."""
+    prev = np.linspace(1, 10, 50)
+    block = np.empty((7, 50))
+    wait.fill(3, prev, np.random.default_rng(5), block)
+    rng, p, rows = np.random.default_rng(5), prev, []
+    for a in range(3, 10):
+        p = np.broadcast_to(wait.draw(a, p, rng, 50), (50,)).copy()
+        rows.append(p)
+    one_by_one = np.array(rows)
+    if sum(not w.deterministic for w in getattr(wait, "waits", (wait,))) > 1:
+        assert block.min() >= 3 and block.max() <= 6  # other order, same bounds
+        assert not np.array_equal(block, one_by_one)
+    else:
+        assert np.array_equal(block, one_by_one)
+
+
+@pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda: fixed(-1), "fixed: seconds must be a number >= 0, found -1"),
