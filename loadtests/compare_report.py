@@ -58,7 +58,7 @@ def load_plot(out: Path, predicted: Side, measured: Side) -> Path:
             counts = side.per_second.get(strategy, np.zeros(1))
             per_min = np.add.reduceat(counts, np.arange(0, len(counts), MINUTE)) / MINUTE
             ax.plot(np.arange(len(per_min)), per_min, style, color=c, label=f"{strategy} {what}")
-    ax.set_xlabel("simulated minutes")
+    ax.set_xlabel("simulated time (min)")
     ax.set_ylabel("requests / s (simulated)")
     ax.set_title("Load at the status API: the model (solid) and the live run (dashed)")
     ax.grid(alpha=0.3)

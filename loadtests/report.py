@@ -37,9 +37,10 @@ def load_plot(out: Path) -> Path | None:
     t = [int(r["Timestamp"]) - t0 for r in rows]
     rps = [float(r["Requests/s"]) for r in rows]
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.plot(t, rps, color="#1f77b4")
-    ax.set_xlabel("wall seconds into the run")
-    ax.set_ylabel("requests / s")
+    ax.plot(t, rps, color="#1f77b4", label="all requests (Locust's view)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("time into the run (wall s)")
+    ax.set_ylabel("load (requests/s, wall)")
     ax.set_title("Load the swarm put on the status API")
     ax.grid(alpha=0.3)
     return _save(fig, out / "load.png")
@@ -63,7 +64,7 @@ def latency_figure(fig, ax, drawn: bool, title: str, path: Path) -> Path | None:
         plt.close(fig)
         return None
     ax.set_xlabel("detection latency (simulated seconds)")
-    ax.set_ylabel("share of jobs")
+    ax.set_ylabel("share of jobs (fraction)")
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -77,9 +78,16 @@ def polls_plot(out: Path) -> Path | None:
         return None
     fig, ax = plt.subplots(figsize=(8, 3.2))
     names = sorted(jobs)
-    ax.boxplot([[int(r["polls"]) for r in jobs[n]] for n in names])
+    boxes = ax.boxplot([[int(r["polls"]) for r in jobs[n]] for n in names])
     ax.set_xticks(range(1, len(names) + 1), names)
-    ax.set_ylabel("polls per job")
+    ax.set_xlabel("strategy (a box per client strategy)")
+    ax.legend(
+        [boxes["medians"][0], boxes["boxes"][0]],
+        ["median", "middle half of the jobs"],
+        fontsize=8,
+        loc="upper right",
+    )
+    ax.set_ylabel("polls per job (count)")
     ax.set_title("Polls per job")
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(alpha=0.3, axis="y")

@@ -63,7 +63,7 @@ def gantt(changes: pd.DataFrame, jobs: pd.DataFrame, sample: int = 30) -> Figure
     ax.set_yticks([])
     ax.invert_yaxis()
     ax.set_xlabel(f"simulated time ({unit})")
-    ax.set_ylabel(f"jobs (a sample of {len(ids)})")
+    ax.set_ylabel(f"jobs (a sample of {len(ids)}, one per row)")
     ax.set_title("Job lifecycles: state over time")
     seen = set(log["to_state"])
     handles = [Patch(color=c, label=s) for s, c in STATE_COLOURS.items() if s in seen]
@@ -95,7 +95,7 @@ def states_over_time(changes: pd.DataFrame, points: int = 600) -> Figure:
         )
         ax.legend(loc="upper left", fontsize=8)
     ax.set_xlabel(f"simulated time ({unit})")
-    ax.set_ylabel("jobs")
+    ax.set_ylabel("jobs (count)")
     ax.set_title("Jobs in each state over time")
     ax.margins(x=0)
     return fig
@@ -125,7 +125,7 @@ def latency_cdf(jobs: pd.DataFrame) -> Figure:
     else:
         _nothing(ax)
     ax.set_xlabel("detection latency (s): the end seen minus the true end")
-    ax.set_ylabel("share of jobs")
+    ax.set_ylabel("share of jobs (fraction)")
     ax.set_ylim(0, 1.02)
     ax.set_title("Detection latency by strategy (give-ups never reach 1)")
     ax.grid(alpha=0.3)
@@ -150,7 +150,7 @@ def load_over_time(polling) -> Figure:
     else:
         _nothing(ax)
     ax.set_xlabel(f"simulated time ({unit})")
-    ax.set_ylabel("requests per second\n(1 s bins, faint; and their rolling mean)")
+    ax.set_ylabel("load (requests/s)\n1 s bins, faint; and their rolling mean")
     ax.set_title("Load on the status API")
     ax.margins(x=0)
     return fig
@@ -228,3 +228,30 @@ def slo_cost_plot(ladder: pd.DataFrame) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def figure_problems(fig: Figure) -> list[str]:
+    """What a figure lacks for a reader: per plot (axes sharing a place are one plot, as
+    a twin y axis is), a title, axis labels with units in brackets, and a legend. Empty
+    when nothing is missing; the notebooks' tests check every figure they show."""
+    plots: dict[tuple, list] = {}
+    for ax in fig.axes:
+        if ax.has_data():
+            plots.setdefault(tuple(np.round(ax.get_position().bounds, 3)), []).append(ax)
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    problems = []
+    for axes in plots.values():
+        name = next((a.get_title() for a in axes if a.get_title()), "") or suptitle
+        where = f"plot {name!r}" if name else "a plot"
+        if not name:
+            problems.append(f"{where} has no title")
+        labels = [("x", next((a.get_xlabel() for a in axes if a.get_xlabel()), ""))]
+        labels += [("y", a.get_ylabel()) for a in axes]
+        for axis, label in labels:
+            if not label:
+                problems.append(f"{where} has no {axis} axis label")
+            elif "(" not in label or ")" not in label:
+                problems.append(f"{where}: {axis} axis label {label!r} gives no unit in brackets")
+        if not any(a.get_legend() for a in axes) and not fig.legends:
+            problems.append(f"{where} has no legend")
+    return problems

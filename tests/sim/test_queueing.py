@@ -91,3 +91,21 @@ def test_the_capacity_module_agrees_with_the_textbook_formula():
     n = workers_for(lam, s, target=0.02)
     assert wait_quantile(lam, s, n) <= 0.02 < wait_quantile(lam, s, n - 1)
     assert workers_for(2 * lam, s, target=0.02) >= n
+
+
+def test_response_time_quantile_of_mmc():
+    from sim.capacity import response_over, response_quantile, workers_for
+
+    # M/M/1: the response time is exponential at mu - lambda
+    lam, s = 6.0, 0.1
+    assert response_quantile(lam, s, 1, 0.99) == pytest.approx(math.log(100) / (10 - lam))
+    # at the quantile, exactly 1 - q of responses are slower, for c > 1 too
+    for lam, s, c in ((50.0, 0.05, 4), (100.0, 0.02, 3), (30.0, 0.1, 5)):
+        t = response_quantile(lam, s, c, 0.99)
+        assert response_over(t, lam, s, c) == pytest.approx(0.01, rel=1e-6)
+    assert math.isinf(response_quantile(100.0, 0.05, 5))  # offered 5 of 5 workers
+    n = workers_for(100.0, 0.05, target=0.3, of="response")
+    assert response_quantile(100.0, 0.05, n) <= 0.3 < response_quantile(100.0, 0.05, n - 1)
+    # a response-time target under the service time's own p99 cannot be met
+    with pytest.raises(ValueError, match="under the service time's own"):
+        workers_for(100.0, 0.05, target=0.2, of="response")
