@@ -38,11 +38,17 @@ def api(workers: int | None, mean_service: float) -> ServerSpec:
     return ServerSpec(workers=workers, service_time=Exponential(mean_service))
 
 
-def poll_each(run: Simulation, strategies: list[str], server: ServerSpec | None = None):
+def poll_each(
+    run: Simulation,
+    strategies: list[str],
+    server: ServerSpec | None = None,
+    clients: ClientSpec | None = None,
+) -> dict[str, Polling]:
     """Every job of one lifecycle run polled by each strategy in turn (all jobs by each):
-    ``{label: Polling}``. The clients' start delay and round trip are the scenario's."""
+    ``{label: Polling}``. The clients' start delay, round trip and timeout are those of
+    ``clients`` (by default the scenario's), the server the scenario's unless given."""
     tls = timelines(run)
-    base = run.scenario.clients
+    base = clients or run.scenario.clients
     out: dict[str, Polling] = {}
     for text in strategies:
         strategy = parse_strategy(text)
