@@ -7,11 +7,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import rcParams
+from matplotlib.figure import Figure
 
 from loadtests.compare import METRICS, Side
 from loadtests.report import _save, latency_figure
@@ -50,8 +48,9 @@ def _pct(x: float | None) -> str:
 
 def load_plot(out: Path, predicted: Side, measured: Side) -> Path:
     """Requests per second per strategy, a point a simulated minute, both sides."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = Figure(figsize=(9, 3.6))
+    ax = fig.add_subplot()
+    colours = rcParams["axes.prop_cycle"].by_key()["color"]
     for i, strategy in enumerate(sorted(predicted.per_second)):
         c = colours[i % len(colours)]
         for side, style, what in ((predicted, "-", "predicted"), (measured, "--", "measured")):
@@ -59,7 +58,7 @@ def load_plot(out: Path, predicted: Side, measured: Side) -> Path:
             per_min = np.add.reduceat(counts, np.arange(0, len(counts), MINUTE)) / MINUTE
             ax.plot(np.arange(len(per_min)), per_min, style, color=c, label=f"{strategy} {what}")
     ax.set_xlabel("simulated time (min)")
-    ax.set_ylabel("requests / s (simulated)")
+    ax.set_ylabel("load (requests/s, simulated)")
     ax.set_title("Load at the status API: the model (solid) and the live run (dashed)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
@@ -68,8 +67,9 @@ def load_plot(out: Path, predicted: Side, measured: Side) -> Path:
 
 def latency_plot(out: Path, predicted: Side, measured: Side) -> Path | None:
     """Detection latency CDF per strategy, both sides."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = Figure(figsize=(9, 3.6))
+    ax = fig.add_subplot()
+    colours = rcParams["axes.prop_cycle"].by_key()["color"]
     drawn = False
     for i, strategy in enumerate(sorted(predicted.per_second)):
         c = colours[i % len(colours)]

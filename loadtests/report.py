@@ -8,10 +8,7 @@ import csv
 import html
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from sim.plots import cdf
 
@@ -36,7 +33,8 @@ def load_plot(out: Path) -> Path | None:
     t0 = int(rows[0]["Timestamp"])
     t = [int(r["Timestamp"]) - t0 for r in rows]
     rps = [float(r["Requests/s"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.add_subplot()
     ax.plot(t, rps, color="#1f77b4", label="all requests (Locust's view)")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("time into the run (wall s)")
@@ -49,7 +47,8 @@ def load_plot(out: Path) -> Path | None:
 def latency_plot(out: Path) -> Path | None:
     """The CDF of detection latency per strategy, as the clients measured it."""
     jobs = _jobs(out)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.add_subplot()
     drawn = False
     for strategy, rows in sorted(jobs.items()):
         lat = [float(r["latency_s"]) for r in rows if r["latency_s"]]
@@ -58,12 +57,11 @@ def latency_plot(out: Path) -> Path | None:
 
 
 def latency_figure(fig, ax, drawn: bool, title: str, path: Path) -> Path | None:
-    """A detection-latency CDF figure finished (labels, title, legend) and saved; closed
-    and None where nothing was drawn."""
+    """A detection-latency CDF figure finished (labels, title, legend) and saved; None
+    where nothing was drawn."""
     if not drawn:
-        plt.close(fig)
         return None
-    ax.set_xlabel("detection latency (simulated seconds)")
+    ax.set_xlabel("detection latency (simulated s)")
     ax.set_ylabel("share of jobs (fraction)")
     ax.set_title(title)
     ax.legend(fontsize=8)
@@ -76,7 +74,8 @@ def polls_plot(out: Path) -> Path | None:
     jobs = _jobs(out)
     if not jobs:
         return None
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.add_subplot()
     names = sorted(jobs)
     boxes = ax.boxplot([[int(r["polls"]) for r in jobs[n]] for n in names])
     ax.set_xticks(range(1, len(names) + 1), names)
@@ -97,7 +96,6 @@ def polls_plot(out: Path) -> Path | None:
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
