@@ -42,6 +42,8 @@ def report(core: Core) -> dict:
     model = core.model
     model.advance()
 
+    now = model.env.now
+
     def job(job_id: int) -> dict:
         rec = model.records[job_id]
         t_end, t_vis = model.truth(job_id)
@@ -49,13 +51,29 @@ def report(core: Core) -> dict:
             "template": rec.template.name,
             "tenant": rec.tenant,
             "state": model.lifecycle.jobs[job_id].state.value,
+            "submit": rec.created,
             "t_end": t_end,
             "t_visible": t_vis,
+            "shown": shown(rec.changes, now),
         }
 
     out = core.truth.report(job)
     out["speed"] = model.clock.speed
     out["now"] = model.env.now
+    return out
+
+
+def shown(changes: list[tuple], now: float) -> list[list]:
+    """The job's states as the API showed them up to ``now``: ``[t, state]`` from the
+    time each became visible (a later change at the same instant wins)."""
+    out: list[list] = []
+    for _job, step_id, _old, new, _t, vis, _attempt in changes:
+        if step_id is not None or vis > now:
+            continue
+        if out and out[-1][0] == vis:
+            out[-1][1] = str(new)
+        else:
+            out.append([vis, str(new)])
     return out
 
 

@@ -115,9 +115,10 @@ class Truth:
                 {
                     "client": client,
                     "job_id": str(job_id),
-                    **{k: job[k] for k in ("template", "tenant", "state")},
+                    **{k: job[k] for k in ("template", "tenant", "state", "submit")},
                     "t_end": t_end,
                     "t_visible": t_vis,
+                    "shown": job["shown"],  #: [t, state], each from when the API showed it
                     "t_seen": p.t_seen if seen else None,
                     "detection_latency_s": p.t_seen - t_end if seen and t_end is not None else None,
                     "polling_delay_s": p.t_seen - t_vis if seen and t_vis is not None else None,

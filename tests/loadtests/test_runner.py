@@ -38,6 +38,32 @@ def test_a_loadtest_runs_two_strategies_side_by_side_and_writes_its_outputs(tmp_
     for name in ("locust_stats.csv", "locust.html", "jobs.csv", "swarm.py", "latency_cdf.png"):
         assert (out / name).stat().st_size > 0
     assert "fixed(3)" in r.stdout and "fixed(7)" in r.stdout
+    read_back(out)
+
+
+def read_back(out):
+    """The folder read back as DataFrames: the clients' figures match the server's, and
+    the model, polling the very jobs the server ran, predicts the polls per job."""
+    from loadtests.reading import comparison, predict, read, side_by_side, totals
+    from loadtests.reading_plots import latency_plot, locust_plot, polls_plot
+    from sim.plots import figure_problems
+
+    lt = read(out)
+    both = side_by_side(lt)
+    assert list(both.index) == ["fixed(3)", "fixed(7)"]
+    assert (both["polls_per_job_clients"] == both["polls_per_job_server"]).all()
+    assert (both["latency_p50_clients"] - both["latency_p50_server"]).abs().max() < 0.5
+    run = totals(lt).iloc[0]
+    assert run["speed"] == 20 and run["requests_server"] >= both["jobs"].sum() * 2
+    model = predict(lt)
+    assert len(model) == len(lt.watched) == both["jobs"].sum()
+    table = comparison(lt, model)
+    assert (table["polls_per_job_error"].abs() < 0.15).all(), table
+    # jobs end 10 s after submission: every 3 s sees them 2 s late, every 7 s 4 s late
+    assert table.loc["fixed(3)", "latency_p50_model"] == pytest.approx(2, abs=0.6)
+    assert table.loc["fixed(7)", "latency_p50_model"] == pytest.approx(4, abs=0.6)
+    for fig in (locust_plot(lt), latency_plot(lt, model), polls_plot(table)):
+        assert figure_problems(fig) == []
 
 
 @pytest.mark.parametrize(

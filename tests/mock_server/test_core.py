@@ -256,6 +256,11 @@ def test_the_ground_truth_counts_every_poll_and_the_latency_exactly():
     assert row["detection_latency_s"] == pytest.approx(1.0, abs=1e-9)  # seen at 31 s
     assert row["wasted_polls"] == polls - 2  # it saw running, then success
     assert row["t_end"] == pytest.approx(30.0) and not row["gave_up"]
+    # when it was submitted, and what the API showed of it from when
+    assert row["submit"] == pytest.approx(0.0)
+    assert [state for _, state in row["shown"]] == ["running", "succeeded"]  # started at once
+    assert row["shown"][-1][0] == pytest.approx(row["t_visible"])
+    assert [t for t, _ in row["shown"]] == sorted(t for t, _ in row["shown"])
     assert report["clients"][0]["polls"] == 11
     h.doc("GET", "/ordo/jobs/1", headers={"X-Client-Id": "poller-3s"})
     assert h.core.report()["jobs"][0]["requests_after_seen"] == 1
