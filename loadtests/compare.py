@@ -131,6 +131,7 @@ def measure(
     scenario_path: str | None, dialect: str, speed: float, start_in: float, end: float, out: Path
 ) -> Live:
     """The live side: server and swarm, both stopped whatever happens."""
+    out = out.resolve()  # Locust runs in it: no relative paths
     out.mkdir(parents=True, exist_ok=True)
     (out / "swarm.py").write_text(swarm_file())
     log_path = out / "requests.jsonl"

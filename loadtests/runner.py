@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +96,7 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 def run(plan: Plan) -> dict:
     """Run the plan; the outputs go to ``plan.out``; returns the summary per strategy."""
+    plan = replace(plan, out=plan.out.resolve())  # Locust runs in it: no relative paths
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "swarm.py").write_text(swarm_file(plan))
     token, admin = secrets.token_hex(12), secrets.token_hex(12)  # never "-…": argv
@@ -140,6 +141,8 @@ def run(plan: Plan) -> dict:
             w.wait(30)
         if locust.returncode not in (0, 1):  # 1: some requests failed, a result too
             raise RuntimeError(f"locust exited with status {locust.returncode}")
+        if not (plan.out / "locust_stats.csv").exists():
+            raise RuntimeError(f"locust wrote no results; see {plan.out / 'locust.log'}")
         merge_jobs(plan.out / "jobs.csv")
         report = admin_report(url, admin)
         (plan.out / "truth.json").write_text(json.dumps(report, indent=2))

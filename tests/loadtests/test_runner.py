@@ -19,10 +19,11 @@ def test_a_loadtest_runs_two_strategies_side_by_side_and_writes_its_outputs(tmp_
     r = subprocess.run(
         [*POLLSIM, "loadtest", str(QA), "--strategy", "fixed(3)", "--strategy", "fixed(7)",
          "--users", "6", "--duration", "6s", "--speed", "20", "--template", "chain",
-         "--job-duration", "5s", "--out", str(out)],
+         "--job-duration", "5s", "--out", "lt"],  # relative, as a user types it
         capture_output=True,
         text=True,
         timeout=180,
+        cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
