@@ -1,7 +1,8 @@
 """Capacity planning with the model: the status API's load as the job arrival rate
 grows, over a day, and the API workers that keep its response time under a target.
 
-Each function runs the lifecycle model and the pollers and returns a DataFrame; the
+Each function runs the lifecycle model and the pollers and returns a DataFrame (with a
+progress bar over its runs if asked: ``progress`` as ``sim.simulate`` takes it); the
 capacity-planning notebook plots them (``sim.planning_plots``). Loads are requests
 arriving at the status API per second of simulated time; response times are the API's
 own (queueing plus service), the share of a client's round trip that capacity decides.
@@ -32,6 +33,16 @@ from sim.strategies import parse_strategy
 from sim.timelines import timelines
 
 
+def _each(items, what: str, progress: bool | None):
+    """``items``, with a progress bar over them unless ``progress`` is False (None: on a
+    terminal only), as ``sim.simulate`` takes it."""
+    if progress is False:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=what, unit="run", disable=None if progress is None else False)
+
+
 def api(workers: int | None, mean_service: float) -> ServerSpec:
     """A status API of ``workers`` workers (None: unlimited) and exponential service
     times of ``mean_service`` seconds: the M/M/c server Erlang C describes."""
@@ -43,6 +54,7 @@ def poll_each(
     strategies: list[str],
     server: ServerSpec | None = None,
     clients: ClientSpec | None = None,
+    progress: bool | None = False,
 ) -> dict[str, Polling]:
     """Every job of one lifecycle run polled by each strategy in turn (all jobs by each):
     ``{label: Polling}``. The clients' start delay, round trip and timeout are those of
@@ -50,7 +62,7 @@ def poll_each(
     tls = timelines(run)
     base = clients or run.scenario.clients
     out: dict[str, Polling] = {}
-    for text in strategies:
+    for text in _each(strategies, "strategies", progress):
         strategy = parse_strategy(text)
         spec = ClientSpec(((strategy, 1.0),))
         if base is not None:
@@ -97,6 +109,7 @@ def arrival_sweep(
     server: ServerSpec | None = None,
     horizon: float | None = None,
     warmup: float | None = None,
+    progress: bool | None = False,
 ) -> pd.DataFrame:
     """The status API's load as the job arrival rate grows: per rate (jobs/s, Poisson),
     the load the clients offer (an API that never queues: ``load_offered``, mean and
@@ -107,7 +120,7 @@ def arrival_sweep(
     horizon = scenario.horizon if horizon is None else horizon
     window = window_of(horizon, warmup)
     rows = []
-    for rate in rates:
+    for rate in _each(rates, "arrival rates", progress):
         s = dataclasses.replace(scenario, arrivals=Poisson(rate), horizon=horizon)
         run = simulate(s.with_strategies(strategy), progress=False)
         offered = _load(run.polling, window)
@@ -161,6 +174,7 @@ def workers_check(
     horizon: float | None = None,
     warmup: float | None = None,
     q: float = 0.99,
+    progress: bool | None = False,
 ) -> pd.DataFrame:
     """Erlang C's answer against the model's: jobs arriving at ``rate`` per second
     polled by ``strategy``, against an API of each number of ``workers`` with
@@ -171,7 +185,7 @@ def workers_check(
     s = dataclasses.replace(scenario, arrivals=Poisson(rate), horizon=horizon)
     run = simulate(s.with_strategies(strategy), progress=False)
     rows = []
-    for c in workers:
+    for c in _each(workers, "worker counts", progress):
         p = next(iter(poll_each(run, [strategy], api(c, mean_service)).values()))
         load = float(_load(p, window).mean())
         rows.append(
@@ -194,6 +208,7 @@ def interval_cost(
     target: float,
     q: float = 0.99,
     slot: float = 3600.0,
+    progress: bool | None = False,
 ) -> pd.DataFrame:
     """What a tighter polling interval costs in API workers: the jobs of ``run`` polled
     by ``template`` at each interval (``"fixed({interval})"``); per interval the peak
@@ -201,7 +216,7 @@ def interval_cost(
     response-time quantile under ``target`` at that peak, and the p95 detection
     latency the interval buys."""
     texts = [template.format(interval=i) for i in intervals]
-    polled = poll_each(run, texts)
+    polled = poll_each(run, texts, progress=progress)
     rows = []
     for interval, (label, p) in zip(intervals, polled.items(), strict=True):
         load = p.load_frame()["requests"]
