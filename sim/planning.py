@@ -59,17 +59,16 @@ def poll_each(
     """Every job of one lifecycle run polled by each strategy in turn (all jobs by each):
     ``{label: Polling}``. The clients' start delay, round trip and timeout are those of
     ``clients`` (by default the scenario's), the server the scenario's unless given."""
-    tls = timelines(run)
     base = clients or run.scenario.clients
     out: dict[str, Polling] = {}
+    tls = timelines(run)
     for text in _each(strategies, "strategies", progress):
         strategy = parse_strategy(text)
         spec = ClientSpec(((strategy, 1.0),))
         if base is not None:
             spec = dataclasses.replace(base, strategies=spec.strategies)
-        out[strategy.label] = poll(
-            tls, spec, server or run.scenario.server, run.scenario.seed, run.end
-        )
+        server_ = server or run.scenario.server
+        out[strategy.label] = poll(tls, spec, server_, run.scenario.seed, run.end)
     return out
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim._gc import no_cyclic_gc
 from sim.fastpath import TimelineMatrix, applies, fast_poll, seconds_needed
 from sim.pollers import ClientSpec, PollRecord, direct, poller
 from sim.randomness import Draws
@@ -104,6 +105,7 @@ def rngs(seed: int) -> dict[str, np.random.Generator]:
     return {n: np.random.default_rng(c) for n, c in zip(POLL_STREAMS, children, strict=True)}
 
 
+@no_cyclic_gc()  # the records only grow: no cycles to look for
 def poll(
     timelines: list[Timeline],
     clients: ClientSpec,

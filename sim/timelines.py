@@ -16,6 +16,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sim._gc import no_cyclic_gc
 from sim.states import JOB_TERMINAL, STEP_TERMINAL
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Timeline:
         return self.final in _TERMINAL
 
 
+@no_cyclic_gc()  # the timelines only grow: no cycles to look for
 def timelines(run: Simulation) -> list[Timeline]:
     """Every job's visible timeline, in job id order."""
     jobs = {j.id: j for j in run.jobs}

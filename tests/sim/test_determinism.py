@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import pytest
+
 from sim import default_scenario, load_scenario, simulate
 from tests.sim.test_scenario import ROOT
 
@@ -24,3 +26,23 @@ def test_different_seeds_differ():
 def test_a_progress_bar_does_not_change_the_run():
     s = dataclasses.replace(default_scenario(), horizon=1800.0)
     assert simulate(s, progress=False).changes == simulate(s, progress=True).changes
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it():
+    """The collector is off while the records are made (they hold no cycles), and only
+    then: on again after a run that polls, off still where the caller had it off."""
+    import gc
+
+    s = default_scenario().with_strategies("fixed(5)", "fiddler-py")
+    assert gc.isenabled()
+    simulate(s)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        simulate(s)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError, match="method must be one of"):
+        simulate(s, method="wobble")  # fails inside the polling phase
+    assert gc.isenabled()
