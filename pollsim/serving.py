@@ -153,7 +153,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         print(format_report(report))
     if args.csv is not None:
-        rows = report["jobs"]
+        # the states shown over time: a JSON list in one cell
+        rows = [
+            {**r, "shown": json.dumps(r["shown"])} if "shown" in r else r for r in report["jobs"]
+        ]
         try:
             with args.csv.open("w", newline="", encoding="utf-8") as f:
                 fields = list(rows[0]) if rows else ["client", "job_id"]

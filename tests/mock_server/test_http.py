@@ -3,7 +3,9 @@ real HTTP."""
 
 from __future__ import annotations
 
+import csv
 import http.client
+import json
 import subprocess
 import sys
 import threading
@@ -295,7 +297,9 @@ def test_pollsim_report_prints_the_ground_truth_and_writes_csv(fast, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "reporter" in r.stdout and r.stdout.splitlines()[1].startswith("client")
-    assert "reporter" in out.read_text()
+    (row,) = [r for r in csv.DictReader(out.open()) if r["client"] == "reporter"]
+    shown = json.loads(row["shown"])  # the states shown over time, as JSON in one cell
+    assert shown[0][1] in ("queued", "running") and float(row["submit"]) <= shown[0][0]
     bad = subprocess.run(
         [*POLLSIM, "report", "--server", fast.url, "--admin-token", "x"],
         capture_output=True,
