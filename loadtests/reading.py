@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ class LoadTest:
     speed: float  #: simulated seconds per wall second
     end: float  #: the server's simulated clock when the truth was taken
 
-    @property
+    @cached_property
     def watched(self) -> pd.DataFrame:
         """The jobs the clients finished watching: each client's record (``polls``,
         ``latency_s``, ``gave_up``) beside the server's (``polls_server``,

@@ -17,6 +17,7 @@ own (queueing plus service), the share of a client's round trip that capacity de
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,20 @@ def poll_each(
     return out
 
 
+def _against(
+    scenario: Scenario, rate: float, strategy: str, horizon: float
+) -> tuple[Simulation, Callable[[ServerSpec], Polling]]:
+    """Jobs arriving at ``rate`` for ``horizon`` seconds, run once through the lifecycle;
+    and a function that polls them by ``strategy`` against a server (the timelines are
+    built once, whatever the number of servers)."""
+    s = dataclasses.replace(scenario, arrivals=Poisson(rate), horizon=horizon)
+    run = simulate(dataclasses.replace(s, clients=None), progress=False)
+    clients = s.with_strategies(strategy).clients
+    assert clients is not None
+    tls = timelines(run)
+    return run, lambda server: poll(tls, clients, server, s.seed, run.end)
+
+
 def window_of(horizon: float, warmup: float | None) -> tuple[float, float]:
     """The steady part of a run: from ``warmup`` (a third of the horizon by default,
     while the first jobs fill the system) to the horizon, when arrivals stop."""
@@ -120,9 +135,8 @@ def arrival_sweep(
     window = window_of(horizon, warmup)
     rows = []
     for rate in _each(rates, "arrival rates", progress):
-        s = dataclasses.replace(scenario, arrivals=Poisson(rate), horizon=horizon)
-        run = simulate(s.with_strategies(strategy), progress=False)
-        offered = _load(run.polling, window)
+        run, against = _against(scenario, rate, strategy, horizon)
+        offered = _load(against(ServerSpec()), window)  # an API that never queues
         row = {
             "arrival_rate": rate,
             "jobs": len(run.jobs),
@@ -130,8 +144,7 @@ def arrival_sweep(
             "load_offered_p99": _quantile(offered, 0.99),
         }
         if server is not None:
-            served = poll_each(run, [strategy], server)
-            p = next(iter(served.values()))
+            p = against(server)
             load = _load(p, window)
             frame = p.load_frame().iloc[int(window[0]) : int(window[1])]
             jobs = p.jobs_frame()
@@ -181,11 +194,10 @@ def workers_check(
     of its response time as simulated and as M/M/c predicts for that load."""
     horizon = scenario.horizon if horizon is None else horizon
     window = window_of(horizon, warmup)
-    s = dataclasses.replace(scenario, arrivals=Poisson(rate), horizon=horizon)
-    run = simulate(s.with_strategies(strategy), progress=False)
+    _, against = _against(scenario, rate, strategy, horizon)
     rows = []
     for c in _each(workers, "worker counts", progress):
-        p = next(iter(poll_each(run, [strategy], api(c, mean_service)).values()))
+        p = against(api(c, mean_service))
         load = float(_load(p, window).mean())
         rows.append(
             {

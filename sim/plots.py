@@ -25,7 +25,7 @@ STATE_COLOURS = {
 }
 
 
-def _time_unit(span: float) -> tuple[float, str]:
+def time_unit(span: float) -> tuple[float, str]:
     if span > 3 * 3600:
         return 3600.0, "h"
     if span > 3 * 60:
@@ -47,7 +47,7 @@ def gantt(changes: pd.DataFrame, jobs: pd.DataFrame, sample: int = 30) -> Figure
         ["job_id", "t"], kind="stable"
     )
     end = float(changes["t"].max()) if len(changes) else 1.0
-    scale, unit = _time_unit(end)
+    scale, unit = time_unit(end)
     fig = Figure(figsize=(10, max(3.0, 0.28 * len(ids) + 1.5)), layout="constrained")
     ax = fig.add_subplot()
     for row, (job_id, g) in enumerate(log.groupby("job_id", sort=True)):
@@ -80,7 +80,7 @@ def states_over_time(changes: pd.DataFrame, points: int = 600) -> Figure:
     grid = np.linspace(0.0, end, points)
     counts = jobs_in_states(changes, grid)
     counts = counts.loc[:, counts.max() > 0]
-    scale, unit = _time_unit(end)
+    scale, unit = time_unit(end)
     fig = Figure(figsize=(10, 4.5), layout="constrained")
     ax = fig.add_subplot()
     if counts.columns.empty:
@@ -137,7 +137,7 @@ def load_over_time(polling) -> Figure:
     fig = Figure(figsize=(10, 4.5), layout="constrained")
     ax = fig.add_subplot()
     labels = list(dict.fromkeys(polling.per_job["strategy"]))
-    scale, unit = _time_unit(polling.end)
+    scale, unit = time_unit(polling.end)
     window = max(1, min(60, len(polling.load_frame()) // 50))
     for i, label in enumerate(labels):
         series = polling.load_frame(label)["requests"]
@@ -238,7 +238,7 @@ def figure_problems(fig: Figure) -> list[str]:
     for ax in fig.axes:
         if ax.has_data():
             plots.setdefault(tuple(np.round(ax.get_position().bounds, 3)), []).append(ax)
-    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    suptitle = fig.get_suptitle()
     problems = []
     for axes in plots.values():
         name = next((a.get_title() for a in axes if a.get_title()), "") or suptitle

@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim.occupancy import LIVE_STATES
-from sim.plots import STATE_COLOURS, _time_unit
+from sim.plots import STATE_COLOURS, time_unit
 from sim.polling import Polling
 from sim.simulation import Simulation
 from sim.status_server import Outage
@@ -24,7 +24,7 @@ def watch_plot(run: Simulation, polling: Polling, job_ids: list[int]) -> Figure:
     requests = polling.requests_frame()
     watched = polling.jobs_frame().set_index("job_id")
     end = float(changes["t"].max())
-    scale, unit = _time_unit(end)
+    scale, unit = time_unit(end)
     fig = Figure(figsize=(10, 0.55 * len(job_ids) + 1.8), layout="constrained")
     ax = fig.add_subplot()
     for row, job_id in enumerate(job_ids):
