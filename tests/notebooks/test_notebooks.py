@@ -13,6 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = [pytest.mark.live, pytest.mark.slow]  # a real Jupyter kernel
+
 #: run before the notebook's first cell: every figure drawn is checked as it is drawn
 CHECK_FIGURES = """
 import matplotlib.backend_bases as _backend
