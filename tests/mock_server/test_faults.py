@@ -57,6 +57,7 @@ def mixed(tmp_path):
     server.stop()
 
 
+@pytest.mark.live
 def test_every_injected_fault_is_tagged_in_the_ground_truth(mixed):
     where = call(mixed, "POST", "/ordo/jobs", {"duration": "1h"}).headers["Location"]
     seen = [outcome(mixed, where, "victim") for _ in range(300)]
@@ -72,6 +73,7 @@ def test_every_injected_fault_is_tagged_in_the_ground_truth(mixed):
     assert row["injected_errors"] == 300 - seen.count("ok")
 
 
+@pytest.mark.live
 def test_the_same_seed_and_requests_give_the_same_faults(tmp_path):
     runs = []
     for _ in range(2):
@@ -84,6 +86,7 @@ def test_the_same_seed_and_requests_give_the_same_faults(tmp_path):
     assert runs[0] == runs[1] and len(set(runs[0])) > 2
 
 
+@pytest.mark.live
 def test_injected_latency_holds_no_other_request(tmp_path):
     server = start(20, scenario=with_tables(tmp_path, '[faults]\nlatency = "2s"\n'))
     try:
@@ -102,6 +105,7 @@ def test_injected_latency_holds_no_other_request(tmp_path):
         server.stop()
 
 
+@pytest.mark.live
 def test_a_client_trickling_its_request_is_cut_off_while_others_are_served(tmp_path):
     server = start(20, scenario=with_tables(tmp_path, '[serve]\nrequest_deadline = "2s"\n'))
     try:
@@ -135,6 +139,7 @@ def test_a_client_trickling_its_request_is_cut_off_while_others_are_served(tmp_p
         server.stop()
 
 
+@pytest.mark.live
 def test_beyond_the_concurrency_cap_the_server_answers_503_with_retry_after(tmp_path):
     text = '[serve]\nmax_concurrency = 5\n[faults]\nlatency = "1s"\n'
     server = start(20, scenario=with_tables(tmp_path, text))
@@ -156,6 +161,7 @@ def test_beyond_the_concurrency_cap_the_server_answers_503_with_retry_after(tmp_
         server.stop()
 
 
+@pytest.mark.live
 def test_an_outage_without_answers_drops_the_connection_at_the_deadline(tmp_path):
     text = """
 [serve]

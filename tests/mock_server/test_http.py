@@ -19,6 +19,8 @@ from sim.dialects import DIALECTS
 from sim.states import JOB_EDGES, JOB_TERMINAL
 from tests.mock_server.server import ADMIN, QA, call, start
 
+pytestmark = pytest.mark.live  # a real pollsim serve on a loopback port
+
 
 @pytest.fixture(scope="module")
 def fast():
