@@ -17,20 +17,41 @@ from sim import format_duration, parse_duration, parse_rate
         ("1.5m", 90.0),
         ("10min", 600.0),
         (" 5 s ", 5.0),
+        ("20", 20.0),  # a plain number as text is seconds, as the messages say
+        (" 1.5 ", 1.5),
+        ("2e3", 2000.0),
+        ("3650d", 3650 * 86400.0),  # the longest: 10 years
     ],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["", "5", "5x", "m5", "-5s", -1, True, None, [5], float("nan")])
+@pytest.mark.parametrize(
+    "bad", ["", "5x", "m5", "-5s", "-5", -1, True, None, [5], float("nan"), "nan", "inf"]
+)
 def test_bad_durations_are_refused(bad):
     with pytest.raises(ValueError, match="expected"):
         parse_duration(bad)
 
 
 @pytest.mark.parametrize(
-    ("text", "rate"), [(2, 2.0), ("20000/h", 20000 / 3600), ("5/m", 5 / 60), ("2/s", 2.0)]
+    "huge", [float("inf"), 1e300, 10**400, "99999999999h", "1e999", "3651d", "9" * 5000]
+)
+def test_durations_past_ten_years_are_refused(huge):
+    with pytest.raises(ValueError, match="at most 10 years"):
+        parse_duration(huge)
+
+
+@pytest.mark.parametrize("huge", [float("inf"), 1e300, 10**400, "2000000/s", "1e999"])
+def test_rates_past_a_million_per_second_are_refused(huge):
+    with pytest.raises(ValueError, match="at most 1000000/s"):
+        parse_rate(huge)
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [(2, 2.0), ("2", 2.0), ("20000/h", 20000 / 3600), ("5/m", 5 / 60), ("2/s", 2.0)],
 )
 def test_parse_rate(text, rate):
     assert parse_rate(text) == pytest.approx(rate)
