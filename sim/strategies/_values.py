@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from sim.durations import parse_duration
+from sim.limits import MAX_DURATION
 
 
 def num(x: float) -> str:
@@ -15,17 +16,29 @@ def num(x: float) -> str:
 
 
 def check_non_negative(obj: object, name: str, *keys: str) -> None:
-    """Make each field ``key`` of the frozen value ``obj`` a float >= 0; a duration string
-    ("30s", "1h") is read as such. ValueError names the field otherwise."""
+    """Make each field ``key`` of the frozen value ``obj`` a float from 0 to 10 years (a
+    ``max`` may also be inf); a duration string ("30s", "1h") is read as such. ValueError
+    names the field otherwise."""
     for key in keys:
         v = getattr(obj, key)
+        if key == "max" and isinstance(v, float) and v == math.inf:
+            continue
         if isinstance(v, str):
             try:
                 v = parse_duration(v)
-            except ValueError:
-                raise ValueError(f"{name}: {key} must be a duration, found {v!r}") from None
-        if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v) or v < 0:
-            raise ValueError(f"{name}: {key} must be a number >= 0, found {v!r}")
-        if math.isinf(v) and key != "max":
-            raise ValueError(f"{name}: {key} must be finite, found {v!r}")
+            except ValueError as exc:
+                why = str(exc).removeprefix("expected ")
+                why = why if why.startswith("a duration") else "a duration"
+                raise ValueError(f"{name}: {key} must be {why}, found {v!r}") from None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
+            raise ValueError(f"{name}: {key} must be a number >= 0, found {short(v)}")
+        if not v <= MAX_DURATION:
+            most = f"at most 10 years ({MAX_DURATION:.0f} s)"
+            raise ValueError(f"{name}: {key} must be {most}, found {short(v)}")
         object.__setattr__(obj, key, float(v))
+
+
+def short(value: object) -> str:
+    """A value as found, kept short (a whole number may have thousands of digits)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:20] + f"... ({len(text)} characters)"

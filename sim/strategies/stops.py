@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.strategies._values import check_non_negative, num
+from sim.limits import MAX_POLLS
+from sim.strategies._values import check_non_negative, num, short
 from sim.strategies.state import PollState
 
 
@@ -95,8 +96,11 @@ class after_polls(Stop):
     n: int
 
     def __post_init__(self) -> None:
-        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
-            raise ValueError(f"after_polls: n must be a whole number >= 1, found {self.n!r}")
+        n = self.n
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POLLS:
+            raise ValueError(
+                f"after_polls: n must be a whole number from 1 to {MAX_POLLS:,}, found {short(n)}"
+            )
 
     def threshold(self, attempt):
         return 0.0 if attempt >= self.n else math.inf

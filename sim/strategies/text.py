@@ -21,7 +21,9 @@ import re
 from collections.abc import Callable
 
 from sim.durations import parse_duration
+from sim.limits import MAX_DEPTH, MAX_STRATEGY_CHARS, MAX_TERMS
 from sim.strategies import stops, waits
+from sim.strategies._values import short
 from sim.strategies.poll import Strategy, poll
 from sim.strategies.presets import PRESETS
 from sim.strategies.stops import Stop
@@ -63,11 +65,14 @@ def parse_strategy(text: str) -> Strategy:
         hint = difflib.get_close_matches(name, PRESETS, n=1)
         more = f"did you mean {hint[0]}?" if hint else "expected one of " + ", ".join(PRESETS)
         raise _error(text, 1, f"unknown preset {name!r}; {more}")
+    _check_size(text, name)
     try:
         tree = ast.parse(name, mode="eval")
+        value = _Builder(text).build(tree.body)
     except SyntaxError as exc:
         raise _error(text, exc.offset or 1, f"not a strategy ({exc.msg})") from None
-    value = _Builder(text).build(tree.body)
+    except (RecursionError, MemoryError):  # past what _check_size can see coming
+        raise _error(text, 1, f"nested too deeply; at most {MAX_DEPTH} levels") from None
     if isinstance(value, Wait):
         return Strategy(value)
     if not isinstance(value, Strategy):
@@ -76,7 +81,31 @@ def parse_strategy(text: str) -> Strategy:
 
 
 def _error(text: str, col: int, message: str) -> StrategyError:
-    return StrategyError(f"strategy {text!r}: at column {col}: {message}")
+    shown = text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+    return StrategyError(f"strategy {shown!r}: at column {col}: {message}")
+
+
+#: characters that join or negate terms: each one a level of Python's parser
+_OPERATORS = frozenset("+|&-~*/%@^<>=!")
+
+
+def _check_size(text: str, name: str) -> None:
+    """Refuse a text too long, too deeply nested or with too many terms before parsing,
+    which would recurse once per level or term."""
+    if len(name) > MAX_STRATEGY_CHARS:
+        raise _error(text, 1, f"{len(name)} characters; at most {MAX_STRATEGY_CHARS}")
+    depth = terms = 0
+    for col, ch in enumerate(name, start=1):
+        if ch in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _error(text, col, f"nested too deeply; at most {MAX_DEPTH} levels")
+        elif ch in ")]}":
+            depth -= 1
+        elif ch in _OPERATORS:
+            terms += 1
+            if terms >= MAX_TERMS:
+                raise _error(text, col, f"too many terms; at most {MAX_TERMS} joined by +, | or &")
 
 
 class _Builder:
@@ -138,8 +167,8 @@ class _Builder:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
                 return parse_duration(node.value)
-            except ValueError:
-                raise self.fail(node, f"{node.value!r}: expected a duration") from None
+            except ValueError as exc:
+                raise self.fail(node, f"{short(node.value)}: {exc}") from None
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             if isinstance(node.value, bool):
                 raise self.fail(node, "expected a number, found a boolean")

@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.limits import MAX_DURATION
 from sim.states import JobState
-from sim.strategies._values import check_non_negative, num
+from sim.strategies._values import check_non_negative, num, short
 from sim.strategies.state import PollState
 
 _STATES = {s.value for s in JobState}
+#: the largest growth factor of an exponential backoff
+MAX_MULTIPLIER = 1000.0
 
 
 def need_wait(name: str, key: str, value: object) -> None:
@@ -194,7 +197,7 @@ class linear(Wait):
         return self(PollState(attempt), None)
 
     def __call__(self, state, rng):
-        return min(self.max, self.start + self.step * state.attempt)
+        return min(self.max, self.start + self.step * state.attempt, MAX_DURATION)
 
     def __str__(self) -> str:
         cap = f", max={num(self.max)}" if math.isfinite(self.max) else ""
@@ -212,18 +215,25 @@ class exponential(Wait):
 
     def __post_init__(self) -> None:
         check_non_negative(self, "exponential", "initial", "max")
-        if isinstance(self.multiplier, bool) or not self.multiplier >= 1:
-            raise ValueError(f"exponential: multiplier must be >= 1, found {self.multiplier!r}")
+        m = self.multiplier
+        if isinstance(m, bool) or not isinstance(m, int | float) or not 1 <= m <= MAX_MULTIPLIER:
+            raise ValueError(
+                f"exponential: multiplier must be from 1 to {MAX_MULTIPLIER:g}, found {short(m)}"
+            )
+        object.__setattr__(self, "multiplier", float(m))
 
     def draw(self, attempt, prev, rng, n):
         return self(PollState(attempt), None)
 
     def __call__(self, state, rng):
+        """The backoff at this attempt; it grows no further than 10 years."""
+        if not self.initial:
+            return 0.0
         try:
-            grown = self.initial * float(self.multiplier) ** state.attempt
+            grown = self.initial * self.multiplier**state.attempt
         except OverflowError:
             grown = math.inf
-        return min(self.max, grown)
+        return min(self.max, grown, MAX_DURATION)
 
     def __str__(self) -> str:
         cap = f", max={num(self.max)}" if math.isfinite(self.max) else ""
@@ -369,12 +379,12 @@ class decorrelated_jitter(Wait):
         x = rng.random(n)  # min(max, base + (high - base) * x), in place
         x *= high - self.base
         x += self.base
-        return np.minimum(x, self.max, out=x)
+        return np.minimum(x, min(self.max, MAX_DURATION), out=x)
 
     def __call__(self, state, rng):
         prev = state.prev_delay if state.prev_delay is not None else self.base
         high = max(self.base, 3 * prev)
-        return min(self.max, self.base + (high - self.base) * rng.random())
+        return min(self.max, self.base + (high - self.base) * rng.random(), MAX_DURATION)
 
     def __str__(self) -> str:
         cap = f", max={num(self.max)}" if math.isfinite(self.max) else ""

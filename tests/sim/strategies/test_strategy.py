@@ -126,7 +126,10 @@ def test_smithy_waiter_waits_between_2s_and_120s():
         ("ordo-jss", "unknown preset 'ordo-jss'; did you mean ordo-js?"),
         ("fixed(-2)", "at column 1: fixed: seconds must be a number >= 0, found -2"),
         ("fixed(5) | after_delay(soon)", "at column 24: unknown name 'soon'"),
-        ("fixed(5) | after_delay('soon')", "at column 24: 'soon': expected a duration"),
+        ("fixed(5) | after_delay('soon')", "at column 24: 'soon': expected a number of seconds"),
+        ("fixed('99999999999h')", "at column 7: '99999999999h': expected a duration of at most 10"),
+        ("fixed(1e308)", "at column 1: fixed: seconds must be at most 10 years"),
+        ("fixed(5) | after_polls(2000000)", "n must be a whole number from 1 to 1,000,000"),
         ("fixed(5) | fixed(3)", "cannot combine a wait | a wait"),
         ("after_delay(60)", "a stop alone is not a strategy"),
         ("fixed(1, 2)", "fixed(seconds): too many positional arguments"),
@@ -141,6 +144,29 @@ def test_malformed_text_names_the_part_that_is_wrong(text, message):
         parse_strategy(text)
     assert message in str(exc.value)
     assert str(exc.value).startswith(f"strategy {text!r}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (" + ".join(["fixed(1)"] * 3000), "characters; at most 4000"),
+        (" + ".join(["fixed(1)"] * 65), "too many terms; at most 64"),
+        ("|".join(["fixed(1)"] + ["after_polls(3)"] * 64), "too many terms; at most 64"),
+        ("full_jitter(" * 33 + "fixed(1)" + ")" * 33, "nested too deeply; at most 32"),
+        ("fixed(" + "-" * 900 + "1)", "too many terms; at most 64"),
+        ("not " * 900 + "x", "expected a call"),
+    ],
+)
+def test_huge_texts_are_refused_before_parsing(text, message):
+    # 3,000 terms or levels were a RecursionError in Python's own parser
+    with pytest.raises(StrategyError, match=message) as exc:
+        parse_strategy(text)
+    assert len(str(exc.value)) < 250  # the text is shown cut short
+
+
+def test_the_most_terms_and_levels_still_parse():
+    assert len(parse_strategy(" + ".join(["fixed(1)"] * 64)).wait.waits) == 64
+    assert parse_strategy("full_jitter(" * 31 + "fixed(1)" + ")" * 31).open_loop
 
 
 def test_equality_and_hash_are_by_value():

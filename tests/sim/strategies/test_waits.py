@@ -148,9 +148,14 @@ def test_a_block_of_attempts_is_drawn_as_the_attempts_one_by_one(wait):
     ("make", "message"),
     [
         (lambda: fixed(-1), "fixed: seconds must be a number >= 0, found -1"),
-        (lambda: fixed(float("inf")), "fixed: seconds must be finite"),
+        (lambda: fixed(float("inf")), r"fixed: seconds must be at most 10 years"),
+        (lambda: fixed(1e308), r"fixed: seconds must be at most 10 years \(315360000 s\)"),
+        (lambda: fixed(10**400), r"found 9*1000.*\(401 characters\)"),
+        (lambda: fixed("99999999999h"), "seconds must be a duration of at most 10 years"),
         (lambda: fixed("soon"), "fixed: seconds must be a duration, found 'soon'"),
-        (lambda: exponential(1, 0.5), "multiplier must be >= 1"),
+        (lambda: exponential(1, 0.5), "multiplier must be from 1 to 1000"),
+        (lambda: exponential(1, 10**400), "multiplier must be from 1 to 1000"),
+        (lambda: exponential(1, float("nan")), "multiplier must be from 1 to 1000"),
         (lambda: uniform(3, 1), "low must be <= high"),
         (lambda: full_jitter(5), "inner must be a wait"),
         (lambda: progress(10, 1), "min must be <= max"),
@@ -159,6 +164,13 @@ def test_a_block_of_attempts_is_drawn_as_the_attempts_one_by_one(wait):
 def test_bad_waits_are_refused_when_built(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("wait", [exponential(0, 2), exponential(1, 1000), linear(1, 1e8)])
+def test_backoff_grows_to_ten_years_at_most(wait):
+    # exponential(0, 2) gave inf after 1,024 polls: an OverflowError further on
+    for attempt in (0, 3, 1100, 10**6):
+        assert 0 <= wait(make_state(attempt=attempt), None) <= 10 * 365 * 86400
 
 
 def test_durations_as_text_in_python_too():
