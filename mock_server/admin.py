@@ -5,12 +5,20 @@ in the keys of the scenario's ``[faults]`` table, plus ``outages`` as in ``[serv
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from threading import Event
 from typing import TYPE_CHECKING
 
 from mock_server.core import Request, Response, error, json_object, ok
+from mock_server.jobs import JobRecord
+from mock_server.offload import Offload
+from mock_server.truth_report import build as build_report
+from mock_server.truth_report import encode
 from sim._reader import Reader, ScenarioError
 from sim.mock_spec import FaultSpec, read_faults
 from sim.sections import read_outage
+from sim.states import JOB_TERMINAL
 from sim.status_server import Outage
 
 if TYPE_CHECKING:
@@ -27,7 +35,7 @@ def admin(core: Core, req: Request, rest: list[str]) -> Response:
     if rest == ["report"]:
         if req.method != "GET":
             return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET")
-        return ok(200, report(core))
+        return report_answer(core, req)
     if rest == ["faults"]:
         if req.method == "PUT":
             return _put_faults(core, req)
@@ -37,30 +45,75 @@ def admin(core: Core, req: Request, rest: list[str]) -> Response:
     return error(404, "not_found", f"no such admin path: {req.path}")
 
 
-def report(core: Core) -> dict:
-    """The ground truth: per client and job, per client, in all."""
+def report_answer(core: Core, req: Request) -> Response | Offload:
+    """``GET /_admin/report[?until=T]``: the truth as it stands now (a snapshot taken on
+    the loop, linear in the clients tracked), the report built and encoded off it."""
+    until = _until(req.query)
+    if isinstance(until, Response):
+        return until
+    build = _builder(core, until)
+    headers = {"Content-Type": "application/json"}
+    return Offload(lambda stop: Response(200, encode(build(stop), stop), headers))
+
+
+def report(core: Core, until: float | None = None) -> dict:
+    """The ground truth: per client and job, per client, in all; ``until``: when the
+    clients were stopped (simulated seconds; see ``mock_server.truth_report``)."""
+    return _builder(core, until)(None)
+
+
+def _builder(core: Core, until: float | None) -> Callable[[Event | None], dict]:
+    """Takes the snapshot now; the function it returns builds the report from it, in any
+    thread: it reads only what no later request changes."""
     model = core.model
-    model.advance()
+    now = model.advance()
+    snap = core.truth.snapshot()
+    records, speed = model.records, model.clock.speed
 
-    now = model.env.now
+    def build(stop: Event | None) -> dict:
+        out = build_report(snap, lambda job_id: job_truth(records[job_id], now), now, until, stop)
+        out["speed"] = speed
+        out["now"] = now
+        return out
 
-    def job(job_id: int) -> dict:
-        rec = model.records[job_id]
-        t_end, t_vis = model.truth(job_id)
-        return {
-            "template": rec.template.name,
-            "tenant": rec.tenant,
-            "state": model.lifecycle.jobs[job_id].state.value,
-            "submit": rec.created,
-            "t_end": t_end,
-            "t_visible": t_vis,
-            "shown": shown(rec.changes, now),
-        }
+    return build
 
-    out = core.truth.report(job)
-    out["speed"] = model.clock.speed
-    out["now"] = model.env.now
-    return out
+
+def job_truth(rec: JobRecord, now: float) -> dict:
+    """The job as it stood at ``now``, from its change log alone (later changes come
+    after ``now``): its state, when it truly ended and when the API showed the end."""
+    state, t_end, t_vis = None, None, None
+    for _job, step_id, _old, new, t, vis, _attempt in rec.changes:
+        if t > now:
+            break
+        if step_id is None and t_end is None:
+            state = new
+            if new in JOB_TERMINAL:
+                t_end, t_vis = t, vis
+    return {
+        "template": rec.template.name,
+        "tenant": rec.tenant,
+        "state": str(state),
+        "submit": rec.created,
+        "t_end": t_end,
+        "t_visible": t_vis,
+        "shown": shown(rec.changes, now),
+    }
+
+
+def _until(query) -> float | Response | None:
+    raw = query.get("until")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:  # NaN fails too
+        return error(
+            400, "bad_query", f"until={raw[:40]!r}: expected simulated seconds, a number >= 0"
+        )
+    return value
 
 
 def shown(changes: list[tuple], now: float) -> list[list]:

@@ -25,6 +25,7 @@ from mock_server.core import BASES, Config, Core, Delay, Request, Response, erro
 from mock_server.faults import Faults
 from mock_server.journal import Journal
 from mock_server.model import LiveModel
+from mock_server.offload import Offload
 from mock_server.protocol import Connection, Watch, factory
 from mock_server.truth import Truth
 from sim.mock_spec import MockSpec
@@ -84,6 +85,8 @@ async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.Strea
     query = request.query if request.query_string else EMPTY
     req = Request(request.method, request.path, query, request.headers, body)
     resp = core.handle(req)
+    if isinstance(resp, Offload):  # the ground truth's report: built in a worker thread
+        resp = await resp.run()
     held = False
     while not isinstance(resp, Response):
         if isinstance(resp, Delay):

@@ -1,9 +1,13 @@
 """Ground truth: every status request, aggregated as it arrives per client and job, into
-the design's metrics. Memory grows with the pairs of client and job, not with requests.
+the design's metrics. Memory grows with the pairs of client and job, not with requests,
+and at most ``max_clients`` client ids are tracked one by one: requests from ids beyond
+the cap are still answered and counted, under one entry, ``(overflow)``, which says
+about how many ids it holds.
 
 Times are simulated seconds. A client is the ``X-Client-Id`` header, else the token.
 Answers the server was told to get wrong (injected faults) are counted apart, so that a
-report never mistakes them for the server's own failures.
+report never mistakes them for the server's own failures. The report itself is built
+from a snapshot (``mock_server.truth_report``), off the event loop when served.
 """
 
 from __future__ import annotations
@@ -13,40 +17,84 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from mock_server.distinct import Distinct
 from mock_server.journal import Journal
 from sim.states import JOB_TERMINAL
 
 _TERMINAL = {s.value for s in JOB_TERMINAL}
+OVERFLOW = "(overflow)"  #: the one entry for the client ids beyond the cap
+MAX_CLIENTS = 100_000  #: client ids tracked one by one, by default (about 50 MiB)
 
 
-@dataclass
+@dataclass(slots=True)
 class Pair:
     """What one client did about one job."""
 
     polls: int = 0  #: status requests
     first: float = math.nan  #: first request
     last: float = math.nan  #: latest request
+    gap: float = 0.0  #: the longest time between two of its requests
     t_seen: float = math.nan  #: first answer showing the terminal state
-    seen: set[str] = field(default_factory=set)  #: states answered so far
+    seen: tuple[str, ...] = ()  #: states answered so far
     wasted: int = 0  #: answers showing a state this client had already seen
     after_seen: int = 0  #: requests after it had already seen the terminal state
     not_before: float = -math.inf  #: a Retry-After given to it asks for no request before
     retry_after_violations: int = 0
     errors: int = 0  #: answers other than 200/304
     injected: int = 0  #: of which injected faults
+    era: int = 0  #: the snapshot it was last copied for (a snapshot's pairs never change)
+
+    def copy(self, era: int) -> Pair:
+        return Pair(
+            self.polls,
+            self.first,
+            self.last,
+            self.gap,
+            self.t_seen,
+            self.seen,
+            self.wasted,
+            self.after_seen,
+            self.not_before,
+            self.retry_after_violations,
+            self.errors,
+            self.injected,
+            era,
+        )
+
+
+#: a client's latest request of all: its time, its job, and the longest time between two
+Last = tuple[float, int, float]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The ground truth at one instant, for a report built while requests go on: the
+    pairs listed here are never changed again (a request copies a pair first)."""
+
+    pairs: list[tuple[tuple[str, int], Pair]]
+    clients: dict[str, Last]  #: client -> its latest request of all
+    requests: Counter  #: (dialect, HTTP status) -> n
+    injected: Counter  #: fault -> n
+    overflow: Distinct  #: the ids folded into OVERFLOW
+    max_clients: int
+    journal: dict | None = None  #: the request log's summary, when there is one
+    server_errors: Counter = field(default_factory=Counter)  #: dialect -> our own 500s
 
 
 class Truth:
     """The ground truth of one server run."""
 
-    def __init__(self, journal: Journal | None = None) -> None:
+    def __init__(self, journal: Journal | None = None, max_clients: int = MAX_CLIENTS) -> None:
         self.pairs: dict[tuple[str, int], Pair] = {}
+        self.clients: dict[str, Last] = {}  #: at most max_clients, and OVERFLOW
+        self.max_clients = max_clients
+        self.overflow = Distinct()
         self.requests: Counter[tuple[str, int]] = Counter()  #: (dialect, HTTP status) -> n
         self.shown: Counter[str] = Counter()  #: state shown by status answers -> n
         self.injected: Counter[str] = Counter()  #: fault -> n
+        self.server_errors: Counter[str] = Counter()  #: dialect -> our own 500s (bugs)
         self.journal = journal  #: every status request as a JSON line, when asked for
+        self._era = 0
 
     def status_request(
         self,
@@ -75,11 +123,7 @@ class Truth:
                 }
             )
         self.shown[shown or "none"] += 1
-        p = self.pairs.get((client, job_id))
-        if p is None:
-            p = self.pairs[client, job_id] = Pair(first=t)
-        p.polls += 1
-        p.last = t
+        p = self._pair(t, self._tracked(client), job_id)
         if t < p.not_before:
             p.retry_after_violations += 1
         if retry_after is not None:
@@ -96,92 +140,68 @@ class Truth:
             p.after_seen += 1
         if shown in p.seen:
             p.wasted += 1
-        p.seen.add(shown)
+        else:
+            p.seen += (shown,)
         if shown in _TERMINAL and math.isnan(p.t_seen):
             p.t_seen = t
+
+    def _tracked(self, client: str) -> str:
+        """The client's own entry, or OVERFLOW once the cap is reached (a name no client
+        may take: a client calling itself that is folded in as well)."""
+        if client in self.clients and client != OVERFLOW:
+            return client
+        tracked = len(self.clients) - (OVERFLOW in self.clients)
+        if tracked < self.max_clients and client != OVERFLOW:
+            return client
+        self.overflow.add(client)
+        return OVERFLOW
+
+    def _pair(self, t: float, client: str, job_id: int) -> Pair:
+        """The pair, counted one more request at ``t``; copied first if a snapshot holds
+        it. The client's latest request of all moves to it."""
+        key = (client, job_id)
+        p = self.pairs.get(key)
+        if p is None:
+            p = self.pairs[key] = Pair(first=t, last=t, era=self._era)
+        elif p.era != self._era:
+            p = self.pairs[key] = p.copy(self._era)
+        p.polls += 1
+        if t - p.last > p.gap:
+            p.gap = t - p.last
+        p.last = t
+        last = self.clients.get(client)
+        gap = last[2] if last is not None else 0.0
+        if last is not None and t - last[0] > gap:
+            gap = t - last[0]
+        self.clients[client] = (t, job_id, gap)
+        return p
 
     def count(self, dialect: str, http_status: int) -> None:
         self.requests[dialect, http_status] += 1
 
-    def report(self, jobs: Callable[[int], dict]) -> dict:
-        """Per client and job, per client, and in all. ``jobs(job_id)`` gives the job's
-        truth: template, tenant, state, t_end and t_visible (None while it runs)."""
-        rows = []
-        for (client, job_id), p in sorted(self.pairs.items()):
-            job = jobs(job_id)
-            t_end, t_vis = job["t_end"], job["t_visible"]
-            seen = not math.isnan(p.t_seen)
-            rows.append(
-                {
-                    "client": client,
-                    "job_id": str(job_id),
-                    **{k: job[k] for k in ("template", "tenant", "state", "submit")},
-                    "t_end": t_end,
-                    "t_visible": t_vis,
-                    "shown": job["shown"],  #: [t, state], each from when the API showed it
-                    "t_seen": p.t_seen if seen else None,
-                    "detection_latency_s": p.t_seen - t_end if seen and t_end is not None else None,
-                    "polling_delay_s": p.t_seen - t_vis if seen and t_vis is not None else None,
-                    "polls": p.polls,
-                    "t_first": p.first,  #: its first request
-                    "watched_s": p.last - p.first,  #: first request to last
-                    "wasted_polls": p.wasted,
-                    "requests_after_seen": p.after_seen,
-                    "retry_after_violations": p.retry_after_violations,
-                    "errors": p.errors,
-                    "injected_errors": p.injected,
-                    # stopped asking before the end showed: it gave up
-                    "gave_up": (not seen) and t_vis is not None and p.last < t_vis,
-                }
-            )
-        totals = _totals(rows, self.requests, self.injected)
-        if self.journal is not None:
-            totals["journal"] = self.journal.summary()
-        return {"jobs": rows, "clients": _per_client(rows), "totals": totals}
+    def internal_error(self, dialect: str) -> None:
+        """The server failed on a request (a bug of ours, answered 500): never a fault the
+        scenario asked for."""
+        self.server_errors[dialect] += 1
 
+    def snapshot(self) -> Snapshot:
+        """The truth as it stands, in copies of its containers (no pair is copied: later
+        requests copy a pair before changing it)."""
+        self._era += 1
+        return Snapshot(
+            list(self.pairs.items()),
+            dict(self.clients),
+            Counter(self.requests),
+            Counter(self.injected),
+            self.overflow.copy(),
+            self.max_clients,
+            self.journal.summary() if self.journal is not None else None,
+            Counter(self.server_errors),
+        )
 
-def _per_client(rows: list[dict]) -> list[dict]:
-    out = []
-    for client in sorted({r["client"] for r in rows}):
-        mine = [r for r in rows if r["client"] == client]
-        out.append({"client": client, **_summary(mine)})
-    return out
+    def report(self, jobs: Callable[[int], dict], now: float, until: float | None = None) -> dict:
+        """Per client and job, per client, and in all, built here and now (the server
+        builds it off the loop from a snapshot: ``mock_server.truth_report``)."""
+        from mock_server.truth_report import build
 
-
-def _summary(rows: list[dict]) -> dict:
-    lat = sorted(r["detection_latency_s"] for r in rows if r["detection_latency_s"] is not None)
-    return {
-        "jobs": len(rows),
-        "polls": sum(r["polls"] for r in rows),
-        "polls_per_job": sum(r["polls"] for r in rows) / len(rows) if rows else None,
-        "wasted_polls": sum(r["wasted_polls"] for r in rows),
-        "requests_after_seen": sum(r["requests_after_seen"] for r in rows),
-        "retry_after_violations": sum(r["retry_after_violations"] for r in rows),
-        "gave_up": sum(r["gave_up"] for r in rows),
-        "detection_latency_s": _stats(lat),
-    }
-
-
-def _stats(values: list[float]) -> dict | None:
-    """Mean, p50, p95, p99 and max, the percentiles as the simulation's summaries take
-    them (numpy's), so that a measurement and a prediction are read the same way."""
-    if not values:
-        return None
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {
-        "mean": sum(values) / len(values),
-        "p50": float(p50),
-        "p95": float(p95),
-        "p99": float(p99),
-        "max": max(values),
-    }
-
-
-def _totals(rows, requests, injected) -> dict:
-    return {
-        **_summary(rows),
-        "requests": [
-            {"dialect": d, "http_status": s, "count": n} for (d, s), n in sorted(requests.items())
-        ],
-        "injected_faults": dict(sorted(injected.items())),
-    }
+        return build(self.snapshot(), jobs, now, until)

@@ -8,8 +8,12 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sim.limits import MAX_DEPTH, MAX_ITEMS
+
 T = TypeVar("T")
 _MISSING: Any = object()
+#: the largest whole number or number a key takes unless it says otherwise
+MOST = 10**12
 
 
 class ScenarioError(ValueError):
@@ -36,6 +40,8 @@ def show(value: object) -> str:
         return "an array of tables"
     try:
         text = json.dumps(value, default=str)
+    except RecursionError:
+        return "a value nested too deeply to show"
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -86,12 +92,14 @@ class Reader:
         self.known.append(name)
         return Reader(self.data.pop(name, {}), self.source, self.key(name))
 
-    def tables(self, name: str) -> list[Reader]:
-        """An array of tables (empty when absent)."""
+    def tables(self, name: str, most: int = MAX_ITEMS) -> list[Reader]:
+        """An array of at most ``most`` tables (empty when absent)."""
         self.known.append(name)
         raw = self.data.pop(name, [])
         if not isinstance(raw, list):
             raise self.error(name, f"found {show(raw)}, expected an array of tables ([[{name}]])")
+        if len(raw) > most:
+            raise self.error(name, f"found {len(raw):,} tables, expected at most {most:,}")
         return [Reader(t, self.source, f"{self.key(name)}[{i}]") for i, t in enumerate(raw)]
 
     def done(self) -> None:
@@ -112,19 +120,19 @@ def one_of(*choices: str) -> Callable[[object], str]:
     return parse
 
 
-def integer(low: int = 0) -> Callable[[object], int]:
+def integer(low: int = 0, high: int = MOST) -> Callable[[object], int]:
     def parse(raw: object) -> int:
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < low:
-            raise Expected(f"a whole number >= {low}")
+        if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+            raise Expected(f"a whole number from {low} to {high:,}")
         return raw
 
     return parse
 
 
-def number(low: float = 0.0) -> Callable[[object], float]:
+def number(low: float = 0.0, high: float = MOST) -> Callable[[object], float]:
     def parse(raw: object) -> float:
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not raw >= low:
-            raise Expected(f"a number >= {low:g}")
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not low <= raw <= high:
+            raise Expected(f"a number from {low:g} to {high:,g}")
         return float(raw)
 
     return parse
@@ -148,10 +156,14 @@ def text(raw: object) -> str:
     return raw
 
 
-def list_of(item: Callable[[Any], T], what: str) -> Callable[[object], tuple[T, ...]]:
+def list_of(
+    item: Callable[[Any], T], what: str, most: int = MAX_ITEMS
+) -> Callable[[object], tuple[T, ...]]:
     def parse(raw: object) -> tuple[T, ...]:
         if not isinstance(raw, list):
             raise Expected(f"an array of {what}")
+        if len(raw) > most:
+            raise Expected(f"an array of at most {most:,} {what} (found {len(raw):,})")
         out = []
         for i, v in enumerate(raw):
             try:
@@ -161,3 +173,18 @@ def list_of(item: Callable[[Any], T], what: str) -> Callable[[object], tuple[T, 
         return tuple(out)
 
     return parse
+
+
+def check_depth(data: object, source: str) -> None:
+    """Refuse arrays and tables nested more than ``MAX_DEPTH`` levels, which every
+    recursive reader (and ``show``) would follow; iterative, so any depth is safe here."""
+    stack = [(data, 0, "")]
+    while stack:
+        value, depth, key = stack.pop()
+        if depth > MAX_DEPTH:
+            where = (key if len(key) <= 60 else key[:57] + "...") or "(top)"
+            raise ScenarioError(source, where, f"nested too deeply; at most {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1, f"{key}.{k}" if key else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1, key) for v in value)

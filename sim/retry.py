@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.limits import MAX_DURATION
+
 JITTERS = ("none", "full", "equal")
 
 
@@ -100,7 +102,11 @@ class ExponentialRetry(RetryPolicy):
     def delay(self, n: int, rng: np.random.Generator | None) -> float | None:
         if n >= self.max_attempts:
             return None
-        d = min(self.cap, self.base * self.multiplier ** (n - 1))
+        try:
+            grown = self.base * self.multiplier ** (n - 1)
+        except OverflowError:  # past any cap: 1000 retries of a factor 1000
+            grown = math.inf
+        d = min(self.cap, grown, MAX_DURATION)
         if self.jitter == "full":
             return d * rng.random()
         if self.jitter == "equal":

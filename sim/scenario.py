@@ -24,12 +24,14 @@ from sim.arrivals import Arrivals, Bursts, Poisson, Replay
 from sim.controls import Control
 from sim.dialects import DIALECTS
 from sim.distributions import Constant, Distribution
+from sim.limits import MAX_DEPTH
 from sim.mock_spec import MockSpec, read_faults, read_serve
 from sim.pollers import ClientSpec
 from sim.retry import NoRetry, RetryPolicy
 from sim.sections import (
     capacity,
     duration,
+    horizon,
     read_arrivals,
     read_clients,
     read_control,
@@ -98,8 +100,8 @@ def read_scenario(data: dict, source: str, base: Path | None = None) -> Scenario
     s: dict = dict(
         name=top.get("name", r.text, Path(source).stem if base else "scenario"),
         description=top.get("description", str, ""),
-        seed=top.get("seed", r.integer(0), 1),
-        horizon=top.get("horizon", duration, 7200.0),
+        seed=top.get("seed", r.integer(0, 2**63 - 1), 1),
+        horizon=top.get("horizon", horizon, 7200.0),
         drain=top.get("drain", duration, math.inf),
         dialect=top.get("dialect", r.one_of(*DIALECTS), "ordo"),
         cancel_delay=top.get("cancel_delay", duration, 2.0),
@@ -162,10 +164,15 @@ def loads(
 
 
 def _parse_toml(text: str, source: str) -> dict:
+    """The TOML document, nested at most ``MAX_DEPTH`` levels (deeper ones recurse)."""
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, "", f"not valid TOML: {exc}") from None
+    except RecursionError:  # the parser recurses once per level
+        raise ScenarioError(source, "", f"nested too deeply; at most {MAX_DEPTH} levels") from None
+    r.check_depth(data, source)
+    return data
 
 
 def _default_text() -> str:

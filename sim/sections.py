@@ -15,6 +15,7 @@ from sim.controls import Control
 from sim.dialects import Action
 from sim.distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Uniform
 from sim.durations import parse_duration, parse_rate
+from sim.limits import MAX_ATTEMPTS, MAX_COUNT, MAX_JOBS, MAX_SPAN, MAX_STEPS
 from sim.pollers import ClientSpec
 from sim.retry import ExponentialRetry, FixedRetry, NoRetry, RetryPolicy, ScheduleRetry
 from sim.status_server import OUTAGE_MODES, Outage, ServerSpec
@@ -36,12 +37,32 @@ def rate(raw: object) -> float:
         raise Expected(str(exc).removeprefix("expected ")) from None
 
 
+def horizon(raw: object) -> float:
+    """How long jobs arrive for: a duration of at most 31 days (``MAX_SPAN``)."""
+    most = Expected(f"a duration of at most {MAX_SPAN / 86400:g} days ({MAX_SPAN:.0f} s)")
+    try:
+        value = duration(raw)
+    except Expected as exc:
+        raise (most if "at most" in exc.what else exc) from None
+    if value > MAX_SPAN:
+        raise most
+    return value
+
+
 def capacity(raw: object) -> int | None:
     if raw == "unlimited":
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise Expected('a whole number >= 1, or "unlimited"')
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_COUNT:
+        raise Expected(f'a whole number from 1 to {MAX_COUNT:,}, or "unlimited"')
     return raw
+
+
+#: a count of attempts, of jobs, of anything else a scenario gives
+attempts = r.integer(1, MAX_ATTEMPTS)
+jobs = r.integer(1, MAX_JOBS)
+count = r.integer(0, MAX_COUNT)
+#: an exponential backoff's growth
+multiplier = r.number(1.0, 1000.0)
 
 
 _DIST_KEYS = {
@@ -54,9 +75,10 @@ _DIST_KEYS = {
 
 
 def read_distribution(
-    parent: Reader, name: str, default: Distribution | None = None
+    parent: Reader, name: str, default: Distribution | None = r._MISSING
 ) -> Distribution | None:
-    """A duration distribution: a plain duration (constant) or a table with ``dist``."""
+    """A duration distribution: a plain duration (constant) or a table with ``dist``;
+    required unless a ``default`` (None included) is given."""
     if not parent.has(name):
         return parent.get(name, duration, default)
     if not isinstance(parent.data[name], dict):
@@ -81,19 +103,18 @@ def read_retry(parent: Reader, name: str, default: RetryPolicy | None) -> RetryP
         return default
     t = parent.table(name)
     kind = t.get("kind", r.one_of("none", "fixed", "schedule", "exponential"))
-    attempts = r.integer(1)
     try:
         if kind == "none":
             policy: RetryPolicy = NoRetry()
         elif kind == "fixed":
             policy = FixedRetry(t.get("delay", duration), t.get("max_attempts", attempts, 3))
         elif kind == "schedule":
-            waits = t.get("schedule", r.list_of(parse_duration, "durations"))
+            waits = t.get("schedule", r.list_of(parse_duration, "durations", MAX_ATTEMPTS - 1))
             policy = ScheduleRetry(waits, t.get("max_attempts", attempts, 0))
         else:
             policy = ExponentialRetry(
                 base=t.get("base", duration),
-                multiplier=t.get("multiplier", r.number(1.0), 2.0),
+                multiplier=t.get("multiplier", multiplier, 2.0),
                 cap=t.get("cap", duration, math.inf),
                 max_attempts=t.get("max_attempts", attempts, 5),
                 jitter=t.get("jitter", r.one_of("none", "full", "equal"), "none"),
@@ -129,7 +150,7 @@ def read_template(t: Reader) -> JobTemplate:
     name = t.get("name", r.text)
     weight = t.get("weight", r.number(0.0), 1.0)
     retry = read_retry(t, "retry", None)
-    steps = tuple(read_step(s) for s in t.tables("steps"))
+    steps = tuple(read_step(s) for s in t.tables("steps", MAX_STEPS))
     t.done()
     try:
         return JobTemplate(name, steps, weight=weight, retry=retry)
@@ -156,7 +177,7 @@ def read_arrivals(t: Reader, base: Path | None) -> tuple[Arrivals, Bursts]:
     bursts = []
     for b in t.tables("bursts"):
         bursts.append(
-            (b.get("at", duration), b.get("count", r.integer(1)), b.get("template", r.text, None))
+            (b.get("at", duration), b.get("count", jobs), b.get("template", r.text, None))
         )
         b.done()
     t.done()
@@ -166,13 +187,7 @@ def read_arrivals(t: Reader, base: Path | None) -> tuple[Arrivals, Bursts]:
 def read_replay(path: Path, source: str) -> Replay:
     """Submit times from a CSV with a ``submit`` column (seconds, a duration, or an ISO
     timestamp; timestamps count from the first) and an optional ``template`` column."""
-    try:
-        with path.open(newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise ScenarioError(
-            source, "arrivals.file", f"cannot read {path}: {exc.strerror}"
-        ) from None
+    rows = _csv_rows(path, source)
     if not rows or "submit" not in rows[0]:
         raise ScenarioError(str(path), "", "expected a CSV with a header naming a 'submit' column")
     times: list[float] = []
@@ -195,10 +210,33 @@ def read_replay(path: Path, source: str) -> Replay:
             str(path), "submit", "mixes timestamps and seconds; use one or the other"
         )
     if stamps:
+        if len({s.tzinfo is None for s in stamps}) > 1:
+            raise ScenarioError(
+                str(path), "submit", "mixes timestamps with and without a time zone"
+            )
         first = min(stamps)
         times = [(s - first).total_seconds() for s in stamps]
     names = tuple((row.get("template") or None) for row in rows)
     return Replay(tuple(times), names if any(names) else ())
+
+
+def _csv_rows(path: Path, source: str) -> list[dict]:
+    """The rows of a replay CSV, at most ``MAX_JOBS``; ScenarioError if it cannot be read."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = []
+            for row in csv.DictReader(fh):
+                rows.append(row)
+                if len(rows) > MAX_JOBS:
+                    raise ScenarioError(str(path), "", f"more than {MAX_JOBS:,} rows")
+            return rows
+    except OSError as exc:
+        why = exc.strerror
+    except UnicodeDecodeError:
+        why = "not UTF-8 text"
+    except csv.Error as exc:
+        why = f"not a CSV file ({exc})"
+    raise ScenarioError(source, "arrivals.file", f"cannot read {path}: {why}")
 
 
 def _is_number(s: str) -> bool:
@@ -216,7 +254,7 @@ def read_control(t: Reader) -> Control:
         probability=t.get("probability", r.probability, 1.0),
         after=read_distribution(t, "after", None),
         at=t.get("at", duration, None),
-        jobs=t.get("jobs", r.list_of(r.integer(0), "job ids"), ()),
+        jobs=t.get("jobs", r.list_of(r.integer(0, MAX_JOBS), "job ids"), ()),
         templates=t.get("templates", r.list_of(r.text, "template names"), ()),
         resume_after=read_distribution(t, "resume_after", None),
     )
@@ -268,7 +306,7 @@ def read_server(t: Reader) -> ServerSpec:
     spec = ServerSpec(
         workers=t.get("workers", capacity, None),
         service_time=read_distribution(t, "service_time", Constant(0.0)),
-        queue_limit=t.get("queue_limit", r.integer(0), None),
+        queue_limit=t.get("queue_limit", count, None),
         retry_after=t.get("retry_after", duration, 5.0),
         outages=tuple(outages),
     )

@@ -54,3 +54,9 @@ def test_jitter_stays_within_its_band(jitter, low):
 def test_bad_policies_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_exponential_retry_grows_to_ten_years_at_most():
+    # 1000**999 does not fit a float: an OverflowError inside the run
+    policy = ExponentialRetry(base=1, multiplier=1000, max_attempts=1000)
+    assert policy.delay(999, None) == 10 * 365 * 86400

@@ -116,7 +116,7 @@ def test_drain_defaults_to_running_until_every_job_ends():
             "[arrivals]\nrat = 1\n" + STEP,
             "bad.toml: arrivals.rat: unknown key; did you mean 'rate'?",
         ),
-        ('seed = "one"\n' + STEP, 'bad.toml: seed: found "one", expected a whole number >= 0'),
+        ('seed = "one"\n' + STEP, 'bad.toml: seed: found "one", expected a whole number from 0'),
         ("horizon = true\n" + STEP, "bad.toml: horizon: found true, expected a number of seconds"),
         ('horizon = "-5m"\n' + STEP, 'bad.toml: horizon: found "-5m", expected a duration of zero'),
         (
@@ -186,6 +186,66 @@ def test_drain_defaults_to_running_until_every_job_ends():
 )
 def test_mistakes_are_one_clear_line(text, expected):
     assert expected in error_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # each of these passed validation, then failed inside the run
+        (
+            '[[templates]]\nname = "t"\n[[templates.steps]]\nid = "a"\n',
+            "bad.toml: templates[0].steps[0].duration: missing; this key is required",
+        ),
+        (
+            "horizon = 9223372036854775807\n" + STEP,
+            "bad.toml: horizon: found 9223372036854775807, expected a duration of at most 31 days",
+        ),
+        ('horizon = "32d"\n' + STEP, 'horizon: found "32d", expected a duration of at most 31'),
+        (
+            STEP.replace('"1m"', "1e300"),
+            "templates[0].steps[0].duration: found 1e+300, expected a duration of at most 10 years",
+        ),
+        (STEP.replace('"1m"', '"20"'), None),  # a plain number as text is seconds
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n" + STEP, "bad.toml: nested too deeply; at most 32"),
+        ("x = " + "[" * 40 + "]" * 40 + "\n" + STEP, "bad.toml: x: nested too deeply; at most 32"),
+        ("x = " + "{a = " * 40 + "1" + "}" * 40 + "\n" + STEP, "nested too deeply; at most 32"),
+        (
+            "[arrivals]\nbursts = [{ at = 5, count = 99999999999 }]\n" + STEP,
+            "arrivals.bursts[0].count: found 99999999999, "
+            "expected a whole number from 1 to 1,000,000",
+        ),
+        ("[workers]\ncapacity = 10000000\n" + STEP, 'from 1 to 1,000,000, or "unlimited"'),
+        (
+            '[retry]\nkind = "exponential"\nbase = 1\nmultiplier = 1e300\n' + STEP,
+            "retry.multiplier: found 1e+300, expected a number from 1 to 1,000",
+        ),
+        ('[retry]\nkind = "fixed"\ndelay = 1\nmax_attempts = 5000\n' + STEP, "from 1 to 1,000"),
+        (
+            '[[templates]]\nname = "t"\n' + '[[templates.steps]]\nid = "a"\nduration = 1\n' * 257,
+            "templates[0].steps: found 257 tables, expected at most 256",
+        ),
+        (
+            '[arrivals]\nkind = "diurnal"\nrates = ' + str([1] * 100_001) + "\n" + STEP,
+            "expected an array of at most 100,000 rates (found 100,001)",
+        ),
+        ("[templates.x]\n", "bad.toml: templates: found a table, expected an array of tables"),
+    ],
+)
+def test_values_that_escaped_validation_are_one_line(text, expected):
+    if expected is None:
+        assert loads(text).templates[0].steps[0].duration.mean == 20
+        return
+    assert expected in error_of(text)
+
+
+def test_a_replay_file_that_is_not_text_names_it(tmp_path):
+    (tmp_path / "log.csv").write_bytes(b"submit\n\xff\xfe10\n")
+    (tmp_path / "tz.csv").write_text("submit\n2024-01-01T00:00:00Z\n2024-01-01T00:00:05\n")
+    for name, why in (("log.csv", "not UTF-8 text"), ("tz.csv", "with and without a time zone")):
+        f = tmp_path / "s.toml"
+        f.write_text(f'[arrivals]\nkind = "replay"\nfile = "{name}"\n')
+        with pytest.raises(ScenarioError, match=why):
+            load_scenario(f)
 
 
 def test_a_missing_replay_file_names_it(tmp_path):

@@ -1,0 +1,190 @@
+"""The ground truth's report, built from a snapshot in time linear in the pairs of client
+and job, so that the server can build it in a worker thread while it keeps answering.
+
+Whether a client gave up on a job, or was still on it when the run ended (unfinished):
+
+- a pair that saw the terminal state did neither;
+- with ``until`` (when the clients were stopped, simulated seconds): the pair is
+  unfinished when the job was not yet visible as ended at ``until``, or when the
+  client's latest request of all was on this job and came within ``WATCHING`` times its
+  longest gap between two requests before ``until`` (it was still watching: a backoff
+  that doubles would have asked next at twice its last gap);
+- without ``until`` (the run may not be over): unfinished when the job has not ended
+  visibly by now, or when the client's latest request of all was on this job (it never
+  moved on, so it cannot be said to have given up);
+- otherwise the client gave up when it stopped asking before the end showed: it moved
+  on to another job, or stopped well before ``until``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from itertools import groupby
+from operator import itemgetter
+
+import numpy as np
+
+from mock_server.truth import OVERFLOW, Pair, Snapshot
+
+WATCHING = 2.0  #: a client is still watching within this many of its longest gaps
+_CHUNK = 2000  #: rows between checks for a stop, and per JSON encoding call
+
+
+class Abandoned(Exception):
+    """The report was no longer wanted (the request went away, the server is stopping)."""
+
+
+def build(
+    snap: Snapshot,
+    jobs: Callable[[int], dict],
+    now: float,
+    until: float | None = None,
+    stop: threading.Event | None = None,
+) -> dict:
+    """Per client and job, per client, and in all. ``jobs(job_id)`` gives the job's
+    truth: template, tenant, state, submit, t_end, t_visible (None while it runs) and
+    shown. ``until`` is clamped to ``now``."""
+    if until is not None:
+        until = min(until, now)
+    rows = list(_rows(snap, jobs, now, until, stop))
+    totals = {
+        **_summary(rows),
+        "requests": [
+            {"dialect": d, "http_status": s, "count": n}
+            for (d, s), n in sorted(snap.requests.items())
+        ],
+        "injected_faults": dict(sorted(snap.injected.items())),
+        "server_errors": sum(snap.server_errors.values()),  #: our own 500s (bugs)
+        "until": until,
+    }
+    ids = snap.overflow.estimate()
+    if OVERFLOW in snap.clients:
+        totals["overflow"] = {"client": OVERFLOW, "ids": ids, "max_clients": snap.max_clients}
+    if snap.journal is not None:
+        totals["journal"] = snap.journal
+    return {"jobs": rows, "clients": _per_client(rows, ids, stop), "totals": totals}
+
+
+def _rows(snap, jobs, now, until, stop) -> Iterator[dict]:
+    horizon = now if until is None else until
+    known: dict[int, dict] = {}
+    pairs = sorted(snap.pairs, key=itemgetter(0))
+    for i, ((client, job_id), p) in enumerate(pairs):
+        if stop is not None and i % _CHUNK == 0 and stop.is_set():
+            raise Abandoned
+        job = known.get(job_id)
+        if job is None:
+            job = known[job_id] = jobs(job_id)
+        t_end, t_vis = job["t_end"], job["t_visible"]
+        seen = p.t_seen == p.t_seen  # not NaN
+        unfinished = (not seen) and _unfinished(
+            p, t_vis, snap.clients[client], job_id, horizon, until
+        )
+        yield {
+            "client": client,
+            "job_id": str(job_id),
+            "template": job["template"],
+            "tenant": job["tenant"],
+            "state": job["state"],
+            "submit": job["submit"],
+            "t_end": t_end,
+            "t_visible": t_vis,
+            "shown": job["shown"],  #: [t, state], each from when the API showed it
+            "t_seen": p.t_seen if seen else None,
+            "detection_latency_s": p.t_seen - t_end if seen and t_end is not None else None,
+            "polling_delay_s": p.t_seen - t_vis if seen and t_vis is not None else None,
+            "polls": p.polls,
+            "t_first": p.first,  #: its first request
+            "watched_s": p.last - p.first,  #: first request to last
+            "wasted_polls": p.wasted,
+            "requests_after_seen": p.after_seen,
+            "retry_after_violations": p.retry_after_violations,
+            "errors": p.errors,
+            "injected_errors": p.injected,
+            # stopped asking before the end showed, and not cut off by the run's end
+            "gave_up": not (seen or unfinished) and t_vis is not None and p.last < t_vis,
+            "unfinished": unfinished,
+        }
+
+
+def _unfinished(p: Pair, t_vis, last, job_id: int, horizon: float, until) -> bool:
+    """Was the client still on this job when the run ended (or now)? See the module."""
+    if t_vis is None or t_vis > horizon:
+        return True
+    if last[1] != job_id:
+        return False  # it moved on to another job
+    if until is None:
+        return True
+    pace = p.gap if p.polls > 1 else last[2]
+    return until - p.last <= WATCHING * pace
+
+
+def _per_client(rows: list[dict], overflow_ids: int, stop) -> list[dict]:
+    """One summary per client: the rows are sorted by client, so each is one run."""
+    out = []
+    for i, (client, mine) in enumerate(groupby(rows, key=itemgetter("client"))):
+        if stop is not None and i % _CHUNK == 0 and stop.is_set():
+            raise Abandoned
+        entry = {"client": client, **_summary(list(mine))}
+        if client == OVERFLOW:
+            entry["ids"] = overflow_ids  #: about how many client ids it stands for
+        out.append(entry)
+    return out
+
+
+def _summary(rows: list[dict]) -> dict:
+    lat = sorted(r["detection_latency_s"] for r in rows if r["detection_latency_s"] is not None)
+    polls = sum(r["polls"] for r in rows)
+    return {
+        "jobs": len(rows),
+        "polls": polls,
+        "polls_per_job": polls / len(rows) if rows else None,
+        "wasted_polls": sum(r["wasted_polls"] for r in rows),
+        "requests_after_seen": sum(r["requests_after_seen"] for r in rows),
+        "retry_after_violations": sum(r["retry_after_violations"] for r in rows),
+        "gave_up": sum(r["gave_up"] for r in rows),
+        "unfinished": sum(r["unfinished"] for r in rows),
+        "detection_latency_s": _stats(lat),
+    }
+
+
+def _stats(values: list[float]) -> dict | None:
+    """Mean, p50, p95, p99 and max, the percentiles as the simulation's summaries take
+    them (numpy's), so that a measurement and a prediction are read the same way."""
+    if not values:
+        return None
+    if len(values) == 1:  # what numpy gives, without its cost per client
+        v = values[0]
+        return {"mean": v, "p50": v, "p95": v, "p99": v, "max": v}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {
+        "mean": sum(values) / len(values),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "max": max(values),
+    }
+
+
+def encode(report: dict, stop: threading.Event | None = None) -> bytes:
+    """The report as compact JSON, its long lists a chunk per encoder call: a thread
+    encoding it lets the event loop's thread run in between."""
+    rest = {k: v for k, v in report.items() if k not in ("jobs", "clients")}
+    parts = ['{"jobs":', _list(report["jobs"], stop), ',"clients":', _list(report["clients"], stop)]
+    parts.append("," + _dumps(rest)[1:] if rest else "}")
+    return "".join(parts).encode()
+
+
+def _list(items: list, stop) -> str:
+    chunks = []
+    for i in range(0, len(items), _CHUNK):
+        if stop is not None and stop.is_set():
+            raise Abandoned
+        chunks.append(_dumps(items[i : i + _CHUNK])[1:-1])
+    return "[" + ",".join(chunks) + "]"
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))

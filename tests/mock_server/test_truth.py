@@ -1,0 +1,252 @@
+"""The ground truth itself: its report is right for many clients (against a naive
+computation), a job cut off by the run's end is unfinished and not given up, the client
+ids tracked are capped, and the report read from a snapshot stays the snapshot's."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from mock_server.admin import job_truth, report
+from mock_server.truth import OVERFLOW, Truth
+from mock_server.truth_report import _CHUNK, Abandoned, build, encode
+from tests.mock_server.helpers import Harness
+
+TERMINAL = "succeeded"
+STATES = ["queued", "running", "retry_wait", TERMINAL]
+
+
+def fake_jobs(n: int, rng) -> dict[int, dict]:
+    """Jobs' truths: some running still (no end), some ended."""
+    out = {}
+    for job_id in range(1, n + 1):
+        t_end = float(rng.uniform(10, 90)) if rng.random() < 0.7 else None
+        out[job_id] = {
+            "template": "chain",
+            "tenant": "alpha",
+            "state": TERMINAL if t_end is not None else "running",
+            "submit": 0.0,
+            "t_end": t_end,
+            "t_visible": t_end + 1.0 if t_end is not None else None,
+            "shown": [],
+        }
+    return out
+
+
+def random_requests(rng, clients: int, jobs: dict, n: int) -> list[tuple]:
+    """(t, client, job, state shown, HTTP status), in time order; a job shows its end
+    once visible."""
+    out = []
+    for t in np.sort(rng.uniform(0, 100, n)):
+        job_id = int(rng.integers(1, len(jobs) + 1))
+        vis = jobs[job_id]["t_visible"]
+        state = TERMINAL if vis is not None and t >= vis else str(rng.choice(STATES[:3]))
+        status = 200 if rng.random() < 0.95 else 500
+        out.append((float(t), f"c{int(rng.integers(clients)):04d}", job_id, state, status))
+    return out
+
+
+def naive_pairs(requests: list[tuple]) -> dict[tuple[str, int], dict]:
+    """Each pair's counts, replayed from its own requests alone."""
+    out: dict[tuple[str, int], dict] = {}
+    for t, client, job_id, state, status in requests:
+        p = out.setdefault(
+            (client, job_id), {"polls": 0, "seen": set(), "t_seen": None, "wasted": 0, "after": 0}
+        )
+        p["polls"] += 1
+        p.setdefault("first", t)
+        p["last"] = t
+        if status != 200:
+            continue
+        p["after"] += p["t_seen"] is not None
+        p["wasted"] += state in p["seen"]
+        p["seen"].add(state)
+        if state == TERMINAL and p["t_seen"] is None:
+            p["t_seen"] = t
+    return out
+
+
+def naive_per_client(rows: list[dict]) -> list[dict]:
+    """The report's per-client summaries as they were first written: every row filtered
+    for every client (quadratic, plainly right)."""
+    out = []
+    for client in sorted({r["client"] for r in rows}):
+        mine = [r for r in rows if r["client"] == client]
+        lat = sorted(r["detection_latency_s"] for r in mine if r["detection_latency_s"] is not None)
+        stats = None
+        if lat:
+            p50, p95, p99 = np.percentile(lat, [50, 95, 99])
+            stats = {"mean": sum(lat) / len(lat), "p50": p50, "p95": p95, "p99": p99}
+            stats["max"] = max(lat)
+        out.append(
+            {
+                "client": client,
+                "jobs": len(mine),
+                "polls": sum(r["polls"] for r in mine),
+                "polls_per_job": sum(r["polls"] for r in mine) / len(mine),
+                "wasted_polls": sum(r["wasted_polls"] for r in mine),
+                "requests_after_seen": sum(r["requests_after_seen"] for r in mine),
+                "retry_after_violations": sum(r["retry_after_violations"] for r in mine),
+                "gave_up": sum(r["gave_up"] for r in mine),
+                "unfinished": sum(r["unfinished"] for r in mine),
+                "detection_latency_s": stats,
+            }
+        )
+    return out
+
+
+def test_the_report_of_many_clients_matches_a_naive_computation():
+    rng = np.random.default_rng(11)
+    jobs = fake_jobs(40, rng)
+    requests = random_requests(rng, clients=300, jobs=jobs, n=6000)
+    truth = Truth()
+    for t, client, job_id, state, status in requests:
+        truth.status_request(t, client, job_id, state, status)
+    out = truth.report(jobs.__getitem__, now=100.0)
+    expected = naive_pairs(requests)
+    assert len(out["jobs"]) == len(expected) > 1000
+    for row in out["jobs"]:
+        p = expected[row["client"], int(row["job_id"])]
+        assert (row["polls"], row["wasted_polls"], row["requests_after_seen"]) == (
+            p["polls"],
+            p["wasted"],
+            p["after"],
+        )
+        assert row["t_seen"] == p["t_seen"] and row["watched_s"] == p["last"] - p["first"]
+    assert out["clients"] == naive_per_client(out["jobs"])
+    assert len(out["clients"]) == 300
+    assert out["totals"]["polls"] == len(requests)
+
+
+def test_a_client_that_still_watches_when_the_report_is_taken_is_unfinished():
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain"})  # ends at 30 s
+    for _ in range(3):  # at 0, 3 and 6 s
+        h.doc("GET", "/ordo/jobs/1", headers={"X-Client-Id": "w"})
+        h.sleep(3)
+    (row,) = report(h.core)["jobs"]
+    assert row["unfinished"] and not row["gave_up"]  # the job has not ended
+    h.sleep(40)
+    out = report(h.core)
+    (row,) = out["jobs"]
+    assert row["t_visible"] == pytest.approx(30.0)
+    # its latest request of all was on this job: it never moved on, so it did not give up
+    assert row["unfinished"] and not row["gave_up"]
+    assert out["totals"]["unfinished"] == 1 and out["totals"]["gave_up"] == 0
+    assert out["clients"][0]["unfinished"] == 1
+
+
+def test_a_client_stopped_with_the_run_is_unfinished_and_one_stopped_long_before_gave_up():
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain"})  # visible as ended at 30 s
+    for t in (1, 11, 21):  # every 10 s; it would have asked next at 31
+        h.wall = 100.0 + t
+        h.doc("GET", "/ordo/jobs/1", headers={"X-Client-Id": "w"})
+    h.sleep(60)
+    assert report(h.core, until=25)["jobs"][0]["unfinished"]  # not yet ended at 25
+    cut = report(h.core, until=35)["jobs"][0]  # stopped 14 s after its last poll
+    assert cut["unfinished"] and not cut["gave_up"]
+    late = report(h.core, until=80)  # 59 s of silence: six of its intervals
+    assert late["jobs"][0]["gave_up"] and not late["jobs"][0]["unfinished"]
+    assert late["totals"]["until"] == 80 and late["totals"]["gave_up"] == 1
+
+
+def test_a_client_that_moved_on_to_another_job_gave_up_on_the_first():
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain"})
+    h.doc("POST", "/ordo/jobs", {"template": "chain", "duration": "1h"})
+    for job in (1, 1, 2):
+        h.doc("GET", f"/ordo/jobs/{job}", headers={"X-Client-Id": "m"})
+        h.sleep(3)
+    h.sleep(60)
+    for until in (None, 60.0):
+        first, second = report(h.core, until=until)["jobs"]
+        assert first["gave_up"] and not first["unfinished"]
+        assert second["unfinished"] and not second["gave_up"]  # it has not ended
+
+
+def test_the_until_is_never_past_the_reports_own_time():
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain"})
+    h.doc("GET", "/ordo/jobs/1")
+    out = report(h.core, until=1e9)
+    assert out["totals"]["until"] == out["now"]
+
+
+def test_client_ids_past_the_cap_are_counted_under_one_overflow_entry():
+    truth = Truth(max_clients=50)
+    jobs = {1: {**fake_jobs(1, np.random.default_rng(0))[1], "t_end": None, "t_visible": None}}
+    for i in range(20_000):
+        truth.status_request(float(i), f"client-{i}", 1, "running", 200)
+        truth.status_request(float(i), "client-3", 1, "running", 200)  # tracked: kept
+    assert len(truth.clients) <= 51 and len(truth.pairs) <= 51
+    out = truth.report(jobs.__getitem__, now=20_000.0)
+    overflow = next(c for c in out["clients"] if c["client"] == OVERFLOW)
+    assert overflow["ids"] == pytest.approx(20_000 - 50, rel=0.03)
+    assert overflow["polls"] == 20_000 - 50
+    assert next(c for c in out["clients"] if c["client"] == "client-3")["polls"] == 20_001
+    assert out["totals"]["polls"] == 40_000
+    assert out["totals"]["overflow"]["max_clients"] == 50
+
+
+def test_a_client_may_not_name_itself_the_overflow_entry():
+    truth = Truth(max_clients=5)
+    truth.status_request(0.0, OVERFLOW, 1, "running", 200)
+    assert truth.overflow.estimate() == 1  # folded in, and counted as one id of it
+
+
+def test_a_snapshots_report_ignores_what_came_after_it():
+    rng = np.random.default_rng(5)
+    jobs = fake_jobs(10, rng)
+    requests = random_requests(rng, clients=30, jobs=jobs, n=2000)
+    truth = Truth()
+    for r in requests[:1000]:
+        truth.status_request(*r)
+    snap = truth.snapshot()
+    before = build(snap, jobs.__getitem__, now=100.0)
+    for r in requests[1000:]:
+        truth.status_request(*r)
+    assert build(snap, jobs.__getitem__, now=100.0) == before
+    assert truth.report(jobs.__getitem__, now=100.0)["totals"]["polls"] == 2000
+
+
+def test_a_report_no_longer_wanted_stops_being_built():
+    truth = Truth()
+    for i in range(3 * _CHUNK):
+        truth.status_request(1.0, f"c{i}", 1, "running", 200)
+    stop = threading.Event()
+    stop.set()
+    job = {"t_end": None, "t_visible": None, "template": "x", "tenant": "x", "state": "x"}
+    job |= {"submit": 0.0, "shown": []}
+    with pytest.raises(Abandoned):
+        build(truth.snapshot(), lambda _: job, now=2.0, stop=stop)
+
+
+def test_the_report_is_encoded_in_chunks_as_json_dumps_would():
+    rng = np.random.default_rng(2)
+    jobs = fake_jobs(20, rng)
+    truth = Truth()
+    for r in random_requests(rng, clients=3 * _CHUNK, jobs=jobs, n=4 * _CHUNK):
+        truth.status_request(*r)
+    for out in (truth.report(jobs.__getitem__, now=100.0), Truth().report(dict, now=0.0)):
+        out["speed"] = 60.0
+        assert encode(out) == json.dumps(out, separators=(",", ":")).encode()
+
+
+def test_a_jobs_truth_from_its_change_log_is_the_models():
+    """The report reads each job from its change log (safe in another thread): it must
+    say what the model says, at every moment."""
+    h = Harness(speed=1, background=True)
+    h.doc("POST", "/ordo/jobs", {"template": "chain", "outcome": "transient_failures:2"})
+    model = h.core.model
+    for _ in range(40):
+        h.sleep(7)
+        now = model.advance()
+        for job_id, rec in model.records.items():
+            job = job_truth(rec, now)
+            assert (job["t_end"], job["t_visible"]) == model.truth(job_id)
+            assert job["state"] == model.lifecycle.jobs[job_id].state.value
+    assert any(model.truth(j)[0] is not None for j in model.records) and len(model.records) > 3
