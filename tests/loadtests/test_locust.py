@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.loadtests.measured import round_trip
 from tests.mock_server.server import ADMIN, call, start
+
+pytestmark = pytest.mark.live
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
 
@@ -55,15 +58,18 @@ def test_locust_counts_every_request_the_server_saw_and_no_more(swarm):
 
 
 def test_each_jobs_polls_and_latency_agree_with_the_ground_truth(swarm):
-    _, jobs, report, _ = swarm
+    _, jobs, report, out = swarm
     truth = {(r["client"], r["job_id"]): r for r in report["jobs"]}
     assert len(jobs) >= 40
+    # the server takes its time as it answers, the client as the answer arrives: they
+    # differ by at most a round trip, the longest the run measured (simulated seconds)
+    slowest = round_trip(out / "locust_stats.csv", "/ordo/jobs/[id]", speed=20) + 0.01
     for job in jobs:
         row = truth[job["user"], job["job_id"]]
         assert int(job["polls"]) == row["polls"]
         assert job["seen_state"] == "succeeded"
-        # simulated seconds; 50 ms of wall time is one simulated second at speed 20
-        assert float(job["latency_s"]) == pytest.approx(row["detection_latency_s"], abs=1.0)
+        late = float(job["latency_s"]) - row["detection_latency_s"]
+        assert -0.01 <= late <= slowest, (job, row, slowest)
 
 
 def test_the_jobs_metrics_are_in_locusts_html_report_and_beside_its_csv(swarm):

@@ -9,9 +9,13 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from loadtests.runner import free_port
 from tests.loadtests.test_locust import LOCUSTFILE
 from tests.mock_server.server import start
+
+pytestmark = pytest.mark.live
 
 
 def get(url: str) -> bytes:
@@ -34,7 +38,7 @@ def test_the_web_ui_has_a_polling_tab_with_per_strategy_metrics_and_a_csv(tmp_pa
     ui = f"http://127.0.0.1:{port}"
     try:
         rows = []
-        for _ in range(60):  # until some jobs have ended
+        for _ in range(240):  # until some jobs have ended (bounded: a minute at most)
             time.sleep(0.25)
             try:
                 stats = json.loads(get(ui + "/stats/requests"))

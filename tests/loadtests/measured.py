@@ -1,0 +1,17 @@
+"""What a run measured of itself, for tolerances that hold on a busy machine: round
+trips as Locust timed them, turned into simulated seconds."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+
+def round_trip(
+    stats_csv: Path, name: str, speed: float, column: str = "Max Response Time"
+) -> float:
+    """Simulated seconds of a round trip to ``name`` (Locust's row; its longest by
+    default, or another column of ``locust_stats.csv`` such as ``95%``)."""
+    with stats_csv.open(newline="", encoding="utf-8") as f:
+        (row,) = [r for r in csv.DictReader(f) if r["Name"] == name]
+    return float(row[column]) / 1000 * speed
