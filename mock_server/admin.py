@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 
 
 def admin(core: Core, req: Request, rest: list[str]) -> Response:
-    header = req.headers.get("authorization", "")
-    token = header.partition(" ")[2].strip()
-    if not token or token != core.config.admin_token:
-        if token in core.config.tokens:
+    header = req.headers.get("authorization")
+    who = core.access.identity(header) if header is not None else None
+    if who is None or not who.admin:  # only "Bearer <admin token>" counts
+        if who is not None:
             return error(403, "forbidden", "admin endpoints need the admin token")
-        return error(401, "unauthorized", "admin endpoints need the admin token")
+        return error(
+            401, "unauthorized", "admin endpoints need Authorization: Bearer <admin token>"
+        )
     if rest == ["report"]:
         if req.method != "GET":
             return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET")

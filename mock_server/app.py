@@ -143,14 +143,17 @@ def build_core(scenario: Scenario, spec: MockSpec) -> Core:
         etag=spec.etag,
         retry_after_hint=spec.retry_after_hint,
         max_wait=spec.long_poll_max,
+        max_jobs=spec.max_jobs,
+        max_jobs_per_tenant=spec.max_jobs_per_tenant,
+        max_scripted_retries=spec.max_scripted_retries,
     )
     model = LiveModel(
         scenario, ScaledClock(spec.speed, start_in=spec.start_in), background=spec.background
     )
     rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, FAULT_STREAM]))
-    faults = Faults(spec.faults, rng, scenario.server.outages)
+    faults = Faults(spec.faults, rng, scenario.server.outages, spec.max_clients)
     journal = Journal(spec.request_log, spec.request_log_max) if spec.request_log else None
-    return Core(model, config, faults, Truth(journal))
+    return Core(model, config, faults, Truth(journal, spec.max_clients))
 
 
 def banner(core: Core, url: str, spec: MockSpec) -> str:

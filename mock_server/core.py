@@ -19,19 +19,23 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
+from mock_server.access import ADMIN, ANONYMOUS, Access, bearer
+from mock_server.bodies import json_object
 from mock_server.faults import NONE, Decision, Faults, retry_after_header
 from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
 from mock_server.model import LiveModel, SubmitError
 from mock_server.render import render
+from mock_server.responses import Delay, Hold, Request, Response, error, ok
 from mock_server.truth import Truth
 from sim.dialects import DIALECTS, Action
 from sim.mock_spec import FaultSpec
+
+__all__ = ["Config", "Core", "Delay", "Hold", "Request", "Response", "error", "json_object", "ok"]
 
 #: where each dialect lives, and the actions its paths name
 BASES = {
@@ -47,8 +51,6 @@ ACTION_WORDS = {
     "generic": {"cancel": Action.CANCEL},
 }
 LIST_KEY = {"ordo": "jobs", "fiddler": "tasks", "workflow": "jobs", "generic": "jobs"}
-ADMIN = "admin"  #: the tenant of the admin token: sees every job
-ANONYMOUS = "anonymous"  #: the tenant of requests without credentials (generic only)
 SUBMIT_FIELDS = {"template", "outcome", "durations", "duration"}
 
 
@@ -64,55 +66,9 @@ class Config:
     max_wait: float = 60.0  #: the longest long-poll, wall seconds
     max_body: int = 64 * 1024  #: bytes; a larger request body is answered 413
     page_max: int = 500  #: the most jobs a list returns at once
-
-
-class Request(NamedTuple):
-    method: str
-    path: str
-    query: Mapping[str, str]
-    headers: Mapping[str, str]  #: looked up by lower-case names
-    body: bytes = b""
-
-
-@dataclass
-class Response:
-    status: int  #: 0 with a ``transport`` fault that sends no answer
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    #: a fault the front carries out on the connection: reset, empty, hang, dribble
-    transport: str | None = None
-    rate: float = 0.0  #: bytes per second, when dribbling
-
-
-@dataclass(frozen=True)
-class Hold:
-    """A long-poll to hold: answer once the job's status document differs from ``etag``,
-    or after ``wait`` wall seconds."""
-
-    job_id: int
-    dialect: str
-    etag: str
-    wait: float
-    decision: Decision = NONE
-
-
-@dataclass(frozen=True)
-class Delay:
-    """Wait ``seconds`` (wall), then handle the request again with ``decision``: injected
-    latency, or a stalled outage."""
-
-    seconds: float
-    decision: Decision
-
-
-def error(status: int, kind: str, message: str, **headers: str) -> Response:
-    body = json.dumps({"error": kind, "message": message}).encode()
-    return Response(status, body, {"Content-Type": "application/json", **headers})
-
-
-def ok(status: int, doc: object, **headers: str) -> Response:
-    body = json.dumps(doc, separators=(",", ":")).encode()
-    return Response(status, body, {"Content-Type": "application/json", **headers})
+    max_jobs: int = 200_000  #: jobs held in all; past it a submission is answered 429
+    max_jobs_per_tenant: int = 100_000  #: jobs held per tenant; past it, 429
+    max_scripted_retries: int = 1000  #: the most transient failures a submission scripts
 
 
 class Core:
@@ -130,7 +86,7 @@ class Core:
         self.faults = faults or Faults(FaultSpec(), np.random.default_rng(0))
         self.truth = truth or Truth()
         self.metrics = Metrics(self)
-        self._known: dict[str, str] = {}  #: Authorization headers seen -> their tenant
+        self.access = Access(config.tokens, config.admin_token)
 
     # --- entry -------------------------------------------------------------------------
 
@@ -151,7 +107,8 @@ class Core:
             return error(404, "not_found", f"no such path: {req.path}")
         if parts == ["healthz"]:
             clock = self.model.clock
-            return ok(200, {"status": "ok", "speed": clock.speed, "epoch": clock.iso(0.0)})
+            doc = {"status": "ok", "speed": clock.speed, "epoch": clock.iso(0.0)}
+            return ok(200, {**doc, "now": self.model.advance()})
         if parts == ["metrics"] and req.method == "GET":
             return Response(200, self.metrics.render(), {"Content-Type": METRICS_TYPE})
         if parts == ["openapi.json"] and req.method == "GET":
@@ -207,27 +164,20 @@ class Core:
 
     def _tenant(self, req: Request, dialect: str) -> str | Response:
         header = req.headers.get("authorization")
-        known = self._known.get(header) if header is not None else None
-        if known is not None:
-            return known
         if header is None:
             if dialect == "generic" and self.config.anonymous_generic:
                 return ANONYMOUS
             return error(401, "unauthorized", "missing Authorization: Bearer <token>")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return error(401, "unauthorized", "expected Authorization: Bearer <token>")
-        tenant = ADMIN if token == self.config.admin_token else self.config.tokens.get(token)
-        if tenant is None:
+        who = self.access.identity(header)
+        if who is None:
+            if bearer(header) is None:
+                return error(401, "unauthorized", "expected Authorization: Bearer <token>")
             return error(401, "unauthorized", "unknown token")
-        if len(self._known) < KNOWN_HEADERS:
-            self._known[header] = tenant
-        return tenant
+        return who.tenant
 
     def _job(self, text: str, tenant: str) -> JobRecord | None:
         """The job if it exists and the tenant may see it (else the same 404 for both)."""
-        if not text.isdigit() or len(text) > 18:
+        if not _is_id(text):
             return None
         rec = self.model.records.get(int(text))
         if rec is None:  # the scenario's arrivals may have made it since the model last ran
@@ -241,8 +191,9 @@ class Core:
         client = req.headers.get("x-client-id")
         if client:
             return client[:200]
-        header = req.headers.get("authorization", "")
-        return header.partition(" ")[2].strip() or ANONYMOUS
+        header = req.headers.get("authorization")
+        who = self.access.identity(header) if header else None
+        return who.name if who is not None else ANONYMOUS
 
     # --- jobs --------------------------------------------------------------------------
 
@@ -273,7 +224,7 @@ class Core:
             return None
         base, _, text = req.path.rpartition("/")
         dialect = _STATUS_BASES.get(base)
-        if dialect is None or not text.isdigit() or len(text) > 18 or req.body:
+        if dialect is None or not _is_id(text) or req.body:
             return None
         tenant = self._tenant(req, dialect)
         if isinstance(tenant, Response):
@@ -295,13 +246,13 @@ class Core:
         if self.config.etag:
             headers["ETag"] = etag
         hint = self.config.retry_after_hint
+        sim_hint = None
         if hint is not None:
-            headers["Retry-After"] = retry_after_header(hint)
-        sim_hint = hint * self.model.clock.speed if hint is not None else None
+            headers["Retry-After"], sim_hint = self._retry_after(hint)
         dribble = decision.kind == "dribble"
         shown = rec.state._value_  # .value, without the enum descriptor's cost
         matches = req.headers.get("if-none-match")
-        if matches and self.config.etag and etag in _etags(matches):
+        if matches and self.config.etag and _matches(matches, etag):
             self.truth.status_request(now, client, rec.id, shown, 304, sim_hint, decision.kind)
             return Response(304, b"", headers)
         self.truth.status_request(now, client, rec.id, shown, 200, sim_hint, decision.kind)
@@ -323,14 +274,9 @@ class Core:
         if outage.mode == "no_answer":
             self.truth.status_request(now, client, rec.id, None, 0, None, "outage_no_answer")
             return Response(0, transport="hang")
-        ra = self.model.scenario.server.retry_after
-        self.truth.status_request(now, client, rec.id, None, 503, ra, "outage_503")
-        return error(
-            503,
-            "unavailable",
-            "the status API is down",
-            **{"Retry-After": retry_after_header(ra / speed)},
-        )
+        header, asked = self._retry_after(self.model.scenario.server.retry_after / speed)
+        self.truth.status_request(now, client, rec.id, None, 503, asked, "outage_503")
+        return error(503, "unavailable", "the status API is down", **{"Retry-After": header})
 
     def _fault(self, now, client, rec, decision) -> Response | None:
         kind = decision.kind
@@ -349,18 +295,22 @@ class Core:
 
     def _rate_limited(self, req, job: str | None, tenant: str, wait: float) -> Response:
         rec = self._job(job, tenant) if job is not None else None
-        speed = self.model.clock.speed
+        header, asked = self._retry_after(wait)
         if rec is not None:
             now = self.model.advance()
             self.truth.status_request(
-                now, self._client(req), rec.id, None, 429, wait * speed, "rate_limit"
+                now, self._client(req), rec.id, None, 429, asked, "rate_limit"
             )
         return error(
-            429,
-            "rate_limited",
-            "too many requests from this client",
-            **{"Retry-After": retry_after_header(wait)},
+            429, "rate_limited", "too many requests from this client", **{"Retry-After": header}
         )
+
+    def _retry_after(self, wall: float) -> tuple[str, float]:
+        """The Retry-After header for a wait of ``wall`` seconds, and what it asks of the
+        client in simulated seconds: the header's whole seconds, as the client read them,
+        not the unrounded wait (the ground truth judges the client against what it got)."""
+        header = retry_after_header(wall)
+        return header, int(header) * self.model.clock.speed
 
     def changed(self, hold: Hold) -> float:
         """For a held long-poll: 0 once the job's document differs from the one it was
@@ -389,6 +339,9 @@ class Core:
         return body, etag
 
     def _submit(self, req: Request, dialect: str, tenant: str) -> Response:
+        full = self._full(tenant)
+        if full is not None:
+            return full
         fields = json_object(req.body)
         if isinstance(fields, Response):
             return fields
@@ -409,7 +362,11 @@ class Core:
             durations = {"*": fields["duration"], **durations}
         try:
             rec = self.model.submit(
-                fields.get("template"), tenant, fields.get("outcome"), durations
+                fields.get("template"),
+                tenant,
+                fields.get("outcome"),
+                durations,
+                self.config.max_scripted_retries,
             )
         except SubmitError as exc:
             return error(422, "invalid", str(exc))
@@ -420,6 +377,19 @@ class Core:
             doc = {"id": str(rec.id), **doc}
             return ok(202, doc, Location=location)
         return ok(201, doc, Location=location, ETag=etag)
+
+    def _full(self, tenant: str) -> Response | None:
+        """The 429 of a submission past the jobs the server holds, in all or for its
+        tenant (jobs live as long as the server: a flood must not take its memory)."""
+        cap = self.config.max_jobs
+        if len(self.model.records) >= cap:
+            message = f"the server holds its most jobs (max_jobs = {cap}); restart it to clear"
+            return error(429, "too_many_jobs", message)
+        cap = self.config.max_jobs_per_tenant
+        if self.model.held[tenant] >= cap:
+            message = f"tenant {tenant} holds its most jobs (max_jobs_per_tenant = {cap})"
+            return error(429, "too_many_jobs", message)
+        return None
 
     def _list(self, req: Request, dialect: str, tenant: str) -> Response:
         limit = _number(req.query, "limit", 50, 1, self.config.page_max, whole=True)
@@ -463,7 +433,6 @@ class Core:
 
 #: the first segment of each dialect's path -> the dialect, and its base's segments
 _FIRST = {base.split("/")[0]: (d, base.split("/")) for d, base in BASES.items()}
-KNOWN_HEADERS = 1024  #: the most Authorization headers remembered with their tenant
 _STATUS_BASES = {f"/{base}": d for d, base in BASES.items()}  #: "/ordo/jobs" -> "ordo"
 
 
@@ -475,16 +444,10 @@ def _route(parts: list[str]) -> tuple[str, list[str]] | None:
     return hit[0], parts[len(hit[1]) :]
 
 
-def json_object(body: bytes) -> dict | Response:
-    if not body.strip():
-        return {}
-    try:
-        value = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return error(400, "bad_json", f"request body is not JSON: {exc}")
-    if not isinstance(value, dict):
-        return error(422, "invalid", "request body: expected a JSON object")
-    return value
+def _is_id(text: str) -> bool:
+    """A job id as the paths write it: ASCII digits only (``str.isdigit`` also takes
+    superscripts and other scripts' digits, which ``int`` refuses or reads), at most 18."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def _number(query, name, default, low, high, whole=False) -> float | Response:
@@ -502,5 +465,8 @@ def _number(query, name, default, low, high, whole=False) -> float | Response:
     return value
 
 
-def _etags(header: str) -> set[str]:
-    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+def _matches(header: str, etag: str) -> bool:
+    """If-None-Match holds for the current document: ``*`` (any, RFC 9110) or its ETag,
+    weak or strong, among those listed."""
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags

@@ -1,7 +1,7 @@
 """Injected faults: which one a status request gets, drawn in request order from a
 generator seeded from the scenario (the same requests in the same order get the same
-faults), per-client token buckets for rate limiting, and outage windows on the
-simulated clock.
+faults), per-client token buckets for rate limiting (at most ``max_clients`` of them, the
+least recently used forgotten first), and outage windows on the simulated clock.
 
 >>> import numpy as np
 >>> from sim.mock_spec import FaultSpec
@@ -36,17 +36,23 @@ class Decision:
 
 
 NONE = Decision()
+MAX_CLIENTS = 100_000  #: token buckets kept, by default
 
 
 class Faults:
     """The faults of one server run; ``spec`` and ``outages`` may change while it runs."""
 
     def __init__(
-        self, spec: FaultSpec, rng: np.random.Generator, outages: tuple[Outage, ...] = ()
+        self,
+        spec: FaultSpec,
+        rng: np.random.Generator,
+        outages: tuple[Outage, ...] = (),
+        max_clients: int = MAX_CLIENTS,
     ) -> None:
         self.spec = spec
         self.rng = rng
         self.outages = tuple(outages)
+        self.max_clients = max_clients
         self._buckets: dict[str, tuple[float, float]] = {}  # client -> tokens, when
 
     @property
@@ -96,12 +102,15 @@ class Faults:
         if self.spec.rate_limit is None:
             return None
         rate, burst = self.spec.rate_limit
-        tokens, when = self._buckets.get(client, (float(burst), now))
+        buckets = self._buckets
+        tokens, when = buckets.pop(client, (float(burst), now))  # back in, as the newest
         tokens = min(float(burst), tokens + (now - when) * rate)
+        if len(buckets) >= self.max_clients:  # forget the least recently seen: a full bucket
+            del buckets[next(iter(buckets))]
         if tokens >= 1:
-            self._buckets[client] = (tokens - 1, now)
+            buckets[client] = (tokens - 1, now)
             return None
-        self._buckets[client] = (tokens, now)
+        buckets[client] = (tokens, now)
         return (1 - tokens) / rate
 
     def outage(self, t: float) -> Outage | None:

@@ -17,6 +17,8 @@ spins the clock.
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 from collections.abc import Generator, Mapping
 
 import simpy
@@ -26,7 +28,7 @@ from mock_server.jobs import JobRecord
 from sim.dialects import Action, Dialect
 from sim.durations import parse_duration
 from sim.scenario import Scenario
-from sim.scripts import Script
+from sim.scripts import MAX_RETRIES, Script
 from sim.simulation import lifecycle, rngs
 from sim.templates import JobTemplate
 from sim.workload import submissions
@@ -52,6 +54,7 @@ class LiveModel:
         self.lifecycle = lifecycle(self.env, scenario, g)
         self.templates = {t.name: t for t in scenario.templates}
         self.records: dict[int, JobRecord] = {}
+        self.held: Counter[str] = Counter()  #: jobs per tenant
         self._cursor = 0  # how much of the lifecycle's change log is filed by job
         if background:
             times, kinds = submissions(scenario, g["arrivals"])
@@ -96,11 +99,13 @@ class LiveModel:
         tenant: str,
         outcome: str | None = None,
         durations: Mapping[str, object] | None = None,
+        max_retries: int = MAX_RETRIES,
     ) -> JobRecord:
         """Make a job now from a template (the scenario's first when None), with an
-        optional forced outcome and fixed durations per step id ("*": every step)."""
+        optional forced outcome (at most ``max_retries`` scripted failures) and fixed
+        durations per step id ("*": every step)."""
         spec = self._template(template)
-        script = _script(spec, outcome, durations)
+        script = _script(spec, outcome, durations, max_retries)
         now = self.advance()
         rec = self._new(spec, tenant, now)
         self.lifecycle.submit(rec.id, spec, script)
@@ -132,6 +137,7 @@ class LiveModel:
     def _new(self, spec: JobTemplate, tenant: str, now: float) -> JobRecord:
         rec = JobRecord(len(self.records) + 1, spec, tenant, now)
         self.records[rec.id] = rec
+        self.held[tenant] += 1
         return rec
 
     def _template(self, name: str | None) -> JobTemplate:
@@ -154,24 +160,43 @@ class LiveModel:
 
 
 def _script(
-    spec: JobTemplate, outcome: str | None, durations: Mapping[str, object] | None
+    spec: JobTemplate,
+    outcome: str | None,
+    durations: Mapping[str, object] | None,
+    max_retries: int = MAX_RETRIES,
 ) -> Script | None:
     """The forced outcome and fixed durations of a submitted job, checked."""
     ids = [s.id for s in spec.steps]
     given: dict[str, float] = {}
     for key, raw in (durations or {}).items():
         if key != "*" and key not in ids:
-            raise SubmitError(f"durations: {key!r} is not a step of {spec.name!r}: {ids}")
+            raise SubmitError(f"durations: {_short(key)} is not a step of {spec.name!r}: {ids}")
         try:
-            given[key] = parse_duration(raw)
-        except ValueError as exc:
-            raise SubmitError(f"durations.{key}: {exc}") from None
+            given[key] = _seconds(raw)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise SubmitError(f"durations.{_short(key)[1:-1]}: {exc}") from None
     every = given.pop("*", None)
     fixed = ({step: every for step in ids} if every is not None else {}) | given
     if outcome is None:
         return Script(durations=fixed) if fixed else None
     try:
-        forced = Script.parse(outcome, spec)
+        forced = Script.parse(outcome, spec, max_retries)
     except ValueError as exc:
         raise SubmitError(f"outcome: {exc}") from None
     return Script(forced.outcomes, fixed, forced.others)
+
+
+_PLAIN = re.compile(r"\s*(\d+(\.\d*)?|\.\d+)\s*")  #: "20", "2.5": seconds, as a number would be
+
+
+def _seconds(raw: object) -> float:
+    """A duration as a client sends it: a number, a plain number in a string, or a
+    string with a unit; ValueError when it is none of these or out of range."""
+    if isinstance(raw, str) and _PLAIN.fullmatch(raw):
+        raw = float(raw)
+    return parse_duration(raw)
+
+
+def _short(key: str) -> str:
+    """A client's key, quoted and kept short for a message."""
+    return repr(key) if len(key) <= 40 else repr(key[:37] + "...")

@@ -13,15 +13,21 @@ scenario's simulated clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sim import _reader as r
 from sim._reader import Reader, ScenarioError
 from sim.distributions import Distribution
 from sim.durations import parse_rate
+from sim.limits import MAX_COUNT
 from sim.sections import duration, rate, read_distribution
 
 ERROR_CODES = (500, 502, 503, 504)
+MAX_KEEPALIVE = 3600.0  #: seconds, the longest keepalive_timeout
+#: tenant names the server keeps for its roles: the admin token, requests without a token,
+#: the scenario's own arrivals
+RESERVED_TENANTS = ("admin", "anonymous", "background")
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,17 @@ class MockSpec:
     admin_token: str | None = None
     request_deadline: float = 10.0  #: to receive a whole request, seconds
     max_concurrency: int = 1000  #: requests in progress; beyond: 503 with Retry-After
+    keepalive_timeout: float = 15.0  #: an idle connection is closed after it, seconds
+    #: long-polls held at once, below max_concurrency (None: half of it); beyond: 429
+    long_polls_max: int | None = None
+    long_polls_per_client: int = 50  #: long-polls one client holds at once; beyond: 429
     request_log: str | None = None  #: a JSON-lines file of every request
     request_log_max: int = 100_000_000  #: bytes; entries past it are dropped and counted
     start_in: float = 0.0  #: wall seconds before the scaled clock starts (clients get ready)
+    max_jobs: int = 200_000  #: jobs held in all; past it a submission is answered 429
+    max_jobs_per_tenant: int = 100_000  #: jobs held per tenant; past it, 429
+    max_scripted_retries: int = 1000  #: transient failures one submission may script
+    max_clients: int = 100_000  #: client ids tracked (ground truth, rate-limit buckets)
     faults: FaultSpec = field(default_factory=FaultSpec)
 
 
@@ -72,6 +86,8 @@ def read_serve(t: Reader) -> MockSpec:
     tokens = t.table("tokens")
     token_map = {}
     for tenant in list(tokens.data):
+        if tenant in RESERVED_TENANTS:
+            raise tokens.error(tenant, f"a reserved name ({', '.join(RESERVED_TENANTS)})")
         token_map[tokens.get(tenant, r.text)] = tenant
     tokens.done()
     hint = t.get("retry_after_hint", duration, None)
@@ -86,11 +102,24 @@ def read_serve(t: Reader) -> MockSpec:
         admin_token=t.get("admin_token", r.text, None),
         request_deadline=t.get("request_deadline", _positive_duration, 10.0),
         max_concurrency=t.get("max_concurrency", r.integer(1), 1000),
+        keepalive_timeout=t.get("keepalive_timeout", _keepalive, 15.0),
+        long_polls_max=t.get("long_polls_max", r.integer(1), None),
+        long_polls_per_client=t.get("long_polls_per_client", r.integer(1), 50),
         request_log=t.get("request_log", r.text, None),
         request_log_max=t.get("request_log_max", r.integer(0), 100_000_000),
         start_in=t.get("start_in", duration, 0.0),
+        max_jobs=t.get("max_jobs", _count, 200_000),
+        max_jobs_per_tenant=t.get("max_jobs_per_tenant", _count, 100_000),
+        max_scripted_retries=t.get("max_scripted_retries", _count0, 1000),
+        max_clients=t.get("max_clients", _count, 100_000),
     )
     t.done()
+    if spec.long_polls_max is not None and spec.long_polls_max >= spec.max_concurrency:
+        raise t.error(
+            "long_polls_max",
+            f"{spec.long_polls_max} is not below max_concurrency ({spec.max_concurrency}): "
+            "long-polls would leave no room for other requests",
+        )
     return spec
 
 
@@ -99,7 +128,7 @@ def read_faults(t: Reader) -> FaultSpec:
     errors_t = t.table("errors")
     errors = {}
     for key in list(errors_t.data):
-        if not key.isdigit() or int(key) not in ERROR_CODES:
+        if key not in map(str, ERROR_CODES):
             codes = ", ".join(map(str, ERROR_CODES))
             raise errors_t.error(key, f"is not a status the server injects; expected {codes}")
         errors[int(key)] = errors_t.get(key, r.probability)
@@ -115,7 +144,7 @@ def read_faults(t: Reader) -> FaultSpec:
         dribble_rate=dribble.get("rate", _byte_rate, 200.0),
         latency=read_distribution(t, "latency", None),
         latency_probability=t.get("latency_probability", r.probability, 1.0),
-        rate_limit=(limit.get("rate", rate), limit.get("burst", r.integer(1), 1))
+        rate_limit=(limit.get("rate", _limit_rate), limit.get("burst", _burst, 1))
         if limit.data
         else None,
     )
@@ -129,10 +158,42 @@ def read_faults(t: Reader) -> FaultSpec:
     return spec
 
 
+MAX_HELD = 100_000_000  #: the largest cap of jobs or client ids held a key takes
+
+
+def whole(low: int, high: int) -> Callable[[object], int]:
+    """A whole number from ``low`` to ``high``."""
+
+    def parse(raw: object) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+            raise r.Expected(f"a whole number from {low} to {high:,}")
+        return raw
+
+    return parse
+
+
+_count, _count0, _burst = whole(1, MAX_HELD), whole(0, MAX_HELD), whole(1, MAX_COUNT)
+
+
+def _limit_rate(raw: object) -> float:
+    """Requests per second a client may make: above zero (a zero rate never refills)."""
+    value = rate(raw)
+    if value <= 0:
+        raise r.Expected('a rate above 0, e.g. 5 or "300/m"')
+    return value
+
+
 def _positive(raw: object) -> float:
     value = r.number(0.0)(raw)
     if value <= 0:
         raise r.Expected("a number > 0")
+    return value
+
+
+def _keepalive(raw: object) -> float:
+    value = duration(raw)
+    if not 0 < value <= MAX_KEEPALIVE:
+        raise r.Expected(f"a duration > 0 and at most {MAX_KEEPALIVE:g} s")
     return value
 
 
@@ -146,7 +207,7 @@ def _positive_duration(raw: object) -> float:
 def _byte_rate(raw: object) -> float:
     try:
         value = parse_rate(raw)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise r.Expected('bytes per second, e.g. 200 or "200/s"') from None
     if value <= 0:
         raise r.Expected("bytes per second > 0")

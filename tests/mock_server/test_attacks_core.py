@@ -1,0 +1,250 @@
+"""Attacks on the server's core, in process (the quick loop): job ids in other scripts'
+digits, JSON nested thousands deep, numbers too large for a float, a rate limit that
+never refills, credentials in the wrong scheme or under a role's name, and the answers a
+client is judged by (Retry-After as sent, If-None-Match: *). The same attacks against a
+real server are in test_attacks_live.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mock_server.access import Access
+from mock_server.bodies import MAX_DEPTH, too_deep
+from sim._reader import Reader, ScenarioError
+from sim.mock_spec import read_faults, read_serve
+from tests.mock_server.helpers import ADMIN, Harness
+
+DEEP = 5000  #: levels: far past the parser's recursion limit, under 64 KB of body
+
+
+def deep(opening: str, closing: str, levels: int = DEEP) -> bytes:
+    return (opening * levels + closing * levels).encode()
+
+
+def assert_json_error(h: Harness, status: int, doc: dict, codes: tuple[int, ...]) -> None:
+    """A 4xx in ``codes`` with a JSON error body, and the server answers afterwards."""
+    assert status in codes, (status, doc)
+    assert set(doc) == {"error", "message"} and doc["message"], doc
+    assert h.doc("GET", "/healthz")[0] == 200
+
+
+# --- job ids -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/status/\u00b2"),  # superscript two: str.isdigit() says yes, int() says no
+        ("GET", "/ordo/jobs/\u2460"),  # circled one
+        ("POST", "/fiddler/tasks/\u00b3/revoke"),
+        ("GET", "/ordo/jobs/\u0661"),  # Arabic-Indic one: int() reads it as 1
+        ("GET", "/ordo/jobs/\uff11"),  # fullwidth one: the same
+        ("POST", "/ordo/jobs/\u0661/cancel"),
+        ("GET", "/workflow/jobs/1\u0661"),
+    ],
+)
+def test_a_job_id_in_digits_other_than_ascii_is_not_found(method, path):
+    h = Harness()
+    assert h.doc("POST", "/ordo/jobs", {"template": "chain"})[0] == 201
+    assert h.doc("POST", "/ordo/jobs", {"template": "chain"})[0] == 201
+    status, doc = h.doc(method, path, token=None if path.startswith("/status") else "tok-a")
+    assert_json_error(h, status, doc, (404,))
+    assert h.doc("GET", "/ordo/jobs/1")[1]["job"]["status"] != "failed"  # not cancelled
+
+
+# --- bodies nested deep ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [("[", "]"), ('{"a":', "}"), ("[{}, ", "]")])
+@pytest.mark.parametrize(
+    "method, path, token",
+    [
+        ("POST", "/ordo/jobs", "tok-a"),
+        ("POST", "/status", None),
+        ("PUT", "/_admin/faults", ADMIN),
+    ],
+)
+def test_json_nested_thousands_deep_is_a_400_on_every_endpoint_with_a_body(
+    shape, method, path, token
+):
+    h = Harness()
+    body = b'{"durations": ' + deep(*shape) + b"}"
+    assert len(body) < 64 * 1024
+    status, doc = h.doc(method, path, body, token=token)
+    assert_json_error(h, status, doc, (400,))
+    assert "deeper than" in doc["message"]
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    body = json.dumps({"template": "[" * 100 + '\\"{' * 50}).encode()
+    assert not too_deep(body, MAX_DEPTH)
+    assert too_deep(b'{"a": "\\\\"' + b"[" * 40 + b"]" * 40 + b"}", MAX_DEPTH)
+    h = Harness()
+    status, doc = h.doc("POST", "/ordo/jobs", body)
+    assert status == 422 and "unknown template" in doc["message"]
+
+
+def test_nesting_within_the_bound_is_read_as_before():
+    h = Harness()
+    body = {"durations": {"prepare": 5}, "template": "chain"}
+    assert h.doc("POST", "/ordo/jobs", body)[0] == 201
+    assert not too_deep(json.dumps([[[1]]] * 1000).encode(), MAX_DEPTH)
+
+
+# --- numbers too large -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"duration": 1' + b"0" * 400 + b"}",  # 1e400 written as an integer
+        b'{"duration": ' + b"7" * 5000 + b"}",  # past Python's 4,300-digit limit
+        b'{"durations": {"prepare": -' + b"9" * 5000 + b"}}",
+        b'{"duration": 1e400}',
+        b'{"duration": "' + b"9" * 500 + b'"}',
+        b'{"duration": "99999999999h"}',
+        b'{"template": "chain", "outcome": "transient_failures:100000000000000000000"}',
+        b'{"template": "chain", "outcome": "transient_failures:100000000"}',
+    ],
+)
+def test_a_number_too_large_in_a_submission_is_a_422(body):
+    h = Harness()
+    status, doc = h.doc("POST", "/status", body, token=None)
+    assert_json_error(h, status, doc, (422,))
+    assert h.core.model.records == {}
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        b'{"outages": [{"start": 1' + b"0" * 400 + b', "duration": 10, "mode": "503"}]}',
+        b'{"outages": [{"start": 0, "duration": ' + b"9" * 5000 + b', "mode": "503"}]}',
+        b'{"dribble": {"probability": 0.1, "rate": 1' + b"0" * 400 + b"}}",
+        b'{"rate_limit": {"rate": 5, "burst": 1' + b"0" * 400 + b"}}",
+        b'{"rate_limit": {"rate": 0, "burst": 1}}',
+        b'{"rate_limit": {"rate": "0/s", "burst": 1}}',
+        b'{"errors": {"\xc2\xb2": 0.1}}',  # a superscript status code
+        b'{"reset": NaN}',
+    ],
+)
+def test_put_faults_refuses_what_it_cannot_carry_out_and_keeps_the_old_faults(faults):
+    h = Harness()
+    before = h.doc("GET", "/_admin/faults", token=ADMIN)[1]
+    status, doc = h.doc("PUT", "/_admin/faults", faults, token=ADMIN)
+    assert_json_error(h, status, doc, (400, 422))
+    assert h.doc("GET", "/_admin/faults", token=ADMIN)[1] == before
+
+
+def test_a_rate_limit_of_zero_is_refused_when_the_scenario_is_read():
+    with pytest.raises(ScenarioError, match=r"faults.rate_limit.rate: found 0, expected a rate"):
+        read_faults(Reader({"rate_limit": {"rate": 0, "burst": 1}}, "x.toml", "faults"))
+
+
+def test_status_requests_answer_under_the_slowest_rate_limit():
+    h = Harness()
+    h.doc("POST", "/status", {"template": "chain"}, token=None)
+    assert h.doc("PUT", "/_admin/faults", {"rate_limit": {"rate": "1/d"}}, token=ADMIN)[0] == 200
+    assert h.doc("GET", "/status/1", token=None)[0] == 200
+    status, doc = h.doc("GET", "/status/1", token=None)
+    assert status == 429 and doc["error"] == "rate_limited"
+
+
+# --- plain numbers in strings ------------------------------------------------------------
+
+
+def test_a_duration_written_as_a_number_in_a_string_is_seconds():
+    h = Harness()
+    status, _ = h.doc("POST", "/status", {"template": "chain", "duration": "20"}, token=None)
+    assert status == 202
+    body = {"template": "chain", "durations": {"prepare": "2.5", "build": " 7 "}}
+    assert h.doc("POST", "/status", body, token=None)[0] == 202
+    h.sleep(39.9)
+    assert h.doc("GET", "/ordo/jobs/1", token=ADMIN)[1]["job"]["status"] == "running"
+    h.sleep(0.2)
+    assert h.doc("GET", "/ordo/jobs/1", token=ADMIN)[1]["job"]["status"] == "success"
+    assert h.doc("GET", "/ordo/jobs/2", token=ADMIN)[1]["duration_ms"] == 9500
+
+
+# --- credentials -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", [f"Junk {ADMIN}", f"Basic {ADMIN}", ADMIN, f"{ADMIN} Bearer"])
+def test_admin_endpoints_take_the_admin_token_only_as_a_bearer_token(header):
+    h = Harness()
+    for method, path in (("GET", "/_admin/report"), ("GET", "/_admin/faults")):
+        status, doc = h.doc(method, path, token=None, headers={"Authorization": header})
+        assert_json_error(h, status, doc, (401,))
+    assert h.doc("GET", "/_admin/faults", token=None, headers={"Authorization": "bearer " + ADMIN})
+    assert h.doc("GET", "/_admin/faults", token=ADMIN)[0] == 200
+
+
+@pytest.mark.parametrize("name", ["admin", "anonymous", "background"])
+def test_a_tenant_may_not_take_the_name_of_a_role(name):
+    with pytest.raises(ValueError, match="reserved name"):
+        Access({"tok": name}, admin_token="adm")
+    with pytest.raises(ScenarioError, match=f"serve.tokens.{name}: a reserved name"):
+        read_serve(Reader({"tokens": {name: "tok"}}, "x.toml", "serve"))
+
+
+def test_a_tenant_token_may_not_be_the_admin_token():
+    with pytest.raises(ValueError, match="is the admin token"):
+        Access({"adm": "qa"}, admin_token="adm")
+
+
+def test_a_client_without_an_id_is_named_by_its_tenant_and_token_place_never_the_secret():
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain"}, token="tok-b")
+    h.doc("GET", "/ordo/jobs/1", token="tok-b")
+    h.doc("GET", "/ordo/jobs/1", token=ADMIN)
+    h.doc("GET", "/ordo/jobs/1", token="tok-b", headers={"X-Client-Id": "me"})
+    clients = {client for client, _job in h.core.truth.pairs}
+    assert clients == {"beta:token#2", "admin", "me"}
+    assert "tok-b" not in json.dumps(h.core.report())
+    assert ADMIN not in json.dumps(h.core.report())
+
+
+# --- what a client is judged by ----------------------------------------------------------
+
+
+def test_retry_after_violations_are_judged_against_the_header_sent_not_the_inner_wait():
+    h = Harness(speed=1, retry_after_hint=0.1)  # sent as "Retry-After: 1"
+    h.doc("POST", "/status", {"template": "chain"}, token=None)
+    for _ in range(10):
+        r = h.call("GET", "/status/1", token=None)
+        assert r.status == 200 and r.headers["Retry-After"] == "1"
+        h.sleep(0.2)
+    (pair,) = h.core.truth.pairs.values()
+    assert pair.retry_after_violations == 9
+
+
+def test_retry_after_of_a_rate_limit_is_judged_as_sent():
+    h = Harness(speed=10)
+    h.doc("POST", "/status", {"template": "chain"}, token=None)
+    limit = {"rate_limit": {"rate": 1.5, "burst": 1}}
+    assert h.doc("PUT", "/_admin/faults", limit, token=ADMIN)[0] == 200
+    answers = []
+    for _ in range(5):  # every half second: 200, then 429 (a 0.17 s wait, sent as 1 s), ...
+        answers.append(h.call("GET", "/status/1", token=None).status)
+        h.sleep(0.5)
+    assert answers == [200, 429, 200, 429, 200]
+    (pair,) = h.core.truth.pairs.values()
+    assert pair.retry_after_violations == 2  # the 200s half a second after a 429
+
+
+def test_if_none_match_star_on_an_existing_job_is_304():
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain"})
+    r = h.call("GET", "/ordo/jobs/1", headers={"If-None-Match": "*"})
+    assert r.status == 304 and r.body == b""
+    r = h.call("GET", "/ordo/jobs/1", headers={"If-None-Match": '"nope", *'})
+    assert r.status == 304
+    assert h.call("GET", "/ordo/jobs/1", headers={"If-None-Match": '"nope"'}).status == 200
+
+
+def test_healthz_tells_the_models_simulated_time():
+    h = Harness(speed=10)
+    assert h.doc("GET", "/healthz")[1]["now"] == 0.0
+    h.sleep(1.5)
+    assert h.doc("GET", "/healthz")[1]["now"] == pytest.approx(15.0)
