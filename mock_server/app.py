@@ -10,7 +10,6 @@ import contextlib
 import gc
 import logging
 import secrets
-import signal
 import socket
 import struct
 import sys
@@ -20,67 +19,77 @@ import traceback
 import numpy as np
 from aiohttp import web
 
+from mock_server.admission import Admission, client_key
 from mock_server.clock import ScaledClock
-from mock_server.core import BASES, Config, Core, Delay, Request, Response, error
+from mock_server.core import BASES, Config, Core, Delay, Hold, Request, Response, error
 from mock_server.faults import Faults
 from mock_server.journal import Journal
 from mock_server.model import LiveModel
 from mock_server.offload import Offload
 from mock_server.protocol import Connection, Watch, factory
+from mock_server.receiving import read_body
+from mock_server.stopping import Stopper
 from mock_server.truth import Truth
 from sim.mock_spec import MockSpec
 from sim.scenario import Scenario
 
 EMPTY: dict = {}
+SHUTDOWN = 0.2  #: seconds given to requests in progress when the server stops
 FAULT_STREAM = 7  #: the faults' generator: the scenario's seed and this
 
 
-def make_server(core: Core, spec: MockSpec) -> web.Server:
+def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) -> web.Server:
     """aiohttp's low-level server (no application, router or middleware: ``core`` routes)
-    answering every request, at most ``spec.max_concurrency`` at once (beyond: 503 with
-    Retry-After)."""
-    in_flight = 0
+    answering every request, as many at once as ``admission`` lets in; idle connections
+    closed after ``spec.keepalive_timeout``."""
+    admission = admission or admission_for(spec)
     clock = time.perf_counter
     observe = core.metrics.observe
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        nonlocal in_flight
-        if in_flight >= spec.max_concurrency:
-            resp = error(503, "overloaded", "too many requests in progress", **{"Retry-After": "1"})
-            return web.Response(status=503, body=resp.body, headers=resp.headers)
-        in_flight += 1
+        refused = admission.enter(request.path)
+        if refused is not None:
+            return _web(refused)
         conn = request.protocol
-        timed = isinstance(conn, Connection)
-        if timed:
-            conn.request_started()
+        began = conn.request_started() if isinstance(conn, Connection) else None
         started = clock()
         try:
-            return await _answer(core, request, spec)
-        except Exception:  # a bug of ours: say so, in JSON, and keep serving
+            return await _answer(core, request, spec, admission, began)
+        except Exception:  # a bug of ours: say so, in JSON, count it, and keep serving
             traceback.print_exc(file=sys.stderr)
+            core.truth.internal_error(core.dialect_of(request.path))
             resp = error(500, "internal", "the mock server failed on this request (a bug)")
-            return web.Response(status=500, body=resp.body, headers=resp.headers)
+            return _web(resp)
         finally:
-            in_flight -= 1
+            admission.leave()
             observe(core.dialect_of(request.path), clock() - started)
-            if timed:
+            if isinstance(conn, Connection):
                 conn.request_finished()
 
-    return web.Server(handle, access_log=None)
+    # a client that hangs up ends its request: a held long-poll or a body being read
+    # gives its slot back at once (aiohttp would run the handler on to its end)
+    return web.Server(
+        handle,
+        access_log=None,
+        keepalive_timeout=spec.keepalive_timeout,
+        handler_cancellation=True,
+    )
 
 
-async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.StreamResponse:
-    limit = core.config.max_body
-    length = request.content_length
-    if length is not None and length > limit:
-        resp = error(413, "too_large", f"request body over {limit} bytes")
-        return web.Response(status=413, body=resp.body, headers=resp.headers)
-    body = b""
-    if request.can_read_body:
-        try:
-            body = await asyncio.wait_for(request.content.read(limit + 1), spec.request_deadline)
-        except TimeoutError:
-            return _cut(request)
+def admission_for(spec: MockSpec) -> Admission:
+    """The caps of ``spec``; long-polls in all default to half the concurrency."""
+    long_polls = spec.long_polls_max or max(1, spec.max_concurrency // 2)
+    return Admission(spec.max_concurrency, long_polls, spec.long_polls_per_client)
+
+
+async def _answer(
+    core: Core, request: web.BaseRequest, spec: MockSpec, admission: Admission, began
+) -> web.StreamResponse:
+    deadline = spec.request_deadline
+    left = deadline if began is None else deadline - (time.monotonic() - began)
+    body = await read_body(request, core.config.max_body, left)
+    if isinstance(body, Response):
+        return _web(body)
     # aiohttp's headers are case-insensitive already: the core asks in lower case
     query = request.query if request.query_string else EMPTY
     req = Request(request.method, request.path, query, request.headers, body)
@@ -92,19 +101,45 @@ async def _answer(core: Core, request: web.Request, spec: MockSpec) -> web.Strea
         if isinstance(resp, Delay):
             await asyncio.sleep(resp.seconds)
         else:  # a long-poll: until the job's document changes or the wait ends
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + resp.wait
-            while (delay := core.changed(resp)) > 0 and (left := deadline - loop.time()) > 0:
-                await asyncio.sleep(min(delay, left))
+            refused = await _hold(core, req, resp, admission)
+            if refused is not None:
+                return _web(refused)
             held = True
         resp = core.handle(req, held=held, decision=resp.decision)
     if resp.transport is None:
-        return web.Response(status=resp.status, body=resp.body or None, headers=resp.headers)
+        return _web(resp)
     if resp.transport == "dribble":
         return await _dribble(request, resp)
     if resp.transport == "hang":  # an outage that answers nothing: until the deadline
         await asyncio.sleep(spec.request_deadline)
     return _cut(request, reset=resp.transport != "empty")
+
+
+async def _hold(core: Core, req: Request, hold: Hold, admission: Admission) -> Response | None:
+    """Hold a long-poll until the job's document changes or its wait ends; or the 429
+    refusing it, when the long-polls' caps are full."""
+    client = client_key(req.headers)
+    refused = admission.hold(client)
+    if refused is not None:
+        core.truth.count(hold.dialect, refused.status)
+        return refused
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + hold.wait
+        while (delay := core.changed(hold)) > 0 and (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(delay, left))
+    finally:
+        admission.release(client)
+    return None
+
+
+def _web(resp: Response) -> web.Response:
+    """The core's answer as aiohttp's; ``Connection: close`` closes the connection after
+    it (a body left unread is not waited for)."""
+    out = web.Response(status=resp.status, body=resp.body or None, headers=resp.headers)
+    if resp.headers.get("Connection") == "close":
+        out.force_close()
+    return out
 
 
 def _cut(request: web.Request, reset: bool = True) -> web.StreamResponse:
@@ -180,16 +215,22 @@ def banner(core: Core, url: str, spec: MockSpec) -> str:
     return "\n".join(lines)
 
 
-async def serve(scenario: Scenario, host: str, port: int) -> None:
-    """Serve the scenario (its ``[serve]`` and ``[faults]`` as given) until SIGINT or
-    SIGTERM."""
+async def serve(scenario: Scenario, host: str, port: int, stopper: Stopper) -> None:
+    """Serve the scenario (its ``[serve]`` and ``[faults]`` as given) until ``stopper``
+    says stop (SIGINT or SIGTERM)."""
+    stopper.attach()
     spec = scenario.mock
     core = build_core(scenario, spec)
+    journal = core.truth.journal
+    if journal is not None:
+        stopper.on_force = journal.flush
     # requests it cannot parse are the client's fault, answered 400: no traceback
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    web_server = make_server(core, spec)
+    admission = admission_for(spec)
+    web_server = make_server(core, spec, admission)
     loop = asyncio.get_running_loop()
     watch = Watch(spec.request_deadline)
+    core.metrics.attach(admission, watch)
     watch.start()
     server = await loop.create_server(
         factory(web_server, watch),
@@ -206,22 +247,28 @@ async def serve(scenario: Scenario, host: str, port: int) -> None:
     # does not stall requests for a fraction of a second. The sweep freezes again as
     # jobs accumulate.
     gc.freeze()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await stopper.stopped.wait()
     finally:
         watch.stop()
         server.close()
-        await web_server.shutdown(2)
+        # requests in progress (held long-polls, dribbled answers) are cut, not waited for
+        await web_server.shutdown(SHUTDOWN)
+        if journal is not None:
+            journal.flush()
 
 
 def run(scenario: Scenario, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run the server in this process, on uvloop where it is installed."""
+    """Run the server in this process, on uvloop where it is installed, until SIGINT or
+    SIGTERM (see ``mock_server.stopping``)."""
+    stopper = Stopper()
+    stopper.install()
     try:
-        import uvloop
-    except ImportError:
-        asyncio.run(serve(scenario, host, port))
-    else:
-        uvloop.run(serve(scenario, host, port))
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(serve(scenario, host, port, stopper))
+        else:
+            uvloop.run(serve(scenario, host, port, stopper))
+    finally:
+        stopper.uninstall()

@@ -1,6 +1,7 @@
 """Prometheus metrics at ``/metrics``: requests by dialect and HTTP status, status answers
-by the state they showed, injected faults, jobs by state, and request latency. Counts are
-read from the ground truth when scraped, so nothing is counted twice."""
+by the state they showed, injected faults, the server's own failures (apart from them),
+jobs by state, request latency, and the HTTP front's slots and connections. Counts are
+read from the ground truth and the front when scraped, so nothing is counted twice."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from sim.dialects import DIALECTS
+
 if TYPE_CHECKING:
+    from mock_server.admission import Admission
     from mock_server.core import Core
+    from mock_server.protocol import Watch
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -28,7 +33,12 @@ class Metrics:
         self.core = core
         self.registry = CollectorRegistry()
         self._latency: dict[str, list] = {}  # dialect -> [counts per bucket and +Inf, sum]
+        self._front: tuple[Admission, Watch] | None = None
         self.registry.register(self)
+
+    def attach(self, admission: Admission, watch: Watch) -> None:
+        """The HTTP front's slots and connections, shown too."""
+        self._front = (admission, watch)
 
     def observe(self, dialect: str, seconds: float) -> None:
         h = self._latency.get(dialect)
@@ -57,6 +67,17 @@ class Metrics:
         for kind, n in sorted(truth.injected.items()):
             faults.add_metric([kind], n)
         yield faults
+        failed = CounterMetricFamily(
+            "pollsim_server_errors",
+            "The server's own failures (500 for a bug of ours), by dialect; not injected faults",
+            labels=["dialect"],
+        )
+        # every dialect, at 0 too: an alert on a rise needs the series to exist
+        for dialect in sorted({*DIALECTS, "other", *truth.server_errors}):
+            failed.add_metric([dialect], truth.server_errors.get(dialect, 0))
+        yield failed
+        if self._front is not None:
+            yield from _front(*self._front)
         jobs = GaugeMetricFamily("pollsim_jobs", "Jobs by their true state", labels=["state"])
         self.core.model.advance()
         counts = Counter(j.state.value for j in self.core.model.lifecycle.jobs.values())
@@ -78,3 +99,27 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _front(admission: Admission, watch: Watch):
+    """Slots taken and refused, long-polls held, connections open and cut."""
+    yield GaugeMetricFamily(
+        "pollsim_requests_in_progress", "Requests being answered", value=admission.in_flight
+    )
+    yield GaugeMetricFamily(
+        "pollsim_long_polls_held", "Long-polls held open", value=admission.long_polls
+    )
+    refused = CounterMetricFamily(
+        "pollsim_refused",
+        "Requests refused for want of a slot (503 overloaded, 429 long-poll caps), by reason",
+        labels=["reason"],
+    )
+    for reason, n in sorted(admission.refused.items()):
+        refused.add_metric([reason], n)
+    yield refused
+    yield GaugeMetricFamily("pollsim_connections_open", "Client connections", value=len(watch.open))
+    yield CounterMetricFamily(
+        "pollsim_connections_cut",
+        "Connections dropped for a request not received within the request deadline",
+        value=watch.cut,
+    )

@@ -1,10 +1,12 @@
 """aiohttp's connection protocol, with what the mock server needs of it on top:
 
 - a deadline on each request's head: aiohttp has none, so a client that trickles its
-  request line a byte a second would hold a connection forever. The clock starts at a
-  request's first byte and stops when the handler starts (the head is in); past the
-  deadline (checked once a second) the connection is dropped. The handler bounds the
-  body itself.
+  request line a byte a second would hold a connection forever. The clock starts when
+  the connection is accepted (a client that connects and sends nothing is dropped too),
+  then at each later request's first byte, and stops when the handler starts (the head
+  is in); past the deadline (checked once a second) the connection is dropped. The
+  handler reads the body within what is left of the deadline. Idle connections between
+  requests are aiohttp's keep-alive timeout's to close.
 - requests aiohttp cannot even parse (a NUL in a header, a bad request line) answered in
   JSON like every other refusal, without a traceback in the log: the fault is the
   client's.
@@ -31,8 +33,9 @@ class Connection(RequestHandler):
     watch: Watch | None = None  #: set per server by ``factory``
 
     def connection_made(self, transport) -> None:
-        self._between = True  # between requests: the next byte starts the clock
-        self._since = None
+        # the clock runs from accept: a connection that never sends a byte is dropped too
+        self._between = False
+        self._since = self.watch.clock() if self.watch is not None else None
         if self.watch is not None:
             self.watch.open.add(self)
         super().connection_made(transport)
@@ -48,9 +51,11 @@ class Connection(RequestHandler):
             self.watch.open.discard(self)
         super().connection_lost(exc)
 
-    def request_started(self) -> None:
-        """The head is in: stop the clock."""
-        self._since = None
+    def request_started(self) -> float | None:
+        """The head is in: stop the clock, and say when the request began (None: unknown,
+        as for a request that came in the same read as the one before it)."""
+        began, self._since = self._since, None
+        return began
 
     def request_finished(self) -> None:
         self._between = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -54,10 +55,25 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="[TENANT=]TOKEN",
-        help="a bearer token, and the tenant whose jobs it sees (repeatable; default: the "
-        "scenario's [serve.tokens], else one random token for tenant 'default')",
+        help="a bearer token, and the tenant whose jobs it sees (repeatable; shows in ps: "
+        "prefer --token-file or POLLSIM_TOKENS; default: $POLLSIM_TOKENS, comma-separated, "
+        "else the scenario's [serve.tokens], else one random token for tenant 'default')",
     )
-    p.add_argument("--admin-token", metavar="TOKEN", help="default: a random one, printed")
+    p.add_argument(
+        "--token-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="tokens, one [TENANT=]TOKEN a line ('#' comments); repeatable, with --token",
+    )
+    admin = p.add_mutually_exclusive_group()
+    admin.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="default: $POLLSIM_ADMIN_TOKEN, else the scenario's, else a random one, printed",
+    )
+    admin.add_argument("--admin-token-file", type=Path, metavar="FILE", help="its one line")
     p.add_argument(
         "--background",
         action="store_true",
@@ -81,6 +97,43 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the generic dialect also asks for a token",
     )
+    p.add_argument(
+        "--keepalive-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close a connection idle this long between requests (default: the scenario's "
+        "[serve] keepalive_timeout, 15)",
+    )
+    p.add_argument(
+        "--long-polls-max",
+        type=int,
+        metavar="N",
+        help="long-polls (?wait=) held at once in all, below max_concurrency; beyond: 429 "
+        "(default: [serve] long_polls_max, else half of max_concurrency)",
+    )
+    p.add_argument(
+        "--long-polls-per-client",
+        type=int,
+        metavar="N",
+        help="long-polls one client (X-Client-Id, else its credentials) holds at once; "
+        "beyond: 429 (default: [serve] long_polls_per_client, 50)",
+    )
+
+    for flag, what in LIMIT_FLAGS.items():
+        p.add_argument(flag, type=int, metavar="N", help=what)
+
+
+#: the limits' flags -> [serve] keys' help (a flag overrides the key)
+LIMIT_FLAGS = {
+    "--max-jobs": "jobs held in all; beyond, a submission gets 429 (default: [serve] "
+    "max_jobs, 200000)",
+    "--max-jobs-per-tenant": "jobs held per tenant; beyond, 429 (default: [serve] "
+    "max_jobs_per_tenant, 100000)",
+    "--max-scripted-retries": "transient failures one submission may script; beyond, 422 "
+    "(default: [serve] max_scripted_retries, 1000)",
+    "--max-clients": "client ids tracked one by one in the ground truth and the rate limit; "
+    "beyond, counted as one overflow entry (default: [serve] max_clients, 100000)",
+}
 
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
@@ -93,7 +146,9 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from mock_server.access import token_problem
     from mock_server.app import run
+    from pollsim.credentials import CredentialError, admin_token, tenant_tokens
     from sim import ScenarioError, default_scenario, load_scenario
 
     try:
@@ -106,33 +161,83 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(f"--start-in: found {args.start_in}, expected a number of seconds >= 0")
     if not 0 <= args.port <= 65535:
         return _fail(f"--port: found {args.port}, expected 0 to 65535")
-    tokens: dict[str, str] = {}
-    for i, text in enumerate(args.token):
-        tenant, sep, token = text.rpartition("=")
-        if not token or (sep and not tenant):
-            return _fail(f"--token {text!r}: expected TOKEN or TENANT=TOKEN")
-        tokens[token] = tenant or ("default" if i == 0 else f"tenant{i + 1}")
+    try:
+        tokens = tenant_tokens(args.token, args.token_file, os.environ)
+        admin = admin_token(args.admin_token, args.admin_token_file, os.environ)
+    except CredentialError as exc:
+        return _fail(str(exc))
+    limits = _limit_changes(args)
+    if isinstance(limits, str):
+        return _fail(limits)
     if args.request_log:
         try:
             Path(args.request_log).open("a").close()
         except OSError as exc:
             return _fail(f"--request-log {args.request_log}: cannot write: {exc.strerror}")
     spec = scenario.mock
+    front = _front_changes(args, spec.max_concurrency)
+    if isinstance(front, str):
+        return _fail(front)
     changes = {
+        **front,
+        **limits,
         "speed": args.speed,
         "tokens": tokens or None,
-        "admin_token": args.admin_token,
+        "admin_token": admin,
         "background": True if args.background else None,
         "anonymous_generic": False if args.no_anonymous else None,
         "start_in": args.start_in,
         "request_log": args.request_log,
     }
     spec = dataclasses.replace(spec, **{k: v for k, v in changes.items() if v is not None})
+    problem = token_problem(spec.tokens, spec.admin_token or "")
+    if problem:
+        return _fail(problem)
     try:
         run(dataclasses.replace(scenario, mock=spec), args.host, args.port)
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     return 0
+
+
+def _limit_changes(args: argparse.Namespace) -> dict | str:
+    """The limits' flags as changes to ``[serve]``, or what is wrong with one."""
+    from sim.mock_spec import MAX_HELD
+
+    changes = {}
+    for flag in LIMIT_FLAGS:
+        key = flag.removeprefix("--").replace("-", "_")
+        value = getattr(args, key)
+        low = 0 if key == "max_scripted_retries" else 1
+        if value is not None and not low <= value <= MAX_HELD:
+            return f"{flag}: found {value}, expected a whole number from {low} to {MAX_HELD:,}"
+        changes[key] = value
+    return changes
+
+
+def _front_changes(args: argparse.Namespace, max_concurrency: int) -> dict | str:
+    """The HTTP front's flags as changes to ``[serve]``, or what is wrong with one."""
+    from sim.mock_spec import MAX_KEEPALIVE
+
+    keepalive = args.keepalive_timeout
+    if keepalive is not None and not 0 < keepalive <= MAX_KEEPALIVE:
+        return f"--keepalive-timeout: found {keepalive}, expected 0 < seconds <= {MAX_KEEPALIVE:g}"
+    for flag, value in (
+        ("--long-polls-max", args.long_polls_max),
+        ("--long-polls-per-client", args.long_polls_per_client),
+    ):
+        if value is not None and value < 1:
+            return f"{flag}: found {value}, expected a whole number >= 1"
+    if args.long_polls_max is not None and args.long_polls_max >= max_concurrency:
+        return (
+            f"--long-polls-max: found {args.long_polls_max}, expected fewer than the "
+            f"scenario's max_concurrency ({max_concurrency})"
+        )
+    return {
+        "keepalive_timeout": keepalive,
+        "long_polls_max": args.long_polls_max,
+        "long_polls_per_client": args.long_polls_per_client,
+    }
 
 
 def cmd_report(args: argparse.Namespace) -> int:

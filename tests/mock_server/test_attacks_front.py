@@ -1,0 +1,320 @@
+"""Attacks on the HTTP front of a real ``pollsim serve`` on loopback: bodies in pieces,
+late, oversized, undecodable or compressed into bombs; idle connections; a swarm of
+long-polls; signals while it is busy. Each answer is a 4xx with a JSON body, and the
+server answers ``/healthz`` afterwards."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zlib
+
+import brotli
+import pytest
+
+from tests.mock_server.raw import (
+    chunked,
+    closed_by_peer,
+    connect,
+    descriptors,
+    exchange,
+    gauge,
+    head,
+    receive,
+    rss_kib,
+    send,
+    total,
+)
+from tests.mock_server.server import ADMIN, Server, call, start, with_tables
+
+pytestmark = pytest.mark.live  # a real pollsim serve on a loopback port
+
+CAPPED = """
+[serve]
+request_deadline = "30s"
+max_concurrency = 40
+long_polls_max = 20
+long_polls_per_client = 5
+"""
+SHORT = """
+[serve]
+request_deadline = "1s"
+keepalive_timeout = "1s"
+"""
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory):
+    """Small caps (40 requests, 20 long-polls, 5 per client), a long request deadline."""
+    server = start(1, scenario=with_tables(tmp_path_factory.mktemp("capped"), CAPPED))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def short(tmp_path_factory):
+    """A request deadline and a keep-alive timeout of one second."""
+    server = start(1, scenario=with_tables(tmp_path_factory.mktemp("short"), SHORT))
+    yield server
+    server.stop()
+
+
+def healthy(server: Server) -> None:
+    assert call(server, "GET", "/healthz", token=None).status == 200
+
+
+def refused(reply, status: int, kind: str | None = None) -> None:
+    """A refusal: ``status`` with a JSON error body (of ``kind``, when given)."""
+    assert reply.status == status, reply.body
+    doc = reply.json
+    assert set(doc) == {"error", "message"}, doc
+    if kind is not None:
+        assert doc["error"] == kind, doc
+
+
+def post(path: str, body: bytes, **headers: str) -> bytes:
+    return head("POST", path, Content_Length=str(len(body)), **headers)
+
+
+# --- bodies ---------------------------------------------------------------------------
+
+
+def test_a_body_sent_in_two_writes_is_read_whole(capped):
+    body = json.dumps({"template": "fanout", "duration": "1h"}).encode()
+    reply = exchange(capped, post("/status", body), body[:7], body[7:], pause=0.3)
+    assert reply.status == 202, reply.body
+    job = call(capped, "GET", f"/ordo/jobs/{reply.json['id']}", token=ADMIN).json
+    assert [s["step_id"] for s in job["steps"]] == ["split", "tile", "thumbnails"]
+    # the first write alone is valid JSON (whitespace: the default template)
+    body = b'\n{"template": "nope"}'
+    reply = exchange(capped, post("/status", body), body[:1], body[1:], pause=0.3)
+    refused(reply, 422, "invalid")
+    healthy(capped)
+
+
+def test_a_chunked_body_is_read_to_its_last_chunk(capped):
+    body = json.dumps({"template": "nope"}).encode()
+    parts = [head("POST", "/status", Transfer_Encoding="chunked"), *chunked(b" ", body)]
+    refused(exchange(capped, *parts, pause=0.2), 422, "invalid")
+    body = json.dumps({"template": "fanout"}).encode()
+    parts = [head("POST", "/status", Transfer_Encoding="chunked"), *chunked(body[:3], body[3:])]
+    assert exchange(capped, *parts, pause=0.2).status == 202
+
+
+def test_a_body_that_does_not_arrive_within_the_deadline_is_cut_off_with_408(short):
+    started = time.monotonic()
+    reply = exchange(short, post("/status", b" " * 100), b'{"template"')
+    took = time.monotonic() - started
+    refused(reply, 408, "timeout")
+    print(f"408 after {took:.2f} s (request deadline 1 s)")
+    healthy(short)
+
+
+def test_a_body_over_max_body_is_413_even_chunked(capped):
+    piece = b" " * 16_384
+    parts = [head("POST", "/status", Transfer_Encoding="chunked"), *chunked(*[piece] * 5)]
+    refused(exchange(capped, *parts), 413, "too_large")
+    healthy(capped)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_a_decompression_bomb_is_413_and_costs_no_memory(capped, encoding):
+    pack = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[encoding]
+    bomb = pack(b" " * (64 << 20))  # 64 MiB of spaces: tens of kilobytes packed
+    assert len(bomb) < 64 * 1024
+    before = rss_kib(capped.process.pid)
+    reply = exchange(capped, post("/status", bomb, Content_Encoding=encoding), bomb)
+    refused(reply, 413, "too_large")
+    parts = [head("POST", "/status", Transfer_Encoding="chunked", Content_Encoding=encoding)]
+    parts += chunked(*[bomb[i : i + 4096] for i in range(0, len(bomb), 4096)])
+    refused(exchange(capped, *parts), 413, "too_large")
+    grown = rss_kib(capped.process.pid) - before
+    assert grown < 16 * 1024, f"RSS grew {grown} KiB"
+    healthy(capped)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_a_body_that_does_not_decode_is_400(capped, encoding):
+    body = b'{"template": "chain"}'
+    reply = exchange(capped, post("/status", body, Content_Encoding=encoding), body)
+    refused(reply, 400, "bad_body")
+    assert encoding in reply.json["message"]
+    healthy(capped)
+
+
+# --- the server's own failures ----------------------------------------------------------
+
+
+def test_metrics_count_the_servers_own_failures_apart_from_injected_faults(capped):
+    text = call(capped, "GET", "/metrics", token=None).body.decode()
+    assert 'pollsim_server_errors_total{dialect="generic"} 0.0' in text
+    assert "# TYPE pollsim_injected_faults_total counter" in text
+
+
+# --- idle connections -------------------------------------------------------------------
+
+
+def test_idle_connections_are_closed_by_the_server(short):
+    pid = short.process.pid
+    healthy(short)
+    base = descriptors(pid)
+    silent = [connect(short) for _ in range(200)]  # connect, then never send a byte
+    kept = []
+    for _ in range(50):  # one request, then idle on a kept-alive connection
+        sock = connect(short)
+        send(sock, head("GET", "/healthz"))
+        assert receive(sock).status == 200
+        kept.append(sock)
+    held = descriptors(pid)
+    started = time.monotonic()
+    closed = closed_by_peer(silent + kept, within=30)
+    took = time.monotonic() - started
+    after = descriptors(pid)
+    print(f"descriptors: {base} before, {held} with 250 idle sockets, {after} after {took:.1f} s")
+    for sock in silent + kept:
+        sock.close()
+    assert closed == 250
+    assert held >= base + 200
+    assert after <= base + 5
+    healthy(short)
+
+
+# --- long-polls -------------------------------------------------------------------------
+
+
+def _long_job(server: Server, token: str) -> str:
+    answer = call(server, "POST", "/ordo/jobs", {"template": "chain", "duration": "1h"}, token)
+    assert answer.status == 201, answer.body
+    return answer.headers["Location"]
+
+
+def _metric(server: Server, name: str) -> float | None:
+    return gauge(call(server, "GET", "/metrics", token=None).body.decode(), name)
+
+
+def _until(server: Server, name: str, value: float) -> None:
+    for _ in range(200):
+        if _metric(server, name) == value:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never reached {value}: {_metric(server, name)}")
+
+
+def _long_poll(server: Server, where: str, client: str):
+    sock = connect(server)
+    send(sock, head("GET", where + "?wait=60", Authorization="Bearer tok-a", X_Client_Id=client))
+    return sock
+
+
+def test_a_swarm_of_long_polls_leaves_room_for_health_admin_and_other_tenants(capped):
+    mine, theirs = _long_job(capped, "tok-a"), _long_job(capped, "tok-b")
+    socks = [_long_poll(capped, mine, "c0") for _ in range(5)]
+    _until(capped, "pollsim_long_polls_held", 5)
+    with _long_poll(capped, mine, "c0") as sixth:  # past the cap per client
+        reply = receive(sixth)
+    refused(reply, 429, "long_polls_client")
+    assert reply.headers["retry-after"] == "1"
+    socks += [_long_poll(capped, mine, f"c{1 + i // 5}") for i in range(15)]
+    _until(capped, "pollsim_long_polls_held", 20)
+    with _long_poll(capped, mine, "c9") as more:  # past the cap in all
+        refused(receive(more), 429, "long_polls_total")
+    assert call(capped, "GET", theirs, token="tok-b").status == 200
+    # slow bodies take the other slots: requests are refused 503, but not health and admin
+    slow = []
+    for _ in range(20):
+        sock = connect(capped)
+        send(sock, head("POST", "/ordo/jobs", Authorization="Bearer tok-b", Content_Length="9"))
+        slow.append(sock)
+    _until(capped, "pollsim_requests_in_progress", 41)  # the scrape itself is one
+    refused(call(capped, "GET", theirs, token="tok-b"), 503, "overloaded")
+    healthy(capped)
+    assert call(capped, "GET", "/_admin/faults", token=ADMIN).status == 200
+    for sock in slow + socks:
+        sock.close()
+    _until(capped, "pollsim_long_polls_held", 0)  # hung up: their slots are free at once
+    _until(capped, "pollsim_requests_in_progress", 1)
+    assert call(capped, "GET", theirs, token="tok-b").status == 200
+    metrics = call(capped, "GET", "/metrics", token=None).body.decode()
+    assert total(metrics, "pollsim_server_errors_total") == 0
+
+
+# --- signals ----------------------------------------------------------------------------
+
+DRIBBLE = """
+[faults.dribble]
+probability = 1
+rate = 5
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_busy_server_at_once_quietly(tmp_path, sig):
+    server = start(1, scenario=with_tables(tmp_path, DRIBBLE))
+    try:
+        job = call(server, "POST", "/status", {"duration": "1h"}, token=None).json["id"]
+        busy = [connect(server) for _ in range(30)]
+        for i, sock in enumerate(busy):  # held long-polls, and answers a byte at a time
+            send(sock, head("GET", f"/status/{job}" + ("?wait=60" if i % 2 else "")))
+        _until(server, "pollsim_requests_in_progress", 31)
+        started = time.monotonic()
+        server.process.send_signal(sig)
+        code = server.process.wait(10)
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    print(f"{sig.name}: exited {code} after {took:.3f} s with 30 requests in progress")
+    assert code == 0
+    assert server.process.stderr.read() == ""
+    for sock in busy:
+        sock.close()
+
+
+BLOCKED = """
+import asyncio, sys, time
+from mock_server.stopping import Stopper
+
+async def main(stopper):
+    stopper.attach()
+    print("ready", flush=True)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:  # the loop busy in Python, never coming round
+        pass
+
+stopper = Stopper(grace=float(sys.argv[1]))
+stopper.install()
+try:
+    asyncio.run(main(stopper))
+finally:
+    stopper.uninstall()
+"""
+
+
+@pytest.mark.parametrize("grace, signals", [(1.0, 1), (60.0, 2)])
+def test_a_loop_busy_in_a_long_computation_is_ended_all_the_same(grace, signals):
+    """Past the grace after a signal, or at a second signal: one line, 128 + signal."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(BLOCKED), str(grace)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        started = time.monotonic()
+        for _ in range(signals):
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.1)
+        code = proc.wait(10)
+        took = time.monotonic() - started
+    finally:
+        proc.kill()
+        proc.wait()
+    print(f"busy loop, grace {grace:g} s, {signals} signal(s): exited {code} after {took:.2f} s")
+    assert code == 128 + signal.SIGTERM
+    lines = proc.stderr.read().splitlines()
+    assert len(lines) == 1 and "SIGTERM" in lines[0], lines
