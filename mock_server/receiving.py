@@ -25,6 +25,7 @@ async def read_body(request: web.BaseRequest, limit: int, seconds: float) -> byt
         return b""
     try:
         async with asyncio.timeout(max(seconds, 0.0)):
+            await _continue(request)
             return await _read(request, limit)
     except TimeoutError:
         resp = error(408, "timeout", f"the request's body did not arrive within {seconds:g} s")
@@ -48,6 +49,14 @@ async def _read(request: web.BaseRequest, limit: int) -> bytes | Response:
             return too_large(limit)
         parts.append(chunk)
     return b"".join(parts)
+
+
+async def _continue(request: web.BaseRequest) -> None:
+    """``Expect: 100-continue`` is answered, as aiohttp's router would: curl asks it of
+    bodies over a kilobyte, and waits a second for it otherwise."""
+    expect = request.headers.get("Expect")
+    if expect and expect.lower() == "100-continue" and request.version >= (1, 1):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
 def too_large(limit: int) -> Response:
