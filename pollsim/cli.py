@@ -55,9 +55,29 @@ def _duration(text: str) -> float:
     from sim.durations import parse_duration
 
     try:
-        return parse_duration(float(text) if text.replace(".", "", 1).isdigit() else text)
+        return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def _horizon(text: str) -> float:
+    """A duration of at most 31 days: how long jobs may arrive for."""
+    from sim.sections import Expected, horizon
+
+    try:
+        return horizon(text)
+    except Expected as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {exc.what}") from None
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number from 0 to 2**63-1")
+    return seed
 
 
 def _command(sub, name: str, help: str, description: str, epilog: str):
@@ -95,8 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="a scenario TOML file (default: the embedded default scenario)",
     )
-    sim.add_argument("--seed", type=int, help="override the scenario's seed")
-    sim.add_argument("--horizon", type=_duration, help="override how long jobs arrive for, e.g. 6h")
+    sim.add_argument("--seed", type=_seed, help="override the scenario's seed")
+    sim.add_argument(
+        "--horizon",
+        type=_horizon,
+        help="override how long jobs arrive for, e.g. 6h (31 days at most)",
+    )
     sim.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     sim.add_argument(
         "--out",
@@ -141,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "local processes, and print load and detection latency per strategy and point.",
         sweeping.EPILOG_SWEEP,
     )
-    sweeping.add_grid_arguments(sw, _duration)
+    sweeping.add_grid_arguments(sw, _horizon)
     sw.set_defaults(run=sweeping.cmd_sweep)
     rec = _command(
         sub,
@@ -152,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "gave up on no more jobs than allowed; say why the others lost.",
         sweeping.EPILOG_RECOMMEND,
     )
-    sweeping.add_grid_arguments(rec, _duration)
+    sweeping.add_grid_arguments(rec, _horizon)
     rec.add_argument(
         "--slo-p95",
         type=_duration,
@@ -224,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from sim import ScenarioError, default_scenario, load_scenario, simulate, summarize
+    from sim.limits import LimitError
     from sim.pollers import StuckPoller
+    from sim.polling import MethodError
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
@@ -245,9 +271,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return _fail(f"{args.out}: --out must name a directory, and this is a file")
     try:
         run = simulate(scenario, progress=None if not args.quiet else False, method=args.method)
+    except ScenarioError as exc:  # a run past the bounds of sim.limits
+        return _fail(str(exc))
     except StuckPoller as exc:
-        return _fail(f"{scenario.source}: clients: {exc}")
-    except ValueError as exc:  # a forced fast path that cannot apply
+        return _fail(f"{strategy_origin(args.strategy, scenario, exc.label)}: {exc}")
+    except LimitError as exc:
+        return _fail(f"{scenario.source}: {exc}")
+    except MethodError as exc:  # a forced fast path that cannot apply
         return _fail(f"--method {args.method}: {exc}")
     summary = summarize(run)
     if args.json:
@@ -265,6 +295,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             return _fail(f"{args.out}: cannot write the outputs: {exc.strerror}")
         print(f"wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
     return 0
+
+
+def strategy_origin(texts: list[str] | None, scenario, label: str) -> str:
+    """Where the user wrote the strategy ``label``: a ``--strategy`` or the scenario."""
+    from sim.strategies import parse_strategy
+
+    for text in texts or ():
+        if parse_strategy(text).label == label:
+            return f"--strategy {text!r}"
+    return f"{scenario.source}: clients"
 
 
 def with_strategies(scenario, texts: list[str]):

@@ -35,6 +35,7 @@ def _search(a, x):
 def walk(
     lo, hi, counts, done, active, rows, waits, thresholds, start, now, shown, seen, polls,
     wasted, t_seen, seen_code, gave_up, end, times, codes, ended, half, stop_at, terminal_bits,
+    late,
 ):  # fmt: skip
     """Advance the clients ``active`` (indices into the per-client arrays) through a
     block of attempts, ``waits[i, r]`` being client ``active[r]``'s wait at the block's
@@ -42,8 +43,10 @@ def walk(
     reaches the attempt's threshold, stop watching a job that never ends at the end of
     the run, else send, read what the API shows on arrival, and finish on a terminal
     state. Clients ``active[lo:hi]`` only, so threads can take a share each; ``done``
-    marks which finished."""
+    marks which finished, and ``late[0]`` the latest arrival past the end of ``counts``
+    (the run may not reach so far: the caller refuses it)."""
     width = waits.shape[0]
+    seconds = counts.shape[0]
     cols = times.shape[1]
     for r in range(lo, hi):
         j = active[r]
@@ -63,7 +66,10 @@ def walk(
                 break
             arrive = sent + half
             polls[j] += 1
-            counts[math.floor(arrive)] += 1
+            if arrive >= seconds:  # (never indexed: a compiled loop checks no bounds)
+                late[0] = max(late[0], arrive)
+            else:
+                counts[math.floor(arrive)] += 1
             while ix + 1 < cols and times[row, ix + 1] <= arrive:
                 ix += 1
             code = codes[row, ix]

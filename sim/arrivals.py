@@ -22,6 +22,10 @@ class Arrivals:
     def times(self, horizon: float, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
+    def expected(self, horizon: float) -> float:
+        """How many submit times ``times`` draws on average: what sizes a run."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class NoArrivals(Arrivals):
@@ -29,6 +33,9 @@ class NoArrivals(Arrivals):
 
     def times(self, horizon: float, rng: np.random.Generator) -> np.ndarray:
         return np.empty(0)
+
+    def expected(self, horizon: float) -> float:
+        return 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class Poisson(Arrivals):
         # Given the count, Poisson arrival times are uniform order statistics.
         n = rng.poisson(self.rate * horizon)
         return np.sort(rng.uniform(0.0, horizon, n))
+
+    def expected(self, horizon: float) -> float:
+        return self.rate * max(horizon, 0.0)
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,18 @@ class Diurnal(Arrivals):
         widths = np.repeat(ends - starts, counts)
         return np.sort(lows + widths * rng.random(lows.size))
 
+    def expected(self, horizon: float) -> float:
+        slot = self.period / len(self.rates)
+        periods, rest = divmod(max(horizon, 0.0), self.period)
+        total = periods * slot * sum(self.rates)
+        return total + sum(
+            r * min(slot, max(0.0, rest - i * slot)) for i, r in enumerate(self.rates)
+        )
+
+    def slots(self, horizon: float) -> float:
+        """The constant-rate slots ``times`` draws over ``horizon``, an array each."""
+        return max(horizon, 0.0) / (self.period / len(self.rates))
+
 
 @dataclass(frozen=True)
 class Replay(Arrivals):
@@ -92,6 +114,9 @@ class Replay(Arrivals):
         t = np.asarray(self.submit, dtype=float)
         return np.sort(t[t < horizon])
 
+    def expected(self, horizon: float) -> float:
+        return float(sum(1 for t in self.submit if t < horizon))
+
 
 @dataclass(frozen=True)
 class Bursts(Arrivals):
@@ -102,3 +127,6 @@ class Bursts(Arrivals):
     def times(self, horizon: float, rng: np.random.Generator) -> np.ndarray:
         out = [np.full(n, at) for at, n, _ in self.bursts if at < horizon]
         return np.sort(np.concatenate(out)) if out else np.empty(0)
+
+    def expected(self, horizon: float) -> float:
+        return float(sum(n for at, n, _ in self.bursts if at < horizon))

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from sim import _kernels as kernels
-from sim.pollers import PollRecord
+from sim import limits
+from sim.pollers import PollRecord, SpanError, StuckPoller
 from sim.states import JOB_TERMINAL, JobState
 from sim.strategies import PollState, Strategy
 from sim.timelines import Timeline
@@ -163,20 +164,23 @@ def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, h
             p = waits[0]
         if skip < width:
             wait.fill(attempt + skip, p, rng, waits[skip:])
-        if half == 0 and attempt > 10_000 and not waits.any():
-            raise ValueError(f"strategy {strategy.label} polls in a loop that takes no time")
+        if attempt > limits.MAX_POLLS:
+            raise StuckPoller(strategy.label)
         thresholds = stop.thresholds(np.arange(attempt, attempt + width))
         reach = float(now[active].max() + waits.sum(axis=0).max()) + width * rtt
-        if reach >= len(counts) - 1:
-            counts = np.concatenate([counts, np.zeros(int(reach) + 2 - len(counts), np.int64)])
+        if reach >= len(counts) - 1 and len(counts) < _most_seconds():
+            grown = int(min(reach, _most_seconds())) + 2 - len(counts)
+            counts = np.concatenate([counts, np.zeros(grown, np.int64)])
             holder[0] = counts
-        done = np.zeros(m, dtype=bool)
+        done, late = np.zeros(m, dtype=bool), np.zeros(1)
         kernels.walk(
             0, m, counts, done, active, rows, waits, thresholds, start, now, shown,
             out["seen"], out["polls"], out["wasted"], out["t_seen"], out["seen_code"],
             out["gave_up"], out["end"], matrix.times, matrix.codes, matrix.ended,
-            half, stop_at, TERMINAL_BITS,
+            half, stop_at, TERMINAL_BITS, late,
         )  # fmt: skip
+        if late[0]:
+            raise SpanError(f"strategy {strategy.label} polls")
         prev[active] = waits[-1]  # (a copy: the buffer is drawn into again)
         active = active[~done]
         attempt += width
@@ -202,8 +206,8 @@ def _schedule(strategy: Strategy, half: float, horizon: float):
             w = float(strategy.first)
         else:
             w = state_of(PollState(attempt, round(now, 9), prev_delay=prev), None)
-        if w <= 0 and half == 0 and attempt > 10_000:
-            raise ValueError(f"strategy {strategy.label} polls in a loop that takes no time")
+        if attempt >= limits.MAX_POLLS:
+            raise StuckPoller(strategy.label)
         t = now + w
         sent.append(t)
         t = t + half if half else t
@@ -223,8 +227,6 @@ def _constant_schedule(strategy: Strategy, half: float, horizon: float):
     a time with numpy: the times are accumulated in the loop's order (wait, half, half:
     ``np.add.accumulate`` adds one after the other), so they are the same floats."""
     wait = strategy.wait.constant
-    if wait <= 0 and half == 0:
-        raise ValueError(f"strategy {strategy.label} polls in a loop that takes no time")
     parts: list[np.ndarray] = []
     now, attempt = 0.0, 0
     while True:
@@ -242,6 +244,8 @@ def _constant_schedule(strategy: Strategy, half: float, horizon: float):
         ends = [int(x[0]) for x in (stop, over) if len(x)]
         cut = min(ends) if ends else SCHEDULE_BLOCK
         parts.append(times[1:].reshape(SCHEDULE_BLOCK, 3)[:cut])
+        if attempt + cut > limits.MAX_POLLS:
+            raise StuckPoller(strategy.label)
         if ends:
             rows = np.concatenate(parts)
             gave_up = len(stop) and int(stop[0]) == cut
@@ -279,6 +283,8 @@ def _same_schedule(matrix, rows, start, strategy, rtt, stop_at, out, threads) ->
     sent, arrive, back, give_up = _schedule(strategy, half, horizon + rtt + 1)
     limit = len(arrive) if give_up is None else give_up
     reach = float(start.max(initial=0)) + (float(arrive[limit - 1]) if limit else 0.0)
+    if reach >= _most_seconds():
+        raise SpanError(f"strategy {strategy.label} polls")
     counts = threads.counts(int(reach) + 2)
     threads.run(
         kernels.on_schedule, len(rows), counts, rows, start, sent, arrive, back, limit,
@@ -369,3 +375,8 @@ SET_NAMES = np.array(
 
 def seconds_needed(end: float) -> int:
     return max(1, math.ceil(end))
+
+
+def _most_seconds() -> int:
+    """The seconds a run's per-second counts may hold."""
+    return seconds_needed(limits.MAX_SPAN) + 2

@@ -15,7 +15,9 @@ from typing import NamedTuple
 import numpy as np
 import simpy
 
+from sim import limits
 from sim.distributions import Constant, Distribution
+from sim.limits import LimitError
 from sim.states import JOB_TERMINAL
 from sim.status_server import NO_ANSWER, Response, StatusServer
 from sim.strategies import PollState, Strategy
@@ -23,12 +25,39 @@ from sim.timelines import Timeline
 
 _TERMINAL = {s.value for s in JOB_TERMINAL}
 _OK = (200, 304)
-#: polls in a row that take no simulated time before a poller is declared stuck
-ZERO_TIME_LIMIT = 10_000
 
 
-class StuckPoller(RuntimeError):
-    """A strategy polls in a loop that takes no simulated time."""
+class StuckPoller(LimitError):
+    """A client that would poll one job more than ``limits.MAX_POLLS`` times: a loop
+    that takes no simulated time, or waits far shorter than any real client's. The one
+    guard of every way clients are simulated; ``label`` names the strategy (the only
+    argument, so that SimPy's re-raise and a sweep's worker process rebuild it)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(label)
+        self.label = label
+
+    def __str__(self) -> str:
+        return (
+            f"strategy {self.label} would poll one job more than {limits.MAX_POLLS:,} times "
+            "(a wait of 0 with no round trip polls in a loop that takes no time): give it "
+            "a longer wait or a stop, or the clients a round trip (clients.rtt > 0)"
+        )
+
+
+class SpanError(LimitError):
+    """Polls that would reach past ``limits.MAX_SPAN`` of simulated time, for which no
+    per-second load is kept; ``what`` says whose."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+    def __str__(self) -> str:
+        return (
+            f"{self.what} past {limits.MAX_SPAN / 86400:g} days of simulated time, the "
+            "longest a run with clients may cover: shorten the steps, the drain or the waits"
+        )
 
 
 @dataclass(frozen=True)
@@ -94,7 +123,7 @@ def watch(
     last: str | None = None
     state = PollState()
     seen: set[str] = set()
-    polls = wasted = violations = errors = zero_run = 0
+    polls = wasted = violations = errors = 0
     not_before = -math.inf
     t_seen, seen_state, gave_up = math.nan, None, False
     while True:
@@ -104,18 +133,12 @@ def watch(
             break
         if delay > 0:
             now = yield SLEEP, delay
-            zero_run = 0
-        elif half == 0:
-            zero_run += 1
-            if zero_run > ZERO_TIME_LIMIT:
-                raise StuckPoller(
-                    f"strategy {label} polls job {tl.job_id} in a loop that takes no time; "
-                    "give the clients a round trip (clients.rtt > 0)"
-                )
         if now >= stop_at and not tl.ended:
             break  # the job never ends: stop watching at the end of the run
         if now < not_before:
             violations += 1
+        if polls >= limits.MAX_POLLS:
+            raise StuckPoller(label)
         polls += 1
         if half:
             now = yield SLEEP, half

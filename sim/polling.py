@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim import limits
 from sim._gc import no_cyclic_gc
 from sim.fastpath import TimelineMatrix, applies, fast_poll, seconds_needed
-from sim.pollers import ClientSpec, PollRecord, direct, poller
+from sim.pollers import ClientSpec, PollRecord, SpanError, direct, poller
 from sim.randomness import Draws
 from sim.status_server import ServerSpec, StatusServer
 from sim.timelines import Timeline
@@ -32,6 +33,10 @@ from sim.timelines import Timeline
 POLL_STREAMS = ("mix", "start", "waits", "server", "fast")
 METHODS = ("auto", "simpy", "direct", "fast")
 REQUEST_COLUMNS = ["t", "job_id", "http_status", "t_answered", "strategy"]
+
+
+class MethodError(ValueError):
+    """A ``method`` forced where it cannot apply, or one that does not exist."""
 
 
 @dataclass
@@ -122,9 +127,12 @@ def poll(
     open-loop and the server gives no feedback (no workers limit, service time or
     outages); a plain loop per client ("direct") when only the server gives none, since
     clients then cannot affect each other; SimPy pollers otherwise. "simpy", "direct" and
-    "fast" force one (ValueError where it cannot apply)."""
+    "fast" force one (MethodError where it cannot apply); a ``sim.limits.LimitError``
+    when a client would poll past the bounds."""
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, found {method!r}")
+        raise MethodError(f"method must be one of {', '.join(METHODS)}, found {method!r}")
+    if end > limits.MAX_SPAN:
+        raise SpanError("the jobs run")
     g = rngs(seed)
     weights = np.array([w for _, w in clients.strategies], dtype=float)
     choice = g["mix"].choice(len(weights), size=len(timelines), p=weights / weights.sum())
@@ -141,9 +149,9 @@ def poll(
                 if not strategy.open_loop
                 else ("the server gives feedback (workers, service time or outages)")
             )
-            raise ValueError(f"no fast path for strategy {strategy.label}: {why}")
+            raise MethodError(f"no fast path for strategy {strategy.label}: {why}")
         if method == "direct" and feedback:
-            raise ValueError(
+            raise MethodError(
                 f"no direct path for strategy {strategy.label}: the server gives feedback "
                 "(workers, service time or outages), so clients affect each other"
             )
@@ -228,6 +236,8 @@ def poll(
         else _counts(np.zeros(1, dtype=np.int64), "", 200)
     )
     last = float(counts_df["second"].max()) if len(counts_df) else 0.0
+    if last >= limits.MAX_SPAN:
+        raise SpanError("the clients poll")
     per_job_df = pd.concat(per_job, ignore_index=True).sort_values("job_id", ignore_index=True)
     return Polling(
         timelines, per_job_df, counts_df, requests, queue, server, max(end, last + 1), methods

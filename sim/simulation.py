@@ -29,6 +29,7 @@ from sim.polling import Polling, poll
 from sim.randomness import Draws
 from sim.records import ActionRecord, Change
 from sim.scenario import Scenario
+from sim.sizing import check_size
 from sim.states import JobState
 from sim.timelines import timelines
 from sim.workload import submissions
@@ -172,10 +173,12 @@ def simulate(
 ) -> Simulation:
     """Run the scenario through the lifecycle model, then its clients' polls (if it has
     clients) through the fast path or SimPy pollers as ``method`` says (see ``sim.polling``).
+    A ScenarioError or a ``sim.limits.LimitError`` says which bound a run would pass.
 
     ``progress``: True shows a progress bar, None shows one only on a terminal and only
     once the run has taken two seconds, False shows none.
     """
+    check_size(scenario)
     env = simpy.Environment()
     model = build(env, scenario)
     stop = scenario.horizon + scenario.drain

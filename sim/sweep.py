@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import string
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -23,8 +24,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim import limits
 from sim._reader import ScenarioError
+from sim.limits import LimitError
+from sim.polling import MethodError
 from sim.scenario import read_scenario
+from sim.sizing import check_size
 from sim.strategies import StrategyError, parse_strategy
 
 #: the metric columns of a sweep table, per strategy and combination
@@ -96,6 +101,9 @@ def check(data: dict, source: str, templates: Sequence[str], grid: dict[str, lis
         missing = placeholders(t) - set(grid)
         if missing:
             raise SweepError(f"strategy {t!r}: no grid values for {', '.join(sorted(missing))}")
+    runs = math.prod(len(v) for v in grid.values())
+    if runs > limits.MAX_RUNS:
+        raise SweepError(f"the grid makes {runs:,} runs; at most {limits.MAX_RUNS:,} a sweep")
     for combo in combinations(grid):
         build(data, source, templates, combo)
 
@@ -129,6 +137,7 @@ def build(data: dict, source: str, templates: Sequence[str], combo: dict):
     base = Path(source).parent if Path(source).is_file() else None
     try:
         scenario = read_scenario(d, source, base)
+        check_size(scenario)
     except ScenarioError as exc:
         raise SweepError(f"at {_point(combo)}: {exc}") from None
     if scenario.clients is None:
@@ -147,7 +156,10 @@ def run_point(data: dict, source: str, templates: Sequence[str], combo: dict, me
     from sim.simulation import simulate
 
     scenario = build(data, source, templates, combo)
-    run = simulate(scenario, method=method)
+    try:
+        run = simulate(scenario, method=method)
+    except (ScenarioError, LimitError, MethodError) as exc:  # a SweepError crosses processes
+        raise SweepError(f"at {_point(combo)}: {exc}") from None
     summary = polling_summary(run.polling)
     # the summary is keyed by each strategy's label; map labels back to the templates
     texts = [t.format(**combo) for t in templates]

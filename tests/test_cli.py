@@ -83,7 +83,12 @@ def test_out_writes_tables_and_plots(tmp_path):
     [
         (["simulate", "nope.toml"], "pollsim: nope.toml: cannot read the scenario"),
         (["simulate", "--horizon", "soon"], "argument --horizon: 'soon': expected a number"),
-        (["simulate", "--seed", "x"], "argument --seed: invalid int value: 'x'"),
+        (["simulate", "--seed", "x"], "argument --seed: 'x': expected a whole number from 0"),
+        (["simulate", "--seed", "-1"], "argument --seed: '-1': expected a whole number from 0"),
+        (
+            ["simulate", "--horizon", "32d"],
+            "--horizon: '32d': expected a duration of at most 31 days",
+        ),
         (["simulate", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["smiulate"], "invalid choice: 'smiulate'"),
     ],
