@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from mock_server.core import Request, Response, error, json_object, ok
 from mock_server.jobs import JobRecord
 from mock_server.offload import Offload
+from mock_server.truth_report import as_json
 from mock_server.truth_report import build as build_report
-from mock_server.truth_report import encode
 from sim._reader import Reader, ScenarioError
 from sim.mock_spec import FaultSpec, read_faults
 from sim.sections import read_outage
@@ -55,7 +55,7 @@ def report_answer(core: Core, req: Request) -> Response | Offload:
         return until
     build = _builder(core, until)
     headers = {"Content-Type": "application/json"}
-    return Offload(lambda stop: Response(200, encode(build(stop), stop), headers))
+    return Offload(lambda stop: Response(200, as_json(build, stop), headers))
 
 
 def report(core: Core, until: float | None = None) -> dict:

@@ -18,6 +18,7 @@ Whether a client gave up on a job, or was still on it when the run ended (unfini
 
 from __future__ import annotations
 
+import heapq
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -27,9 +28,12 @@ from operator import itemgetter
 import numpy as np
 
 from mock_server.truth import OVERFLOW, Pair, Snapshot
+from sim._gc import no_cyclic_gc
 
 WATCHING = 2.0  #: a client is still watching within this many of its longest gaps
-_CHUNK = 2000  #: rows between checks for a stop, and per JSON encoding call
+_CHUNK = 2000  #: rows between checks for a stop
+_PIECE = 256  #: rows per call of the JSON encoder, which holds the GIL throughout
+_SORTED = 8192  #: items sorted per call of sorted(), which holds the GIL throughout
 
 
 class Abandoned(Exception):
@@ -70,7 +74,7 @@ def build(
 def _rows(snap, jobs, now, until, stop) -> Iterator[dict]:
     horizon = now if until is None else until
     known: dict[int, dict] = {}
-    pairs = sorted(snap.pairs, key=itemgetter(0))
+    pairs = _sorted(list(snap.pairs.items()), itemgetter(0))
     for i, ((client, job_id), p) in enumerate(pairs):
         if stop is not None and i % _CHUNK == 0 and stop.is_set():
             raise Abandoned
@@ -109,6 +113,13 @@ def _rows(snap, jobs, now, until, stop) -> Iterator[dict]:
         }
 
 
+def _sorted(items: list, key: Callable) -> Iterator:
+    """``sorted(items, key=key)``, a piece at a time and merged in Python, so that the
+    event loop's thread gets the GIL in between."""
+    pieces = [sorted(items[i : i + _SORTED], key=key) for i in range(0, len(items), _SORTED)]
+    return heapq.merge(*pieces, key=key) if len(pieces) > 1 else iter(pieces[0] if pieces else [])
+
+
 def _unfinished(p: Pair, t_vis, last, job_id: int, horizon: float, until) -> bool:
     """Was the client still on this job when the run ended (or now)? See the module."""
     if t_vis is None or t_vis > horizon:
@@ -135,6 +146,8 @@ def _per_client(rows: list[dict], overflow_ids: int, stop) -> list[dict]:
 
 
 def _summary(rows: list[dict]) -> dict:
+    if len(rows) == 1:
+        return _one(rows[0])
     lat = sorted(r["detection_latency_s"] for r in rows if r["detection_latency_s"] is not None)
     polls = sum(r["polls"] for r in rows)
     return {
@@ -147,6 +160,22 @@ def _summary(rows: list[dict]) -> dict:
         "gave_up": sum(r["gave_up"] for r in rows),
         "unfinished": sum(r["unfinished"] for r in rows),
         "detection_latency_s": _stats(lat),
+    }
+
+
+def _one(r: dict) -> dict:
+    """The summary of one row, as ``_summary`` gives it (most clients poll one job)."""
+    lat = r["detection_latency_s"]
+    return {
+        "jobs": 1,
+        "polls": r["polls"],
+        "polls_per_job": r["polls"] / 1,
+        "wasted_polls": r["wasted_polls"],
+        "requests_after_seen": r["requests_after_seen"],
+        "retry_after_violations": r["retry_after_violations"],
+        "gave_up": int(r["gave_up"]),
+        "unfinished": int(r["unfinished"]),
+        "detection_latency_s": _stats([lat]) if lat is not None else None,
     }
 
 
@@ -168,22 +197,30 @@ def _stats(values: list[float]) -> dict | None:
     }
 
 
+def as_json(make: Callable[[threading.Event], dict], stop: threading.Event) -> bytes:
+    """The report ``make(stop)`` builds, as JSON, with the cyclic collector off: the
+    rows hold no cycles, and collections over them would stall the event loop's thread
+    for tens of milliseconds each. The report is gone before the collector is back."""
+    with no_cyclic_gc():
+        return encode(make(stop), stop)
+
+
 def encode(report: dict, stop: threading.Event | None = None) -> bytes:
-    """The report as compact JSON, its long lists a chunk per encoder call: a thread
+    """The report as compact JSON, its long lists a few items per encoder call: a thread
     encoding it lets the event loop's thread run in between."""
     rest = {k: v for k, v in report.items() if k not in ("jobs", "clients")}
-    parts = ['{"jobs":', _list(report["jobs"], stop), ',"clients":', _list(report["clients"], stop)]
-    parts.append("," + _dumps(rest)[1:] if rest else "}")
-    return "".join(parts).encode()
+    parts = [b'{"jobs":[', *_list(report["jobs"], stop), b'],"clients":[']
+    parts += [*_list(report["clients"], stop), b"]"]
+    parts.append(b"," + _dumps(rest)[1:].encode() if rest else b"}")
+    return b"".join(parts)
 
 
-def _list(items: list, stop) -> str:
-    chunks = []
-    for i in range(0, len(items), _CHUNK):
+def _list(items: list, stop) -> Iterator[bytes]:
+    """The items' JSON, comma-separated, a few at a time."""
+    for i in range(0, len(items), _PIECE):
         if stop is not None and stop.is_set():
             raise Abandoned
-        chunks.append(_dumps(items[i : i + _CHUNK])[1:-1])
-    return "[" + ",".join(chunks) + "]"
+        yield (b"," if i else b"") + _dumps(items[i : i + _PIECE])[1:-1].encode()
 
 
 def _dumps(value: object) -> str:
