@@ -1,299 +1,72 @@
-"""The OpenAPI 3.1 document of a running server (``GET /openapi.json``): every endpoint of
-the four dialects and the admin API, with the scenario's template names. The tests check
-real answers against it, and fuzz the server from it."""
+"""The OpenAPI 3.1 document of a running server (``GET /openapi.json``): every endpoint
+it answers (the four dialects, the admin API, health, metrics and this document), with
+the scenario's templates and the server's own bounds, and every answer it may give. The
+tests check real answers against it, and schemathesis fuzzes the server from it
+(``benchmarks/fuzz_server.py``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from mock_server.core import ACTION_WORDS, BASES, LIST_KEY, SUBMIT_FIELDS
+from mock_server.openapi_answers import documents, faults_shown
+from mock_server.openapi_bodies import faults_body, obj, submission
+from sim.mock_spec import ERROR_CODES
+from sim.status_server import OUTAGE_MODES
 
 if TYPE_CHECKING:
     from mock_server.core import Core
 
-NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-NULLABLE_TEXT = {"type": ["string", "null"]}
-OUTPUTS = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "required": ["artifact_name", "path"],
-        "properties": {"artifact_name": {"type": "string"}, "path": {"type": "string"}},
-        "additionalProperties": False,
-    },
+WORDS = {
+    400: "A request it cannot parse, a bad query, or a body that is not JSON",
+    401: "Missing or unknown token, or not the Bearer scheme",
+    403: "A tenant's token where the admin token is needed",
+    404: "No such job (or not this tenant's)",
+    408: "The body did not arrive within the request deadline",
+    409: "The dialect does not allow this action now",
+    413: "Body too large",
+    422: "A body of the wrong shape or values",
+    429: "A limit reached: jobs held, long-polls, or the client's rate (an injected fault); "
+    "the message says which",
+    500: "Injected fault",
+    502: "Injected fault",
+    503: "Overloaded, an outage or an injected fault; see Retry-After",
+    504: "Injected fault",
 }
-
-
-def _object(properties: dict, required: list[str] | None = None) -> dict:
-    return {
-        "type": "object",
-        "required": list(properties) if required is None else required,
-        "properties": properties,
-        "additionalProperties": False,
-    }
-
-
-def _enum(words) -> dict:
-    return {"type": "string", "enum": sorted({w for w in words if w is not None})}
-
-
-def schemas() -> dict:
-    from sim.dialects import DIALECTS
-
-    d = DIALECTS
-    ordo_step = _object(
-        {
-            "step_id": {"type": "string"},
-            "step_type": {"type": "string"},
-            "status": _enum(d["ordo"].steps.values()),
-            "started_at": NULLABLE_TIME,
-            "finished_at": NULLABLE_TIME,
-            "error": NULLABLE_TEXT,
-        }
-    )
-    ordo = _object(
-        {
-            "job": _object(
-                {
-                    "id": {"type": "string"},
-                    "status": _enum(d["ordo"].jobs.values()),
-                    "created_at": {"type": "string", "format": "date-time"},
-                    "started_at": NULLABLE_TIME,
-                    "finished_at": NULLABLE_TIME,
-                    "error": NULLABLE_TEXT,
-                }
-            ),
-            "progress": _object(
-                {
-                    "percentage": {"type": "number", "minimum": 0, "maximum": 100},
-                    "completed_steps": {"type": "integer", "minimum": 0},
-                    "total_steps": {"type": "integer", "minimum": 1},
-                }
-            ),
-            "duration_ms": {"type": ["integer", "null"], "minimum": 0},
-            "steps": {"type": "array", "items": ordo_step},
-            "outputs": OUTPUTS,
-        }
-    )
-    fiddler = _object(
-        {
-            "task_id": {"type": "string"},
-            "status": _enum(d["fiddler"].jobs.values()),
-            "progress": {"type": "number", "minimum": 0, "maximum": 100},
-            "result": {"oneOf": [{"type": "null"}, _object({"outputs": OUTPUTS})]},
-            "error_message": NULLABLE_TEXT,
-            "date_done": NULLABLE_TIME,
-        }
-    )
-    task = _object(
-        {
-            "id": {"type": "string"},
-            "type": {"type": "string"},
-            "state": _enum(d["workflow"].steps.values()),
-            "started": NULLABLE_TIME,
-            "finished": NULLABLE_TIME,
-        }
-    )
-    workflow = _object(
-        {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "state": _enum(d["workflow"].jobs.values()),
-            "created": {"type": "string", "format": "date-time"},
-            "started": NULLABLE_TIME,
-            "finished": NULLABLE_TIME,
-            "tasks": {"type": "array", "items": task},
-        }
-    )
-    generic_props = {
-        "id": {"type": "string"},
-        "status": _enum(d["generic"].jobs.values()),
-        "result": _object({"job_id": {"type": "string"}, "outputs": OUTPUTS}),
-        "message": NULLABLE_TEXT,
-    }
-    generic = _object(generic_props, ["status"])
-    error = _object({"error": {"type": "string"}, "message": {"type": "string"}})
-    out = {"ordo": ordo, "fiddler": fiddler, "workflow": workflow, "generic": generic}
-    out["Error"] = error
-    for dialect, key in LIST_KEY.items():
-        out[f"{dialect}_list"] = _object(
-            {
-                key: {"type": "array", "items": {"$ref": f"#/components/schemas/{dialect}"}},
-                "total": {"type": "integer", "minimum": 0},
-                "limit": {"type": "integer", "minimum": 1},
-                "offset": {"type": "integer", "minimum": 0},
-            }
-        )
-    return out
-
-
-def _errors(*codes: int) -> dict:
-    words = {
-        400: "Bad query or body",
-        401: "Missing or unknown token",
-        403: "Not the admin token",
-        404: "No such job (or not this tenant's)",
-        405: "Method not allowed",
-        409: "The dialect does not allow this action now",
-        413: "Body too large",
-        422: "Invalid request",
-        429: "Rate limited (an injected fault); see Retry-After",
-        500: "Injected fault",
-        502: "Injected fault",
-        503: "Overloaded, an outage or an injected fault; see Retry-After",
-        504: "Injected fault",
-    }
-    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    return {str(c): {"description": words[c], "content": ref} for c in codes}
-
-
-FAULTS = (429, 500, 502, 503, 504)
+#: answers any request may get: one the front cannot parse, one past its concurrency
+EVERYWHERE = (400, 503)
+#: answers any request with a body may get
+BODY = (408, 413)
+FAULTS = (429, 500, 502, 503, 504)  #: injected on a job's status
+ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
+}
+JOB_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "a job id: ASCII digits, at most 18",
+    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+    "example": "1",
+}
+WAIT = "long-poll: hold the answer until the job's status changes, at most this many wall seconds"
+CLIENT_ID = {
+    "name": "X-Client-Id",
+    "in": "header",
+    "required": False,
+    "description": "who polls, for the ground truth (else the tenant)",
+    "schema": {"type": "string"},
+}
 
 
 def document(core: Core) -> dict:
     """The OpenAPI document of this server."""
-    templates = list(core.model.templates)
-    submit = {
-        "type": "object",
-        "properties": {
-            "template": {"type": "string", "enum": templates},
-            "outcome": {
-                "type": "string",
-                "description": "succeed, fail_step:<id>, transient_failures:<n> or partial",
-            },
-            "durations": {
-                "type": "object",
-                "description": "step id (or *) -> seconds or a duration such as 30s",
-                "additionalProperties": {"type": ["number", "string"]},
-            },
-            "duration": {
-                "type": ["number", "string"],
-                "description": "every step's duration",
-            },
-        },
-        "additionalProperties": False,
-    }
-    assert set(submit["properties"]) == SUBMIT_FIELDS
     paths: dict = {}
-    job_id = {
-        "name": "id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-    }
-    for dialect, base in BASES.items():
-        doc = {"$ref": f"#/components/schemas/{dialect}"}
-        json_doc = {"application/json": {"schema": doc}}
-        security = [{"bearer": []}] + ([{}] if dialect == "generic" else [])
-        created = "202" if dialect == "generic" else "201"
-        id_at = {"ordo": "/job/id", "fiddler": "/task_id"}.get(dialect, "/id")
-        ops = [f"{dialect}_status", *(f"{dialect}_{w}" for w in ACTION_WORDS[dialect])]
-        links = {
-            op: {"operationId": op, "parameters": {"id": f"$response.body#{id_at}"}} for op in ops
-        }
-        paths[f"/{base}"] = {
-            "post": {
-                "summary": f"Submit a job ({dialect})",
-                "operationId": f"{dialect}_submit",
-                "security": security,
-                "requestBody": {"content": {"application/json": {"schema": submit}}},
-                "responses": {
-                    created: {"description": "Submitted", "content": json_doc, "links": links},
-                    **_errors(400, 401, 413, 422, 429),
-                },
-            },
-            "get": {
-                "summary": f"List jobs ({dialect})",
-                "operationId": f"{dialect}_list",
-                "security": security,
-                "parameters": [
-                    _query("limit", "integer", 1, core.config.page_max),
-                    _query("offset", "integer", 0, None),
-                ],
-                "responses": {
-                    "200": {
-                        "description": "A page of jobs",
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": f"#/components/schemas/{dialect}_list"}
-                            }
-                        },
-                    },
-                    **_errors(400, 401, 429),
-                },
-            },
-        }
-        paths[f"/{base}/{{id}}"] = {
-            "get": {
-                "summary": f"A job's status ({dialect})",
-                "operationId": f"{dialect}_status",
-                "security": security,
-                "parameters": [
-                    job_id,
-                    _query("wait", "number", 0, core.config.max_wait, "long-poll, seconds"),
-                    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": {"description": "The status", "content": json_doc},
-                    "304": {"description": "Unchanged since the ETag given"},
-                    **_errors(400, 401, 404, *FAULTS),
-                },
-            }
-        }
-        for word in ACTION_WORDS[dialect]:
-            paths[f"/{base}/{{id}}/{word}"] = {
-                "post": {
-                    "summary": f"{word.capitalize()} a job ({dialect})",
-                    "operationId": f"{dialect}_{word}",
-                    "security": security,
-                    "parameters": [job_id],
-                    "responses": {
-                        "200": {"description": "Done", "content": json_doc},
-                        **_errors(401, 404, 409, 429),
-                    },
-                }
-            }
-    for name, summary in (
-        ("report", "The ground truth per client and job"),
-        ("faults", "The faults in force"),
-    ):
-        paths[f"/_admin/{name}"] = {
-            "get": {
-                "summary": summary,
-                "operationId": f"admin_{name}",
-                "security": [{"bearer": []}],
-                "responses": {
-                    "200": {
-                        "description": summary,
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    **_errors(401, 403),
-                },
-            }
-        }
-    paths["/healthz"] = {
-        "get": {
-            "summary": "Liveness",
-            "operationId": "healthz",
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "Up",
-                    "content": {
-                        "application/json": {
-                            "schema": _object(
-                                {
-                                    "status": {"type": "string", "const": "ok"},
-                                    "speed": {"type": "number", "exclusiveMinimum": 0},
-                                    "epoch": {"type": "string", "format": "date-time"},
-                                }
-                            )
-                        }
-                    },
-                }
-            },
-        }
-    }
+    for dialect in BASES:
+        paths.update(_dialect_paths(core, dialect))
+    paths.update(_admin_paths())
+    paths.update(_plain_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -304,17 +77,214 @@ def document(core: Core) -> dict:
         },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": documents(LIST_KEY) | {"faults": faults_shown(ERROR_CODES, OUTAGE_MODES)},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a tenant's token (its jobs), or the admin token (every "
+                    "job, and /_admin)",
+                }
+            },
         },
     }
 
 
-def _query(name, kind, low, high, description=None) -> dict:
+def _dialect_paths(core: Core, dialect: str) -> dict:
+    """The submit, list, status and action paths of one dialect."""
+    base = BASES[dialect]
+    doc = {"application/json": {"schema": {"$ref": f"#/components/schemas/{dialect}"}}}
+    anonymous = dialect == "generic" and core.config.anonymous_generic
+    security = [{"bearer": []}, *([{}] if anonymous else [])]
+    body = submission(
+        list(core.model.templates.values()), getattr(core.config, "max_scripted_retries", None)
+    )
+    assert {k for branch in body["anyOf"] for k in branch["properties"]} == SUBMIT_FIELDS
+    etag = {"ETag": {"schema": {"type": "string"}}}
+    created = {
+        "description": "Submitted",
+        "content": doc,
+        "headers": {"Location": {"required": True, "schema": {"type": "string"}}}
+        | ({} if dialect == "generic" else etag),
+        "links": _links(dialect),
+    }
+    page = {"application/json": {"schema": {"$ref": f"#/components/schemas/{dialect}_list"}}}
+    config = core.config
+    out = {
+        f"/{base}": {
+            "post": _op(
+                f"{dialect}_submit",
+                f"Submit a job ({dialect})",
+                security,
+                {"202" if dialect == "generic" else "201": created},
+                (*BODY, 401, 422, 429),
+                [CLIENT_ID],
+                body={"required": False, "content": {"application/json": {"schema": body}}},
+            ),
+            "get": _op(
+                f"{dialect}_list",
+                f"List jobs ({dialect})",
+                security,
+                {"200": {"description": "A page of jobs", "content": page}},
+                (401, 429),
+                [
+                    _query("limit", "integer", 1, config.page_max, 10),
+                    _query("offset", "integer", 0, None, 0),
+                    CLIENT_ID,
+                ],
+            ),
+        },
+        f"/{base}/{{id}}": {
+            "get": _op(
+                f"{dialect}_status",
+                f"A job's status ({dialect})",
+                security,
+                {
+                    "200": {"description": "The status", "content": doc, "headers": etag},
+                    "304": {"description": "Unchanged since the ETag given", "headers": etag},
+                },
+                (401, 404, *FAULTS),
+                [
+                    JOB_ID,
+                    _query("wait", "number", 0, config.max_wait, min(1, config.max_wait), WAIT),
+                    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+                    CLIENT_ID,
+                ],
+            )
+        },
+    }
+    for word in ACTION_WORDS[dialect]:
+        out[f"/{base}/{{id}}/{word}"] = {
+            "post": _op(
+                f"{dialect}_{word}",
+                f"{word.capitalize()} a job ({dialect})",
+                security,
+                {"200": {"description": "Done", "content": doc, "headers": etag}},
+                (401, 404, 409, 429),
+                [JOB_ID, CLIENT_ID],
+            )
+        }
+    return out
+
+
+def _links(dialect: str) -> dict:
+    """From a submission to its job's status and actions, for stateful testing."""
+    at = {"ordo": "/job/id", "fiddler": "/task_id"}.get(dialect, "/id")
+    ops = [f"{dialect}_status", *(f"{dialect}_{w}" for w in ACTION_WORDS[dialect])]
+    return {op: {"operationId": op, "parameters": {"id": f"$response.body#{at}"}} for op in ops}
+
+
+def _admin_paths() -> dict:
+    """The ground truth and the faults, behind the admin token."""
+    admin = [{"bearer": []}]
+    json_of = {"application/json": {"schema": {"$ref": "#/components/schemas/faults"}}}
+    faults = {"description": "The faults in force", "content": json_of}
+    shown = {"admin_faults": {"operationId": "admin_faults"}}  # what was put reads back
+    report = {
+        **obj(
+            {
+                "jobs": {"type": "array", "items": {"type": "object"}},
+                "clients": {"type": "array", "items": {"type": "object"}},
+                "totals": {"type": "object"},
+                "speed": {"type": "number", "exclusiveMinimum": 0},
+                "now": {"type": "number", "minimum": 0},
+            }
+        ),
+        "additionalProperties": True,
+    }
+    until = _query("until", "number", 0, None, 60, "simulated seconds: the truth up to then")
+    return {
+        "/_admin/report": {
+            "get": _op(
+                "admin_report",
+                "The ground truth per client and job, per client, and in all",
+                admin,
+                {
+                    "200": {
+                        "description": "The ground truth",
+                        "content": {"application/json": {"schema": report}},
+                    }
+                },
+                (401, 403),
+                [until],
+            )
+        },
+        "/_admin/faults": {
+            "get": _op("admin_faults", "The faults in force", admin, {"200": faults}, (401, 403)),
+            "put": _op(
+                "admin_set_faults",
+                "Replace the faults in force",
+                admin,
+                {"200": {**faults, "links": shown}},
+                (*BODY, 401, 403, 422),
+                body={
+                    "required": False,
+                    "content": {
+                        "application/json": {"schema": faults_body(ERROR_CODES, OUTAGE_MODES)}
+                    },
+                },
+            ),
+        },
+    }
+
+
+def _plain_paths() -> dict:
+    """What answers without a token: health, metrics, this document."""
+    health = obj(
+        {
+            "status": {"type": "string", "const": "ok"},
+            "speed": {"type": "number", "exclusiveMinimum": 0},
+            "epoch": {"type": "string", "format": "date-time"},
+            "now": {"type": "number", "minimum": 0},
+        }
+    )
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    json_doc = {"application/json": {"schema": {"type": "object"}}}
+    return {
+        "/healthz": {
+            "get": _op(
+                "healthz",
+                "Liveness, and the simulated time now",
+                [],
+                {"200": {"description": "Up", "content": {"application/json": {"schema": health}}}},
+            )
+        },
+        "/metrics": {
+            "get": _op(
+                "metrics",
+                "Prometheus metrics (text format 0.0.4)",
+                [],
+                {"200": {"description": "The metrics", "content": text}},
+            )
+        },
+        "/openapi.json": {
+            "get": _op(
+                "openapi", "This document", [], {"200": {"description": "", "content": json_doc}}
+            )
+        },
+    }
+
+
+def _op(op_id, summary, security, answers, errors=(), parameters=(), body=None) -> dict:
+    """One operation: its answers, and every error it may give in JSON."""
+    responses = dict(answers)
+    for code in sorted({*errors, *EVERYWHERE}):
+        responses[str(code)] = {"description": WORDS[code], "content": ERROR_REF}
+        if code in (429, 503):
+            responses[str(code)]["headers"] = RETRY_AFTER
+    out = {"summary": summary, "operationId": op_id, "security": security}
+    if parameters:
+        out["parameters"] = list(parameters)
+    if body is not None:
+        out["requestBody"] = body
+    return {**out, "responses": responses}
+
+
+def _query(name, kind, low, high, example, description=None) -> dict:
     schema: dict = {"type": kind, "minimum": low}
     if high is not None:
         schema["maximum"] = high
-    p = {"name": name, "in": "query", "required": False, "schema": schema}
+    p = {"name": name, "in": "query", "required": False, "schema": schema, "example": example}
     if description:
         p["description"] = description
     return p

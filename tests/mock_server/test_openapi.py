@@ -1,20 +1,35 @@
-"""The OpenAPI document against the server's real answers, and a property-based run of
-schemathesis against the live server: no server error, no answer the document denies."""
+"""The OpenAPI document against the server: valid OpenAPI 3.1, every endpoint the server
+answers in it, what it admits taken by the server, real answers matching it, and a run of
+schemathesis (every check and phase, both tokens) that finds nothing."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from mock_server.core import ACTION_WORDS, BASES, Response
+from mock_server.openapi import document
+from mock_server.openapi_bodies import DURATION_TEXT, RATE, up_to
+from sim.limits import MAX_DURATION
+from tests.mock_server.helpers import ADMIN as CORE_ADMIN
+from tests.mock_server.helpers import Harness
 from tests.mock_server.server import ADMIN, call, start
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import fuzz_server
+
+HARNESS = Harness()
+DOC = document(HARNESS.core)
+FAULTED = Harness()  #: the rates' faults are put on this one, apart
 
 
 @pytest.fixture(scope="module")
@@ -25,76 +40,168 @@ def server():
 
 
 def check(doc: dict, template: str, method: str, answer) -> None:
-    """The answer's body against the document's schema for that operation and status."""
-    content = doc["paths"][template][method]["responses"][str(answer.status)]["content"]
-    schema = content["application/json"]["schema"]
+    """The answer's status, type and body against the document's for that operation."""
+    responses = doc["paths"][template][method]["responses"]
+    assert str(answer.status) in responses, f"{method.upper()} {template}: {answer.status}"
+    content = responses[str(answer.status)].get("content")
+    if content is None:
+        assert not answer.body
+        return
+    kind = answer.headers["Content-Type"].split(";")[0]
+    assert kind in content, f"{method.upper()} {template} {answer.status}: {kind}"
+    if kind != "application/json":
+        return
     registry = Registry().with_resource("root", DRAFT202012.create_resource(doc))
+    schema = content[kind]["schema"]
     if "$ref" in schema:
         schema = {"$ref": "root" + schema["$ref"]}
     errors = list(Draft202012Validator(schema, registry=registry).iter_errors(answer.json))
     assert not errors, f"{method.upper()} {template} {answer.status}: {errors[0].message}"
 
 
-def test_the_document_is_valid_openapi_3_1(server):
-    doc = call(server, "GET", "/openapi.json", token=None).json
-    assert doc["openapi"] == "3.1.0"
-    Draft202012Validator.check_schema(doc["components"]["schemas"]["ordo"])
-    operations = [op["operationId"] for p in doc["paths"].values() for op in p.values()]
-    assert len(operations) == len(set(operations)) >= 20
+def test_the_document_is_valid_openapi_3_1():
+    validate(DOC)
+    assert DOC["openapi"] == "3.1.0"
+    operations = [op["operationId"] for p in DOC["paths"].values() for op in p.values()]
+    assert len(operations) == len(set(operations))
 
 
+def test_the_document_has_every_endpoint_the_server_answers():
+    expected = {"GET /healthz", "GET /metrics", "GET /openapi.json", "GET /_admin/report"}
+    expected |= {"GET /_admin/faults", "PUT /_admin/faults"}
+    for dialect, base in BASES.items():
+        expected |= {f"POST /{base}", f"GET /{base}", f"GET /{base}/{{id}}"}
+        expected |= {f"POST /{base}/{{id}}/{word}" for word in ACTION_WORDS[dialect]}
+    documented = {f"{m.upper()} {p}" for p, ops in DOC["paths"].items() for m in ops}
+    assert documented == expected
+    h = Harness()
+    for base in BASES.values():
+        assert h.call("POST", f"/{base}", {"duration": "1h"}, token="tok-a").status in (201, 202)
+    for op in documented:  # each answers something other than "no such path"
+        method, path = op.split(" ")
+        answer = h.call(method, path.replace("{id}", "1"), token=CORE_ADMIN)
+        if not isinstance(answer, Response):
+            continue  # answered later, off the event loop (the report)
+        assert answer.status < 400 or answer.status == 409, (op, answer.status, answer.body)
+
+
+def test_every_answer_code_has_the_json_error_body_and_security_is_stated():
+    for path, ops in DOC["paths"].items():
+        for method, op in ops.items():
+            for code, answer in op["responses"].items():
+                if int(code) >= 400:
+                    ref = answer["content"]["application/json"]["schema"]["$ref"]
+                    assert ref == "#/components/schemas/Error", (method, path, code)
+            bearer = [{"bearer": []}]
+            if path in ("/healthz", "/metrics", "/openapi.json"):
+                assert op["security"] == []
+            elif path.startswith("/status"):  # the generic dialect: a token, or none
+                assert op["security"] == [*bearer, {}]
+            else:
+                assert op["security"] == bearer
+                assert "401" in op["responses"], (method, path)
+            if path.startswith("/_admin"):
+                assert "403" in op["responses"], (method, path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(DURATION_TEXT, fullmatch=True))
+def test_a_duration_the_document_admits_is_one_the_server_takes(text):
+    status, doc = HARNESS.doc("POST", "/ordo/jobs", {"duration": text, "template": "fanout"})
+    assert status == 201, (text, doc)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.from_regex(RATE["pattern"], fullmatch=True), st.integers(1, 10**6))
+def test_a_rate_the_document_admits_is_one_the_server_takes(text, burst):
+    body = {"rate_limit": {"rate": text, "burst": burst}, "dribble": {"rate": text}}
+    status, doc = FAULTED.doc("PUT", "/_admin/faults", body, token=CORE_ADMIN)
+    assert status == 200, (text, doc)
+
+
+def test_outcomes_the_document_admits_are_those_the_server_takes():
+    branches = DOC["paths"]["/ordo/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    for branch in branches["schema"]["anyOf"]:
+        template = branch["properties"]["template"]
+        name = template.get("const") or template["enum"][0]
+        admits = re.compile(branch["properties"]["outcome"]["pattern"]).fullmatch
+        words = ["succeed", "partial", "fail_step:prepare", "fail_step:tile", "fail_step:nope"]
+        words += [f"transient_failures:{n}" for n in ("0", "0999", "1000", "1001", "00001")]
+        for outcome in words:
+            status, doc = HARNESS.doc("POST", "/ordo/jobs", {"template": name, "outcome": outcome})
+            assert (status == 201) == bool(admits(outcome)), (name, outcome, status, doc)
+
+
+def test_up_to_is_the_whole_numbers_to_n_in_as_many_digits():
+    for n in (0, 7, 10, 99, 100, 1000, 1234):
+        admits = re.compile(up_to(n)).fullmatch
+        width = len(str(n))
+        for k in range(1, width + 2):
+            for i in range(10**k):
+                text = str(i).zfill(k)
+                assert bool(admits(text)) == (k <= width and i <= n), (n, text)
+
+
+def test_durations_the_document_admits_stay_under_the_bound():
+    longest = "".join(["999d", "9999h", "9999999s"])  # three parts, each at its widest
+    assert re.fullmatch(DURATION_TEXT, longest)
+    assert MAX_DURATION >= 999 * 86400 + 9999 * 3600 + 9999999
+
+
+@pytest.mark.live
 def test_real_answers_match_the_document_in_every_dialect(server):
     doc = call(server, "GET", "/openapi.json", token=None).json
+    check(doc, "/openapi.json", "get", call(server, "GET", "/openapi.json", token=None))
     script = {"template": "chain", "outcome": "fail_step:build", "duration": "5s"}
     for base in ("/ordo/jobs", "/fiddler/tasks", "/workflow/jobs", "/status"):
         made = call(server, "POST", base, script)
         check(doc, base, "post", made)
         where = made.headers["Location"]
-        for _ in range(3):  # running, then ended
-            check(doc, base + "/{id}", "get", call(server, "GET", where))
-            time.sleep(0.3)
-        check(doc, base, "get", call(server, "GET", base + "?limit=3"))
+        check(doc, base + "/{id}", "get", call(server, "GET", where))
+        check(doc, base + "/{id}", "get", call(server, "GET", where + "?wait=0.5"))
+        etag = {"If-None-Match": call(server, "GET", where).headers["ETag"]}
+        check(doc, base + "/{id}", "get", call(server, "GET", where, headers=etag))
+        check(doc, base, "get", call(server, "GET", base + "?limit=3&offset=1"))
+        check(doc, base, "get", call(server, "GET", base + "?limit=0"))
         check(doc, base + "/{id}", "get", call(server, "GET", base + "/999999"))
+        check(doc, base + "/{id}", "get", call(server, "GET", where, token="nope"))
         check(doc, base, "post", call(server, "POST", base, {"template": "nope"}))
+        check(doc, base, "post", call(server, "POST", base, b"{not json"))
+        check(doc, base, "post", call(server, "POST", base, b" " * (65 * 1024)))
     made = call(server, "POST", "/workflow/jobs", {"duration": "1h"}).headers["Location"]
-    for word in ("pause", "resume", "cancel"):
+    for word in ("pause", "resume", "cancel", "cancel"):  # the second cancel: 409
         check(doc, "/workflow/jobs/{id}/" + word, "post", call(server, "POST", f"{made}/{word}"))
     check(doc, "/healthz", "get", call(server, "GET", "/healthz", token=None))
+    check(doc, "/metrics", "get", call(server, "GET", "/metrics", token=None))
+    for until in ("", "?until=0", "?until=-1"):
+        answer = call(server, "GET", "/_admin/report" + until, token=ADMIN)
+        check(doc, "/_admin/report", "get", answer)
     check(doc, "/_admin/report", "get", call(server, "GET", "/_admin/report", token="tok-a"))
+    check(doc, "/_admin/faults", "get", call(server, "GET", "/_admin/faults", token=ADMIN))
+    check(doc, "/_admin/faults", "get", call(server, "GET", "/_admin/faults", token=None))
+    for body in ({"reset": 2}, {"errors": {"503": 0.5}, "reset": 0.6}, {}):
+        answer = call(server, "PUT", "/_admin/faults", body, token=ADMIN)
+        check(doc, "/_admin/faults", "put", answer)
 
 
-def test_schemathesis_finds_no_server_error_and_no_answer_the_document_denies(
-    server, tmp_path: Path
-):
-    exe = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
-    assert exe, "schemathesis is a dev dependency: pip install -e '.[dev]'"
-    r = subprocess.run(
-        [
-            exe,
-            "run",
-            server.url + "/openapi.json",
-            "--header",
-            "Authorization: Bearer tok-a",
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,"
-            "response_schema_conformance",
-            "--max-examples",
-            "25",
-            "--seed",
-            "1",
-            "--phases",
-            "examples,coverage,fuzzing,stateful",
-            "--workers",
-            "1",
-            "--request-timeout",
-            "20",
-            "--no-color",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
+@pytest.mark.live
+@pytest.mark.slow
+def test_schemathesis_finds_nothing_with_either_token(tmp_path: Path):
+    """About 1,500 cases: the tenant's run on every operation, the admin's on /_admin."""
+    proc, url = fuzz_server.start_server(tmp_path)
+    runs = (
+        fuzz_server.RUNS[0],
+        fuzz_server.Run("admin", fuzz_server.ADMIN, ("--include-path-regex", "^/_admin/")),
     )
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    report = call(server, "GET", "/_admin/report", token=ADMIN).json
-    assert all(row["http_status"] < 500 for row in report["totals"]["requests"])
+    try:
+        tallies = fuzz_server.fuzz(url, 5, 1, 240, tmp_path, runs)
+        up = fuzz_server.healthy(url)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    shown = fuzz_server.show(tallies)
+    assert all(t.complete for t in tallies.values()), shown
+    assert sum(sum(t.cases.values()) for t in tallies.values()) >= 1000, shown
+    assert not any(t.failures or t.errors for t in tallies.values()), shown
+    assert up, shown
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
