@@ -237,7 +237,8 @@ def poll(
     )
     last = float(counts_df["second"].max()) if len(counts_df) else 0.0
     if last >= limits.MAX_SPAN:
-        raise SpanError("the clients poll")
+        latest = counts_df.loc[counts_df["second"].idxmax(), "strategy"]
+        raise SpanError(f"strategy {latest} polls")
     per_job_df = pd.concat(per_job, ignore_index=True).sort_values("job_id", ignore_index=True)
     return Polling(
         timelines, per_job_df, counts_df, requests, queue, server, max(end, last + 1), methods

@@ -251,3 +251,77 @@ def test_sweep_and_recommend_from_the_command_line(tmp_path):
     r = pollsim("sweep", "--strategy", "fixed({t})", "--grid", "tt=1")
     assert r.returncode == 2 and "grid parameter 'tt' is neither" in r.stderr
     assert r.stderr.count("\n") == 1
+
+
+# --- values that escaped validation: in process, one line and exit status 2 -----------
+
+STEP = '[[templates]]\nname = "t"\n[[templates.steps]]\nid = "a"\n'
+
+
+def run_main(capsys, *argv: str) -> tuple[int, str, str]:
+    """``pollsim`` in this process: exit status, stdout, stderr."""
+    from pollsim.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("toml", "strategy", "message"),
+    [
+        (STEP, None, "templates[0].steps[0].duration: missing; this key is required"),
+        (
+            "horizon = 9223372036854775807\n" + STEP + "duration = 1\n",
+            None,
+            "horizon: found 9223372036854775807, expected a duration of at most 31 days",
+        ),
+        (STEP + "duration = 1e300\n", None, "found 1e+300, expected a duration of at most 10"),
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", None, "nested too deeply; at most 32 levels"),
+        (None, "fixed('99999999999h')", "expected a duration of at most 10 years"),
+        (None, "fixed(" + "9" * 400 + ")", "seconds must be at most 10 years"),
+        (None, "fixed(1e308)", "seconds must be at most 10 years (315360000 s), found 1e+308"),
+        (None, " + ".join(["fixed(1)"] * 3000), "characters; at most 4000"),
+        (None, " | ".join(["fixed(1)"] * 100), "too many terms; at most 64"),
+        (None, "|".join(["fixed(1)"] + ["after_polls(3)"] * 100), "too many terms; at most 64"),
+    ],
+)
+def test_values_that_escaped_validation_are_one_line(capsys, tmp_path, toml, strategy, message):
+    args = ["simulate", "--quiet", "--horizon", "2m"]
+    if toml is not None:
+        (tmp_path / "s.toml").write_text(toml)
+        args.insert(1, str(tmp_path / "s.toml"))
+    if strategy is not None:
+        args += ["--strategy", strategy]
+    code, out, err = run_main(capsys, *args)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1, err
+    assert "--method" not in err and "Warning" not in err and "internal error" not in err
+
+
+def test_a_stuck_poller_names_the_strategy_as_the_user_wrote_it(capsys, tmp_path, monkeypatch):
+    from sim import limits
+
+    monkeypatch.setattr(limits, "MAX_POLLS", 2_000)
+    (tmp_path / "s.toml").write_text('[clients]\nstrategy = "fixed(0)"\nrtt = 0\n')
+    code, _, err = run_main(capsys, "simulate", str(tmp_path / "s.toml"), "--horizon", "2m")
+    assert code == 2 and err.startswith(
+        f"pollsim: {tmp_path / 's.toml'}: clients: strategy fixed(0)"
+    )
+    code, _, err = run_main(
+        capsys, "simulate", str(tmp_path / "s.toml"), "--strategy", "fixed('0s')", "--quiet"
+    )
+    assert code == 2 and err.startswith("pollsim: --strategy \"fixed('0s')\": strategy fixed(0)")
+    assert "more than 2,000 times" in err and err.count("\n") == 1
+
+
+def test_a_backoff_from_zero_runs(capsys):
+    # exponential(0, 2) waited inf after 1,024 polls: an OverflowError in the run
+    args = ("simulate", "--quiet", "--horizon", "2m", "--strategy", "exponential(0, 2)")
+    code, out, _ = run_main(capsys, *args)
+    assert code == 0 and "exponential(0, 2)" in out
+
+
+def test_plain_numbers_are_seconds_on_the_command_line(capsys):
+    code, out, _ = run_main(capsys, "simulate", "--quiet", "--json", "--horizon", "600")
+    assert code == 0 and json.loads(out)["horizon_s"] == 600
