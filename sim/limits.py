@@ -23,6 +23,10 @@ MAX_STEP_ATTEMPTS = 10_000_000
 #: polls one client may make for one job; past it the strategy is refused (it would
 #: poll in a loop that takes no time, or far more often than any real client)
 MAX_POLLS = 1_000_000
+#: polls one run may simulate one by one, in all (SimPy pollers and the direct loop,
+#: for strategies that read the server's answers or a server that gives feedback;
+#: the fast path counts polls as arrays and has no such bound): a few minutes of work
+MAX_SLOW_POLLS = 20_000_000
 #: any other count a scenario gives: workers, a burst's jobs, a queue limit
 MAX_COUNT = 1_000_000
 #: attempts of one step under a retry policy

@@ -60,6 +60,24 @@ class SpanError(LimitError):
         )
 
 
+class TooManyPolls(LimitError):
+    """A run whose clients, simulated one poll at a time (SimPy or the direct loop),
+    would make more than ``limits.MAX_SLOW_POLLS`` polls in all: minutes become hours."""
+
+    def __str__(self) -> str:
+        return (
+            f"the clients would make more than {limits.MAX_SLOW_POLLS:,} polls simulated one "
+            "by one (strategies that read the server's answers, or a server that gives "
+            "feedback); fewer jobs, a shorter horizon or longer waits"
+        )
+
+
+def poll_budget() -> list[int]:
+    """The polls left to a run's one-by-one clients, shared by them (a list, so that
+    the hot loop pays one subtraction per poll)."""
+    return [limits.MAX_SLOW_POLLS]
+
+
 @dataclass(frozen=True)
 class ClientSpec:
     """The polling clients: a mix of strategies (each job's client drawn by weight), when
@@ -114,11 +132,13 @@ def watch(
     start: float,
     stop_at: float,
     rng: np.random.Generator,
+    budget: list[int] | None = None,
 ) -> Generator[tuple, object, PollRecord]:
     """One client's logic for one job, free of any clock. It yields ``(SLEEP, seconds)``,
     and is sent the time after the sleep, and ``(ASK, last status it was told)``, and is
     sent ``(answer, time)``; it returns its PollRecord. A SimPy process or a plain loop
-    drives it (``poller``, ``direct``)."""
+    drives it (``poller``, ``direct``); ``budget`` holds the polls the run has left.
+    StuckPoller past ``limits.MAX_POLLS`` polls, TooManyPolls past the budget."""
     now = start
     last: str | None = None
     state = PollState()
@@ -139,6 +159,10 @@ def watch(
             violations += 1
         if polls >= limits.MAX_POLLS:
             raise StuckPoller(label)
+        if budget is not None:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise TooManyPolls()
         polls += 1
         if half:
             now = yield SLEEP, half
@@ -194,12 +218,13 @@ def poller(
     stop_at: float,
     rng: np.random.Generator,
     out: list[PollRecord],
+    budget: list[int] | None = None,
 ) -> Generator[simpy.Event, object, None]:
     """Drive ``watch`` in SimPy against the server model; append its PollRecord to ``out``."""
     if start > env.now:
         yield env.timeout(start - env.now)
     direct_answers = not (server.spec.needs_feedback or strategy.long_poll)
-    core = watch(tl, strategy, label, clients.rtt / 2, env.now, stop_at, rng)
+    core = watch(tl, strategy, label, clients.rtt / 2, env.now, stop_at, rng, budget)
     try:
         command, arg = next(core)
         while True:
@@ -227,11 +252,12 @@ def direct(
     stop_at: float,
     rng: np.random.Generator,
     log: list,
+    budget: list[int] | None = None,
 ) -> PollRecord:
     """Drive ``watch`` in a plain loop, for a server that gives no feedback: the clients
     cannot affect each other, so each one's polls follow from its job's timeline alone.
     Long-polls are held until the state shown changes, as the server model does."""
-    core = watch(tl, strategy, label, clients.rtt / 2, start, stop_at, rng)
+    core = watch(tl, strategy, label, clients.rtt / 2, start, stop_at, rng, budget)
     wait, timeout = strategy.long_poll, clients.request_timeout
     now = start
     try:

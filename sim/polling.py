@@ -25,7 +25,7 @@ import simpy
 from sim import limits
 from sim._gc import no_cyclic_gc
 from sim.fastpath import TimelineMatrix, applies, fast_poll, seconds_needed
-from sim.pollers import ClientSpec, PollRecord, SpanError, direct, poller
+from sim.pollers import ClientSpec, PollRecord, SpanError, direct, poll_budget, poller
 from sim.randomness import Draws
 from sim.status_server import ServerSpec, StatusServer
 from sim.timelines import Timeline
@@ -190,6 +190,7 @@ def poll(
     queue: list[tuple[float, int, int]] = []
     records: list[PollRecord] = []
     log: list = []
+    budget = poll_budget()
     if slow.size:
         records, log, queue = _simpy_poll(
             [timelines[k] for k in slow],
@@ -200,6 +201,7 @@ def poll(
             end,
             g,
             progress,
+            budget,
         )
     if loop.size:
         rng = Draws(g["waits"])
@@ -215,6 +217,7 @@ def poll(
                     end,
                     rng,
                     log,
+                    budget,
                 )
             )
     if records:
@@ -251,7 +254,7 @@ def _counts(per: np.ndarray, label: str, http: int) -> pd.DataFrame:
     return pd.DataFrame({"second": nz, "strategy": label, "http_status": http, "requests": per[nz]})
 
 
-def _simpy_poll(timelines, choice, starts, clients, server, end, g, progress=False):
+def _simpy_poll(timelines, choice, starts, clients, server, end, g, progress=False, budget=None):
     """The SimPy pollers of these jobs: their PollRecords, the request log, queue samples."""
     env = simpy.Environment()
     srv = StatusServer(env, server, Draws(g["server"]))
@@ -279,6 +282,7 @@ def _simpy_poll(timelines, choice, starts, clients, server, end, g, progress=Fal
                     end,
                     waits,
                     records,
+                    budget,
                 )
             )
 

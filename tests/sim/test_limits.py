@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from sim import ScenarioError, limits, loads, simulate
-from sim.pollers import SpanError, StuckPoller
+from sim.pollers import SpanError, StuckPoller, TooManyPolls
 from tests.sim.test_pollers import scenario
 
 OUTAGE = "[server]\n[[server.outages]]\nstart = 10\nduration = 60\n"
@@ -100,3 +100,16 @@ def test_a_valid_scenario_too_large_to_run_is_refused_before_it_starts(extra, ke
     with pytest.raises(ScenarioError, match=message) as exc:
         simulate(s)
     assert exc.value.source == "big.toml" and exc.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("strategy", "extra"), [("per_status(fixed(1))", ""), ("fixed(1)", OUTAGE)]
+)
+def test_polls_simulated_one_by_one_have_a_budget_for_the_run(monkeypatch, strategy, extra):
+    # 40 jobs of 100 s polled every second: about 4,000 polls, each one in Python
+    monkeypatch.setattr(limits, "MAX_SLOW_POLLS", 1_000)
+    text = scenario("100", strategy, rate=0.2, horizon=200) + extra
+    with pytest.raises(TooManyPolls, match="more than 1,000 polls simulated one by one"):
+        simulate(loads(text))
+    monkeypatch.setattr(limits, "MAX_SLOW_POLLS", 100_000)
+    assert simulate(loads(text)).polling.jobs_frame()["polls"].sum() > 1_000
