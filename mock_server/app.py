@@ -67,12 +67,14 @@ def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) 
                 conn.request_finished()
 
     # a client that hangs up ends its request: a held long-poll or a body being read
-    # gives its slot back at once (aiohttp would run the handler on to its end)
+    # gives its slot back at once (aiohttp would run the handler on to its end); bodies
+    # are decoded by mock_server.decoding, which refuses a stream cut short
     return web.Server(
         handle,
         access_log=None,
         keepalive_timeout=spec.keepalive_timeout,
         handler_cancellation=True,
+        auto_decompress=False,
     )
 
 

@@ -62,7 +62,8 @@ class Connection(RequestHandler):
 
     def handle_error(self, request, status=500, exc=None, message=None):
         answer = super().handle_error(request, status, exc, message)
-        resp = error(answer.status, "bad_request", f"cannot parse the request: {exc}")
+        said = " ".join(str(getattr(exc, "message", None) or exc).split())[:200]
+        resp = error(answer.status, "bad_request", f"cannot parse the request: {said}")
         return web.Response(status=answer.status, body=resp.body, headers=resp.headers)
 
 

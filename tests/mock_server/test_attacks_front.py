@@ -148,6 +148,48 @@ def test_a_decompression_bomb_is_413_and_costs_no_memory(capped, encoding):
     healthy(capped)
 
 
+def _deflate_raw(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)  # no zlib wrapper, as many clients send
+    return packer.compress(data) + packer.flush()
+
+
+PACK = {
+    "gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "raw deflate": _deflate_raw,
+    "br": lambda data: brotli.compress(data, quality=5),
+}
+
+
+@live
+@pytest.mark.parametrize("packing", PACK)
+def test_a_stream_cut_short_or_followed_by_junk_does_not_decode(capped, packing):
+    encoding = packing.split()[-1]
+    whole = PACK[packing](json.dumps({"template": "fanout"}).encode())
+    assert exchange(capped, post("/status", whole, Content_Encoding=encoding), whole).status == 202
+    cut = whole[:-4]  # a gzip stream cut so was read as an empty body: a default job, 202
+    refused(exchange(capped, post("/status", cut, Content_Encoding=encoding), cut), 400)
+    junk = whole + b"junk"
+    refused(exchange(capped, post("/status", junk, Content_Encoding=encoding), junk), 400)
+    healthy(capped)
+
+
+@live
+def test_gzip_members_one_after_another_are_one_body(capped):
+    body = gzip.compress(b'{"template": ') + gzip.compress(b'"nope"}')
+    reply = exchange(capped, post("/status", body, Content_Encoding="gzip"), body)
+    refused(reply, 422, "invalid")  # the second member read too: the template named
+
+
+@live
+@pytest.mark.parametrize("encoding", ["zstd", "compress", "gzip, br", "x-\u00e9"])
+def test_a_coding_the_server_does_not_decode_is_415(capped, encoding):
+    body = b"{}"
+    reply = exchange(capped, post("/status", body, Content_Encoding=encoding), body)
+    refused(reply, 415, "unsupported_encoding")
+    healthy(capped)
+
+
 def _brotli(data: bytes) -> bytes:
     return brotli.compress(data, quality=5)  # the default, 11, takes seconds
 
