@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import selectors
 import socket
 import time
 from dataclasses import dataclass
@@ -85,19 +85,20 @@ def chunked(*pieces: bytes) -> list[bytes]:
 
 def closed_by_peer(socks: list[socket.socket], within: float) -> int:
     """How many of ``socks`` the other end closed (FIN or reset) within ``within`` s."""
-    left = set(socks)
     closed = 0
     end = time.monotonic() + within
-    while left and (wait := end - time.monotonic()) > 0:
-        readable, _, _ = select.select(list(left), [], [], min(wait, 0.5))
-        for sock in readable:
-            try:
-                gone = sock.recv(1) == b""
-            except OSError:
-                gone = True
-            if gone:
-                left.discard(sock)
-                closed += 1
+    with selectors.DefaultSelector() as sel:  # select() stops at descriptor 1024
+        for sock in socks:
+            sel.register(sock, selectors.EVENT_READ)
+        while sel.get_map() and (wait := end - time.monotonic()) > 0:
+            for key, _ in sel.select(min(wait, 0.5)):
+                try:
+                    gone = key.fileobj.recv(1) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    sel.unregister(key.fileobj)
+                    closed += 1
     return closed
 
 
