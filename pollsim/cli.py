@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the share of jobs clients may give up on (default 0)",
     )
     rec.set_defaults(run=sweeping.cmd_recommend)
-    from pollsim import serving
+    from pollsim import reporting, serving
 
     srv = _command(
         sub,
@@ -211,10 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
         "a mock server's ground truth: load and detection latency per client",
         "Fetch the ground truth of a running mock server and print it per "
         "client: polls, wasted polls, Retry-After violations, give-ups, detection latency.",
-        serving.EPILOG_REPORT,
+        reporting.EPILOG_REPORT,
     )
-    serving.add_report_arguments(rep)
-    rep.set_defaults(run=serving.cmd_report)
+    reporting.add_report_arguments(rep)
+    rep.set_defaults(run=reporting.cmd_report)
     from pollsim import loadtesting
 
     lt = _command(

@@ -1,14 +1,9 @@
-"""``pollsim serve`` (the mock status API) and ``pollsim report`` (its ground truth)."""
+"""``pollsim serve``: the mock status API (its ground truth: ``pollsim.reporting``)."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
-import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from pollsim.failing import fail as _fail
@@ -27,12 +22,6 @@ then, for instance:
   curl -s -X POST localhost:8080/status -d '{"outcome": "succeed", "duration": "30s"}'
   curl -s localhost:8080/status/1
   curl -s -H 'Authorization: Bearer s3cret' 'localhost:8080/ordo/jobs/1?wait=20'
-"""
-
-EPILOG_REPORT = """\
-examples:
-  pollsim report --server http://127.0.0.1:8080 --admin-token adm1n
-  pollsim report --server http://127.0.0.1:8080 --admin-token adm1n --csv truth.csv
 """
 
 
@@ -136,13 +125,6 @@ LIMIT_FLAGS = {
 }
 
 
-def add_report_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", required=True, metavar="URL", help="the mock server's address")
-    p.add_argument("--admin-token", required=True, metavar="TOKEN")
-    p.add_argument("--csv", type=Path, metavar="FILE", help="write the per-job rows as CSV")
-    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -238,74 +220,3 @@ def _front_changes(args: argparse.Namespace, max_concurrency: int) -> dict | str
         "long_polls_max": args.long_polls_max,
         "long_polls_per_client": args.long_polls_per_client,
     }
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    url = args.server.rstrip("/") + "/_admin/report"
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {args.admin_token}"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            report = json.load(resp)
-    except urllib.error.HTTPError as exc:
-        return _fail(f"{url}: HTTP {exc.code}: {_message(exc)}")
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return _fail(f"{url}: cannot reach the server: {reason}")
-    except ValueError:
-        return _fail(f"{url}: the answer is not a JSON report")
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_report(report))
-    if args.csv is not None:
-        # the states shown over time: a JSON list in one cell
-        rows = [
-            {**r, "shown": json.dumps(r["shown"])} if "shown" in r else r for r in report["jobs"]
-        ]
-        try:
-            with args.csv.open("w", newline="", encoding="utf-8") as f:
-                fields = list(rows[0]) if rows else ["client", "job_id"]
-                writer = csv.DictWriter(f, fieldnames=fields)
-                writer.writeheader()
-                writer.writerows(rows)
-        except OSError as exc:
-            return _fail(f"{args.csv}: cannot write: {exc.strerror}")
-        print(f"wrote {len(rows)} rows to {args.csv}", file=sys.stderr)
-    return 0
-
-
-def _message(exc: urllib.error.HTTPError) -> str:
-    try:
-        return json.loads(exc.read())["message"]
-    except (ValueError, KeyError, TypeError):
-        return exc.reason
-
-
-def format_report(report: dict) -> str:
-    """Per client: jobs, polls, wasted polls, detection latency, give-ups; then totals."""
-
-    def lat(stats: dict | None, key: str) -> str:
-        return "-" if not stats else f"{stats[key]:.2f}"
-
-    head = (
-        f"{'client':<24}{'jobs':>6}{'polls':>8}{'per job':>9}{'wasted':>8}{'after':>7}"
-        f"{'RA viol.':>9}{'gave up':>8}{'lat mean':>10}{'p95':>8}{'max':>8}"
-    )
-    lines = [
-        f"ground truth at simulated t={report['now']:.1f}s (speed {report['speed']:g}); "
-        "latency in simulated seconds",
-        head,
-    ]
-    for row in [*report["clients"], {"client": "all", **report["totals"]}]:
-        per = row["polls_per_job"]
-        d = row["detection_latency_s"]
-        lines.append(
-            f"{row['client'][:23]:<24}{row['jobs']:>6}{row['polls']:>8}"
-            f"{'-' if per is None else f'{per:.1f}':>9}{row['wasted_polls']:>8}"
-            f"{row['requests_after_seen']:>7}{row['retry_after_violations']:>9}"
-            f"{row['gave_up']:>8}{lat(d, 'mean'):>10}{lat(d, 'p95'):>8}{lat(d, 'max'):>8}"
-        )
-    faults = report["totals"].get("injected_faults") or {}
-    if faults:
-        lines.append("injected faults: " + ", ".join(f"{k} {v}" for k, v in faults.items()))
-    return "\n".join(lines)

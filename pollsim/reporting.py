@@ -1,0 +1,166 @@
+"""``pollsim report``: a running mock server's ground truth, fetched and printed per
+client (or written whole as JSON, or its rows as CSV)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from pollsim.failing import fail as _fail
+
+EPILOG_REPORT = """\
+examples:
+  pollsim report --server http://127.0.0.1:8080 --admin-token adm1n
+  pollsim report --server http://127.0.0.1:8080 --admin-token adm1n --csv truth.csv
+  pollsim report --server http://127.0.0.1:8080 --admin-token adm1n --until 1800
+      the clients were stopped at simulated t=1800 s: a job they were still watching
+      then is unfinished, not given up
+"""
+
+TIMEOUT = 300  #: seconds to wait for the report (a million pairs take about a minute)
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", required=True, metavar="URL", help="the mock server's address")
+    p.add_argument("--admin-token", required=True, metavar="TOKEN")
+    p.add_argument("--csv", type=Path, metavar="FILE", help="write the per-job rows as CSV")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    p.add_argument(
+        "--until",
+        type=float,
+        metavar="SECONDS",
+        help="simulated time at which the clients were stopped (the 'now' of /healthz "
+        "then): jobs still watched at that time count as unfinished, not given up "
+        "(default: jobs whose client never moved on count as unfinished)",
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if args.until is not None and not 0 <= args.until < math.inf:
+        return _fail(f"--until: found {args.until}, expected simulated seconds >= 0")
+    url = args.server.rstrip("/") + "/_admin/report"
+    if args.until is not None:
+        url += "?" + urllib.parse.urlencode({"until": repr(args.until)})
+    report = _fetch(url, args.admin_token)
+    if isinstance(report, int):
+        return report
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    if args.csv is not None:
+        return _write_csv(args.csv, report["jobs"])
+    return 0
+
+
+def _fetch(url: str, token: str) -> dict | int:
+    """The report, or the exit status after saying in one line why there is none."""
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
+            report = json.load(resp)
+    except urllib.error.HTTPError as exc:
+        return _fail(f"{url}: HTTP {exc.code}: {_message(exc)}")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return _fail(f"{url}: cannot reach the server: {reason}")
+    except ValueError:
+        return _fail(f"{url}: the answer is not a JSON report")
+    if not isinstance(report, dict) or not {"jobs", "clients", "totals"} <= report.keys():
+        return _fail(f"{url}: the answer is not a ground truth report")
+    return report
+
+
+def _write_csv(path: Path, jobs: list[dict]) -> int:
+    # the states shown over time: a JSON list in one cell
+    rows = [{**r, "shown": json.dumps(r["shown"])} if "shown" in r else r for r in jobs]
+    try:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            fields = list(rows[0]) if rows else ["client", "job_id"]
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        return _fail(f"{path}: cannot write: {exc.strerror}")
+    print(f"wrote {len(rows)} rows to {path}", file=sys.stderr)
+    return 0
+
+
+def _message(exc: urllib.error.HTTPError) -> str:
+    try:
+        return json.loads(exc.read())["message"]
+    except (ValueError, KeyError, TypeError):
+        return exc.reason
+
+
+def format_report(report: dict) -> str:
+    """Per client: jobs, polls, wasted polls, detection latency, give-ups (and jobs cut
+    off by the run's end, where there are any); then totals, and what else to know: the
+    overflow entry, the server's own errors, the faults injected."""
+    totals = report["totals"]
+    unfinished = bool(totals.get("unfinished"))
+
+    def lat(stats: dict | None, key: str) -> str:
+        return "-" if not stats else f"{stats[key]:.2f}"
+
+    head = (
+        f"{'client':<24}{'jobs':>6}{'polls':>8}{'per job':>9}{'wasted':>8}{'after':>7}"
+        f"{'RA viol.':>9}{'gave up':>8}{' unfin.' if unfinished else ''}"
+        f"{'lat mean':>10}{'p95':>8}{'max':>8}"
+    )
+    lines = [_heading(report), head]
+    for row in [*report["clients"], {"client": "all", **totals}]:
+        per = row["polls_per_job"]
+        d = row["detection_latency_s"]
+        cut = f"{row.get('unfinished', 0):>7}" if unfinished else ""
+        lines.append(
+            f"{_printable(row['client'])[:23]:<24}{row['jobs']:>6}{row['polls']:>8}"
+            f"{'-' if per is None else f'{per:.1f}':>9}{row['wasted_polls']:>8}"
+            f"{row['requests_after_seen']:>7}{row['retry_after_violations']:>9}"
+            f"{row['gave_up']:>8}{cut}{lat(d, 'mean'):>10}{lat(d, 'p95'):>8}{lat(d, 'max'):>8}"
+        )
+    return "\n".join(lines + _notes(totals))
+
+
+def _printable(name: str) -> str:
+    """A client id as it may go to a terminal: no control characters (an id is whatever
+    a client sent in X-Client-Id)."""
+    return "".join(c if c.isprintable() else "?" for c in name)
+
+
+def _heading(report: dict) -> str:
+    until = report["totals"].get("until")
+    stopped = "" if until is None else f", clients stopped at t={until:.1f}s"
+    return (
+        f"ground truth at simulated t={report['now']:.1f}s (speed {report['speed']:g}{stopped}); "
+        "latency in simulated seconds"
+    )
+
+
+def _notes(totals: dict) -> list[str]:
+    """The lines under the table, each only where there is something to say."""
+    lines = []
+    if totals.get("unfinished"):
+        lines.append(
+            f"unfinished: {totals['unfinished']} (a client still watching a job when the "
+            "run ended: not a give-up)"
+        )
+    overflow = totals.get("overflow")
+    if overflow:
+        lines.append(
+            f"{overflow['client']}: about {overflow['ids']:,} client ids past the "
+            f"{overflow['max_clients']:,} tracked one by one, counted together"
+        )
+    if totals.get("server_errors"):
+        lines.append(
+            f"server errors: {totals['server_errors']} answers were the mock server's own "
+            "500s (a bug of the mock server, not an injected fault)"
+        )
+    faults = totals.get("injected_faults") or {}
+    if faults:
+        lines.append("injected faults: " + ", ".join(f"{k} {v}" for k, v in faults.items()))
+    return lines
