@@ -63,6 +63,22 @@ def read_status(dialect: str, doc: dict) -> tuple[str, float | None, str | None]
     return canonical_words(dialect)[word], progress, finished
 
 
+class Rejected(RuntimeError):
+    """A submission the server did not take (or no answer to it)."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  #: wall seconds the server asked for, if any
+
+
+def backoff(rejections: int, retry_after: float | None, rng: np.random.Generator) -> float:
+    """Wall seconds to wait after the ``rejections``-th submission in a row was turned
+    down: a second, doubling to 30, jittered so that users do not come back together;
+    at least the Retry-After the server sent."""
+    wait = min(30.0, 2.0 ** min(rejections - 1, 5)) * rng.uniform(0.5, 1.0)
+    return max(wait, min(retry_after or 0.0, 300.0))
+
+
 @dataclass
 class Outcome:
     """One job as a live client lived it."""
@@ -108,11 +124,13 @@ def poll_one(
     with ``etag``, ``If-None-Match`` (a 304 repeats the state last seen)."""
     base = BASES[dialect]
     if job_id is None:
-        status, _, body = http("POST", base, json.dumps(submit or {}).encode(), {})
+        status, got, body = http("POST", base, json.dumps(submit or {}).encode(), {})
         if status not in (201, 202):
-            raise RuntimeError(f"POST {base}: HTTP {status}: {body[:200]!r}")
-        doc = json.loads(body)
-        job_id = str(doc.get("id") or doc.get("task_id") or doc["job"]["id"])
+            wait = _retry_after(got.get("retry-after"))
+            raise Rejected(f"POST {base}: HTTP {status}: {body[:200]!r}", wait)
+        job_id = _new_id(body)
+        if job_id is None:
+            raise Rejected(f"POST {base}: HTTP {status} without a job id: {body[:200]!r}", None)
     tl = Timeline(int(job_id), "live", clock.now(), math.inf, math.inf, "unknown")
     core = watch(tl, strategy, strategy.label, 0.0, clock.now(), math.inf, rng)
     tag, last, finished = None, None, None
@@ -142,12 +160,23 @@ def poll_one(
     return Outcome(record, job_id, finished, latency)
 
 
+def _new_id(body: bytes) -> str | None:
+    """The id of a job just submitted, from the server's answer (ASCII digits)."""
+    try:
+        doc = json.loads(body)
+        found = doc.get("id") or doc.get("task_id") or doc["job"]["id"]
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    text = str(found)
+    return text if _ascii_digits(text) else None
+
+
 def _answer(dialect, code, headers, body, last, speed, memo) -> tuple[Answer, str | None]:
     """What the client logic is told of an HTTP answer, and the end it showed if any.
     ``memo``: the last document read and what it said; the same bytes again (a server
     that sends the whole document whatever changed) say the same, unparsed."""
-    retry_after = headers.get("retry-after")
-    ra = float(retry_after) * speed if retry_after and retry_after.isdigit() else None
+    wait = _retry_after(headers.get("retry-after"))
+    ra = None if wait is None else wait * speed
     if code == 304:
         return Answer(304, last, None, ra), None
     if code != 200:
@@ -157,7 +186,34 @@ def _answer(dialect, code, headers, body, last, speed, memo) -> tuple[Answer, st
     else:
         try:
             status, progress, finished = read_status(dialect, json.loads(body))
-        except (ValueError, KeyError, TypeError):  # a malformed answer: as no answer
+        except (ValueError, KeyError, TypeError, RecursionError):  # malformed: as no answer
             return Answer(None, None, None, None), None
         memo[:] = body, (status, progress, finished)
     return Answer(200, status, progress, ra), finished
+
+
+def error_kind(body: bytes | None) -> str:
+    """The ``error`` of a JSON error body (the server's kind of error: ``invalid``,
+    ``rate_limited``, ...), short and printable; empty where there is none."""
+    try:
+        kind = json.loads(body or b"").get("error")
+    except (ValueError, AttributeError, RecursionError):  # nested too deep too
+        return ""
+    return kind[:40] if isinstance(kind, str) and kind.isprintable() else ""
+
+
+MAX_RETRY_AFTER = 86400  #: wall seconds; a longer Retry-After is taken as none
+
+
+def _retry_after(header: str | None) -> float | None:
+    """A Retry-After's delay-seconds (wall), None where there is none or it is no number
+    of seconds this side of a day (the HTTP-date form is not used by the mock server)."""
+    if not header or not _ascii_digits(header) or len(header) > 6:
+        return None
+    wait = float(header)
+    return wait if wait <= MAX_RETRY_AFTER else None
+
+
+def _ascii_digits(text: str) -> bool:
+    """Whether ``text`` is ASCII digits only (``"²".isdigit()`` is true, ``int("²")`` fails)."""
+    return text.isascii() and text.isdigit()

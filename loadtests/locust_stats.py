@@ -18,9 +18,11 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.live import Outcome
+from loadtests.summary import users_path
 from sim.strategies import Strategy
 
 OUTCOMES: list[dict] = []  #: what each job came to, in this process
+USERS: list[dict] = []  #: each polling user of this process and its strategy
 
 
 def summary_rows() -> list[dict]:
@@ -131,9 +133,12 @@ def _write(environment, **_) -> None:
     runner = environment.runner
     if opts.pollsim_csv and not isinstance(runner, MasterRunner):  # a master runs no users
         path = Path(opts.pollsim_csv)
+        users = users_path(path)
         if isinstance(runner, WorkerRunner):  # one file per worker process (the runner merges)
             path = path.with_name(f"{path.stem}.worker-{os.getpid()}{path.suffix}")
+            users = users.with_name(f"{users.stem}.worker-{os.getpid()}{users.suffix}")
         write_jobs(path)
+        write_rows(users, ["user", "strategy"], USERS)
     if isinstance(runner, WorkerRunner):
         return  # the master reports them all
     if getattr(opts, "csv_prefix", None):
@@ -149,10 +154,14 @@ JOB_FIELDS += ["latency_s", "retry_after_violations", "errors", "late_s"]
 
 def write_jobs(path: Path) -> None:
     """A row a job."""
+    write_rows(path, JOB_FIELDS, OUTCOMES)
+
+
+def write_rows(path: Path, fields: list[str], rows: list[dict]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=JOB_FIELDS)
+        writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(OUTCOMES)
+        writer.writerows(rows)
 
 
 def summary_csv() -> str:

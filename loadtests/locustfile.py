@@ -2,8 +2,12 @@
 job, watches it with the simulated pollers' own client logic (``loadtests.live``) until
 it shows an end or the strategy gives up, then starts on the next.
 
-    locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 \\
-        --strategy 'full_jitter(fixed(6))' --token s3cret --headless -u 50 -r 10 -t 2m
+    POLLSIM_TOKEN=s3cret locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 \\
+        --strategy 'full_jitter(fixed(6))' --headless -u 50 -r 10 -t 2m
+
+Locust prints ``--help`` before it loads a locustfile, so its options (``--strategy``,
+``--token``, ``--dialect``, ...) are not listed there (locust issue 2917); ``python -m
+loadtests.locustfile`` lists them, beside Locust's own.
 
 Every HTTP request is an ordinary Locust request (status polls grouped by name); what a
 job came to (polls, detection latency against the ``finished_at`` the server reports)
@@ -14,13 +18,14 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
 
 import gevent
 import numpy as np
 from locust import FastHttpUser, constant, events, task
 
-from loadtests.live import BASES, ScaledNow, poll_one
-from loadtests.locust_stats import OUTCOMES, outcome_row
+from loadtests.live import BASES, Rejected, ScaledNow, backoff, error_kind, poll_one
+from loadtests.locust_stats import OUTCOMES, USERS, outcome_row
 from sim.strategies import parse_strategy
 
 _numbers = itertools.count(1)
@@ -31,9 +36,15 @@ def _arguments(parser) -> None:
     parser.add_argument("--strategy", default="ordo-js", help="the users' polling strategy")
     parser.add_argument("--dialect", choices=list(BASES), default="ordo")
     parser.add_argument("--template", default="", help="the jobs' template (default: first)")
-    parser.add_argument("--job-duration", default="", help="every step's duration, e.g. 30s")
+    parser.add_argument("--job-duration", default="", help="every step's duration: seconds or 30s")
     parser.add_argument("--outcome", default="", help="succeed, fail_step:<id>, ...")
-    parser.add_argument("--token", default="", is_secret=True, help="the bearer token")
+    parser.add_argument(
+        "--token",
+        default="",
+        is_secret=True,
+        help="the bearer token (default: the environment's POLLSIM_TOKEN, which keeps it "
+        "out of ps)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="the users' generators' seed")
     parser.add_argument(
         "--no-etag", action="store_true", help="never send If-None-Match (every answer whole)"
@@ -41,6 +52,14 @@ def _arguments(parser) -> None:
     parser.add_argument(
         "--pollsim-csv", default="", help="write what each job came to, a row a job, here"
     )
+
+
+@events.init.add_listener
+def _clock_now(**_) -> None:
+    """gevent's loop keeps its time from before this file's imports (seconds of numpy,
+    pandas and the model); Locust's --run-time timer, set from it, ended runs that much
+    early (a 4 s run lasted 1.3 s)."""
+    gevent.get_hub().loop.update_now()
 
 
 @events.test_start.add_listener
@@ -61,7 +80,8 @@ class StatusClient(FastHttpUser):
 
     def on_start(self) -> None:
         opts = self.environment.parsed_options
-        self.auth = {"Authorization": f"Bearer {opts.token}"} if opts.token else {}
+        token = opts.token or os.environ.get("POLLSIM_TOKEN", "")
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
         health = self.client.get("/healthz", name="/healthz").json()
         self.clock = ScaledNow(health["speed"], health["epoch"])
         self.base = BASES[opts.dialect]
@@ -70,8 +90,13 @@ class StatusClient(FastHttpUser):
     def _http(self, method: str, path: str, body: bytes | None, headers: dict):
         name = self.base if path == self.base else self.status_name
         headers.update(self.auth)
-        # Locust counts answers of 400 and above as failures by itself (304 is no failure)
-        resp = self.client.request(method, path, data=body, headers=headers, name=name)
+        # answers of 400 and above are failures (304 is none), each named by its status
+        # and the server's kind of error, so that Locust's failures table says why
+        with self.client.request(
+            method, path, data=body, headers=headers, name=name, catch_response=True
+        ) as resp:
+            if resp.status_code and resp.status_code >= 400:
+                resp.failure(f"HTTP {resp.status_code} {error_kind(resp.content)}".rstrip())
         h = resp.headers
         got = {"etag": h.get("etag"), "retry-after": h.get("retry-after")} if h else {}
         return resp.status_code or None, got, resp.content or b""
@@ -103,23 +128,37 @@ class PollingUser(StatusClient):
         if opts.outcome:
             submit["outcome"] = opts.outcome
         self.submit = submit
+        self.rejections = 0  # submissions turned down in a row
+        USERS.append({"user": self.name, "strategy": self.strategy.label})
 
     @task
     def one_job(self) -> None:
         opts = self.environment.parsed_options
-        outcome = poll_one(
-            self._http,
-            gevent.sleep,
-            self.clock,
-            self.strategy,
-            self.rng,
-            dialect=opts.dialect,
-            client=self.name,
-            submit=self.submit,
-            etag=not opts.no_etag,
-        )
+        try:
+            outcome = poll_one(
+                self._http,
+                gevent.sleep,
+                self.clock,
+                self.strategy,
+                self.rng,
+                dialect=opts.dialect,
+                client=self.name,
+                submit=self.submit,
+                etag=not opts.no_etag,
+            )
+        except Rejected as exc:  # Locust counted the failed POST; no tight loop of them
+            self.rejections += 1
+            gevent.sleep(backoff(self.rejections, exc.retry_after, self.rng))
+            return
+        self.rejections = 0
         OUTCOMES.append(outcome_row(self.name, self.strategy, outcome))
 
 
 class Poller(PollingUser):
     """The swarm's users when the locustfile is run as it is: ``--strategy`` for all."""
+
+
+if __name__ == "__main__":  # the options Locust's own --help cannot show (see above)
+    from locust.argument_parser import get_parser
+
+    get_parser().print_help()

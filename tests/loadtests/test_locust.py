@@ -83,3 +83,14 @@ def test_the_jobs_metrics_are_in_locusts_html_report_and_beside_its_csv(swarm):
     section = page[page.index('<section id="pollsim"') :]
     assert "Detection latency p50" in section and f"<td>{len(jobs)}</td>" in section
     assert page.rstrip().endswith("</html>")  # Locust's page, whole, around it
+
+
+def test_the_locustfiles_options_are_listed_with_locusts_own():
+    # Locust prints --help before it loads a locustfile (locust issue 2917): the module
+    # lists them itself, the token's environment variable among them
+    r = subprocess.run(
+        [sys.executable, "-m", "loadtests.locustfile"], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    for option in ("--strategy", "--dialect", "--token", "POLLSIM_TOKEN", "--pollsim-csv", "-u"):
+        assert option in r.stdout, option

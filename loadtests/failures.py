@@ -1,0 +1,58 @@
+"""Whether a load test's requests failed beyond what the run can be trusted with:
+submissions and polls that failed, from Locust's CSV, less the faults the scenario
+injected on purpose (the server's ground truth counts those), as a share of each."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+MAX_FAILURES = 0.05  #: the default share of submissions or polls that may fail
+
+
+def _rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def count(out: Path, base: str, injected: int = 0) -> dict:
+    """Submissions (``POST base``) and polls (``GET base/[id]``): requests, failed, and
+    the commonest error of each (Locust's words), from the run's ``locust_*.csv``."""
+    stats, errors = _rows(out / "locust_stats.csv"), _rows(out / "locust_failures.csv")
+    kinds = {"submissions": ("POST", base), "polls": ("GET", f"{base}/[id]")}
+    found: dict = {}
+    for kind, (method, name) in kinds.items():
+        mine = [r for r in stats if r.get("Type") == method and r.get("Name") == name]
+        requests = sum(int(r["Request Count"]) for r in mine)
+        failed = sum(int(r["Failure Count"]) for r in mine)
+        if kind == "polls":
+            failed = max(0, failed - injected)  # the scenario asked for those
+        theirs = [r for r in errors if r.get("Method") == method and r.get("Name") == name]
+        top = max(theirs, key=lambda r: int(r.get("Occurrences") or 0), default=None)
+        found[kind] = {"requests": requests, "failed": failed, "error": top and top["Error"]}
+    return found
+
+
+def verdict(failures: dict, limit: float) -> str | None:
+    """One line saying what failed beyond ``limit`` (a share), and how often; None if
+    nothing did."""
+    for kind, c in failures.items():
+        if c["requests"] and c["failed"] / c["requests"] > limit:
+            share = c["failed"] / c["requests"]
+            why = f": {_short(c['error'])}" if c["error"] else ""
+            return (
+                f"{c['failed']:,} of {c['requests']:,} {kind} failed ({share:.1%}, more than "
+                f"--max-failures {limit:.1%}){why}"
+            )
+    return None
+
+
+def _short(error: str, width: int = 160) -> str:
+    """Locust's error text on one line (our own words unwrapped), cut to ``width``."""
+    line = " ".join(error.split())
+    for wrap in ("CatchResponseError('", 'CatchResponseError("'):
+        if line.startswith(wrap) and line.endswith(wrap[-1] + ")"):
+            line = line[len(wrap) : -2]
+    return line if len(line) <= width else line[: width - 1] + "…"
