@@ -16,11 +16,11 @@ measured the same way the model measures them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
+import os
 import secrets
-import subprocess
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadtests.runner import admin_report, cpu_seconds, saturation, start_server, stop
+from loadtests.processes import Ending, child, health, simulated_now, start_server, stop, watch
+from loadtests.runner import admin_report, cpu_seconds, saturation
 from sim.scenario import Scenario
 
 PEAK_WINDOW = 10  #: simulated seconds over which the peak request rate is averaged
@@ -122,68 +123,74 @@ def swarm_file() -> str:
 
 @dataclass
 class Live:
-    report: dict  #: the server's ground truth
+    report: dict | None  #: the server's ground truth (None where it gave none)
     requests: Path  #: the server's request log
     warnings: list[str]
+    problem: str | None = None  #: what cut the run short, one line
 
 
 def measure(
     scenario_path: str | None, dialect: str, speed: float, start_in: float, end: float, out: Path
 ) -> Live:
-    """The live side: server and swarm, both stopped whatever happens."""
+    """The live side: server and swarm, watched (either dying stops the other) and both
+    stopped whatever happens; their output in ``server.log`` and ``locust.log``."""
     out = out.resolve()  # Locust runs in it: no relative paths
     out.mkdir(parents=True, exist_ok=True)
     (out / "swarm.py").write_text(swarm_file())
     log_path = out / "requests.jsonl"
     log_path.unlink(missing_ok=True)
-    token, admin = secrets.token_hex(12), secrets.token_hex(12)  # never "-…": argv
+    (out / "locust.log").unlink(missing_ok=True)
+    admin = secrets.token_hex(12)
     server = locust = None
     try:
         options = ["--speed", str(speed), "--background", "--start-in", str(start_in)]
-        options += ["--token", f"background={token}", "--admin-token", admin]
         options += ["--request-log", str(log_path)]
-        server, url = start_server(scenario_path, options)
+        server, url = start_server(scenario_path, options, out, {"POLLSIM_ADMIN_TOKEN": admin})
         bound = math.ceil(end / speed + start_in + 60)  # the adopter ends the run before
         args = [sys.executable, "-m", "locust", "-f", str(out / "swarm.py"), "--headless"]
         args += ["--host", url, "-u", "1", "-r", "1", "-t", f"{bound}s"]
-        args += ["--token", token, "--dialect", dialect, "--adopt", str(out / "schedule.csv")]
+        args += ["--dialect", dialect, "--adopt", str(out / "schedule.csv")]
         args += ["--pollsim-csv", str(out / "jobs.csv"), "--csv", str(out / "locust")]
         args += ["--html", str(out / "locust.html"), "--only-summary"]
-        with (out / "locust.log").open("w") as log:
-            cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
-            locust = subprocess.Popen(args, cwd=out, stderr=log)
-            _wait_with_bar(locust, end / speed + start_in)
-        busy = (cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
-        if locust.returncode not in (0, 1):
-            raise RuntimeError(
-                f"locust exited with status {locust.returncode} (see {out / 'locust.log'})"
-            )
-        report = admin_report(url, admin)
+        # the background jobs are no tenant's: the adopters read them with the admin role
+        env = {**os.environ, "POLLSIM_TOKEN": admin}
+        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
+        locust = child(args, out / "locust.log", out / "locust.pid", cwd=out, env=env)
+        ending = _watch_with_bar(locust, server, url, end / speed + start_in)
+        busy = max(0.0, cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
+        doc = health(url) if ending.server_alive else None
+        stop(locust, signal.SIGINT)  # what it measured so far, to its files
+        report, problem = None, ending.problem
+        if doc is not None:
+            try:
+                report = admin_report(url, admin, simulated_now(doc))
+            except (OSError, ValueError) as exc:
+                problem = problem or f"the mock server gave no report: {exc}"
     finally:
         stop(locust)
         stop(server)
-    (out / "truth.json").write_text(json.dumps(report, indent=2))
-    return Live(report, log_path, saturation(out / "locust.log", busy))
+        for pid_file in out.glob("*.pid"):
+            pid_file.unlink()
+    if report is not None:
+        (out / "truth.json").write_text(json.dumps(report, indent=2))
+    return Live(report, log_path, saturation(out / "locust.log", busy), problem)
 
 
-def _wait_with_bar(proc: subprocess.Popen, expected: float) -> None:
-    """Wait for the swarm, with a bar of wall seconds on a terminal (none elsewhere)."""
+def _watch_with_bar(locust, server, url: str, expected: float) -> Ending:
+    """Watch the run, with a bar of wall seconds on a terminal (none elsewhere)."""
     from tqdm import tqdm
 
-    start = time.monotonic()
     with tqdm(
         total=round(expected), unit="s", desc="live run", disable=None, file=sys.stderr
     ) as bar:
-        while proc.poll() is None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(1)
-            bar.update(min(round(time.monotonic() - start), bar.total) - bar.n)
+        return watch(
+            locust, server, url, tick=lambda t: bar.update(min(round(t), bar.total) - bar.n)
+        )
 
 
 def measured_side(live: Live, schedule: pd.DataFrame) -> Side:
     """The live side, from the server's ground truth and request log."""
-    strategy_of = dict(zip(schedule["job_id"].astype(str), schedule["strategy"], strict=True))
-    rows = [r for r in live.report["jobs"] if strategy_of.get(r["job_id"]) == r["client"]]
+    rows = [r for r in _adopted(live, schedule) if not r.get("unfinished")]
     jobs = pd.DataFrame(
         {
             "strategy": [r["client"] for r in rows],
@@ -192,12 +199,27 @@ def measured_side(live: Live, schedule: pd.DataFrame) -> Side:
             "detection_latency": [r["detection_latency_s"] for r in rows],
         }
     ).astype({"detection_latency": float})
-    log = pd.read_json(live.requests, lines=True) if live.requests.stat().st_size else None
+    logged = live.requests.exists() and live.requests.stat().st_size
+    log = pd.read_json(live.requests, lines=True) if logged else None
     per_second: dict[str, np.ndarray] = {}
     if log is not None:
         for client, t in log.groupby("client")["t"]:
             per_second[client] = np.bincount(t.to_numpy().astype(int))
     return Side(jobs, per_second)
+
+
+def _adopted(live: Live, schedule: pd.DataFrame) -> list[dict]:
+    """The ground truth's rows of the jobs the swarm adopted, each by its strategy."""
+    if live.report is None:
+        return []
+    strategy_of = dict(zip(schedule["job_id"].astype(str), schedule["strategy"], strict=True))
+    return [r for r in live.report["jobs"] if strategy_of.get(r["job_id"]) == r["client"]]
+
+
+def unfinished(live: Live, schedule: pd.DataFrame) -> int:
+    """Jobs still being watched when the live run ended: neither seen to an end nor
+    given up (the server's ``unfinished``, given the end of the watch)."""
+    return sum(bool(r.get("unfinished")) for r in _adopted(live, schedule))
 
 
 LATE = 1.0  #: simulated seconds after its start beyond which a job was taken up late
@@ -223,8 +245,14 @@ def compare(
             f"after the model's client started on them (at most {taken['late_s'].max():.1f} "
             "s): give the swarm more time to get ready (--start-in) or lower --speed"
         )
-    missing = len(schedule) - len(measured.jobs)
-    if missing:
+    cut = unfinished(live, schedule)
+    if cut:
+        warnings.append(
+            f"{cut} of {len(schedule)} jobs were still being watched when the live run ended "
+            "(unfinished: neither seen to an end nor given up, and left out of the table)"
+        )
+    missing = len(schedule) - len(measured.jobs) - cut
+    if missing and live.report is not None:
         warnings.append(f"{missing} of {len(schedule)} jobs were not watched in the live run")
     result = {
         "scenario": scenario.name,
@@ -232,6 +260,9 @@ def compare(
         "span_s": end,
         "jobs": len(schedule),
         "late_jobs": late,
+        "unfinished": cut,
+        "partial": live.problem is not None,
+        "problem": live.problem,
         "warnings": warnings,
         "rows": rows.replace({np.nan: None}).to_dict("records"),
     }

@@ -104,7 +104,10 @@ def write(out: Path, result: dict, predicted: Side, measured: Side) -> Path:
         + "</tr>"
         for r in result["rows"]
     )
-    warnings = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in result["warnings"])
+    notes = list(result["warnings"])
+    if result.get("problem"):
+        notes[:0] = [result["problem"], "Partial: the live run was cut short."]
+    warnings = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in notes)
     images = "".join(f"<p><img src='{p.name}' alt='{p.stem}'></p>" for p in plots)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>pollsim compare</title>
@@ -114,8 +117,9 @@ td:nth-child(-n+2),th:nth-child(-n+2){{text-align:left}}.warn{{color:#a00;font-w
 <h1>pollsim compare: {html.escape(result["scenario"])}</h1>
 <p>The model's prediction and a live run of the same jobs against the mock server at speed
 {result["speed"]:g}, over {result["span_s"]:,.0f} simulated seconds and {result["jobs"]:,}
-jobs. Rates and latencies in simulated seconds; the error is (measured - predicted) /
-predicted.</p>
+jobs ({result.get("unfinished", 0):,} of them still being watched when the live run
+ended: unfinished, neither seen to an end nor given up). Rates and latencies in
+simulated seconds; the error is (measured - predicted) / predicted.</p>
 {warnings}
 <table><tr><th>strategy</th><th>metric</th><th>predicted</th><th>measured</th><th>error</th></tr>
 {rows}</table>

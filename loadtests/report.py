@@ -10,6 +10,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from loadtests.summary import strategies
 from sim.plots import cdf
 
 
@@ -93,6 +94,20 @@ def polls_plot(out: Path) -> Path | None:
     return _save(fig, out / "polls.png")
 
 
+def _cell(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _failures(failures: dict) -> str:
+    """Submissions and polls that failed, in a sentence."""
+    parts = [
+        f"{c['failed']:,} of {c['requests']:,} {kind}"
+        for kind, c in failures.items()
+        if isinstance(c, dict)
+    ]
+    return f"Failed (injected faults aside): {' and '.join(parts)}." if parts else ""
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -103,20 +118,29 @@ def write(out: Path, summary: dict) -> Path:
     """``report.html`` in ``out``, with its plots beside it."""
     plots = [p for p in (load_plot(out), latency_plot(out), polls_plot(out)) if p]
     rows = []
-    for name, s in summary.items():
-        if name in ("server", "warnings"):
-            continue
+    for name, s in strategies(summary):
         lat = s["detection_latency_s"]
         cells = [
             name,
             s["jobs"],
-            f"{s['polls_per_job']:.1f}",
+            _cell(s["polls_per_job"], ".1f"),
             s["gave_up"],
-            "-" if lat["p50"] is None else f"{lat['p50']:.2f}",
-            "-" if lat["p95"] is None else f"{lat['p95']:.2f}",
+            _cell(s.get("unfinished"), "d"),
+            _cell(lat["p50"], ".2f"),
+            _cell(lat["p95"], ".2f"),
         ]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    warnings = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in summary.get("warnings", []))
+    notes = [summary["problem"]] if summary.get("problem") else []
+    if summary.get("partial"):
+        notes.append("Partial: the run was cut short, and these are the figures up to then.")
+    notes += summary.get("warnings", [])
+    warnings = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in notes)
+    requests = summary["server"]["requests"]
+    served = (
+        "The server gave no ground truth (see server.log)."
+        if requests is None
+        else f"The server answered {requests:,} requests."
+    )
     images = "".join(f"<p><img src='{p.name}' alt='{p.stem}'></p>" for p in plots)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>pollsim loadtest</title>
@@ -126,12 +150,14 @@ td:first-child,th:first-child{{text-align:left}}.warn{{color:#a00;font-weight:bo
 <h1>pollsim loadtest</h1>
 {warnings}
 <table><tr><th>strategy</th><th>jobs</th><th>polls/job</th><th>gave up</th>
-<th>latency p50 (s)</th><th>p95 (s)</th></tr>
+<th>unfinished</th><th>latency p50 (s)</th><th>p95 (s)</th></tr>
 {"".join(rows)}
 </table>
-<p>The server answered {summary["server"]["requests"]:,} requests. Latencies are in
-simulated seconds, as the clients measured them against the end the server reported;
-the server's own account is in truth.json, Locust's in locust.html.</p>
+<p>{served} Jobs are those the clients finished watching (seen to an end, or given up
+on); unfinished ones were still being watched when the run ended, and are neither.
+{_failures(summary.get("failures", {}))} Latencies are in simulated seconds, as the
+clients measured them against the end the server reported; the server's own account is
+in truth.json, Locust's in locust.html.</p>
 {images}
 </body></html>
 """

@@ -19,7 +19,10 @@ import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
+from loadtests.failures import MAX_FAILURES, verdict
+from loadtests.live import BASES
+from loadtests.processes import Ending, child, health, simulated_now, start_server, stop, watch
+from loadtests.summary import summarise, users_path
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
@@ -40,6 +43,7 @@ class Plan:
     ui: bool = False
     seed: int = 1
     workers: int = 0  #: Locust worker processes under a master (0: one local process)
+    max_failures: float = MAX_FAILURES  #: share of submissions or polls that may fail
 
 
 def swarm_file(plan: Plan) -> str:
@@ -61,103 +65,123 @@ def swarm_file(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def start_server(scenario: str | None, options: list[str]) -> tuple[subprocess.Popen, str]:
-    """``pollsim serve`` on a free loopback port, with ``options``; the process and its URL."""
-    args = [sys.executable, "-m", "pollsim", "serve", "--port", "0", *options]
-    if scenario:
-        args.insert(4, scenario)
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = proc.stdout.readline()
-    if "listening on" not in first:
-        proc.kill()
-        raise RuntimeError(f"the mock server did not start: {proc.stderr.read().strip()}")
-    return proc, first.split("listening on ")[1].strip()
-
-
-def admin_report(url: str, admin: str) -> dict:
-    """The server's ground truth report."""
+def admin_report(url: str, admin: str, until: float | None = None) -> dict:
+    """The server's ground truth; with ``until`` (simulated seconds: when the clients
+    were stopped), jobs still watched then are unfinished, not given up."""
+    query = "" if until is None else f"?until={until:.3f}"
     req = urllib.request.Request(
-        url + "/_admin/report", headers={"Authorization": f"Bearer {admin}"}
+        url + "/_admin/report" + query, headers={"Authorization": f"Bearer {admin}"}
     )
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.load(resp)
 
 
-def stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(15)
+def locust_args(plan: Plan, url: str, port: int) -> tuple[list[str], list[str]]:
+    """The Locust master's (or lone process's) command line, and a worker's. No token
+    here: it goes in the environment (``POLLSIM_TOKEN``), out of ``ps``."""
+    base = [sys.executable, "-m", "locust", "-f", str(plan.out / "swarm.py")]
+    common = ["--dialect", plan.dialect, "--seed", str(plan.seed)]
+    common += ["--pollsim-csv", str(plan.out / "jobs.csv")]
+    for flag, value in (
+        ("--template", plan.template),
+        ("--job-duration", plan.job_duration),
+        ("--outcome", plan.outcome),
+    ):
+        if value:
+            common += [flag, value]
+    args = [*base, *common, "--host", url, "-u", str(plan.users), "-r", str(plan.spawn_rate)]
+    args += ["-t", plan.duration, "--csv", str(plan.out / "locust")]
+    args += ["--html", str(plan.out / "locust.html")]
+    args += ["--json-file", str(plan.out / "locust_stats"), "--only-summary"]
+    if plan.ui:
+        args += ["--web-host", "127.0.0.1", "--autostart", "--autoquit", "5"]
+    else:
+        args += ["--headless"]
+    worker = [*base, *common, "--worker", "--master-host", "127.0.0.1"]
+    worker += ["--master-port", str(port)]
+    if plan.workers:
+        args += ["--master", "--master-bind-host", "127.0.0.1"]
+        args += ["--master-bind-port", str(port), "--expect-workers", str(plan.workers)]
+    return args, worker
+
+
+@dataclass
+class Measured:
+    """What a run measured: its ground truth (None where the server could not give it),
+    how the swarm ended, and how busy the server was."""
+
+    report: dict | None
+    ending: Ending
+    server_busy: float
+    until: float | None = None  #: simulated seconds when the swarm stopped
 
 
 def run(plan: Plan) -> dict:
-    """Run the plan; the outputs go to ``plan.out``; returns the summary per strategy."""
+    """Run the plan; the outputs go to ``plan.out``; returns the summary per strategy,
+    with ``problem`` (one line) where the run went wrong or failed beyond the limit."""
     plan = replace(plan, out=plan.out.resolve())  # Locust runs in it: no relative paths
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "swarm.py").write_text(swarm_file(plan))
-    token, admin = secrets.token_hex(12), secrets.token_hex(12)  # never "-…": argv
-    server = locust = None
-    workers: list[subprocess.Popen] = []
-    server_busy = 0.0
-    try:
-        options = ["--speed", str(plan.speed), "--token", f"loadtest={token}"]
-        server, url = start_server(plan.scenario, [*options, "--admin-token", admin])
-        base = [sys.executable, "-m", "locust", "-f", str(plan.out / "swarm.py")]
-        common = ["--token", token, "--dialect", plan.dialect, "--seed", str(plan.seed)]
-        common += ["--pollsim-csv", str(plan.out / "jobs.csv")]
-        for flag, value in (
-            ("--template", plan.template),
-            ("--job-duration", plan.job_duration),
-            ("--outcome", plan.outcome),
-        ):
-            if value:
-                common += [flag, value]
-        args = [*base, *common, "--host", url, "-u", str(plan.users), "-r", str(plan.spawn_rate)]
-        args += ["-t", plan.duration, "--csv", str(plan.out / "locust")]
-        args += ["--html", str(plan.out / "locust.html")]
-        args += ["--json-file", str(plan.out / "locust_stats"), "--only-summary"]
-        if plan.ui:
-            args += ["--web-host", "127.0.0.1", "--autostart", "--autoquit", "5"]
-        else:
-            args += ["--headless"]
-        if plan.workers:
-            port = free_port()
-            args += ["--master", "--master-bind-host", "127.0.0.1"]
-            args += ["--master-bind-port", str(port), "--expect-workers", str(plan.workers)]
-        log = (plan.out / "locust.log").open("w")
-        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
-        locust = subprocess.Popen(args, cwd=plan.out, stderr=log)
-        for _ in range(plan.workers):
-            worker = [*base, *common, "--worker", "--master-host", "127.0.0.1"]
-            worker += ["--master-port", str(port)]
-            workers.append(subprocess.Popen(worker, cwd=plan.out, stderr=log))
-        locust.wait()
-        server_busy = (cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
-        for w in workers:
-            w.wait(30)
-        if locust.returncode not in (0, 1):  # 1: some requests failed, a result too
-            raise RuntimeError(f"locust exited with status {locust.returncode}")
-        if not (plan.out / "locust_stats.csv").exists():
-            raise RuntimeError(f"locust wrote no results; see {plan.out / 'locust.log'}")
-        merge_jobs(plan.out / "jobs.csv")
-        report = admin_report(url, admin)
-        (plan.out / "truth.json").write_text(json.dumps(report, indent=2))
-    finally:
-        for w in workers:
-            stop(w)
-        stop(locust)
-        stop(server)
-    summary = summarise(plan.out / "jobs.csv", report)
-    summary["warnings"] = saturation(plan.out / "locust.log", server_busy)
+    measured = _measure(plan)
+    merge_jobs(plan.out / "jobs.csv")
+    merge_jobs(users_path(plan.out / "jobs.csv"))
+    if measured.report is not None:
+        (plan.out / "truth.json").write_text(json.dumps(measured.report, indent=2))
+    summary = summarise(plan.out, measured.report, BASES[plan.dialect])
+    summary["server"]["until_s"] = measured.until
+    summary["warnings"] = saturation(plan.out / "locust.log", measured.server_busy)
+    problem = measured.ending.problem
+    if problem is None and measured.report is not None:
+        problem = verdict(summary["failures"], plan.max_failures)
+        summary["failures"]["over_limit"] = problem is not None
+    summary["partial"] = measured.ending.problem is not None
+    summary["problem"] = problem
     from loadtests.report import write
 
     write(plan.out, summary)
     (plan.out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _measure(plan: Plan) -> Measured:
+    """Server and swarm, watched to the end and both stopped whatever happens."""
+    token, admin = secrets.token_hex(12), secrets.token_hex(12)
+    server = locust = None
+    workers: list[subprocess.Popen] = []
+    out = plan.out
+    (out / "locust.log").unlink(missing_ok=True)
+    try:
+        secrets_env = {"POLLSIM_TOKENS": f"loadtest={token}", "POLLSIM_ADMIN_TOKEN": admin}
+        server, url = start_server(plan.scenario, ["--speed", str(plan.speed)], out, secrets_env)
+        args, worker = locust_args(plan, url, free_port())
+        env = {**os.environ, "POLLSIM_TOKEN": token}
+        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
+        locust = child(args, out / "locust.log", out / "locust.pid", cwd=out, env=env)
+        for i in range(plan.workers):
+            pid_file = out / f"locust-worker-{i + 1}.pid"
+            workers.append(child(worker, out / "locust.log", pid_file, cwd=out, env=env))
+        ending = watch(locust, server, url)
+        busy = max(0.0, cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
+        doc = health(url) if ending.server_alive else None
+        until = simulated_now(doc) if doc else None
+        stop(locust, signal.SIGINT)  # what it measured so far, to its files
+        for w in workers:
+            stop(w, signal.SIGINT)
+        if ending.problem is None and not (out / "locust_stats.csv").exists():
+            raise RuntimeError(f"locust wrote no results; see {out / 'locust.log'}")
+        report = None
+        if until is not None:
+            try:
+                report = admin_report(url, admin, until)
+            except (OSError, ValueError) as exc:
+                if ending.problem is None:
+                    ending.problem = f"the mock server gave no report: {exc}"
+        return Measured(report, ending, busy, until)
+    finally:
+        for proc in (*workers, locust, server):
+            stop(proc)
+        for pid_file in out.glob("*.pid"):
+            pid_file.unlink()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -208,29 +232,3 @@ def merge_jobs(path: Path) -> None:
                     writer.writeheader()
                 writer.writerows(reader)
             part.unlink()
-
-
-def summarise(jobs_csv: Path, report: dict) -> dict:
-    """Per strategy: jobs finished, polls per job, detection latency p50/p95 (simulated
-    seconds, as the clients measured it), give-ups; and the server's requests."""
-    rows = list(csv.DictReader(jobs_csv.open())) if jobs_csv.exists() else []
-    out: dict = {}
-    for strategy in sorted({r["strategy"] for r in rows}):
-        mine = [r for r in rows if r["strategy"] == strategy]
-        lat = sorted(float(r["latency_s"]) for r in mine if r["latency_s"])
-        out[strategy] = {
-            "jobs": len(mine),
-            "polls_per_job": sum(int(r["polls"]) for r in mine) / len(mine),
-            "gave_up": sum(r["gave_up"] == "True" for r in mine),
-            "detection_latency_s": {"p50": _q(lat, 0.5), "p95": _q(lat, 0.95)},
-        }
-    out["server"] = {
-        "requests": sum(r["count"] for r in report["totals"]["requests"]),
-        "injected_faults": report["totals"].get("injected_faults", {}),
-    }
-    return out
-
-
-def _q(values: list[float], p: float) -> float | None:
-    """A percentile as the simulation's summaries take them (numpy's); None of nothing."""
-    return float(np.percentile(values, p * 100)) if values else None

@@ -80,6 +80,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"{result['span_s']:,.0f} simulated s, live at speed {args.speed:g}"
     )
     print(format_table(result))
+    if result["problem"]:  # one line: what went wrong, and where what was measured is
+        print(f"pollsim: {result['problem']}; partial results in {args.out}", file=sys.stderr)
+        return 1
     for warning in result["warnings"]:
         print(f"pollsim: warning: {warning}", file=sys.stderr)
     print(

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pollsim.failing import fail as _fail
 
+MAX_FAILURES = 0.05  #: as loadtests.failures.MAX_FAILURES (not imported: no numpy at startup)
+
 EPILOG_LOADTEST = """\
 examples:
   pollsim loadtest scenarios/mock_qa.toml --strategy ordo-js --strategy generic-js \\
@@ -31,11 +33,17 @@ def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
     )
     p.add_argument("--users", type=int, default=20, help="concurrent users (default 20)")
     p.add_argument("--spawn-rate", type=float, default=10, help="users started per second")
-    p.add_argument("--duration", default="1m", help="wall time of the swarm (default 1m)")
+    p.add_argument(
+        "--duration",
+        default="1m",
+        help="wall time of the swarm: seconds, or with a unit, e.g. 40, 90s, 2m (default 1m)",
+    )
     p.add_argument("--speed", type=float, default=60, help="the server's speed (default 60)")
     p.add_argument("--dialect", default="ordo", choices=("ordo", "fiddler", "workflow", "generic"))
     p.add_argument("--template", default="", help="the jobs' template (default: the first)")
-    p.add_argument("--job-duration", default="", help="every step's duration, e.g. 20s")
+    p.add_argument(
+        "--job-duration", default="", help="every step's duration: seconds, or e.g. 20s, 2m"
+    )
     p.add_argument("--outcome", default="", help="a forced outcome, e.g. succeed")
     p.add_argument("--seed", type=int, default=1, help="the users' generators' seed")
     p.add_argument("--ui", action="store_true", help="Locust's web UI instead of headless")
@@ -46,13 +54,20 @@ def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
         help="Locust worker processes under a master (Locust's distributed mode; default 0: "
         "one process)",
     )
+    p.add_argument(
+        "--max-failures",
+        type=float,
+        default=MAX_FAILURES,
+        metavar="SHARE",
+        help="the share of submissions, or of polls, that may fail (faults the scenario "
+        f"injects aside) before the run counts as failed, exit 1 (default {MAX_FAILURES:g})",
+    )
     p.add_argument("--out", type=Path, default=Path("out/loadtest"), metavar="DIR")
     p.set_defaults(duration_parser=duration)
 
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
     from loadtests.runner import Plan, run
-    from sim.durations import parse_duration
     from sim.strategies import StrategyError, parse_strategy
 
     strategies = args.strategy or ["ordo-js"]
@@ -62,9 +77,12 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         except (StrategyError, ValueError) as exc:
             return _fail(f"--strategy: {exc}")
     try:
-        seconds = parse_duration(args.duration)
+        seconds = _seconds("--duration", args.duration, low=1)
+        job_seconds = _seconds("--job-duration", args.job_duration or "0", low=0)
     except ValueError as exc:
-        return _fail(f"--duration {args.duration!r}: {exc}")
+        return _fail(str(exc))
+    if not 0 <= args.max_failures <= 1:
+        return _fail(f"--max-failures: found {args.max_failures}, expected a share from 0 to 1")
     if args.workers < 0:
         return _fail(f"--workers: found {args.workers}, expected 0 or more")
     if args.users < 1 or not args.spawn_rate > 0 or not args.speed > 0:
@@ -81,17 +99,22 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         out=args.out,
         dialect=args.dialect,
         template=args.template,
-        job_duration=args.job_duration,
+        job_duration=f"{job_seconds:g}s" if args.job_duration else "",
         outcome=args.outcome,
         ui=args.ui,
         seed=args.seed,
         workers=args.workers,
+        max_failures=args.max_failures,
     )
     try:
         summary = run(plan)
     except RuntimeError as exc:
         return _fail(str(exc))
     print(format_summary(summary))
+    if summary["problem"]:  # one line: what went wrong, and where what was measured is
+        partial = "partial results" if summary["partial"] else "results"
+        print(f"pollsim: {summary['problem']}; {partial} in {args.out}", file=sys.stderr)
+        return 1
     for warning in summary.get("warnings", []):
         print(f"pollsim: warning: {warning}", file=sys.stderr)
     print(
@@ -102,17 +125,47 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_DURATION = 7 * 86400  #: seconds: a load test or a job longer than a week is a typo
+
+
+def _seconds(flag: str, text: str, low: float) -> float:
+    """Seconds of a duration flag, a plain number being seconds as the messages say
+    (``40`` is 40 s); ValueError with one line naming the flag otherwise."""
+    from sim.durations import parse_duration
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{flag} {text!r}: {exc}") from None
+    if not low <= seconds <= MAX_DURATION:
+        raise ValueError(f"{flag} {text!r}: expected {low:g} s to 7 days")
+    return seconds
+
+
 def format_summary(summary: dict) -> str:
-    lines = [f"{'strategy':<40}{'jobs':>6}{'polls/job':>10}{'gave up':>8}{'lat p50':>9}{'p95':>8}"]
-    for name, s in summary.items():
-        if name in ("server", "warnings"):
-            continue
+    from loadtests.summary import strategies
+
+    head = f"{'strategy':<36}{'jobs':>6}{'polls/job':>10}{'gave up':>8}{'unfinished':>11}"
+    lines = [f"{head}{'lat p50':>9}{'p95':>8}"]
+    for name, s in strategies(summary):
         lat = s["detection_latency_s"]
-        p50 = "-" if lat["p50"] is None else f"{lat['p50']:.2f}"
-        p95 = "-" if lat["p95"] is None else f"{lat['p95']:.2f}"
+        cells = [_cell(s["polls_per_job"], ".1f"), _cell(s["unfinished"], "d")]
+        cells += [_cell(lat["p50"], ".2f"), _cell(lat["p95"], ".2f")]
         lines.append(
-            f"{name[:39]:<40}{s['jobs']:>6}{s['polls_per_job']:>10.1f}{s['gave_up']:>8}"
-            f"{p50:>9}{p95:>8}"
+            f"{name[:35]:<36}{s['jobs']:>6}{cells[0]:>10}{s['gave_up']:>8}{cells[1]:>11}"
+            f"{cells[2]:>9}{cells[3]:>8}"
         )
-    lines.append(f"server: {summary['server']['requests']:,} requests; latency in simulated s")
+    server = summary["server"]
+    if server["requests"] is None:
+        lines.append("server: gave no ground truth; latency in simulated s")
+    else:
+        lines.append(f"server: {server['requests']:,} requests; latency in simulated s")
     return "\n".join(lines)
+
+
+def _cell(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)

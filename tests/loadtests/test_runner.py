@@ -6,14 +6,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from unittest.mock import ANY
 
 import pytest
 
+from loadtests.summary import META
+from tests.loadtests.measured import round_trip
 from tests.mock_server.server import QA
 
 POLLSIM = (sys.executable, "-m", "pollsim")
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_a_loadtest_runs_two_strategies_side_by_side_and_writes_its_outputs(tmp_path):
     out = tmp_path / "lt"
     r = subprocess.run(
@@ -27,11 +32,16 @@ def test_a_loadtest_runs_two_strategies_side_by_side_and_writes_its_outputs(tmp_
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary) == {"fixed(3)", "fixed(7)", "server", "warnings"}
+    assert set(summary) == {"fixed(3)", "fixed(7)", "server", "warnings", *META[2:]}
     assert summary["warnings"] == []  # a small swarm saturates nothing
-    # jobs end at 10 s: seen at 12 s every 3 s (2 s late), at 14 s every 7 s (4 s late)
-    p50 = {k: summary[k]["detection_latency_s"]["p50"] for k in ("fixed(3)", "fixed(7)")}
-    assert p50["fixed(3)"] == pytest.approx(2, abs=1) and p50["fixed(7)"] == pytest.approx(4, abs=1)
+    assert summary["problem"] is None and not summary["partial"]
+    assert summary["failures"]["polls"] == {"requests": ANY, "failed": 0, "error": None}
+    # jobs end at 10 s: seen at 12 s every 3 s (2 s late), at 14 s every 7 s (4 s late),
+    # each poll later by the round trips before it (the run's median, simulated s)
+    trip = round_trip(out / "locust_stats.csv", "/ordo/jobs/[id]", 20, "50%")
+    for strategy, late, polls in (("fixed(3)", 2, 4), ("fixed(7)", 4, 2)):
+        p50 = summary[strategy]["detection_latency_s"]["p50"]
+        assert late - 0.5 <= p50 <= late + 0.5 + (polls + 1) * trip, (strategy, p50, trip)
     truth = json.loads((out / "truth.json").read_text())
     assert summary["server"]["requests"] == sum(x["count"] for x in truth["totals"]["requests"])
     page = (out / "report.html").read_text()
@@ -39,10 +49,10 @@ def test_a_loadtest_runs_two_strategies_side_by_side_and_writes_its_outputs(tmp_
     for name in ("locust_stats.csv", "locust.html", "jobs.csv", "swarm.py", "latency_cdf.png"):
         assert (out / name).stat().st_size > 0
     assert "fixed(3)" in r.stdout and "fixed(7)" in r.stdout
-    read_back(out)
+    read_back(out, trip)
 
 
-def read_back(out):
+def read_back(out, trip):
     """The folder read back as DataFrames: the clients' figures match the server's, and
     the model, polling the very jobs the server ran, predicts the polls per job."""
     from loadtests.reading import comparison, predict, read, side_by_side, totals
@@ -53,13 +63,14 @@ def read_back(out):
     both = side_by_side(lt)
     assert list(both.index) == ["fixed(3)", "fixed(7)"]
     assert (both["polls_per_job_clients"] == both["polls_per_job_server"]).all()
-    assert (both["latency_p50_clients"] - both["latency_p50_server"]).abs().max() < 0.5
+    slowest = round_trip(out / "locust_stats.csv", "/ordo/jobs/[id]", 20) + 0.01
+    assert (both["latency_p50_clients"] - both["latency_p50_server"]).abs().max() <= slowest
     run = totals(lt).iloc[0]
     assert run["speed"] == 20 and run["requests_server"] >= both["jobs"].sum() * 2
     model = predict(lt)
     assert len(model) == len(lt.watched) == both["jobs"].sum()
     table = comparison(lt, model)
-    assert (table["polls_per_job_error"].abs() < 0.15).all(), table
+    assert (table["polls_per_job_error"].abs() < 0.15 + 2 * trip / 3).all(), (table, trip)
     # jobs end 10 s after submission: every 3 s sees them 2 s late, every 7 s 4 s late
     assert table.loc["fixed(3)", "latency_p50_model"] == pytest.approx(2, abs=0.6)
     assert table.loc["fixed(7)", "latency_p50_model"] == pytest.approx(4, abs=0.6)
@@ -72,6 +83,10 @@ def read_back(out):
     [
         (["--strategy", "wobble(3)"], "--strategy"),
         (["--duration", "soon"], "--duration 'soon'"),
+        (["--duration", "0"], "--duration '0': expected 1 s to 7 days"),
+        (["--duration", "nan"], "--duration 'nan'"),
+        (["--job-duration", "1e400"], "--job-duration '1e400'"),
+        (["--max-failures", "2"], "--max-failures: found 2.0"),
         (["--users", "0"], "must be above 0"),
         (["no/such.toml"], "no such scenario file"),
     ],
@@ -101,8 +116,9 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_two_locust_workers_give_the_counts_of_one_process_and_leave_nothing(tmp_path):
-    runs = {}
     for workers in ("0", "2"):
         out = tmp_path / f"w{workers}"
         r = subprocess.run(
@@ -115,10 +131,24 @@ def test_two_locust_workers_give_the_counts_of_one_process_and_leave_nothing(tmp
         )  # fmt: skip
         assert r.returncode == 0, r.stderr[-3000:]
         assert _processes_mentioning(str(out)) == []  # master, workers and server gone
-        runs[workers] = json.loads((out / "summary.json").read_text())["fixed(3)"]
-    one, two = runs["0"], runs["2"]
-    assert two["polls_per_job"] == one["polls_per_job"] == 4.0  # 3, 6, 9, 12 s
-    assert two["jobs"] == pytest.approx(one["jobs"], rel=0.2)  # the same swarm, in noise
+        every_job_counted_once(out, users=8)
+
+
+def every_job_counted_once(out, users: int) -> None:
+    """The clients' rows, merged from every worker, are the jobs the server saw seen to
+    their end, less at most one a user whose last answer the end of the run cut off;
+    and their polls are the server's."""
+    import csv
+
+    with (out / "jobs.csv").open() as f:
+        rows = {(r["user"], r["job_id"]): int(r["polls"]) for r in csv.DictReader(f)}
+    truth = json.loads((out / "truth.json").read_text())["jobs"]
+    seen = {(t["client"], t["job_id"]): t["polls"] for t in truth if t["t_seen"] is not None}
+    assert len(rows) >= users  # each user watched a job to its end
+    assert set(rows) <= set(seen) and len(seen) - len(rows) <= users
+    assert all(seen[k] == polls for k, polls in rows.items())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["fixed(3)"]["jobs"] == len(rows)
 
 
 def test_saturation_is_reported_from_locusts_warning_and_the_servers_cpu(tmp_path):
