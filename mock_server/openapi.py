@@ -18,13 +18,14 @@ if TYPE_CHECKING:
     from mock_server.core import Core
 
 WORDS = {
-    400: "A request it cannot parse, a bad query, or a body that is not JSON",
+    400: "A request it cannot parse, a bad query, or a body that does not decode or is not JSON",
     401: "Missing or unknown token, or not the Bearer scheme",
     403: "A tenant's token where the admin token is needed",
     404: "No such job (or not this tenant's)",
     408: "The body did not arrive within the request deadline",
     409: "The dialect does not allow this action now",
     413: "Body too large",
+    415: "A Content-Encoding other than gzip, deflate or br (or more than one)",
     422: "A body of the wrong shape or values",
     429: "A limit reached: jobs held, long-polls, or the client's rate (an injected fault); "
     "the message says which",
@@ -36,7 +37,7 @@ WORDS = {
 #: answers any request may get: one the front cannot parse, one past its concurrency
 EVERYWHERE = (400, 503)
 #: answers any request with a body may get
-BODY = (408, 413)
+BODY = (408, 413, 415)
 FAULTS = (429, 500, 502, 503, 504)  #: injected on a job's status
 ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 RETRY_AFTER = {
