@@ -47,11 +47,14 @@ def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) 
     observe = core.metrics.observe
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        conn = request.protocol
+        timed = isinstance(conn, Connection)
+        began = conn.request_started() if timed else None
         refused = admission.enter(request.path)
         if refused is not None:
+            if timed:
+                conn.request_finished()
             return _web(refused)
-        conn = request.protocol
-        began = conn.request_started() if isinstance(conn, Connection) else None
         started = clock()
         try:
             return await _answer(core, request, spec, admission, began)
@@ -63,7 +66,7 @@ def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) 
         finally:
             admission.leave()
             observe(core.dialect_of(request.path), clock() - started)
-            if isinstance(conn, Connection):
+            if timed:
                 conn.request_finished()
 
     # a client that hangs up ends its request: a held long-poll or a body being read
