@@ -5,6 +5,7 @@ in the keys of the scenario's ``[faults]`` table, plus ``outages`` as in ``[serv
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from threading import Event
@@ -13,8 +14,7 @@ from typing import TYPE_CHECKING
 from mock_server.core import Request, Response, error, json_object, ok
 from mock_server.jobs import JobRecord
 from mock_server.offload import Offload
-from mock_server.truth_report import as_json
-from mock_server.truth_report import build as build_report
+from mock_server.truth_report import build_json
 from sim._reader import Reader, ScenarioError
 from sim.mock_spec import FaultSpec, read_faults
 from sim.sections import read_outage
@@ -49,34 +49,47 @@ def admin(core: Core, req: Request, rest: list[str]) -> Response:
 
 def report_answer(core: Core, req: Request) -> Response | Offload:
     """``GET /_admin/report[?until=T]``: the truth as it stands now (a snapshot taken on
-    the loop, linear in the clients tracked), the report built and encoded off it."""
+    the loop, linear in the clients tracked), the report written off the loop from it;
+    one at a time (another asked meanwhile is a 503 with Retry-After)."""
     until = _until(req.query)
     if isinstance(until, Response):
         return until
+    truth = core.truth
+    if truth.building:
+        return error(
+            503, "busy", "a report is being built: ask when it is done", **{"Retry-After": "1"}
+        )
     build = _builder(core, until)
-    headers = {"Content-Type": "application/json"}
-    return Offload(lambda stop: Response(200, as_json(build, stop), headers))
+    truth.building = True
+
+    def answer(stop: Event) -> Response:
+        try:
+            return Response(200, build(stop), {"Content-Type": "application/json"})
+        finally:
+            truth.building = False
+
+    return Offload(answer)
 
 
 def report(core: Core, until: float | None = None) -> dict:
     """The ground truth: per client and job, per client, in all; ``until``: when the
     clients were stopped (simulated seconds; see ``mock_server.truth_report``)."""
-    return _builder(core, until)(None)
+    return json.loads(_builder(core, until)(None))
 
 
-def _builder(core: Core, until: float | None) -> Callable[[Event | None], dict]:
-    """Takes the snapshot now; the function it returns builds the report from it, in any
-    thread: it reads only what no later request changes."""
+def _builder(core: Core, until: float | None) -> Callable[[Event | None], bytearray]:
+    """Takes the snapshot now; the function it returns writes the report's JSON from it,
+    in any thread: it reads only what no later request changes."""
     model = core.model
     now = model.advance()
     snap = core.truth.snapshot()
-    records, speed = model.records, model.clock.speed
+    records, extra = model.records, {"speed": model.clock.speed, "now": now}
 
-    def build(stop: Event | None) -> dict:
-        out = build_report(snap, lambda job_id: job_truth(records[job_id], now), now, until, stop)
-        out["speed"] = speed
-        out["now"] = now
-        return out
+    def job(job_id: int) -> dict:
+        return job_truth(records[job_id], now)
+
+    def build(stop: Event | None) -> bytearray:
+        return build_json(snap, job, now, until, stop, extra)
 
     return build
 

@@ -95,6 +95,7 @@ class Truth:
         self.server_errors: Counter[str] = Counter()  #: dialect -> our own 500s (bugs)
         self.journal = journal  #: every status request as a JSON line, when asked for
         self._era = 0
+        self.building = False  #: a report is being written (one at a time: each holds its JSON)
 
     def status_request(
         self,

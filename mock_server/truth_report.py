@@ -47,14 +47,48 @@ def build(
     until: float | None = None,
     stop: threading.Event | None = None,
 ) -> dict:
-    """Per client and job, per client, and in all. ``jobs(job_id)`` gives the job's
-    truth: template, tenant, state, submit, t_end, t_visible (None while it runs) and
-    shown. ``until`` is clamped to ``now``."""
-    if until is not None:
-        until = min(until, now)
-    rows = list(_rows(snap, jobs, now, until, stop))
+    """The report as a dict (what ``build_json`` writes, read back)."""
+    return json.loads(build_json(snap, jobs, now, until, stop))
+
+
+def build_json(
+    snap: Snapshot,
+    jobs: Callable[[int], dict],
+    now: float,
+    until: float | None = None,
+    stop: threading.Event | None = None,
+    extra: dict | None = None,
+) -> bytearray:
+    """Per client and job, per client, and in all, as compact JSON, and ``extra``'s keys
+    after them. ``jobs(job_id)`` gives the job's truth: template, tenant, state, submit,
+    t_end, t_visible (None while it runs) and shown. ``until`` is clamped to ``now``.
+
+    Written a client at a time: no more than a few hundred rows are held at once beside
+    the JSON, and each call that holds the GIL (a sort, an encoding) is short, so that a
+    thread writing it lets the event loop's thread run. The cyclic collector is off
+    meanwhile (the rows hold no cycles: collections over them would stall the loop)."""
+    with no_cyclic_gc():
+        return _write(snap, jobs, now, until if until is None else min(until, now), stop, extra)
+
+
+def _write(snap, jobs, now, until, stop, extra) -> bytearray:
+    ids = snap.overflow.estimate()
+    out = bytearray(b'{"jobs":[')
+    rows, clients = _Pieces(out, stop), _Pieces(bytearray(), stop)
+    tally = _Tally()
+    for client, group in groupby(_rows(snap, jobs, now, until, stop), key=itemgetter("client")):
+        mine = list(group)
+        rows.extend(mine)
+        entry = {"client": client, **_summary(mine)}
+        if client == OVERFLOW:
+            entry["ids"] = ids  #: about how many client ids it stands for
+        clients.extend([entry])
+        tally.add(mine)
+    rows.close()
+    out += b'],"clients":['
+    out += clients.close()
     totals = {
-        **_summary(rows),
+        **tally.summary(),
         "requests": [
             {"dialect": d, "http_status": s, "count": n}
             for (d, s), n in sorted(snap.requests.items())
@@ -63,12 +97,81 @@ def build(
         "server_errors": sum(snap.server_errors.values()),  #: our own 500s (bugs)
         "until": until,
     }
-    ids = snap.overflow.estimate()
     if OVERFLOW in snap.clients:
         totals["overflow"] = {"client": OVERFLOW, "ids": ids, "max_clients": snap.max_clients}
     if snap.journal is not None:
         totals["journal"] = snap.journal
-    return {"jobs": rows, "clients": _per_client(rows, ids, stop), "totals": totals}
+    out += b'],"totals":' + _dumps(totals).encode()
+    for key, value in (extra or {}).items():
+        out += b"," + _dumps(key).encode() + b":" + _dumps(value).encode()
+    out += b"}"
+    return out
+
+
+class _Pieces:
+    """Items appended to a JSON array's body a few hundred at a time, each piece one
+    call of the encoder."""
+
+    def __init__(self, out: bytearray, stop) -> None:
+        self.out, self.stop = out, stop
+        self.pending: list[dict] = []
+
+    def extend(self, items: list[dict]) -> None:
+        self.pending += items
+        if len(self.pending) >= _PIECE:
+            self._flush()
+
+    def close(self) -> bytearray:
+        self._flush()
+        return self.out
+
+    def _flush(self) -> None:
+        pending, self.pending = self.pending, []
+        for i in range(0, len(pending), _PIECE):
+            if self.stop is not None and self.stop.is_set():
+                raise Abandoned
+            if self.out[-1:] not in (b"[", b""):
+                self.out += b","
+            self.out += _dumps(pending[i : i + _PIECE])[1:-1].encode()
+
+
+class _Tally:
+    """The totals over every row, added up a client at a time."""
+
+    def __init__(self) -> None:
+        self.sums = dict.fromkeys(_SUMMED, 0)
+        self.jobs = 0
+        self.latencies: list[float] = []
+
+    def add(self, rows: list[dict]) -> None:
+        self.jobs += len(rows)
+        for key, field in _SUMMED.items():
+            self.sums[key] += sum(r[field] for r in rows)
+        self.latencies += [
+            r["detection_latency_s"] for r in rows if r["detection_latency_s"] is not None
+        ]
+
+    def summary(self) -> dict:
+        """What ``_summary`` gives over all the rows at once."""
+        polls = self.sums["polls"]
+        return {
+            "jobs": self.jobs,
+            "polls": polls,
+            "polls_per_job": polls / self.jobs if self.jobs else None,
+            **{k: v for k, v in self.sums.items() if k != "polls"},
+            "detection_latency_s": _stats(sorted(self.latencies)),
+        }
+
+
+#: a summary's sums -> the row field summed
+_SUMMED = {
+    "polls": "polls",
+    "wasted_polls": "wasted_polls",
+    "requests_after_seen": "requests_after_seen",
+    "retry_after_violations": "retry_after_violations",
+    "gave_up": "gave_up",
+    "unfinished": "unfinished",
+}
 
 
 def _rows(snap, jobs, now, until, stop) -> Iterator[dict]:
@@ -132,19 +235,6 @@ def _unfinished(p: Pair, t_vis, last, job_id: int, horizon: float, until) -> boo
     return until - p.last <= WATCHING * pace
 
 
-def _per_client(rows: list[dict], overflow_ids: int, stop) -> list[dict]:
-    """One summary per client: the rows are sorted by client, so each is one run."""
-    out = []
-    for i, (client, mine) in enumerate(groupby(rows, key=itemgetter("client"))):
-        if stop is not None and i % _CHUNK == 0 and stop.is_set():
-            raise Abandoned
-        entry = {"client": client, **_summary(list(mine))}
-        if client == OVERFLOW:
-            entry["ids"] = overflow_ids  #: about how many client ids it stands for
-        out.append(entry)
-    return out
-
-
 def _summary(rows: list[dict]) -> dict:
     if len(rows) == 1:
         return _one(rows[0])
@@ -195,32 +285,6 @@ def _stats(values: list[float]) -> dict | None:
         "p99": float(p99),
         "max": max(values),
     }
-
-
-def as_json(make: Callable[[threading.Event], dict], stop: threading.Event) -> bytes:
-    """The report ``make(stop)`` builds, as JSON, with the cyclic collector off: the
-    rows hold no cycles, and collections over them would stall the event loop's thread
-    for tens of milliseconds each. The report is gone before the collector is back."""
-    with no_cyclic_gc():
-        return encode(make(stop), stop)
-
-
-def encode(report: dict, stop: threading.Event | None = None) -> bytes:
-    """The report as compact JSON, its long lists a few items per encoder call: a thread
-    encoding it lets the event loop's thread run in between."""
-    rest = {k: v for k, v in report.items() if k not in ("jobs", "clients")}
-    parts = [b'{"jobs":[', *_list(report["jobs"], stop), b'],"clients":[']
-    parts += [*_list(report["clients"], stop), b"]"]
-    parts.append(b"," + _dumps(rest)[1:].encode() if rest else b"}")
-    return b"".join(parts)
-
-
-def _list(items: list, stop) -> Iterator[bytes]:
-    """The items' JSON, comma-separated, a few at a time."""
-    for i in range(0, len(items), _PIECE):
-        if stop is not None and stop.is_set():
-            raise Abandoned
-        yield (b"," if i else b"") + _dumps(items[i : i + _PIECE])[1:-1].encode()
 
 
 def _dumps(value: object) -> str:

@@ -105,6 +105,29 @@ def test_healthz_answers_while_a_report_of_many_clients_is_built(crowded):
 
 
 @pytest.mark.live
+@pytest.mark.slow
+def test_one_report_is_built_at_a_time(crowded):
+    """Each report in progress holds its JSON (80 MiB for 100,000 clients): others asked
+    meanwhile are told to come back, not built beside it."""
+    answers: list = [None] * 4
+
+    def ask(i: int) -> None:
+        answers[i] = call(crowded, "GET", "/_admin/report", token=ADMIN, timeout=240)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(answers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(a.status for a in answers)
+    assert statuses[0] == 200 and statuses[-1] == 503, statuses
+    for busy in (a for a in answers if a.status == 503):
+        assert busy.json["error"] == "busy" and busy.headers["Retry-After"] == "1"
+    assert call(crowded, "GET", "/_admin/report?until=abc", token=ADMIN).status == 400
+    assert call(crowded, "GET", "/healthz", token=None).status == 200
+
+
+@pytest.mark.live
 def test_until_must_be_simulated_seconds(crowded):
     for bad in ("abc", "-1", "nan", "inf", "1e999", "%00", "1" * 500):
         answer = call(crowded, "GET", f"/_admin/report?until={bad}", token=ADMIN)

@@ -12,7 +12,7 @@ import pytest
 
 from mock_server.admin import job_truth, report
 from mock_server.truth import OVERFLOW, Truth
-from mock_server.truth_report import _CHUNK, Abandoned, build, encode
+from mock_server.truth_report import _CHUNK, _PIECE, Abandoned, build, build_json
 from tests.mock_server.helpers import Harness
 
 TERMINAL = "succeeded"
@@ -118,6 +118,8 @@ def test_the_report_of_many_clients_matches_a_naive_computation():
         assert row["t_seen"] == p["t_seen"] and row["watched_s"] == p["last"] - p["first"]
     assert out["clients"] == naive_per_client(out["jobs"])
     assert len(out["clients"]) == 300
+    (everyone,) = naive_per_client([{**r, "client": "all"} for r in out["jobs"]])
+    assert {"client": "all", **out["totals"]}.items() >= everyone.items()
     assert out["totals"]["polls"] == len(requests)
 
 
@@ -225,15 +227,27 @@ def test_a_report_no_longer_wanted_stops_being_built():
         build(truth.snapshot(), lambda _: job, now=2.0, stop=stop)
 
 
-def test_the_report_is_encoded_in_chunks_as_json_dumps_would():
+def test_the_report_written_a_piece_at_a_time_is_compact_json():
+    """Many clients of one row, and one client of many rows (more than a piece)."""
     rng = np.random.default_rng(2)
-    jobs = fake_jobs(20, rng)
+    jobs = fake_jobs(3 * _PIECE, rng)
     truth = Truth()
-    for r in random_requests(rng, clients=3 * _CHUNK, jobs=jobs, n=4 * _CHUNK):
+    for r in random_requests(rng, clients=3 * _PIECE, jobs=jobs, n=4 * _PIECE):
         truth.status_request(*r)
-    for out in (truth.report(jobs.__getitem__, now=100.0), Truth().report(dict, now=0.0)):
-        out["speed"] = 60.0
-        assert encode(out) == json.dumps(out, separators=(",", ":")).encode()
+    for job_id in jobs:
+        truth.status_request(50.0, "busy", job_id, "running", 200)
+    extra = {"speed": 60.0, "now": 100.0}
+    for t, j in ((truth, jobs.__getitem__), (Truth(), dict)):
+        raw = bytes(build_json(t.snapshot(), j, 100.0, extra=extra))
+        doc = json.loads(raw)
+        assert raw == json.dumps(doc, separators=(",", ":")).encode()
+        assert list(doc) == ["jobs", "clients", "totals", "speed", "now"]
+    busy = next(c for c in doc_of(truth, jobs)["clients"] if c["client"] == "busy")
+    assert busy["jobs"] == 3 * _PIECE
+
+
+def doc_of(truth: Truth, jobs: dict) -> dict:
+    return truth.report(jobs.__getitem__, now=100.0)
 
 
 def test_a_jobs_truth_from_its_change_log_is_the_models():
