@@ -124,6 +124,8 @@ class Truth:
                 }
             )
         self.shown[shown or "none"] += 1
+        if not client.isascii():
+            client = _readable(client)
         p = self._pair(t, self._tracked(client), job_id)
         if t < p.not_before:
             p.retry_after_violations += 1
@@ -207,3 +209,14 @@ class Truth:
         from mock_server.truth_report import build
 
         return build(self.snapshot(), jobs, now, until)
+
+
+def _readable(name: str) -> str:
+    """A client id as valid Unicode: header bytes that were not UTF-8 (carried as lone
+    surrogates) become U+FFFD, so that the report is JSON any reader takes and a CSV of
+    it can be written."""
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")

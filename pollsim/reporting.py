@@ -79,7 +79,7 @@ def _write_csv(path: Path, jobs: list[dict]) -> int:
     # the states shown over time: a JSON list in one cell
     rows = [{**r, "shown": json.dumps(r["shown"])} if "shown" in r else r for r in jobs]
     try:
-        with path.open("w", newline="", encoding="utf-8") as f:
+        with path.open("w", newline="", encoding="utf-8", errors="replace") as f:
             fields = list(rows[0]) if rows else ["client", "job_id"]
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()

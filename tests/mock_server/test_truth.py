@@ -264,3 +264,14 @@ def test_a_jobs_truth_from_its_change_log_is_the_models():
             assert (job["t_end"], job["t_visible"]) == model.truth(job_id)
             assert job["state"] == model.lifecycle.jobs[job_id].state.value
     assert any(model.truth(j)[0] is not None for j in model.records) and len(model.records) > 3
+
+
+def test_a_client_id_that_was_not_utf8_is_reported_as_valid_unicode():
+    truth = Truth()
+    raw = b"\xff\xfe-bad".decode("utf-8", "surrogateescape")  # as the front hands it over
+    for name in (raw, "\ud800alone", "café"):
+        truth.status_request(1.0, name, 1, "running", 200)
+    names = list(truth.clients)
+    assert names == ["\ufffd\ufffd-bad", "?alone", "café"]
+    for name in names:
+        name.encode("utf-8")  # no surrogate left
