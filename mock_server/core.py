@@ -66,8 +66,8 @@ class Config:
     max_wait: float = 60.0  #: the longest long-poll, wall seconds
     max_body: int = 64 * 1024  #: bytes; a larger request body is answered 413
     page_max: int = 500  #: the most jobs a list returns at once
-    max_jobs: int = 200_000  #: jobs held in all; past it a submission is answered 429
-    max_jobs_per_tenant: int = 100_000  #: jobs held per tenant; past it, 429
+    max_jobs: int = 100_000  #: jobs held in all; past it a submission is answered 429
+    max_jobs_per_tenant: int = 50_000  #: jobs held per tenant; past it, 429
     max_scripted_retries: int = 1000  #: the most transient failures a submission scripts
 
 

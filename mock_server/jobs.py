@@ -23,7 +23,7 @@ STEP_ERRORS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class StepView:
     """One step as the API shows it."""
 

@@ -115,9 +115,9 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
 #: the limits' flags -> [serve] keys' help (a flag overrides the key)
 LIMIT_FLAGS = {
     "--max-jobs": "jobs held in all; beyond, a submission gets 429 (default: [serve] "
-    "max_jobs, 200000)",
+    "max_jobs, 100000)",
     "--max-jobs-per-tenant": "jobs held per tenant; beyond, 429 (default: [serve] "
-    "max_jobs_per_tenant, 100000)",
+    "max_jobs_per_tenant, 50000)",
     "--max-scripted-retries": "transient failures one submission may script; beyond, 422 "
     "(default: [serve] max_scripted_retries, 1000)",
     "--max-clients": "client ids tracked one by one in the ground truth and the rate limit; "

@@ -74,8 +74,8 @@ class MockSpec:
     request_log: str | None = None  #: a JSON-lines file of every request
     request_log_max: int = 100_000_000  #: bytes; entries past it are dropped and counted
     start_in: float = 0.0  #: wall seconds before the scaled clock starts (clients get ready)
-    max_jobs: int = 200_000  #: jobs held in all; past it a submission is answered 429
-    max_jobs_per_tenant: int = 100_000  #: jobs held per tenant; past it, 429
+    max_jobs: int = 100_000  #: jobs held in all; past it a submission is answered 429
+    max_jobs_per_tenant: int = 50_000  #: jobs held per tenant; past it, 429
     max_scripted_retries: int = 1000  #: transient failures one submission may script
     max_clients: int = 100_000  #: client ids tracked (ground truth, rate-limit buckets)
     faults: FaultSpec = field(default_factory=FaultSpec)
@@ -108,8 +108,8 @@ def read_serve(t: Reader) -> MockSpec:
         request_log=t.get("request_log", r.text, None),
         request_log_max=t.get("request_log_max", r.integer(0), 100_000_000),
         start_in=t.get("start_in", duration, 0.0),
-        max_jobs=t.get("max_jobs", _count, 200_000),
-        max_jobs_per_tenant=t.get("max_jobs_per_tenant", _count, 100_000),
+        max_jobs=t.get("max_jobs", _count, 100_000),
+        max_jobs_per_tenant=t.get("max_jobs_per_tenant", _count, 50_000),
         max_scripted_retries=t.get("max_scripted_retries", _count0, 1000),
         max_clients=t.get("max_clients", _count, 100_000),
     )

@@ -2,7 +2,7 @@
 digits, JSON nested thousands deep, numbers too large for a float, a rate limit that
 never refills, credentials in the wrong scheme or under a role's name, and the answers a
 client is judged by (Retry-After as sent, If-None-Match: *). The same attacks against a
-real server are in test_attacks_live.py."""
+real server are at the end, marked live."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from mock_server.bodies import MAX_DEPTH, too_deep
 from sim._reader import Reader, ScenarioError
 from sim.mock_spec import read_faults, read_serve
 from tests.mock_server.helpers import ADMIN, Harness
+from tests.mock_server.server import call, start
 
 DEEP = 5000  #: levels: far past the parser's recursion limit, under 64 KB of body
 
@@ -248,3 +249,71 @@ def test_healthz_tells_the_models_simulated_time():
     assert h.doc("GET", "/healthz")[1]["now"] == 0.0
     h.sleep(1.5)
     assert h.doc("GET", "/healthz")[1]["now"] == pytest.approx(15.0)
+
+
+# --- the same attacks against a real pollsim serve ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = start(20)
+    yield s
+    s.stop()
+
+
+def answered_in_json(server, answer, codes: tuple[int, ...]) -> None:
+    """A 4xx in ``codes`` with a JSON error body, and /healthz still answers."""
+    assert answer.status in codes, (answer.status, answer.body[:200])
+    assert set(answer.json) == {"error", "message"}
+    assert call(server, "GET", "/healthz", token=None).status == 200
+
+
+@pytest.mark.live
+def test_a_real_server_answers_unicode_digit_ids_404(server):
+    assert call(server, "POST", "/status", {"template": "chain"}, token=None).status == 202
+    for method, path, token in [
+        ("GET", "/status/%C2%B2", None),
+        ("GET", "/ordo/jobs/%E2%91%A0", "tok-a"),
+        ("POST", "/fiddler/tasks/%C2%B3/revoke", "tok-a"),
+        ("GET", "/ordo/jobs/%D9%A1", "tok-a"),
+        ("GET", "/ordo/jobs/%EF%BC%91", "tok-a"),
+        ("GET", "/status/%D9%A1", None),
+    ]:
+        answered_in_json(server, call(server, method, path, token=token), (404,))
+
+
+@pytest.mark.live
+def test_a_real_server_refuses_deep_json_and_huge_numbers_in_json(server):
+    body = b'{"durations": ' + deep("[", "]") + b"}"
+    answered_in_json(server, call(server, "POST", "/ordo/jobs", body), (400,))
+    answered_in_json(server, call(server, "PUT", "/_admin/faults", body, token=ADMIN), (400,))
+    huge = b'{"duration": 1' + b"0" * 400 + b"}"
+    answered_in_json(server, call(server, "POST", "/status", huge, token=None), (422,))
+    digits = b'{"duration": ' + b"7" * 5000 + b"}"
+    answered_in_json(server, call(server, "POST", "/status", digits, token=None), (422,))
+    outage = b'{"outages": [{"start": 1' + b"0" * 400 + b', "duration": 1, "mode": "503"}]}'
+    answered_in_json(server, call(server, "PUT", "/_admin/faults", outage, token=ADMIN), (422,))
+    zero = {"rate_limit": {"rate": 0, "burst": 1}}
+    answered_in_json(server, call(server, "PUT", "/_admin/faults", zero, token=ADMIN), (422,))
+    retries = {"template": "chain", "outcome": "transient_failures:100000000000000000000"}
+    answered_in_json(server, call(server, "POST", "/status", retries, token=None), (422,))
+
+
+@pytest.mark.live
+def test_a_real_server_takes_the_admin_token_only_as_bearer(server):
+    for header in (f"Junk {ADMIN}", f"Basic {ADMIN}", ADMIN):
+        answer = call(
+            server, "GET", "/_admin/report", token=None, headers={"Authorization": header}
+        )
+        answered_in_json(server, answer, (401,))
+    assert call(server, "GET", "/_admin/faults", token=ADMIN).status == 200
+
+
+@pytest.mark.live
+def test_a_real_server_answers_if_none_match_star_304_and_tells_now(server):
+    created = call(server, "POST", "/ordo/jobs", {"template": "chain"})
+    path = created.headers["Location"]
+    assert call(server, "GET", path, headers={"If-None-Match": "*"}).status == 304
+    first = call(server, "GET", "/healthz", token=None).json["now"]
+    second = call(server, "GET", "/healthz", token=None).json["now"]
+    assert 0 < first <= second
