@@ -111,6 +111,8 @@ class Truth:
         showed (canonical; None when the answer showed none), with this HTTP status (0:
         no answer) and Retry-After (simulated seconds). ``injected`` names the fault the
         scenario asked for (latency and dribbled answers still show the state)."""
+        if not client.isascii():
+            client = _readable(client)
         if self.journal is not None:
             self.journal.write(
                 {
@@ -124,8 +126,6 @@ class Truth:
                 }
             )
         self.shown[shown or "none"] += 1
-        if not client.isascii():
-            client = _readable(client)
         p = self._pair(t, self._tracked(client), job_id)
         if t < p.not_before:
             p.retry_after_violations += 1

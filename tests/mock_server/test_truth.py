@@ -275,3 +275,24 @@ def test_a_client_id_that_was_not_utf8_is_reported_as_valid_unicode():
     assert names == ["\ufffd\ufffd-bad", "?alone", "café"]
     for name in names:
         name.encode("utf-8")  # no surrogate left
+
+
+def test_a_request_log_that_cannot_be_written_drops_entries_and_says_why():
+    from mock_server.journal import Journal
+
+    truth = Truth(Journal("/dev/full", cap=10**7))  # every write: no space left
+    for i in range(2000):  # past the file's buffer, and the summary flushes it
+        truth.status_request(float(i), "c", 1, "running", 200)
+    journal = truth.snapshot().journal
+    assert "No space left" in journal["failed"] and journal["dropped"] > 0
+    assert truth.pairs["c", 1].polls == 2000  # the requests were all counted
+    truth.journal.close()
+
+
+def test_the_request_log_names_clients_as_the_report_does(tmp_path):
+    from mock_server.journal import Journal
+
+    truth = Truth(Journal(tmp_path / "log.jsonl", cap=10**6))
+    truth.status_request(1.0, b"\xff".decode("utf-8", "surrogateescape"), 1, "running", 200)
+    truth.journal.close()
+    assert json.loads((tmp_path / "log.jsonl").read_text())["client"] == "\ufffd"
