@@ -28,7 +28,7 @@ from mock_server.faults import NONE, Decision, Faults, retry_after_header
 from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
-from mock_server.model import LiveModel, SubmitError
+from mock_server.model import LiveModel, SubmitError, short
 from mock_server.render import render
 from mock_server.responses import Delay, Hold, Request, Response, error, ok
 from mock_server.truth import Truth
@@ -350,7 +350,7 @@ class Core:
             return error(
                 422,
                 "invalid",
-                f"unknown field {unknown[0]!r}; expected {', '.join(sorted(SUBMIT_FIELDS))}",
+                f"unknown field {short(unknown[0])}; expected {', '.join(sorted(SUBMIT_FIELDS))}",
             )
         for key in ("template", "outcome"):
             if fields.get(key) is not None and not isinstance(fields[key], str):
@@ -386,7 +386,7 @@ class Core:
             message = f"the server holds its most jobs (max_jobs = {cap}); restart it to clear"
             return error(429, "too_many_jobs", message)
         cap = self.config.max_jobs_per_tenant
-        if self.model.held[tenant] >= cap:
+        if len(self.model.by_tenant.get(tenant, ())) >= cap:
             message = f"tenant {tenant} holds its most jobs (max_jobs_per_tenant = {cap})"
             return error(429, "too_many_jobs", message)
         return None
@@ -399,8 +399,7 @@ class Core:
         if isinstance(offset, Response):
             return offset
         now = self.model.advance()
-        mine = [r for r in self.model.records.values() if tenant == ADMIN or r.tenant == tenant]
-        page = mine[int(offset) : int(offset) + int(limit)]
+        page, total = self._page(tenant, int(offset), int(limit))
         items = []
         for rec in page:
             rec.catch_up(now)
@@ -408,8 +407,18 @@ class Core:
             items.append({"id": str(rec.id), **doc} if dialect == "generic" else doc)
         return ok(
             200,
-            {LIST_KEY[dialect]: items, "total": len(mine), "limit": limit, "offset": offset},
+            {LIST_KEY[dialect]: items, "total": total, "limit": limit, "offset": offset},
         )
+
+    def _page(self, tenant: str, offset: int, limit: int) -> tuple[list[JobRecord], int]:
+        """A page of the jobs a tenant sees (the admin: all), and how many there are, in
+        time of the page, not of every job held."""
+        if tenant != ADMIN:
+            mine = self.model.by_tenant.get(tenant, [])
+            return mine[offset : offset + limit], len(mine)
+        records = self.model.records  # ids run from 1, in order
+        last = min(offset + limit, len(records))
+        return [records[i] for i in range(offset + 1, last + 1)], len(records)
 
     def _act(self, dialect: str, rec: JobRecord, action: Action) -> Response:
         refused = self.model.act(rec.id, action, DIALECTS[dialect])
@@ -454,8 +463,8 @@ def _number(query, name, default, low, high, whole=False) -> float | Response:
     raw = query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw) if whole else float(raw)
+    try:  # ASCII only: int() and float() also read other scripts' digits
+        value = (int(raw) if whole else float(raw)) if raw.isascii() else math.nan
     except ValueError:
         value = math.nan
     if not low <= value <= high:  # nan fails too

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Generator, Mapping
 
 import simpy
@@ -54,7 +53,7 @@ class LiveModel:
         self.lifecycle = lifecycle(self.env, scenario, g)
         self.templates = {t.name: t for t in scenario.templates}
         self.records: dict[int, JobRecord] = {}
-        self.held: Counter[str] = Counter()  #: jobs per tenant
+        self.by_tenant: dict[str, list[JobRecord]] = {}  #: each tenant's jobs, in order
         self._cursor = 0  # how much of the lifecycle's change log is filed by job
         if background:
             times, kinds = submissions(scenario, g["arrivals"])
@@ -137,7 +136,7 @@ class LiveModel:
     def _new(self, spec: JobTemplate, tenant: str, now: float) -> JobRecord:
         rec = JobRecord(len(self.records) + 1, spec, tenant, now)
         self.records[rec.id] = rec
-        self.held[tenant] += 1
+        self.by_tenant.setdefault(tenant, []).append(rec)
         return rec
 
     def _template(self, name: str | None) -> JobTemplate:
@@ -147,7 +146,7 @@ class LiveModel:
             return self.templates[name]
         except KeyError:
             raise SubmitError(
-                f"unknown template {name!r}; expected one of {', '.join(self.templates)}"
+                f"unknown template {short(name)}; expected one of {', '.join(self.templates)}"
             ) from None
 
     def _arrivals(self, times: list[float], kinds: list[int]) -> Generator:
@@ -170,11 +169,11 @@ def _script(
     given: dict[str, float] = {}
     for key, raw in (durations or {}).items():
         if key != "*" and key not in ids:
-            raise SubmitError(f"durations: {_short(key)} is not a step of {spec.name!r}: {ids}")
+            raise SubmitError(f"durations: {short(key)} is not a step of {spec.name!r}: {ids}")
         try:
             given[key] = _seconds(raw)
         except (ValueError, TypeError, OverflowError) as exc:
-            raise SubmitError(f"durations.{_short(key)[1:-1]}: {exc}") from None
+            raise SubmitError(f"durations.{short(key)[1:-1]}: {exc}") from None
     every = given.pop("*", None)
     fixed = ({step: every for step in ids} if every is not None else {}) | given
     if outcome is None:
@@ -197,6 +196,6 @@ def _seconds(raw: object) -> float:
     return parse_duration(raw)
 
 
-def _short(key: str) -> str:
-    """A client's key, quoted and kept short for a message."""
-    return repr(key) if len(key) <= 40 else repr(key[:37] + "...")
+def short(text: str) -> str:
+    """A client's text, quoted and kept short for a message."""
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")

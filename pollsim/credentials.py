@@ -42,7 +42,9 @@ def tenant_tokens(
         entries += _lines(path)
     if not entries and environ.get(ENV_TOKENS, "").strip():
         items = environ[ENV_TOKENS].split(",")
-        entries = [(t.strip(), f"{ENV_TOKENS} item {i}") for i, t in enumerate(items, 1)]
+        entries = [
+            (t.strip(), f"{ENV_TOKENS} item {i}") for i, t in enumerate(items, 1) if t.strip()
+        ]
     tokens: dict[str, str] = {}
     for i, (text, where) in enumerate(entries):
         tenant, sep, token = text.partition("=")
@@ -84,7 +86,7 @@ def _lines(path: Path) -> list[tuple[str, str]]:
     if len(raw) > MAX_FILE:
         raise CredentialError(f"{path}: more than {MAX_FILE} bytes; expected a few tokens")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark some editors write: not a token
     except UnicodeDecodeError:
         raise CredentialError(f"{path}: not UTF-8; expected lines of [TENANT=]TOKEN") from None
     out = []

@@ -99,7 +99,9 @@ class Script:
             return cls(outcomes={arg: ("permanent",)}, others="success")
         if name == "transient_failures" and arg.isascii() and arg.isdigit():
             if len(arg) > len(str(max_retries)) or int(arg) > max_retries:
-                raise ValueError(f"{text}: expected at most {max_retries} scripted failures")
+                raise ValueError(
+                    f"{name}:{arg[:40]}: expected at most {max_retries} scripted failures"
+                )
             first = template.order[0]
             return cls(outcomes={first: Repeated("transient", int(arg))}, others="success")
         if name == "partial" and not arg:
@@ -109,4 +111,5 @@ class Script:
             return cls(outcomes={optional[0]: ("permanent",)}, others="success")
         if name == "fail_step":
             raise ValueError(f"fail_step:{arg}: expected a step of {template.name!r}: {ids}")
-        raise ValueError(f"forced outcome {text!r}: expected one of {', '.join(FORCED)}")
+        shown = repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+        raise ValueError(f"forced outcome {shown}: expected one of {', '.join(FORCED)}")

@@ -152,6 +152,42 @@ def test_status_requests_answer_under_the_slowest_rate_limit():
     assert status == 429 and doc["error"] == "rate_limited"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"template": "x" * 60_000},
+        {"template": "chain", "outcome": "y" * 60_000},
+        {"z" * 60_000: 1},
+        {"template": "chain", "durations": {"w" * 60_000: 1}},
+    ],
+)
+def test_a_refusal_quotes_a_long_value_shortened(body):
+    h = Harness()
+    status, doc = h.doc("POST", "/status", body, token=None)
+    assert status == 422 and len(doc["message"]) < 300, doc["message"][:300]
+
+
+@pytest.mark.parametrize("query", [{"limit": "\u0663"}, {"offset": "\u0661"}, {"wait": "\u0661"}])
+def test_query_numbers_are_ascii_digits_only(query):
+    h = Harness()
+    h.doc("POST", "/status", {"template": "chain"}, token=None)
+    path = "/status/1" if "wait" in query else "/status"
+    status, doc = h.doc("GET", path, token=None, query=query)
+    assert_json_error(h, status, doc, (400,))
+
+
+def test_lists_page_each_tenants_jobs_and_the_admin_sees_all():
+    h = Harness()
+    for token in ("tok-a", "tok-b", "tok-a", "tok-b", "tok-a"):
+        h.doc("POST", "/ordo/jobs", {"template": "chain"}, token=token)
+    _, doc = h.doc("GET", "/ordo/jobs", query={"offset": "1", "limit": "5"})
+    assert [j["job"]["id"] for j in doc["jobs"]] == ["3", "5"] and doc["total"] == 3
+    _, doc = h.doc("GET", "/ordo/jobs", token=ADMIN, query={"offset": "3", "limit": "5"})
+    assert [j["job"]["id"] for j in doc["jobs"]] == ["4", "5"] and doc["total"] == 5
+    _, doc = h.doc("GET", "/ordo/jobs", token=ADMIN, query={"offset": "99", "limit": "5"})
+    assert doc["jobs"] == [] and doc["total"] == 5
+
+
 # --- plain numbers in strings ------------------------------------------------------------
 
 
