@@ -1,6 +1,7 @@
 """Whether a load test's requests failed beyond what the run can be trusted with:
 submissions and polls that failed, from Locust's CSV, less the faults the scenario
-injected on purpose (the server's ground truth counts those), as a share of each."""
+asked for (answers whose error kind says so; connections the server cut on purpose, as
+its ground truth counts them), as a share of each."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import csv
 from pathlib import Path
 
 MAX_FAILURES = 0.05  #: the default share of submissions or polls that may fail
+#: the error kinds of answers the scenario asked for: faults, its rate limit, its outages
+ASKED_FOR = ("injected", "rate_limited", "unavailable")
+#: the ground truth's injected faults that a client sees as a failed connection
+CUT = ("reset", "empty", "outage_no_answer")
 
 
 def _rows(path: Path) -> list[dict]:
@@ -17,22 +22,35 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def count(out: Path, base: str, injected: int = 0) -> dict:
-    """Submissions (``POST base``) and polls (``GET base/[id]``): requests, failed, and
+def count(out: Path, base: str, injected: dict | None = None) -> dict:
+    """Submissions (``POST base``) and polls (``GET base/[id]``): requests, failed (the
+    faults the scenario asked for aside; ``injected``: the ground truth's counts), and
     the commonest error of each (Locust's words), from the run's ``locust_*.csv``."""
+    cut = sum((injected or {}).get(kind, 0) for kind in CUT)
     stats, errors = _rows(out / "locust_stats.csv"), _rows(out / "locust_failures.csv")
     kinds = {"submissions": ("POST", base), "polls": ("GET", f"{base}/[id]")}
     found: dict = {}
     for kind, (method, name) in kinds.items():
         mine = [r for r in stats if r.get("Type") == method and r.get("Name") == name]
         requests = sum(int(r["Request Count"]) for r in mine)
-        failed = sum(int(r["Failure Count"]) for r in mine)
-        if kind == "polls":
-            failed = max(0, failed - injected)  # the scenario asked for those
         theirs = [r for r in errors if r.get("Method") == method and r.get("Name") == name]
+        asked = [r for r in theirs if _asked_for(r.get("Error") or "")]
+        failed = sum(int(r["Failure Count"]) for r in mine)
+        failed -= sum(int(r.get("Occurrences") or 0) for r in asked)
+        if kind == "polls":
+            failed -= cut  # the server cut these connections on purpose
+        failed = max(0, failed)
+        theirs = [r for r in theirs if r not in asked]
         top = max(theirs, key=lambda r: int(r.get("Occurrences") or 0), default=None)
         found[kind] = {"requests": requests, "failed": failed, "error": top and top["Error"]}
     return found
+
+
+def _asked_for(error: str) -> bool:
+    """Whether Locust's error text is an answer the scenario asked for (``HTTP 429
+    rate_limited``, ``HTTP 500 injected``, ...)."""
+    words = _short(error).split()
+    return len(words) == 3 and words[0] == "HTTP" and words[2] in ASKED_FOR
 
 
 def verdict(failures: dict, limit: float) -> str | None:

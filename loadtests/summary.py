@@ -56,7 +56,7 @@ def summarise(out: Path, report: dict | None, base: str) -> dict:
         }
     injected = report["totals"].get("injected_faults", {}) if report else {}
     summary["server"] = _server(report, cut)
-    summary["failures"] = count(out, base, sum(injected.values()))
+    summary["failures"] = count(out, base, injected)
     return summary
 
 
