@@ -350,9 +350,10 @@ def _until(server: Server, name: str, value: float) -> None:
     raise AssertionError(f"{name} never reached {value}: {_metric(server, name)}")
 
 
-def _long_poll(server: Server, where: str, client: str):
+def _long_poll(server: Server, where: str, client: str | None, token: str = "tok-a"):
     sock = connect(server)
-    send(sock, head("GET", where + "?wait=60", Authorization="Bearer tok-a", X_Client_Id=client))
+    named = {"X_Client_Id": client} if client is not None else {}
+    send(sock, head("GET", where + "?wait=60", Authorization=f"Bearer {token}", **named))
     return sock
 
 
@@ -387,6 +388,20 @@ def test_a_swarm_of_long_polls_leaves_room_for_health_admin_and_other_tenants(ca
     assert call(capped, "GET", theirs, token="tok-b").status == 200
     metrics = call(capped, "GET", "/metrics", token=None).body.decode()
     assert total(metrics, "pollsim_server_errors_total") == 0
+
+
+@live
+def test_without_a_client_id_long_polls_are_counted_per_credentials(capped):
+    mine, theirs = _long_job(capped, "tok-a"), _long_job(capped, "tok-b")
+    socks = [_long_poll(capped, mine, None) for _ in range(5)]
+    _until(capped, "pollsim_long_polls_held", 5)
+    with _long_poll(capped, mine, None) as sixth:
+        refused(receive(sixth), 429, "long_polls_client")
+    socks.append(_long_poll(capped, theirs, None, token="tok-b"))  # another's: held
+    _until(capped, "pollsim_long_polls_held", 6)
+    for sock in socks:
+        sock.close()
+    _until(capped, "pollsim_long_polls_held", 0)
 
 
 # --- signals ----------------------------------------------------------------------------
