@@ -62,8 +62,15 @@ class Pair:
         )
 
 
-#: a client's latest request of all: its time, its job, and the longest time between two
-Last = tuple[float, int, float]
+@dataclass(slots=True)
+class Last:
+    """A client's latest request of all (changed in place: a request allocates nothing
+    the cyclic collector tracks, so it is not woken up by them)."""
+
+    t: float
+    job_id: int
+    gap: float = 0.0  #: the longest time between two of its requests
+    era: int = 0  #: as Pair's
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,35 @@ class Truth:
                 }
             )
         self.shown[shown or "none"] += 1
-        p = self._pair(t, self._tracked(client), job_id)
+        clients = self.clients
+        last = clients.get(client)
+        if last is None or client == OVERFLOW:
+            client = self._tracked(client)
+            last = clients.get(client)
+        # the pair, counted one more request; copied first if a snapshot holds it (inline:
+        # this runs for every status request)
+        key = (client, job_id)
+        p = self.pairs.get(key)
+        if p is None:
+            p = self.pairs[key] = Pair(0, t, t, era=self._era)
+        elif p.era != self._era:
+            p = self.pairs[key] = p.copy(self._era)
+        p.polls += 1
+        if t - p.last > p.gap:
+            p.gap = t - p.last
+        p.last = t
+        if last is None:
+            clients[client] = Last(t, job_id, 0.0, self._era)
+        else:  # its latest request of all moves to this one
+            if last.era != self._era:
+                last = clients[client] = Last(last.t, last.job_id, last.gap, self._era)
+            if t - last.t > last.gap:
+                last.gap = t - last.t
+            last.t, last.job_id = t, job_id
+        self._answered(p, t, shown, http_status, retry_after, injected)
+
+    def _answered(self, p: Pair, t, shown, http_status, retry_after, injected) -> None:
+        """What the answer told the client, on the pair."""
         if t < p.not_before:
             p.retry_after_violations += 1
         if retry_after is not None:
@@ -151,33 +186,11 @@ class Truth:
     def _tracked(self, client: str) -> str:
         """The client's own entry, or OVERFLOW once the cap is reached (a name no client
         may take: a client calling itself that is folded in as well)."""
-        if client in self.clients and client != OVERFLOW:
-            return client
         tracked = len(self.clients) - (OVERFLOW in self.clients)
         if tracked < self.max_clients and client != OVERFLOW:
             return client
         self.overflow.add(client)
         return OVERFLOW
-
-    def _pair(self, t: float, client: str, job_id: int) -> Pair:
-        """The pair, counted one more request at ``t``; copied first if a snapshot holds
-        it. The client's latest request of all moves to it."""
-        key = (client, job_id)
-        p = self.pairs.get(key)
-        if p is None:
-            p = self.pairs[key] = Pair(first=t, last=t, era=self._era)
-        elif p.era != self._era:
-            p = self.pairs[key] = p.copy(self._era)
-        p.polls += 1
-        if t - p.last > p.gap:
-            p.gap = t - p.last
-        p.last = t
-        last = self.clients.get(client)
-        gap = last[2] if last is not None else 0.0
-        if last is not None and t - last[0] > gap:
-            gap = t - last[0]
-        self.clients[client] = (t, job_id, gap)
-        return p
 
     def count(self, dialect: str, http_status: int) -> None:
         self.requests[dialect, http_status] += 1

@@ -227,11 +227,11 @@ def _unfinished(p: Pair, t_vis, last, job_id: int, horizon: float, until) -> boo
     """Was the client still on this job when the run ended (or now)? See the module."""
     if t_vis is None or t_vis > horizon:
         return True
-    if last[1] != job_id:
+    if last.job_id != job_id:
         return False  # it moved on to another job
     if until is None:
         return True
-    pace = p.gap if p.polls > 1 else last[2]
+    pace = p.gap if p.polls > 1 else last.gap
     return until - p.last <= WATCHING * pace
 
 
