@@ -206,9 +206,10 @@ def banner(core: Core, url: str, spec: MockSpec) -> str:
     for dialect, base in BASES.items():
         note = " (no token needed)" if dialect == "generic" and spec.anonymous_generic else ""
         lines.append(f"  {dialect:<9} {url}/{base}{note}")
-    for token, tenant in core.config.tokens.items():
-        lines.append(f"  token for tenant {tenant}: Authorization: Bearer {token}")
-    lines.append(f"  admin token: {core.config.admin_token}")
+    for token, tenant in core.config.tokens.items():  # a token given is not written out
+        shown = "as given" if spec.tokens else f"Authorization: Bearer {token}"
+        lines.append(f"  token for tenant {tenant}: {shown}")
+    lines.append(f"  admin token: {'as given' if spec.admin_token else core.config.admin_token}")
     faults = spec.faults
     if faults.total or faults.latency or faults.rate_limit or core.faults.outages:
         lines.append("  faults: on (GET /_admin/faults shows them; PUT changes them)")

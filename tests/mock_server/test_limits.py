@@ -181,6 +181,8 @@ def test_tokens_from_a_file_and_the_environment_stay_out_of_ps_and_the_report(tm
         assert {c["client"] for c in report.json["clients"]} == {"beta:token#2"}
     finally:
         server.stop()
+    banner = server.process.stdout.read()
+    assert "token for tenant alpha: as given" in banner and "secret" not in banner
 
 
 # --- a flood -----------------------------------------------------------------------------
