@@ -1,7 +1,8 @@
-"""Who gets a slot: requests in progress are capped (``max_concurrency``; beyond: 503),
-held long-polls are capped below that in all and per client (beyond: 429), and a few
-slots are kept for ``/healthz``, ``/metrics`` and ``/_admin``, so that a swarm of long-polls or slow
-requests can neither starve other tenants nor hide the server from its operator.
+"""Who gets a slot: requests in progress are capped (``max_concurrency``; beyond: 503);
+below that, held long-polls in all and per client (beyond: 429) and bodies being
+received (a quarter of the slots; beyond: 503), so that a swarm of long-polls or of slow
+uploads cannot take every slot; and a few slots past the cap are kept for ``/healthz``,
+``/metrics`` and ``/_admin``, so that the operator still sees the server.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from mock_server.core import Response, error
 
 RESERVED = 64  #: slots past ``max_concurrency`` for /healthz, /metrics and /_admin only
 RETRY_AFTER = "1"  #: seconds, on a refusal for want of a slot
+BODIES_SHARE = 4  #: bodies received at once: at most this fraction of max_concurrency
 
 
 class Admission:
@@ -24,6 +26,8 @@ class Admission:
         self.per_client = per_client
         self.in_flight = 0  #: requests in progress
         self.long_polls = 0  #: long-polls held
+        self.bodies_max = max(1, max_concurrency // BODIES_SHARE)
+        self.receiving = 0  #: bodies being received
         self.holders: Counter[str] = Counter()  #: client -> long-polls it holds
         self.refused: Counter[str] = Counter()  #: reason -> refusals
 
@@ -40,6 +44,21 @@ class Admission:
 
     def leave(self) -> None:
         self.in_flight -= 1
+
+    def receive(self, path: str) -> Response | None:
+        """Take a place to receive a body in, or the 503 that refuses it (and closes the
+        connection: the body is not read)."""
+        if self.receiving >= self.bodies_max and not _reserved(path):
+            self.refused["receiving"] += 1
+            text = f"{self.bodies_max} request bodies being received at once, the most; retry"
+            resp = error(503, "overloaded", text, **{"Retry-After": RETRY_AFTER})
+            resp.headers["Connection"] = "close"
+            return resp
+        self.receiving += 1
+        return None
+
+    def received(self) -> None:
+        self.receiving -= 1
 
     def hold(self, client: str) -> Response | None:
         """Take a long-poll's place for ``client``, or the 429 that says which cap is full."""

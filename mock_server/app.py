@@ -92,7 +92,7 @@ async def _answer(
 ) -> web.StreamResponse:
     deadline = spec.request_deadline
     left = deadline if began is None else deadline - (time.monotonic() - began)
-    body = await read_body(request, core.config.max_body, left)
+    body = await _receive(request, core.config.max_body, left, admission)
     if isinstance(body, Response):
         return _web(body)
     # aiohttp's headers are case-insensitive already: the core asks in lower case
@@ -118,6 +118,21 @@ async def _answer(
     if resp.transport == "hang":  # an outage that answers nothing: until the deadline
         await asyncio.sleep(spec.request_deadline)
     return _cut(request, reset=resp.transport != "empty")
+
+
+async def _receive(
+    request: web.BaseRequest, limit: int, seconds: float, admission: Admission
+) -> bytes | Response:
+    """The body, read in one of the places kept for bodies (see ``mock_server.admission``)."""
+    if not request.can_read_body:
+        return b""
+    refused = admission.receive(request.path)
+    if refused is not None:
+        return refused
+    try:
+        return await read_body(request, limit, seconds)
+    finally:
+        admission.received()
 
 
 async def _hold(core: Core, req: Request, hold: Hold, admission: Admission) -> Response | None:

@@ -109,9 +109,13 @@ def _front(admission: Admission, watch: Watch):
     yield GaugeMetricFamily(
         "pollsim_long_polls_held", "Long-polls held open", value=admission.long_polls
     )
+    yield GaugeMetricFamily(
+        "pollsim_bodies_receiving", "Request bodies being received", value=admission.receiving
+    )
     refused = CounterMetricFamily(
         "pollsim_refused",
-        "Requests refused for want of a slot (503 overloaded, 429 long-poll caps), by reason",
+        "Requests refused for want of a slot (503: overloaded, receiving; 429: long-poll "
+        "caps), by reason",
         labels=["reason"],
     )
     for reason, n in sorted(admission.refused.items()):

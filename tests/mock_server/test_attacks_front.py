@@ -358,7 +358,7 @@ def _long_poll(server: Server, where: str, client: str | None, token: str = "tok
 
 
 @live
-def test_a_swarm_of_long_polls_leaves_room_for_health_admin_and_other_tenants(capped):
+def test_swarms_of_long_polls_and_slow_uploads_leave_room_for_other_tenants(capped):
     mine, theirs = _long_job(capped, "tok-a"), _long_job(capped, "tok-b")
     socks = [_long_poll(capped, mine, "c0") for _ in range(5)]
     _until(capped, "pollsim_long_polls_held", 5)
@@ -371,23 +371,55 @@ def test_a_swarm_of_long_polls_leaves_room_for_health_admin_and_other_tenants(ca
     with _long_poll(capped, mine, "c9") as more:  # past the cap in all
         refused(receive(more), 429, "long_polls_total")
     assert call(capped, "GET", theirs, token="tok-b").status == 200
-    # slow bodies take the other slots: requests are refused 503, but not health and admin
-    slow = []
-    for _ in range(20):
-        sock = connect(capped)
-        send(sock, head("POST", "/ordo/jobs", Authorization="Bearer tok-b", Content_Length="9"))
-        slow.append(sock)
-    _until(capped, "pollsim_requests_in_progress", 41)  # the scrape itself is one
-    refused(call(capped, "GET", theirs, token="tok-b"), 503, "overloaded")
+    # uploads that never finish take a quarter of the slots at most (10 of 40)
+    slow = [_slow_upload(capped) for _ in range(10)]
+    _until(capped, "pollsim_bodies_receiving", 10)
+    with _slow_upload(capped) as more:
+        reply = receive(more)
+    refused(reply, 503, "overloaded")
+    assert "bodies" in reply.json["message"]
+    assert call(capped, "GET", theirs, token="tok-b").status == 200  # 30 of 40 taken
     healthy(capped)
-    assert call(capped, "GET", "/_admin/faults", token=ADMIN).status == 200
     for sock in slow + socks:
         sock.close()
     _until(capped, "pollsim_long_polls_held", 0)  # hung up: their slots are free at once
-    _until(capped, "pollsim_requests_in_progress", 1)
-    assert call(capped, "GET", theirs, token="tok-b").status == 200
+    _until(capped, "pollsim_requests_in_progress", 1)  # (the scrape itself)
     metrics = call(capped, "GET", "/metrics", token=None).body.decode()
     assert total(metrics, "pollsim_server_errors_total") == 0
+
+
+def _slow_upload(server: Server):
+    """A submission whose body never comes: it holds its slot to the request deadline."""
+    sock = connect(server)
+    send(sock, head("POST", "/ordo/jobs", Authorization="Bearer tok-b", Content_Length="9"))
+    return sock
+
+
+SLOW = """
+[serve]
+max_concurrency = 10
+[faults]
+latency = "30s"
+"""
+
+
+@live
+def test_health_metrics_and_admin_are_answered_when_every_slot_is_taken(tmp_path):
+    server = start(20, scenario=with_tables(tmp_path, SLOW))
+    try:
+        where = _long_job(server, "tok-a")
+        busy = [connect(server) for _ in range(10)]
+        for sock in busy:  # every status answer is 30 s late: each holds a slot
+            send(sock, head("GET", where, Authorization="Bearer tok-a"))
+        _until(server, "pollsim_requests_in_progress", 11)  # the scrape in a reserved slot
+        refused(call(server, "GET", where, token="tok-b"), 503, "overloaded")
+        healthy(server)
+        assert call(server, "GET", "/_admin/faults", token=ADMIN).status == 200
+        assert call(server, "GET", "/_admin/report", token=ADMIN).status == 200
+        for sock in busy:
+            sock.close()
+    finally:
+        server.stop()
 
 
 @live
