@@ -91,7 +91,7 @@ def check(data: dict, source: str, templates: Sequence[str], grid: dict[str, lis
     grid does not fill, and any combination that does not make a valid scenario."""
     used = set().union(*(placeholders(t) for t in templates)) if templates else set()
     for name in grid:
-        if name not in used and "." not in name and name not in data and name not in _TOP_KEYS:
+        if name not in used and "." not in name and name not in _TOP_KEYS:
             raise SweepError(
                 f"grid parameter {name!r} is neither a placeholder of a strategy "
                 f"({', '.join(sorted(used)) or 'none'}) nor a scenario key (e.g. seed, "

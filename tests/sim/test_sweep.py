@@ -66,6 +66,12 @@ def test_the_same_table_in_this_process(local_table):
         (["fixed({t})"], ["t=1", "server.workers=0"], "server.workers: found 0"),
         (["fixed({t})"], ["t"], "expected NAME=VALUE,VALUE"),
         ([], ["seed=1", "clients.strategies=x"], 'clients.strategies: found "x"'),
+        # a scenario table without a dot was accepted, and then set nothing
+        (["fixed({t})"], ["t=1", "templates=1"], "grid parameter 'templates' is neither"),
+        (["fixed({t})"], ["t=1e308"], "seconds must be at most 10 years"),
+        (["fixed({t})"], ["t=1", "horizon=40d"], 'horizon: found "40d", expected a duration of'),
+        (["fixed({t})"], ["t=1", "arrivals.rate=900/s"], "1,620,000 jobs expected"),
+        (["fixed({t})"], ["t=" + ",".join(map(str, range(1, 10_002)))], "10,001 runs; at most"),
     ],
 )
 def test_bad_grids_are_refused_before_anything_runs(templates, grid, message):
