@@ -124,6 +124,7 @@ def test_a_number_too_large_in_a_submission_is_a_422(body):
         b'{"outages": [{"start": 0, "duration": ' + b"9" * 5000 + b', "mode": "503"}]}',
         b'{"dribble": {"probability": 0.1, "rate": 1' + b"0" * 400 + b"}}",
         b'{"rate_limit": {"rate": 5, "burst": 1' + b"0" * 400 + b"}}",
+        b'{"dribble": {"probability": 0.1, "rate": "1/h"}}',
         b'{"rate_limit": {"rate": 0, "burst": 1}}',
         b'{"rate_limit": {"rate": "0/s", "burst": 1}}',
         b'{"errors": {"\xc2\xb2": 0.1}}',  # a superscript status code
