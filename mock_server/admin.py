@@ -47,6 +47,9 @@ def admin(core: Core, req: Request, rest: list[str]) -> Response:
     return error(404, "not_found", f"no such admin path: {req.path}")
 
 
+STOP_SLACK = 1.0  #: wall seconds over which a swarm's users may have been stopped
+
+
 def report_answer(core: Core, req: Request) -> Response | Offload:
     """``GET /_admin/report[?until=T]``: the truth as it stands now (a snapshot taken on
     the loop, linear in the clients tracked), the report written off the loop from it;
@@ -83,13 +86,14 @@ def _builder(core: Core, until: float | None) -> Callable[[Event | None], bytear
     model = core.model
     now = model.advance()
     snap = core.truth.snapshot()
-    records, extra = model.records, {"speed": model.clock.speed, "now": now}
+    speed = model.clock.speed
+    records, extra = model.records, {"speed": speed, "now": now}
 
     def job(job_id: int) -> dict:
         return job_truth(records[job_id], now)
 
     def build(stop: Event | None) -> bytearray:
-        return build_json(snap, job, now, until, stop, extra)
+        return build_json(snap, job, now, until, stop, extra, slack=STOP_SLACK * speed)
 
     return build
 

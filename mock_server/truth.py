@@ -86,6 +86,7 @@ class Snapshot:
     max_clients: int
     journal: dict | None = None  #: the request log's summary, when there is one
     server_errors: Counter = field(default_factory=Counter)  #: dialect -> our own 500s
+    latest: float = -math.inf  #: the latest status request of any client
 
 
 class Truth:
@@ -101,6 +102,7 @@ class Truth:
         self.injected: Counter[str] = Counter()  #: fault -> n
         self.server_errors: Counter[str] = Counter()  #: dialect -> our own 500s (bugs)
         self.journal = journal  #: every status request as a JSON line, when asked for
+        self.latest = -math.inf  #: the latest status request of any client
         self._era = 0
         self.building = False  #: a report is being written (one at a time: each holds its JSON)
 
@@ -150,6 +152,8 @@ class Truth:
         if t - p.last > p.gap:
             p.gap = t - p.last
         p.last = t
+        if t > self.latest:
+            self.latest = t
         if last is None:
             clients[client] = Last(t, job_id, 0.0, self._era)
         else:  # its latest request of all moves to this one
@@ -214,6 +218,7 @@ class Truth:
             self.max_clients,
             self.journal.summary() if self.journal is not None else None,
             Counter(self.server_errors),
+            self.latest,
         )
 
     def report(self, jobs: Callable[[int], dict], now: float, until: float | None = None) -> dict:

@@ -4,16 +4,20 @@ and job, so that the server can build it in a worker thread while it keeps answe
 Whether a client gave up on a job, or was still on it when the run ended (unfinished):
 
 - a pair that saw the terminal state did neither;
-- with ``until`` (when the clients were stopped, simulated seconds): the pair is
-  unfinished when the job was not yet visible as ended at ``until``, or when the
-  client's latest request of all was on this job and came within ``WATCHING`` times its
-  longest gap between two requests before ``until`` (it was still watching: a backoff
-  that doubles would have asked next at twice its last gap);
+- with ``until`` (when the clients were stopped, simulated seconds), the run ended at
+  ``until`` or at the latest request of any client, whichever came first (``until`` is
+  read from a clock after the clients stopped, late by a wall second or so: scaled, a
+  minute or more). The pair is unfinished when the job was not yet visible as ended
+  at the end, or when the client's latest request of all was on this job and came
+  within ``WATCHING`` times its longest gap between two requests before the end (it
+  was still watching: a backoff that doubles would have asked next at twice its last
+  gap), or within ``slack`` (the server gives a wall second at its speed: a swarm's
+  users are not all stopped at the same instant);
 - without ``until`` (the run may not be over): unfinished when the job has not ended
   visibly by now, or when the client's latest request of all was on this job (it never
   moved on, so it cannot be said to have given up);
 - otherwise the client gave up when it stopped asking before the end showed: it moved
-  on to another job, or stopped well before ``until``.
+  on to another job, or stopped well before the end (while others went on asking).
 """
 
 from __future__ import annotations
@@ -46,9 +50,10 @@ def build(
     now: float,
     until: float | None = None,
     stop: threading.Event | None = None,
+    slack: float = 0.0,
 ) -> dict:
     """The report as a dict (what ``build_json`` writes, read back)."""
-    return json.loads(build_json(snap, jobs, now, until, stop))
+    return json.loads(build_json(snap, jobs, now, until, stop, slack=slack))
 
 
 def build_json(
@@ -58,6 +63,7 @@ def build_json(
     until: float | None = None,
     stop: threading.Event | None = None,
     extra: dict | None = None,
+    slack: float = 0.0,
 ) -> bytearray:
     """Per client and job, per client, and in all, as compact JSON, and ``extra``'s keys
     after them. ``jobs(job_id)`` gives the job's truth: template, tenant, state, submit,
@@ -68,15 +74,17 @@ def build_json(
     thread writing it lets the event loop's thread run. The cyclic collector is off
     meanwhile (the rows hold no cycles: collections over them would stall the loop)."""
     with no_cyclic_gc():
-        return _write(snap, jobs, now, until if until is None else min(until, now), stop, extra)
+        until = until if until is None else min(until, now)
+        return _write(snap, jobs, now, (until, slack), stop, extra)
 
 
-def _write(snap, jobs, now, until, stop, extra) -> bytearray:
+def _write(snap, jobs, now, end, stop, extra) -> bytearray:
+    until = end[0]
     ids = snap.overflow.estimate()
     out = bytearray(b'{"jobs":[')
     rows, clients = _Pieces(out, stop), _Pieces(bytearray(), stop)
     tally = _Tally()
-    for client, group in groupby(_rows(snap, jobs, now, until, stop), key=itemgetter("client")):
+    for client, group in groupby(_rows(snap, jobs, now, end, stop), key=itemgetter("client")):
         mine = list(group)
         rows.extend(mine)
         entry = {"client": client, **_summary(mine)}
@@ -96,6 +104,7 @@ def _write(snap, jobs, now, until, stop, extra) -> bytearray:
         "injected_faults": dict(sorted(snap.injected.items())),
         "server_errors": sum(snap.server_errors.values()),  #: our own 500s (bugs)
         "until": until,
+        "last_request": snap.latest if snap.clients else None,  #: of any client
     }
     if OVERFLOW in snap.clients:
         totals["overflow"] = {"client": OVERFLOW, "ids": ids, "max_clients": snap.max_clients}
@@ -174,7 +183,10 @@ _SUMMED = {
 }
 
 
-def _rows(snap, jobs, now, until, stop) -> Iterator[dict]:
+def _rows(snap, jobs, now, end: tuple[float | None, float], stop) -> Iterator[dict]:
+    until, slack = end
+    if until is not None:
+        until = min(until, snap.latest)  # the end of the run: see the module
     horizon = now if until is None else until
     known: dict[int, dict] = {}
     pairs = _sorted(list(snap.pairs.items()), itemgetter(0))
@@ -187,7 +199,7 @@ def _rows(snap, jobs, now, until, stop) -> Iterator[dict]:
         t_end, t_vis = job["t_end"], job["t_visible"]
         seen = p.t_seen == p.t_seen  # not NaN
         unfinished = (not seen) and _unfinished(
-            p, t_vis, snap.clients[client], job_id, horizon, until
+            p, t_vis, snap.clients[client], job_id, horizon, until, slack
         )
         yield {
             "client": client,
@@ -223,7 +235,7 @@ def _sorted(items: list, key: Callable) -> Iterator:
     return heapq.merge(*pieces, key=key) if len(pieces) > 1 else iter(pieces[0] if pieces else [])
 
 
-def _unfinished(p: Pair, t_vis, last, job_id: int, horizon: float, until) -> bool:
+def _unfinished(p: Pair, t_vis, last, job_id: int, horizon: float, until, slack) -> bool:
     """Was the client still on this job when the run ended (or now)? See the module."""
     if t_vis is None or t_vis > horizon:
         return True
@@ -232,7 +244,7 @@ def _unfinished(p: Pair, t_vis, last, job_id: int, horizon: float, until) -> boo
     if until is None:
         return True
     pace = p.gap if p.polls > 1 else last.gap
-    return until - p.last <= WATCHING * pace
+    return until - p.last <= max(WATCHING * pace, slack)
 
 
 def _summary(rows: list[dict]) -> dict:

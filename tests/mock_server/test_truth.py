@@ -144,16 +144,39 @@ def test_a_client_that_still_watches_when_the_report_is_taken_is_unfinished():
 def test_a_client_stopped_with_the_run_is_unfinished_and_one_stopped_long_before_gave_up():
     h = Harness()
     h.doc("POST", "/ordo/jobs", {"template": "chain"})  # visible as ended at 30 s
+    h.doc("POST", "/ordo/jobs", {"duration": "1h"})
     for t in (1, 11, 21):  # every 10 s; it would have asked next at 31
         h.wall = 100.0 + t
         h.doc("GET", "/ordo/jobs/1", headers={"X-Client-Id": "w"})
-    h.sleep(60)
-    assert report(h.core, until=25)["jobs"][0]["unfinished"]  # not yet ended at 25
-    cut = report(h.core, until=35)["jobs"][0]  # stopped 14 s after its last poll
+    h.wall = 100.0 + 79
+    h.doc("GET", "/ordo/jobs/2", headers={"X-Client-Id": "other"})  # asked to the end
+    h.sleep(10)
+    assert row_of(report(h.core, until=25), "w")["unfinished"]  # not yet ended at 25
+    cut = row_of(report(h.core, until=35), "w")  # stopped 14 s after its last poll
     assert cut["unfinished"] and not cut["gave_up"]
-    late = report(h.core, until=80)  # 59 s of silence: six of its intervals
-    assert late["jobs"][0]["gave_up"] and not late["jobs"][0]["unfinished"]
+    late = report(h.core, until=80)  # 59 s of silence while another client asked on
+    assert row_of(late, "w")["gave_up"] and not row_of(late, "w")["unfinished"]
     assert late["totals"]["until"] == 80 and late["totals"]["gave_up"] == 1
+
+
+def test_an_until_read_late_is_taken_back_to_the_last_request_of_any_client():
+    """``until`` is read from a clock after the clients have stopped: a wall second
+    late is a simulated minute at speed 60, longer than a client's gaps."""
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain"})  # visible as ended at 30 s
+    for t in (1, 11, 21):
+        h.wall = 100.0 + t
+        h.doc("GET", "/ordo/jobs/1", headers={"X-Client-Id": "w"})
+    h.sleep(70)
+    out = report(h.core, until=85)  # every client stopped at 21
+    (row,) = out["jobs"]
+    assert row["unfinished"] and not row["gave_up"]
+    assert out["totals"]["last_request"] == pytest.approx(21.0)
+
+
+def row_of(out: dict, client: str) -> dict:
+    (row,) = [r for r in out["jobs"] if r["client"] == client]
+    return row
 
 
 def test_a_client_that_moved_on_to_another_job_gave_up_on_the_first():
@@ -164,8 +187,9 @@ def test_a_client_that_moved_on_to_another_job_gave_up_on_the_first():
         h.doc("GET", f"/ordo/jobs/{job}", headers={"X-Client-Id": "m"})
         h.sleep(3)
     h.sleep(60)
-    for until in (None, 60.0):
-        first, second = report(h.core, until=until)["jobs"]
+    h.doc("GET", "/ordo/jobs/2", headers={"X-Client-Id": "z"})  # another, to the end
+    for until in (None, 69.0):
+        first, second = [r for r in report(h.core, until=until)["jobs"] if r["client"] == "m"]
         assert first["gave_up"] and not first["unfinished"]
         assert second["unfinished"] and not second["gave_up"]  # it has not ended
 
@@ -296,3 +320,18 @@ def test_the_request_log_names_clients_as_the_report_does(tmp_path):
     truth.status_request(1.0, b"\xff".decode("utf-8", "surrogateescape"), 1, "running", 200)
     truth.journal.close()
     assert json.loads((tmp_path / "log.jsonl").read_text())["client"] == "\ufffd"
+
+
+def test_users_stopped_a_little_apart_are_all_unfinished_within_the_slack():
+    """A swarm's users are stopped over a wall second or so: the server allows that
+    much (at its speed) before it calls a client's silence a give-up."""
+    job = {**fake_jobs(1, np.random.default_rng(0))[1], "t_end": 50.0, "t_visible": 50.0}
+    truth = Truth()
+    for t in range(0, 40, 3):  # every 3 s to 39, then stopped
+        truth.status_request(float(t), "early", 1, "running", 200)
+    truth.status_request(60.0, "late", 2, "running", 200)  # the last to be stopped
+    jobs = {1: job, 2: {**job, "t_end": None, "t_visible": None}}
+    for slack, verdict in ((0.0, "gave_up"), (30.0, "unfinished")):
+        out = build(truth.snapshot(), jobs.__getitem__, now=70.0, until=65.0, slack=slack)
+        early = row_of(out, "early")
+        assert early[verdict] and not early["gave_up" if verdict == "unfinished" else "unfinished"]
