@@ -19,7 +19,9 @@ import zlib
 import brotli
 import pytest
 
+from mock_server import metrics
 from mock_server.app import build_core, make_server
+from mock_server.core import Request
 from sim import ScenarioError, load_scenario
 from sim.mock_spec import MockSpec
 from tests.mock_server.raw import (
@@ -254,6 +256,22 @@ async def _one_failed_request(path: str):
     writer.close()
     server.close()
     return core, top.split(b"\r\n")[0], body
+
+
+def test_a_flood_of_scrapes_counts_the_jobs_once_a_second(monkeypatch):
+    """Counting jobs by state walks every job (30-50 ms at 100,000): done once a second."""
+    core = build_core(load_scenario(QA), MockSpec())
+    now = [1000.0]
+    monkeypatch.setattr(metrics.time, "monotonic", lambda: now[0])
+
+    def jobs() -> float:
+        return total(core.metrics.render().decode(), "pollsim_jobs")
+
+    assert jobs() == 0
+    core.handle(Request("POST", "/status", {}, {}, b'{"duration": "1h"}'))
+    assert jobs() == 0  # the count of a moment ago
+    now[0] += metrics.STATES_EVERY
+    assert jobs() == 1
 
 
 @live
