@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from mock_server.faults import Faults
+from mock_server.truth import OVERFLOW
 from pollsim.cli import main
 from sim._reader import Reader, ScenarioError
 from sim.mock_spec import FaultSpec, read_serve
-from tests.mock_server.helpers import Harness
+from tests.mock_server.helpers import ADMIN, Harness
 from tests.mock_server.server import QA, Server, call, start, with_tables
 
 POLLSIM = (sys.executable, "-m", "pollsim")
@@ -217,7 +218,7 @@ def submit_many(server: Server, token: str | None, n: int) -> list[tuple[int, di
 @pytest.mark.live
 @pytest.mark.slow
 def test_a_flood_of_submissions_is_capped_and_every_one_past_the_caps_is_a_429():
-    server = start(60, "--max-jobs", "500", "--max-jobs-per-tenant", "200")
+    server = start(60, "--max-jobs", "500", "--max-jobs-per-tenant", "200", "--max-clients", "3")
     try:
         before = rss_mib(server.process.pid)
         with ThreadPoolExecutor(6) as pool:
@@ -225,6 +226,12 @@ def test_a_flood_of_submissions_is_capped_and_every_one_past_the_caps_is_a_429()
             answers = list(pool.map(lambda t: submit_many(server, t, 400), tenants))
         after = rss_mib(server.process.pid)
         assert call(server, "GET", "/healthz", token=None).status == 200
+        for i in range(6):  # past --max-clients: answered, and counted as one entry
+            polled = call(server, "GET", "/status/1", token=None, headers={"X-Client-Id": f"c{i}"})
+            assert polled.status == 200
+        report = call(server, "GET", "/_admin/report", token=ADMIN).json
+        clients = {c["client"]: c["polls"] for c in report["clients"]}
+        assert len(clients) == 4 and clients[OVERFLOW] == 3, clients
     finally:
         server.stop()
     flat = [a for per in answers for a in per]
