@@ -33,7 +33,7 @@ class Admission:
 
     def enter(self, path: str) -> Response | None:
         """Take a slot for a request, or the 503 that refuses it."""
-        cap = self.max_concurrency + (RESERVED if _reserved(path) else 0)
+        cap = self.max_concurrency + (RESERVED if operator(path) else 0)
         if self.in_flight >= cap:
             self.refused["overloaded"] += 1
             return error(
@@ -48,7 +48,7 @@ class Admission:
     def receive(self, path: str) -> Response | None:
         """Take a place to receive a body in, or the 503 that refuses it (and closes the
         connection: the body is not read)."""
-        if self.receiving >= self.bodies_max and not _reserved(path):
+        if self.receiving >= self.bodies_max and not operator(path):
             self.refused["receiving"] += 1
             text = f"{self.bodies_max} request bodies being received at once, the most; retry"
             resp = error(503, "overloaded", text, **{"Retry-After": RETRY_AFTER})
@@ -100,7 +100,8 @@ def client_key(headers: Mapping[str, str]) -> str:
     return "auth:" + auth[:200] if auth else "anonymous"
 
 
-def _reserved(path: str) -> bool:
+def operator(path: str) -> bool:
+    """A path of the operator's (health, metrics, admin): answered in the reserved slots."""
     return path in _OPERATOR or path.startswith("/_admin/")
 
 

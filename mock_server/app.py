@@ -6,12 +6,9 @@ told otherwise (aiohttp itself would bind every interface when given no host).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import secrets
-import socket
-import struct
 import sys
 import time
 import traceback
@@ -19,7 +16,7 @@ import traceback
 import numpy as np
 from aiohttp import web
 
-from mock_server.admission import Admission, client_key
+from mock_server.admission import Admission, client_key, operator
 from mock_server.clock import ScaledClock
 from mock_server.core import BASES, Config, Core, Delay, Hold, Request, Response, error
 from mock_server.faults import Faults
@@ -30,6 +27,7 @@ from mock_server.protocol import Connection, Watch, factory
 from mock_server.receiving import read_body
 from mock_server.stopping import Stopper
 from mock_server.truth import Truth
+from mock_server.wire import cut, dribble
 from sim.mock_spec import MockSpec
 from sim.scenario import Scenario
 
@@ -92,7 +90,7 @@ async def _answer(
 ) -> web.StreamResponse:
     deadline = spec.request_deadline
     left = deadline if began is None else deadline - (time.monotonic() - began)
-    body = await _receive(request, core.config.max_body, left, admission)
+    body = await _receive(core, request, left, admission)
     if isinstance(body, Response):
         return _web(body)
     # aiohttp's headers are case-insensitive already: the core asks in lower case
@@ -114,23 +112,31 @@ async def _answer(
     if resp.transport is None:
         return _web(resp)
     if resp.transport == "dribble":
-        return await _dribble(request, resp)
+        return await dribble(request, resp)
     if resp.transport == "hang":  # an outage that answers nothing: until the deadline
         await asyncio.sleep(spec.request_deadline)
-    return _cut(request, reset=resp.transport != "empty")
+    return cut(request, reset=resp.transport != "empty")
 
 
 async def _receive(
-    request: web.BaseRequest, limit: int, seconds: float, admission: Admission
+    core: Core, request: web.BaseRequest, seconds: float, admission: Admission
 ) -> bytes | Response:
-    """The body, read in one of the places kept for bodies (see ``mock_server.admission``)."""
+    """The body, read in one of the places kept for bodies (see ``mock_server.admission``).
+    In the operator's reserved slots only the admin's body is read: /healthz and /metrics
+    take none, and a request without the admin token is refused whatever its body, so a
+    body trickled to them cannot hold a reserved slot."""
     if not request.can_read_body:
         return b""
+    if operator(request.path):
+        header = request.headers.get("Authorization")
+        who = core.access.identity(header) if header else None
+        if who is None or not who.admin:
+            return b""
     refused = admission.receive(request.path)
     if refused is not None:
         return refused
     try:
-        return await read_body(request, limit, seconds)
+        return await read_body(request, core.config.max_body, seconds)
     finally:
         admission.received()
 
@@ -159,31 +165,6 @@ def _web(resp: Response) -> web.Response:
     out = web.Response(status=resp.status, body=resp.body or None, headers=resp.headers)
     if resp.headers.get("Connection") == "close":
         out.force_close()
-    return out
-
-
-def _cut(request: web.Request, reset: bool = True) -> web.StreamResponse:
-    """Drop the connection without an answer: reset (RST) or closed (FIN)."""
-    transport = request.transport
-    if transport is not None:
-        sock = transport.get_extra_info("socket")
-        if reset and sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort() if reset else transport.close()
-    raise asyncio.CancelledError  # nothing more to send on this request
-
-
-async def _dribble(request: web.Request, resp: Response) -> web.StreamResponse:
-    """The answer's body a few bytes at a time, at ``resp.rate`` bytes per second."""
-    out = web.StreamResponse(status=resp.status, headers=resp.headers)
-    out.content_length = len(resp.body)
-    await out.prepare(request)
-    chunk = max(1, int(resp.rate / 10))
-    for i in range(0, len(resp.body), chunk):
-        await out.write(resp.body[i : i + chunk])
-        await asyncio.sleep(chunk / resp.rate)
-    await out.write_eof()
     return out
 
 

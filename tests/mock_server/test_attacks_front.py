@@ -406,6 +406,25 @@ def test_swarms_of_long_polls_and_slow_uploads_leave_room_for_other_tenants(capp
     assert total(metrics, "pollsim_server_errors_total") == 0
 
 
+@live
+@pytest.mark.parametrize(
+    "method, path, token, status",
+    [
+        ("GET", "/healthz", None, 200),
+        ("GET", "/metrics", None, 200),
+        ("PUT", "/_admin/faults", None, 401),
+        ("PUT", "/_admin/faults", "tok-a", 403),
+    ],
+)
+def test_a_body_trickled_to_the_operators_paths_holds_no_slot(capped, method, path, token, status):
+    """Answered at once, the body never waited for: only the admin's body is read there
+    (those paths have slots of their own past max_concurrency)."""
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    with connect(capped) as sock:
+        send(sock, head(method, path, Content_Length="100", **auth), b"{")
+        assert receive(sock).status == status
+
+
 def _slow_upload(server: Server):
     """A submission whose body never comes: it holds its slot to the request deadline."""
     sock = connect(server)
