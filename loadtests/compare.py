@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from loadtests.failures import MAX_FAILURES, count, verdict
+from loadtests.live import BASES
 from loadtests.processes import Ending, child, health, simulated_now, start_server, stop, watch
 from loadtests.runner import admin_report, cpu_seconds, saturation
 from sim.scenario import Scenario
@@ -226,10 +228,17 @@ LATE = 1.0  #: simulated seconds after its start beyond which a job was taken up
 
 
 def compare(
-    scenario: Scenario, scenario_path: str | None, speed: float, start_in: float, out: Path
+    scenario: Scenario,
+    scenario_path: str | None,
+    speed: float,
+    start_in: float,
+    out: Path,
+    max_failures: float = MAX_FAILURES,
 ) -> dict:
     """Predict, measure, put side by side; writes the outputs to ``out`` and returns the
-    result: the table's rows, the span, late jobs and warnings."""
+    result: the table's rows, the span, late and unfinished jobs, failed polls, warnings
+    and what went wrong (``problem``: a run cut short, or polls failing beyond
+    ``max_failures``)."""
     out.mkdir(parents=True, exist_ok=True)
     predicted, schedule, end = predict(scenario)
     schedule.to_csv(out / "schedule.csv", index=False)
@@ -245,6 +254,8 @@ def compare(
             f"after the model's client started on them (at most {taken['late_s'].max():.1f} "
             "s): give the swarm more time to get ready (--start-in) or lower --speed"
         )
+    injected = live.report["totals"].get("injected_faults", {}) if live.report else {}
+    failures = count(out, BASES[scenario.dialect], injected)
     cut = unfinished(live, schedule)
     if cut:
         warnings.append(
@@ -261,8 +272,9 @@ def compare(
         "jobs": len(schedule),
         "late_jobs": late,
         "unfinished": cut,
+        "failures": failures,
         "partial": live.problem is not None,
-        "problem": live.problem,
+        "problem": live.problem or verdict(failures, max_failures),
         "warnings": warnings,
         "rows": rows.replace({np.nan: None}).to_dict("records"),
     }

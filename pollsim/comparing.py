@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from loadtests.failures import MAX_FAILURES  # a constant of a module without numpy
 from pollsim.failing import fail as _fail
 
 EPILOG_COMPARE = """\
@@ -36,6 +37,14 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
         help="wall seconds the swarm gets to start before the server's clock does (default 5)",
     )
     p.add_argument(
+        "--max-failures",
+        type=float,
+        default=MAX_FAILURES,
+        metavar="SHARE",
+        help="the share of polls that may fail (faults the scenario injects aside) before "
+        f"the run counts as failed, exit 1 (default {MAX_FAILURES:g})",
+    )
+    p.add_argument(
         "--out",
         type=Path,
         default=Path("out/compare"),
@@ -55,6 +64,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not args.speed > 0:
         return _fail(f"--speed: found {args.speed}, expected a number > 0")
+    if not 0 <= args.max_failures <= 1:
+        return _fail(f"--max-failures: found {args.max_failures}, expected a share from 0 to 1")
     if not args.start_in >= 0:
         return _fail(f"--start-in: found {args.start_in}, expected a number of seconds >= 0")
     where = args.scenario or "the default scenario"
@@ -72,6 +83,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             args.speed,
             args.start_in,
             args.out,
+            args.max_failures,
         )
     except RuntimeError as exc:
         return _fail(str(exc))
@@ -81,7 +93,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     print(format_table(result))
     if result["problem"]:  # one line: what went wrong, and where what was measured is
-        print(f"pollsim: {result['problem']}; partial results in {args.out}", file=sys.stderr)
+        partial = "partial results" if result["partial"] else "results"
+        print(f"pollsim: {result['problem']}; {partial} in {args.out}", file=sys.stderr)
         return 1
     for warning in result["warnings"]:
         print(f"pollsim: warning: {warning}", file=sys.stderr)
