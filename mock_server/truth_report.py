@@ -1,23 +1,26 @@
 """The ground truth's report, built from a snapshot in time linear in the pairs of client
 and job, so that the server can build it in a worker thread while it keeps answering.
 
-Whether a client gave up on a job, or was still on it when the run ended (unfinished):
+Whether a client that never saw a job's end gave up on it, or was still on it when the
+run ended (unfinished). Its pace is its longest gap between two requests for the job
+(for a job asked about once: between any two of its requests); its allowance is
+``WATCHING`` times its pace (a backoff that doubles asks next at twice its last gap).
 
-- a pair that saw the terminal state did neither;
-- with ``until`` (when the clients were stopped, simulated seconds), the run ended at
+- It moved on when it went on asking about other jobs for longer than its allowance
+  after its last request for this one: it gave up on this job, whether or not the job
+  ended before the run did (it abandoned it, and counts it as given up itself).
+- Without ``until`` (the run may not be over), a client that did not move on is
+  unfinished: it may still come back to the job.
+- With ``until`` (when the clients were stopped, simulated seconds), the run ended at
   ``until`` or at the latest request of any client, whichever came first (``until`` is
   read from a clock after the clients stopped, late by a wall second or so: scaled, a
-  minute or more). The pair is unfinished when the job was not yet visible as ended
-  at the end, or when the client's latest request of all was on this job and came
-  within ``WATCHING`` times its longest gap between two requests before the end (it
-  was still watching: a backoff that doubles would have asked next at twice its last
-  gap), or within ``slack`` (the server gives a wall second at its speed: a swarm's
-  users are not all stopped at the same instant);
-- without ``until`` (the run may not be over): unfinished when the job has not ended
-  visibly by now, or when the client's latest request of all was on this job (it never
-  moved on, so it cannot be said to have given up);
-- otherwise the client gave up when it stopped asking before the end showed: it moved
-  on to another job, or stopped well before the end (while others went on asking).
+  minute or more). A client that did not move on is unfinished if it last asked within
+  its allowance, or within ``slack``, of the end (the server gives a wall second at its
+  speed: a swarm's users are not all stopped at the same instant); else it stopped
+  asking well before the end while others asked on, and gave up.
+
+A client polling several jobs at once moves on from none of them, so none of them is
+counted given up just because its latest request was for another.
 """
 
 from __future__ import annotations
@@ -198,9 +201,10 @@ def _rows(snap, jobs, now, end: tuple[float | None, float], stop) -> Iterator[di
             job = known[job_id] = jobs(job_id)
         t_end, t_vis = job["t_end"], job["t_visible"]
         seen = p.t_seen == p.t_seen  # not NaN
-        unfinished = (not seen) and _unfinished(
-            p, t_vis, snap.clients[client], job_id, horizon, until, slack
-        )
+        gave_up = unfinished = False
+        if not seen:
+            gave_up = _gave_up(p, snap.clients[client], horizon, until, slack)
+            unfinished = not gave_up
         yield {
             "client": client,
             "job_id": str(job_id),
@@ -222,8 +226,7 @@ def _rows(snap, jobs, now, end: tuple[float | None, float], stop) -> Iterator[di
             "retry_after_violations": p.retry_after_violations,
             "errors": p.errors,
             "injected_errors": p.injected,
-            # stopped asking before the end showed, and not cut off by the run's end
-            "gave_up": not (seen or unfinished) and t_vis is not None and p.last < t_vis,
+            "gave_up": gave_up,
             "unfinished": unfinished,
         }
 
@@ -235,16 +238,14 @@ def _sorted(items: list, key: Callable) -> Iterator:
     return heapq.merge(*pieces, key=key) if len(pieces) > 1 else iter(pieces[0] if pieces else [])
 
 
-def _unfinished(p: Pair, t_vis, last, job_id: int, horizon: float, until, slack) -> bool:
-    """Was the client still on this job when the run ended (or now)? See the module."""
-    if t_vis is None or t_vis > horizon:
-        return True
-    if last.job_id != job_id:
-        return False  # it moved on to another job
+def _gave_up(p: Pair, last, horizon: float, until: float | None, slack: float) -> bool:
+    """Did the client give up on the job (else it was still on it)? See the module."""
+    allowance = WATCHING * (p.gap if p.polls > 1 else last.gap)
+    if last.t - p.last > allowance:
+        return True  # it went on asking about other jobs
     if until is None:
-        return True
-    pace = p.gap if p.polls > 1 else last.gap
-    return until - p.last <= max(WATCHING * pace, slack)
+        return False
+    return horizon - p.last > max(allowance, slack)
 
 
 def _summary(rows: list[dict]) -> dict:

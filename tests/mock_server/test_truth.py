@@ -183,15 +183,32 @@ def test_a_client_that_moved_on_to_another_job_gave_up_on_the_first():
     h = Harness()
     h.doc("POST", "/ordo/jobs", {"template": "chain"})
     h.doc("POST", "/ordo/jobs", {"template": "chain", "duration": "1h"})
-    for job in (1, 1, 2):
+    for job in (1, 1, 2, 2, 2, 2):  # every 3 s: job 1 twice, then job 2 for 9 s more
         h.doc("GET", f"/ordo/jobs/{job}", headers={"X-Client-Id": "m"})
         h.sleep(3)
     h.sleep(60)
     h.doc("GET", "/ordo/jobs/2", headers={"X-Client-Id": "z"})  # another, to the end
-    for until in (None, 69.0):
-        first, second = [r for r in report(h.core, until=until)["jobs"] if r["client"] == "m"]
-        assert first["gave_up"] and not first["unfinished"]
-        assert second["unfinished"] and not second["gave_up"]  # it has not ended
+    first, second = [r for r in report(h.core)["jobs"] if r["client"] == "m"]
+    assert first["gave_up"] and not first["unfinished"]
+    assert second["unfinished"] and not second["gave_up"]  # it may come back to it
+    first, second = [r for r in report(h.core, until=78)["jobs"] if r["client"] == "m"]
+    assert first["gave_up"] and second["gave_up"]  # it stopped long before the end
+
+
+def test_a_client_watching_several_jobs_at_once_gives_up_on_none():
+    """Its latest request is for one of them: the others are not abandoned for that."""
+    h = Harness()
+    for _ in range(3):
+        h.doc("POST", "/ordo/jobs", {"duration": "6.25s"})  # two steps: they end at 12.5 s
+    for _ in range(4):  # each every 3 s, to 11 s
+        for job in (1, 2, 3):
+            h.doc("GET", f"/ordo/jobs/{job}", headers={"X-Client-Id": "rr"})
+            h.sleep(1)
+    h.sleep(1)  # the clients are stopped at 13 s: the ends had shown, unseen
+    for until in (None, h.core.model.advance()):
+        out = report(h.core, until=until)
+        assert out["jobs"][0]["t_visible"] == pytest.approx(12.5)
+        assert out["totals"]["unfinished"] == 3 and out["totals"]["gave_up"] == 0
 
 
 def test_the_until_is_never_past_the_reports_own_time():
