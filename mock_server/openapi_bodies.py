@@ -6,10 +6,11 @@ accepted."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sim.durations import MAX_RATE
-from sim.limits import MAX_DURATION
+from sim.limits import MAX_COUNT, MAX_DURATION
 from sim.templates import JobTemplate
 
 PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
@@ -83,7 +84,11 @@ def submission(templates: list[JobTemplate], max_retries: int | None) -> dict:
 
 def _submit_for(template: JobTemplate, retries: str, first: bool) -> dict:
     ids = [s.id for s in template.steps]
-    outcomes = ["succeed", f"transient_failures:{retries}", *(f"fail_step:{i}" for i in ids)]
+    outcomes = [
+        "succeed",
+        f"transient_failures:{retries}",
+        *(f"fail_step:{_literal(i)}" for i in ids),
+    ]
     if any(s.optional for s in template.steps):
         outcomes.append("partial")
     name = {"enum": [template.name, None]} if first else {"const": template.name}
@@ -138,7 +143,13 @@ def faults_body(codes: Iterable[int], outage_modes: Iterable[str]) -> dict:
                 "latency": latency,
                 "latency_probability": PROBABILITY,
                 "rate_limit": {
-                    **obj({"rate": RATE, "burst": {"type": "integer", "minimum": 1}}, ["rate"]),
+                    **obj(
+                        {
+                            "rate": RATE,
+                            "burst": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
+                        },
+                        ["rate"],
+                    ),
                     "description": "requests per second and burst of each client's bucket "
                     "(an empty object: none)",
                 },
@@ -163,4 +174,17 @@ _DISTS = {
     "exponential": ("mean",),
     "lognormal": ("median", "p95"),
 }
-BYTE_RATE = {**RATE, "description": 'bytes per second, or per unit as "200/s"'}
+BYTE_RATE = {
+    "type": ["number", "string"],
+    "minimum": 1,
+    "maximum": MAX_RATE,
+    "pattern": r"^0*[1-9][0-9]{0,5}(\.[0-9]{0,3})?(/s)?$",
+    "description": 'bytes per second, at least 1, or per unit as "200/s"; the pattern is a '
+    "subset of what the server takes",
+}
+
+
+def _literal(text: str) -> str:
+    """Text matched as itself by a regex, in the ECMA dialect JSON Schema patterns use
+    (``re.escape`` also escapes characters that ECMA's unicode mode refuses escaped)."""
+    return re.sub(r"[\\^$.|?*+()\[\]{}/]", lambda m: "\\" + m.group(), text)

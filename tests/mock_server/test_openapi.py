@@ -4,6 +4,7 @@ schemathesis (every check and phase, both tokens) that finds nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -16,10 +17,13 @@ from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from mock_server.core import ACTION_WORDS, BASES, Response
+from mock_server.clock import ScaledClock
+from mock_server.core import ACTION_WORDS, BASES, Config, Core, Request, Response
+from mock_server.model import LiveModel
 from mock_server.openapi import document
-from mock_server.openapi_bodies import DURATION_TEXT, RATE, up_to
-from sim.limits import MAX_DURATION
+from mock_server.openapi_bodies import BYTE_RATE, DURATION_TEXT, RATE, up_to
+from sim import load_scenario
+from sim.limits import MAX_COUNT, MAX_DURATION
 from tests.mock_server.helpers import ADMIN as CORE_ADMIN
 from tests.mock_server.helpers import Harness
 from tests.mock_server.server import ADMIN, call, start
@@ -112,9 +116,13 @@ def test_a_duration_the_document_admits_is_one_the_server_takes(text):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.from_regex(RATE["pattern"], fullmatch=True), st.integers(1, 10**6))
-def test_a_rate_the_document_admits_is_one_the_server_takes(text, burst):
-    body = {"rate_limit": {"rate": text, "burst": burst}, "dribble": {"rate": text}}
+@given(
+    st.from_regex(RATE["pattern"], fullmatch=True),
+    st.from_regex(BYTE_RATE["pattern"], fullmatch=True),
+    st.integers(1, MAX_COUNT),
+)
+def test_a_rate_the_document_admits_is_one_the_server_takes(text, bytes_text, burst):
+    body = {"rate_limit": {"rate": text, "burst": burst}, "dribble": {"rate": bytes_text}}
     status, doc = FAULTED.doc("PUT", "/_admin/faults", body, token=CORE_ADMIN)
     assert status == 200, (text, doc)
 
@@ -130,6 +138,35 @@ def test_outcomes_the_document_admits_are_those_the_server_takes():
         for outcome in words:
             status, doc = HARNESS.doc("POST", "/ordo/jobs", {"template": name, "outcome": outcome})
             assert (status == 201) == bool(admits(outcome)), (name, outcome, status, doc)
+
+
+def test_step_ids_with_regex_characters_are_matched_as_themselves(tmp_path: Path):
+    scenario = tmp_path / "odd.toml"
+    scenario.write_text(ODD)
+    clock = ScaledClock(1.0, wall=lambda: 0.0, epoch=0.0)
+    core = Core(LiveModel(load_scenario(scenario), clock), Config(tokens={"t": "qa"}))
+    body = document(core)["paths"]["/status"]["post"]["requestBody"]["content"]
+    admits = re.compile(
+        body["application/json"]["schema"]["anyOf"][0]["properties"]["outcome"]["pattern"]
+    ).fullmatch
+    for outcome in ("fail_step:a.b+c", "fail_step:x(y)/z", "fail_step:aXb+c", "fail_step:x(y)"):
+        raw = json.dumps({"outcome": outcome}).encode()
+        answer = core.handle(Request("POST", "/status", {}, {}, raw))
+        assert (answer.status == 202) == bool(admits(outcome)), (outcome, answer.body)
+
+
+ODD = """
+name = "odd"
+horizon = "1h"
+[[templates]]
+name = "odd"
+[[templates.steps]]
+id = "a.b+c"
+duration = "10s"
+[[templates.steps]]
+id = "x(y)/z"
+duration = "10s"
+"""
 
 
 def test_up_to_is_the_whole_numbers_to_n_in_as_many_digits():
