@@ -28,7 +28,7 @@ from mock_server.faults import NONE, Decision, Faults, retry_after_header
 from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
-from mock_server.model import LiveModel, SubmitError, short
+from mock_server.model import LiveModel
 from mock_server.render import render
 from mock_server.responses import Delay, Hold, Request, Response, error, ok
 from mock_server.truth import Truth
@@ -142,10 +142,12 @@ class Core:
             if limited is not None:
                 return self._rate_limited(req, rest[0] if is_status else None, tenant, limited)
         if not rest:
+            from mock_server.collection import listing, submit
+
             if req.method == "POST":
-                return self._submit(req, dialect, tenant)
+                return submit(self, req, dialect, tenant)
             if req.method == "GET":
-                return self._list(req, dialect, tenant)
+                return listing(self, req, dialect, tenant)
             return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET, POST")
         rec = self._job(rest[0], tenant)
         if rec is None:
@@ -198,7 +200,7 @@ class Core:
     # --- jobs --------------------------------------------------------------------------
 
     def _status(self, req, dialect, rec: JobRecord, held: bool, decision: Decision | None):
-        wait = _number(req.query, "wait", 0.0, 0.0, self.config.max_wait)
+        wait = query_number(req.query, "wait", 0.0, 0.0, self.config.max_wait)
         if isinstance(wait, Response):
             return wait
         if decision is None:
@@ -212,7 +214,7 @@ class Core:
         if faulty is not None:
             return faulty
         if wait and not held and not rec.ended:
-            return Hold(rec.id, dialect, self._document(rec, dialect)[1], wait, decision)
+            return Hold(rec.id, dialect, self.document(rec, dialect)[1], wait, decision)
         return self._show(req, dialect, rec, now, client, decision)
 
     def _plain_status(self, req: Request) -> Response | None:
@@ -241,7 +243,7 @@ class Core:
     def _show(self, req, dialect, rec: JobRecord, now: float, client: str, decision: Decision):
         """A job's status document, or 304 where the client has it (If-None-Match), with
         the request recorded in the ground truth."""
-        body, etag = self._document(rec, dialect)
+        body, etag = self.document(rec, dialect)
         headers = {"Cache-Control": "no-cache"}
         if self.config.etag:
             headers["ETag"] = etag
@@ -318,14 +320,14 @@ class Core:
         now = self.model.advance()
         rec = self.model.records[hold.job_id]
         rec.catch_up(now)
-        if rec.ended or self._document(rec, hold.dialect)[1] != hold.etag:
+        if rec.ended or self.document(rec, hold.dialect)[1] != hold.etag:
             return 0.0
         due = self.model.next_change(rec.id)
         if math.isinf(due):
             return hold.wait
         return max(self.model.clock.wall_after(due - now), 0.001)
 
-    def _document(self, rec: JobRecord, dialect: str) -> tuple[bytes, str]:
+    def document(self, rec: JobRecord, dialect: str) -> tuple[bytes, str]:
         """The serialized status and its ETag, made once per visible version."""
         cached = rec.cache.get(dialect)
         if cached is not None and cached[0] == rec.version:
@@ -338,93 +340,11 @@ class Core:
         rec.cache[dialect] = (rec.version, body, etag)
         return body, etag
 
-    def _submit(self, req: Request, dialect: str, tenant: str) -> Response:
-        full = self._full(tenant)
-        if full is not None:
-            return full
-        fields = json_object(req.body)
-        if isinstance(fields, Response):
-            return fields
-        unknown = sorted(set(fields) - SUBMIT_FIELDS)
-        if unknown:
-            return error(
-                422,
-                "invalid",
-                f"unknown field {short(unknown[0])}; expected {', '.join(sorted(SUBMIT_FIELDS))}",
-            )
-        for key in ("template", "outcome"):
-            if fields.get(key) is not None and not isinstance(fields[key], str):
-                return error(422, "invalid", f"{key}: expected a string")
-        durations = fields.get("durations") or {}
-        if not isinstance(durations, dict):
-            return error(422, "invalid", "durations: expected an object of step id -> duration")
-        if fields.get("duration") is not None:
-            durations = {"*": fields["duration"], **durations}
-        try:
-            rec = self.model.submit(
-                fields.get("template"),
-                tenant,
-                fields.get("outcome"),
-                durations,
-                self.config.max_scripted_retries,
-            )
-        except SubmitError as exc:
-            return error(422, "invalid", str(exc))
-        location = f"/{BASES[dialect]}/{rec.id}"
-        body, etag = self._document(rec, dialect)
-        doc = json.loads(body)
-        if dialect == "generic":
-            doc = {"id": str(rec.id), **doc}
-            return ok(202, doc, Location=location)
-        return ok(201, doc, Location=location, ETag=etag)
-
-    def _full(self, tenant: str) -> Response | None:
-        """The 429 of a submission past the jobs the server holds, in all or for its
-        tenant (jobs live as long as the server: a flood must not take its memory)."""
-        cap = self.config.max_jobs
-        if len(self.model.records) >= cap:
-            message = f"the server holds its most jobs (max_jobs = {cap}); restart it to clear"
-            return error(429, "too_many_jobs", message)
-        cap = self.config.max_jobs_per_tenant
-        if len(self.model.by_tenant.get(tenant, ())) >= cap:
-            message = f"tenant {tenant} holds its most jobs (max_jobs_per_tenant = {cap})"
-            return error(429, "too_many_jobs", message)
-        return None
-
-    def _list(self, req: Request, dialect: str, tenant: str) -> Response:
-        limit = _number(req.query, "limit", 50, 1, self.config.page_max, whole=True)
-        if isinstance(limit, Response):
-            return limit
-        offset = _number(req.query, "offset", 0, 0, math.inf, whole=True)
-        if isinstance(offset, Response):
-            return offset
-        now = self.model.advance()
-        page, total = self._page(tenant, int(offset), int(limit))
-        items = []
-        for rec in page:
-            rec.catch_up(now)
-            doc = json.loads(self._document(rec, dialect)[0])
-            items.append({"id": str(rec.id), **doc} if dialect == "generic" else doc)
-        return ok(
-            200,
-            {LIST_KEY[dialect]: items, "total": total, "limit": limit, "offset": offset},
-        )
-
-    def _page(self, tenant: str, offset: int, limit: int) -> tuple[list[JobRecord], int]:
-        """A page of the jobs a tenant sees (the admin: all), and how many there are, in
-        time of the page, not of every job held."""
-        if tenant != ADMIN:
-            mine = self.model.by_tenant.get(tenant, [])
-            return mine[offset : offset + limit], len(mine)
-        records = self.model.records  # ids run from 1, in order
-        last = min(offset + limit, len(records))
-        return [records[i] for i in range(offset + 1, last + 1)], len(records)
-
     def _act(self, dialect: str, rec: JobRecord, action: Action) -> Response:
         refused = self.model.act(rec.id, action, DIALECTS[dialect])
         if refused is not None:
             return error(409, "conflict", refused)
-        body, etag = self._document(rec, dialect)
+        body, etag = self.document(rec, dialect)
         return Response(200, body, {"Content-Type": "application/json", "ETag": etag})
 
     # --- admin -------------------------------------------------------------------------
@@ -459,7 +379,8 @@ def _is_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
-def _number(query, name, default, low, high, whole=False) -> float | Response:
+def query_number(query, name, default, low, high, whole=False) -> float | Response:
+    """A number from the query string within [low, high], or the 400 saying what was expected."""
     raw = query.get(name)
     if raw is None:
         return default

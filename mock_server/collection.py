@@ -1,0 +1,107 @@
+"""The collection endpoints of each dialect: a submission (``POST``), capped by the jobs
+the server holds in all and per tenant, and a page of the jobs a tenant sees (``GET``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING
+
+from mock_server.access import ADMIN
+from mock_server.bodies import json_object
+from mock_server.core import BASES, LIST_KEY, SUBMIT_FIELDS, query_number
+from mock_server.jobs import JobRecord
+from mock_server.model import SubmitError, short
+from mock_server.responses import Request, Response, error, ok
+
+if TYPE_CHECKING:
+    from mock_server.core import Core
+
+
+def submit(core: Core, req: Request, dialect: str, tenant: str) -> Response:
+    """A job made as the body asks: 201 (202 in the generic dialect) with its status and
+    Location; 429 past the caps, 400/422 for a body the server cannot act on."""
+    full = _full(core, tenant)
+    if full is not None:
+        return full
+    fields = json_object(req.body)
+    if isinstance(fields, Response):
+        return fields
+    unknown = sorted(set(fields) - SUBMIT_FIELDS)
+    if unknown:
+        return error(
+            422,
+            "invalid",
+            f"unknown field {short(unknown[0])}; expected {', '.join(sorted(SUBMIT_FIELDS))}",
+        )
+    for key in ("template", "outcome"):
+        if fields.get(key) is not None and not isinstance(fields[key], str):
+            return error(422, "invalid", f"{key}: expected a string")
+    durations = fields.get("durations") or {}
+    if not isinstance(durations, dict):
+        return error(422, "invalid", "durations: expected an object of step id -> duration")
+    if fields.get("duration") is not None:
+        durations = {"*": fields["duration"], **durations}
+    try:
+        rec = core.model.submit(
+            fields.get("template"),
+            tenant,
+            fields.get("outcome"),
+            durations,
+            core.config.max_scripted_retries,
+        )
+    except SubmitError as exc:
+        return error(422, "invalid", str(exc))
+    location = f"/{BASES[dialect]}/{rec.id}"
+    body, etag = core.document(rec, dialect)
+    doc = json.loads(body)
+    if dialect == "generic":
+        doc = {"id": str(rec.id), **doc}
+        return ok(202, doc, Location=location)
+    return ok(201, doc, Location=location, ETag=etag)
+
+
+def _full(core: Core, tenant: str) -> Response | None:
+    """The 429 of a submission past the jobs the server holds, in all or for its
+    tenant (jobs live as long as the server: a flood must not take its memory)."""
+    cap = core.config.max_jobs
+    if len(core.model.records) >= cap:
+        message = f"the server holds its most jobs (max_jobs = {cap}); restart it to clear"
+        return error(429, "too_many_jobs", message)
+    cap = core.config.max_jobs_per_tenant
+    if len(core.model.by_tenant.get(tenant, ())) >= cap:
+        message = f"tenant {tenant} holds its most jobs (max_jobs_per_tenant = {cap})"
+        return error(429, "too_many_jobs", message)
+    return None
+
+
+def listing(core: Core, req: Request, dialect: str, tenant: str) -> Response:
+    """A page (``limit``, ``offset``) of the tenant's jobs' status documents."""
+    limit = query_number(req.query, "limit", 50, 1, core.config.page_max, whole=True)
+    if isinstance(limit, Response):
+        return limit
+    offset = query_number(req.query, "offset", 0, 0, math.inf, whole=True)
+    if isinstance(offset, Response):
+        return offset
+    now = core.model.advance()
+    page, total = _page(core, tenant, int(offset), int(limit))
+    items = []
+    for rec in page:
+        rec.catch_up(now)
+        doc = json.loads(core.document(rec, dialect)[0])
+        items.append({"id": str(rec.id), **doc} if dialect == "generic" else doc)
+    return ok(
+        200,
+        {LIST_KEY[dialect]: items, "total": total, "limit": limit, "offset": offset},
+    )
+
+
+def _page(core: Core, tenant: str, offset: int, limit: int) -> tuple[list[JobRecord], int]:
+    """A page of the jobs a tenant sees (the admin: all), and how many there are, in
+    time of the page, not of every job held."""
+    if tenant != ADMIN:
+        mine = core.model.by_tenant.get(tenant, [])
+        return mine[offset : offset + limit], len(mine)
+    records = core.model.records  # ids run from 1, in order
+    last = min(offset + limit, len(records))
+    return [records[i] for i in range(offset + 1, last + 1)], len(records)
