@@ -17,6 +17,9 @@ examples:
       the 10/20/40/80/160-minute retry schedule plays out in about half a minute
   pollsim serve --token qa=s3cret --admin-token adm1n --background
       fixed tokens, and the scenario's arrivals submit jobs too (a busy system)
+  POLLSIM_ADMIN_TOKEN=adm1n pollsim serve --token-file tokens.txt --max-jobs 20000
+      tokens kept out of ps (tokens.txt: a line 'qa=s3cret' per tenant), and at most
+      20,000 jobs held (past it, a submission gets 429)
 
 then, for instance:
   curl -s -X POST localhost:8080/status -d '{"outcome": "succeed", "duration": "30s"}'
@@ -60,9 +63,12 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     admin.add_argument(
         "--admin-token",
         metavar="TOKEN",
-        help="default: $POLLSIM_ADMIN_TOKEN, else the scenario's, else a random one, printed",
+        help="the admin token (shows in ps; default: $POLLSIM_ADMIN_TOKEN, else the "
+        "scenario's, else a random one, printed)",
     )
-    admin.add_argument("--admin-token-file", type=Path, metavar="FILE", help="its one line")
+    admin.add_argument(
+        "--admin-token-file", type=Path, metavar="FILE", help="the admin token: the file's one line"
+    )
     p.add_argument(
         "--background",
         action="store_true",
