@@ -56,6 +56,8 @@ def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) 
         started = clock()
         try:
             return await _answer(core, request, spec, admission, began)
+        except ConnectionError:  # the client hung up mid-answer: nobody to tell
+            raise asyncio.CancelledError from None
         except Exception:  # a bug of ours: say so, in JSON, count it, and keep serving
             traceback.print_exc(file=sys.stderr)
             core.truth.internal_error(core.dialect_of(request.path))
@@ -67,15 +69,9 @@ def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) 
             if timed:
                 conn.request_finished()
 
-    # a client that hangs up ends its request: a held long-poll or a body being read
-    # gives its slot back at once (aiohttp would run the handler on to its end); bodies
-    # are decoded by mock_server.decoding, which refuses a stream cut short
+    # bodies are decoded by mock_server.decoding, which refuses a stream cut short
     return web.Server(
-        handle,
-        access_log=None,
-        keepalive_timeout=spec.keepalive_timeout,
-        handler_cancellation=True,
-        auto_decompress=False,
+        handle, access_log=None, keepalive_timeout=spec.keepalive_timeout, auto_decompress=False
     )
 
 
@@ -100,11 +96,14 @@ async def _answer(
     if isinstance(resp, Offload):  # the ground truth's report: built in a worker thread
         resp = await resp.run()
     held = False
+    # a client that hangs up ends the waits (its slot is free at once), not the request:
+    # it is still answered, to nobody, and recorded in the ground truth as it arrived
+    gone = request.protocol.lost() if isinstance(request.protocol, Connection) else None
     while not isinstance(resp, Response):
         if isinstance(resp, Delay):
-            await asyncio.sleep(resp.seconds)
+            await _pause(resp.seconds, gone)
         else:  # a long-poll: until the job's document changes or the wait ends
-            refused = await _hold(core, req, resp, admission)
+            refused = await _hold(core, req, resp, admission, gone)
             if refused is not None:
                 return _web(refused)
             held = True
@@ -114,7 +113,7 @@ async def _answer(
     if resp.transport == "dribble":
         return await dribble(request, resp)
     if resp.transport == "hang":  # an outage that answers nothing: until the deadline
-        await asyncio.sleep(spec.request_deadline)
+        await _pause(spec.request_deadline, gone)
     return cut(request, reset=resp.transport != "empty")
 
 
@@ -141,9 +140,11 @@ async def _receive(
         admission.received()
 
 
-async def _hold(core: Core, req: Request, hold: Hold, admission: Admission) -> Response | None:
-    """Hold a long-poll until the job's document changes or its wait ends; or the 429
-    refusing it, when the long-polls' caps are full."""
+async def _hold(
+    core: Core, req: Request, hold: Hold, admission: Admission, gone: asyncio.Future | None
+) -> Response | None:
+    """Hold a long-poll until the job's document changes, its wait ends or its client
+    hangs up; or the 429 refusing it, when the long-polls' caps are full."""
     client = client_key(req.headers)
     refused = admission.hold(client)
     if refused is not None:
@@ -153,10 +154,21 @@ async def _hold(core: Core, req: Request, hold: Hold, admission: Admission) -> R
         loop = asyncio.get_running_loop()
         deadline = loop.time() + hold.wait
         while (delay := core.changed(hold)) > 0 and (left := deadline - loop.time()) > 0:
-            await asyncio.sleep(min(delay, left))
+            if await _pause(min(delay, left), gone):
+                break
     finally:
         admission.release(client)
     return None
+
+
+async def _pause(seconds: float, gone: asyncio.Future | None) -> bool:
+    """Wait ``seconds``, or less if the client hangs up meanwhile: whether it did."""
+    if gone is None:
+        await asyncio.sleep(seconds)
+        return False
+    if not gone.done():
+        await asyncio.wait((gone,), timeout=seconds)
+    return gone.done()
 
 
 def _web(resp: Response) -> web.Response:

@@ -29,12 +29,13 @@ class Connection(RequestHandler):
     second (``Watch``) drops the connections whose head has taken longer than the
     deadline, so a request costs one clock read rather than a timer set and cancelled."""
 
-    __slots__ = ("_between", "_since")
+    __slots__ = ("_between", "_lost", "_since")
     watch: Watch | None = None  #: set per server by ``factory``
 
     def connection_made(self, transport) -> None:
         # the clock runs from accept: a connection that never sends a byte is dropped too
         self._between = False
+        self._lost: asyncio.Future | None = None
         self._since = self.watch.clock() if self.watch is not None else None
         if self.watch is not None:
             self.watch.open.add(self)
@@ -49,7 +50,18 @@ class Connection(RequestHandler):
     def connection_lost(self, exc) -> None:
         if self.watch is not None:
             self.watch.open.discard(self)
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
         super().connection_lost(exc)
+
+    def lost(self) -> asyncio.Future:
+        """Done when the client hangs up (at once if it has): a request that waits (a
+        long-poll, injected latency) stops waiting, and gives its slot back."""
+        if self._lost is None:
+            self._lost = self._loop.create_future()
+            if self.transport is None:
+                self._lost.set_result(None)
+        return self._lost
 
     def request_started(self) -> float | None:
         """The head is in: stop the clock, and say when the request began (None: unknown,

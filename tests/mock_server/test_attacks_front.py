@@ -460,6 +460,17 @@ def test_health_metrics_and_admin_are_answered_when_every_slot_is_taken(tmp_path
 
 
 @live
+def test_a_long_poll_hung_up_frees_its_slot_and_is_still_in_the_ground_truth(capped):
+    where = _long_job(capped, "tok-a")
+    with _long_poll(capped, where, "hung-up"):
+        _until(capped, "pollsim_long_polls_held", 1)
+    _until(capped, "pollsim_long_polls_held", 0)  # at once, not after its 60 s
+    rows = call(capped, "GET", "/_admin/report", token=ADMIN).json["jobs"]
+    mine = [r for r in rows if r["client"] == "hung-up"]
+    assert [r["polls"] for r in mine] == [1]  # the request arrived: it is load
+
+
+@live
 def test_without_a_client_id_long_polls_are_counted_per_credentials(capped):
     mine, theirs = _long_job(capped, "tok-a"), _long_job(capped, "tok-b")
     socks = [_long_poll(capped, mine, None) for _ in range(5)]
