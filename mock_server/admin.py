@@ -76,7 +76,7 @@ def report_answer(core: Core, req: Request) -> Response | Offload:
 
 def report(core: Core, until: float | None = None) -> dict:
     """The ground truth: per client and job, per client, in all; ``until``: when the
-    clients were stopped (simulated seconds; see ``mock_server.truth_report``)."""
+    clients were stopped (simulated seconds; see ``mock_server.truth_rows``)."""
     return json.loads(_builder(core, until)(None))
 
 

@@ -1,50 +1,25 @@
 """The ground truth's report, built from a snapshot in time linear in the pairs of client
 and job, so that the server can build it in a worker thread while it keeps answering.
 
-Whether a client that never saw a job's end gave up on it, or was still on it when the
-run ended (unfinished). Its pace is its longest gap between two requests for the job
-(for a job asked about once: between any two of its requests); its allowance is
-``WATCHING`` times its pace (a backoff that doubles asks next at twice its last gap).
-
-- It moved on when it went on asking about other jobs for longer than its allowance
-  after its last request for this one: it gave up on this job, whether or not the job
-  ended before the run did (it abandoned it, and counts it as given up itself).
-- Without ``until`` (the run may not be over), a client that did not move on is
-  unfinished: it may still come back to the job.
-- With ``until`` (when the clients were stopped, simulated seconds), the run ended at
-  ``until`` or at the latest request of any client, whichever came first (``until`` is
-  read from a clock after the clients stopped, late by a wall second or so: scaled, a
-  minute or more). A client that did not move on is unfinished if it last asked within
-  its allowance, or within ``slack``, of the end (the server gives a wall second at its
-  speed: a swarm's users are not all stopped at the same instant); else it stopped
-  asking well before the end while others asked on, and gave up.
-
-A client polling several jobs at once moves on from none of them, so none of them is
-counted given up just because its latest request was for another.
+What each row says, and whether a client gave up or was cut off by the run's end:
+``mock_server.truth_rows``.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import groupby
 from operator import itemgetter
 
 import numpy as np
 
-from mock_server.truth import OVERFLOW, Pair, Snapshot
+from mock_server.truth import OVERFLOW, Snapshot
+from mock_server.truth_rows import Abandoned, report_rows
 from sim._gc import no_cyclic_gc
 
-WATCHING = 2.0  #: a client is still watching within this many of its longest gaps
-_CHUNK = 2000  #: rows between checks for a stop
 _PIECE = 256  #: rows per call of the JSON encoder, which holds the GIL throughout
-_SORTED = 8192  #: items sorted per call of sorted(), which holds the GIL throughout
-
-
-class Abandoned(Exception):
-    """The report was no longer wanted (the request went away, the server is stopping)."""
 
 
 def build(
@@ -87,7 +62,8 @@ def _write(snap, jobs, now, end, stop, extra) -> bytearray:
     out = bytearray(b'{"jobs":[')
     rows, clients = _Pieces(out, stop), _Pieces(bytearray(), stop)
     tally = _Tally()
-    for client, group in groupby(_rows(snap, jobs, now, end, stop), key=itemgetter("client")):
+    each_row = report_rows(snap, jobs, now, end, stop)
+    for client, group in groupby(each_row, key=itemgetter("client")):
         mine = list(group)
         rows.extend(mine)
         entry = {"client": client, **_summary(mine)}
@@ -184,68 +160,6 @@ _SUMMED = {
     "gave_up": "gave_up",
     "unfinished": "unfinished",
 }
-
-
-def _rows(snap, jobs, now, end: tuple[float | None, float], stop) -> Iterator[dict]:
-    until, slack = end
-    if until is not None:
-        until = min(until, snap.latest)  # the end of the run: see the module
-    horizon = now if until is None else until
-    known: dict[int, dict] = {}
-    pairs = _sorted(list(snap.pairs.items()), itemgetter(0))
-    for i, ((client, job_id), p) in enumerate(pairs):
-        if stop is not None and i % _CHUNK == 0 and stop.is_set():
-            raise Abandoned
-        job = known.get(job_id)
-        if job is None:
-            job = known[job_id] = jobs(job_id)
-        t_end, t_vis = job["t_end"], job["t_visible"]
-        seen = p.t_seen == p.t_seen  # not NaN
-        gave_up = unfinished = False
-        if not seen:
-            gave_up = _gave_up(p, snap.clients[client], horizon, until, slack)
-            unfinished = not gave_up
-        yield {
-            "client": client,
-            "job_id": str(job_id),
-            "template": job["template"],
-            "tenant": job["tenant"],
-            "state": job["state"],
-            "submit": job["submit"],
-            "t_end": t_end,
-            "t_visible": t_vis,
-            "shown": job["shown"],  #: [t, state], each from when the API showed it
-            "t_seen": p.t_seen if seen else None,
-            "detection_latency_s": p.t_seen - t_end if seen and t_end is not None else None,
-            "polling_delay_s": p.t_seen - t_vis if seen and t_vis is not None else None,
-            "polls": p.polls,
-            "t_first": p.first,  #: its first request
-            "watched_s": p.last - p.first,  #: first request to last
-            "wasted_polls": p.wasted,
-            "requests_after_seen": p.after_seen,
-            "retry_after_violations": p.retry_after_violations,
-            "errors": p.errors,
-            "injected_errors": p.injected,
-            "gave_up": gave_up,
-            "unfinished": unfinished,
-        }
-
-
-def _sorted(items: list, key: Callable) -> Iterator:
-    """``sorted(items, key=key)``, a piece at a time and merged in Python, so that the
-    event loop's thread gets the GIL in between."""
-    pieces = [sorted(items[i : i + _SORTED], key=key) for i in range(0, len(items), _SORTED)]
-    return heapq.merge(*pieces, key=key) if len(pieces) > 1 else iter(pieces[0] if pieces else [])
-
-
-def _gave_up(p: Pair, last, horizon: float, until: float | None, slack: float) -> bool:
-    """Did the client give up on the job (else it was still on it)? See the module."""
-    allowance = WATCHING * (p.gap if p.polls > 1 else last.gap)
-    if last.t - p.last > allowance:
-        return True  # it went on asking about other jobs
-    if until is None:
-        return False
-    return horizon - p.last > max(allowance, slack)
 
 
 def _summary(rows: list[dict]) -> dict:

@@ -12,7 +12,8 @@ import pytest
 
 from mock_server.admin import job_truth, report
 from mock_server.truth import OVERFLOW, Truth
-from mock_server.truth_report import _CHUNK, _PIECE, Abandoned, build, build_json
+from mock_server.truth_report import _PIECE, build, build_json
+from mock_server.truth_rows import _CHUNK, Abandoned
 from tests.mock_server.helpers import Harness
 
 TERMINAL = "succeeded"
