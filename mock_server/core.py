@@ -112,9 +112,9 @@ class Core:
         if parts == ["metrics"] and req.method == "GET":
             return Response(200, self.metrics.render(), {"Content-Type": METRICS_TYPE})
         if parts == ["openapi.json"] and req.method == "GET":
-            from mock_server.openapi import document
+            from mock_server.openapi import answer
 
-            return ok(200, document(self))
+            return answer(self)
         if parts[:1] == ["_admin"]:
             return self._admin(req, parts[1:])
         route = _route(parts)
