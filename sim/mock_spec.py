@@ -88,7 +88,11 @@ def read_serve(t: Reader) -> MockSpec:
     for tenant in list(tokens.data):
         if tenant in RESERVED_TENANTS:
             raise tokens.error(tenant, f"a reserved name ({', '.join(RESERVED_TENANTS)})")
-        token_map[tokens.get(tenant, r.text)] = tenant
+        token = tokens.get(tenant, r.text)
+        if token in token_map:
+            other = token_map[token]
+            raise tokens.error(tenant, f"the same token as tenant {other!r}; one tenant a token")
+        token_map[token] = tenant
     tokens.done()
     hint = t.get("retry_after_hint", duration, None)
     spec = MockSpec(

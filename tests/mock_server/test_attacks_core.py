@@ -226,6 +226,11 @@ def test_a_tenant_may_not_take_the_name_of_a_role(name):
         read_serve(Reader({"tokens": {name: "tok"}}, "x.toml", "serve"))
 
 
+def test_two_tenants_may_not_share_a_token():
+    with pytest.raises(ScenarioError, match=r"serve\.tokens\.b: the same token as tenant 'a'"):
+        read_serve(Reader({"tokens": {"a": "tok", "b": "tok"}}, "x.toml", "serve"))
+
+
 def test_a_tenant_token_may_not_be_the_admin_token():
     with pytest.raises(ValueError, match="is the admin token"):
         Access({"adm": "qa"}, admin_token="adm")
