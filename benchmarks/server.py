@@ -231,25 +231,9 @@ def main() -> None:
         return
     pin(1)()  # the load on the other core
     scenario = str(ROOT / "scenarios" / "mock_qa.toml")
+    serve = ["-m", "pollsim", "serve", scenario, "--port", "0", "--token", TOKEN, "--speed", "60"]
     cap = str(JOBS + args.mem_jobs)  # the default caps (100k, 50k a tenant) would refuse some
-    ours, url = start(
-        [
-            "-m",
-            "pollsim",
-            "serve",
-            scenario,
-            "--port",
-            "0",
-            "--token",
-            TOKEN,
-            "--speed",
-            "60",
-            "--max-jobs",
-            cap,
-            "--max-jobs-per-tenant",
-            cap,
-        ]
-    )
+    ours, url = start([*serve, "--max-jobs", cap, "--max-jobs-per-tenant", cap])
     bare = None
     try:
         post_jobs(url, JOBS)
