@@ -23,7 +23,7 @@ from collections.abc import Generator, Mapping
 import simpy
 
 from mock_server.clock import ScaledClock
-from mock_server.jobs import JobRecord
+from mock_server.jobs import JobRecord, step_index
 from sim.dialects import Action, Dialect
 from sim.durations import parse_duration
 from sim.scenario import Scenario
@@ -52,6 +52,7 @@ class LiveModel:
         g = rngs(scenario.seed)
         self.lifecycle = lifecycle(self.env, scenario, g)
         self.templates = {t.name: t for t in scenario.templates}
+        self._indexes = {id(t): step_index(t) for t in scenario.templates}
         self.records: dict[int, JobRecord] = {}
         self.by_tenant: dict[str, list[JobRecord]] = {}  #: each tenant's jobs, in order
         self._cursor = 0  # how much of the lifecycle's change log is filed by job
@@ -134,7 +135,7 @@ class LiveModel:
         return (job.ended, job.vis) if job.ended is not None else (None, None)
 
     def _new(self, spec: JobTemplate, tenant: str, now: float) -> JobRecord:
-        rec = JobRecord(len(self.records) + 1, spec, tenant, now)
+        rec = JobRecord(len(self.records) + 1, spec, tenant, now, self._indexes[id(spec)])
         self.records[rec.id] = rec
         self.by_tenant.setdefault(tenant, []).append(rec)
         return rec
