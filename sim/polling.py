@@ -242,6 +242,8 @@ def poll(
     if last >= limits.MAX_SPAN:
         latest = counts_df.loc[counts_df["second"].idxmax(), "strategy"]
         raise SpanError(f"strategy {latest} polls")
+    if not per_job:  # no job at all, and no fast cohort to give an empty frame
+        per_job.append(pd.DataFrame(columns=list(PollRecord._fields)).astype({"job_id": int}))
     per_job_df = pd.concat(per_job, ignore_index=True).sort_values("job_id", ignore_index=True)
     return Polling(
         timelines, per_job_df, counts_df, requests, queue, server, max(end, last + 1), methods

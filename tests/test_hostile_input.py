@@ -264,7 +264,10 @@ def run(argv: list[str]) -> tuple[int, str, str, list]:
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.simplefilter("always")
-        code = main(argv)
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's usage errors: one line, exit status 2
+            code = exc.code
     return code, out.getvalue(), err.getvalue(), caught
 
 
@@ -275,7 +278,7 @@ def check(argv: list[str]) -> None:
     numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     assert not numeric, [str(w.message) for w in numeric]
     if code == 2:
-        assert err.startswith("pollsim: ") and err.count("\n") == 1, err
+        assert err.startswith("pollsim") and err.count("\n") == 1, err
         assert "internal error" not in err
     else:
         assert out and not err, err

@@ -113,3 +113,11 @@ def test_polls_simulated_one_by_one_have_a_budget_for_the_run(monkeypatch, strat
         simulate(loads(text))
     monkeypatch.setattr(limits, "MAX_SLOW_POLLS", 100_000)
     assert simulate(loads(text)).polling.jobs_frame()["polls"].sum() > 1_000
+
+
+@pytest.mark.parametrize("strategy", ["fixed(5)", "per_status(fixed(5))"])
+def test_a_run_with_clients_and_no_job_at_all(strategy):
+    # found by the property test: no job, and a strategy that needs the answers, was
+    # "No objects to concatenate"
+    run = simulate(loads(scenario("10", strategy, rate=0, horizon=100)))
+    assert run.polling.jobs_frame().empty
