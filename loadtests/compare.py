@@ -17,22 +17,15 @@ measured the same way the model measures them.
 from __future__ import annotations
 
 import json
-import math
-import os
-import secrets
-import signal
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from loadtests.compare_live import Live, measure
 from loadtests.failures import MAX_FAILURES, count, verdict
 from loadtests.live import BASES
-from loadtests.processes import Ending, child, health, simulated_now, start_server, stop, watch
-from loadtests.runner import admin_report, cpu_seconds, saturation
 from sim.scenario import Scenario
 
 PEAK_WINDOW = 10  #: simulated seconds over which the peak request rate is averaged
@@ -107,87 +100,6 @@ def predict(scenario: Scenario) -> tuple[Side, pd.DataFrame, float]:
     ).sort_values("start")
     side = Side(jobs[["strategy", "polls", "gave_up", "detection_latency"]], per_second)
     return side, schedule, polling.end
-
-
-def swarm_file() -> str:
-    return "\n".join(
-        [
-            '"""The swarm of a pollsim compare run (written by pollsim)."""',
-            "from loadtests.adopters import Adopter",
-            "",
-            "",
-            "class Adopt(Adopter):",
-            "    pass",
-            "",
-        ]
-    )
-
-
-@dataclass
-class Live:
-    report: dict | None  #: the server's ground truth (None where it gave none)
-    requests: Path  #: the server's request log
-    warnings: list[str]
-    problem: str | None = None  #: what cut the run short, one line
-
-
-def measure(
-    scenario_path: str | None, dialect: str, speed: float, start_in: float, end: float, out: Path
-) -> Live:
-    """The live side: server and swarm, watched (either dying stops the other) and both
-    stopped whatever happens; their output in ``server.log`` and ``locust.log``."""
-    out = out.resolve()  # Locust runs in it: no relative paths
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "swarm.py").write_text(swarm_file())
-    log_path = out / "requests.jsonl"
-    log_path.unlink(missing_ok=True)
-    (out / "locust.log").unlink(missing_ok=True)
-    admin = secrets.token_hex(12)
-    server = locust = None
-    try:
-        options = ["--speed", str(speed), "--background", "--start-in", str(start_in)]
-        options += ["--request-log", str(log_path)]
-        server, url = start_server(scenario_path, options, out, {"POLLSIM_ADMIN_TOKEN": admin})
-        bound = math.ceil(end / speed + start_in + 60)  # the adopter ends the run before
-        args = [sys.executable, "-m", "locust", "-f", str(out / "swarm.py"), "--headless"]
-        args += ["--host", url, "-u", "1", "-r", "1", "-t", f"{bound}s"]
-        args += ["--dialect", dialect, "--adopt", str(out / "schedule.csv")]
-        args += ["--pollsim-csv", str(out / "jobs.csv"), "--csv", str(out / "locust")]
-        args += ["--html", str(out / "locust.html"), "--only-summary"]
-        # the background jobs are no tenant's: the adopters read them with the admin role
-        env = {**os.environ, "POLLSIM_TOKEN": admin}
-        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
-        locust = child(args, out / "locust.log", out / "locust.pid", cwd=out, env=env)
-        ending = _watch_with_bar(locust, server, url, end / speed + start_in)
-        busy = max(0.0, cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
-        doc = health(url) if ending.server_alive else None
-        stop(locust, signal.SIGINT)  # what it measured so far, to its files
-        report, problem = None, ending.problem
-        if doc is not None:
-            try:
-                report = admin_report(url, admin, simulated_now(doc))
-            except (OSError, ValueError) as exc:
-                problem = problem or f"the mock server gave no report: {exc}"
-    finally:
-        stop(locust)
-        stop(server)
-        for pid_file in out.glob("*.pid"):
-            pid_file.unlink()
-    if report is not None:
-        (out / "truth.json").write_text(json.dumps(report, indent=2))
-    return Live(report, log_path, saturation(out / "locust.log", busy), problem)
-
-
-def _watch_with_bar(locust, server, url: str, expected: float) -> Ending:
-    """Watch the run, with a bar of wall seconds on a terminal (none elsewhere)."""
-    from tqdm import tqdm
-
-    with tqdm(
-        total=round(expected), unit="s", desc="live run", disable=None, file=sys.stderr
-    ) as bar:
-        return watch(
-            locust, server, url, tick=lambda t: bar.update(min(round(t), bar.total) - bar.n)
-        )
 
 
 def measured_side(live: Live, schedule: pd.DataFrame) -> Side:

@@ -46,6 +46,16 @@ def count(out: Path, base: str, injected: dict | None = None) -> dict:
     return found
 
 
+def idle(out: Path, failures: dict) -> str | None:
+    """One line where the swarm submitted nothing at all (its users crashed, say), with
+    the first exception Locust caught; None where it submitted."""
+    if failures["submissions"]["requests"]:
+        return None
+    crashes = _rows(out / "locust_exceptions.csv")
+    why = f": {_short(crashes[0].get('Message') or '')}" if crashes else ""
+    return f"the swarm submitted no job{why} (see locust.log)"
+
+
 def _asked_for(error: str) -> bool:
     """Whether Locust's error text is an answer the scenario asked for (``HTTP 429
     rate_limited``, ``HTTP 500 injected``, ...)."""

@@ -5,6 +5,7 @@ dying or the server no longer answering, within a few seconds."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +71,21 @@ def stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(15)
+
+
+@contextlib.contextmanager
+def terminable() -> Iterator[None]:
+    """SIGTERM taken as Ctrl-C while the children run, so that the ``finally`` that stops
+    them runs too (Python's default for SIGTERM ends it on the spot, leaving orphans)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def health(url: str, timeout: float = 2.0) -> dict | None:

@@ -19,9 +19,18 @@ import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from loadtests.failures import MAX_FAILURES, verdict
+from loadtests.failures import MAX_FAILURES, idle, verdict
 from loadtests.live import BASES
-from loadtests.processes import Ending, child, health, simulated_now, start_server, stop, watch
+from loadtests.processes import (
+    Ending,
+    child,
+    health,
+    simulated_now,
+    start_server,
+    stop,
+    terminable,
+    watch,
+)
 from loadtests.summary import summarise, users_path
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
@@ -134,6 +143,7 @@ def run(plan: Plan) -> dict:
     if problem is None and measured.report is not None:
         problem = verdict(summary["failures"], plan.max_failures)
         summary["failures"]["over_limit"] = problem is not None
+        problem = problem or idle(plan.out, summary["failures"])
     summary["partial"] = measured.ending.problem is not None
     summary["problem"] = problem
     from loadtests.report import write
@@ -144,44 +154,58 @@ def run(plan: Plan) -> dict:
 
 
 def _measure(plan: Plan) -> Measured:
-    """Server and swarm, watched to the end and both stopped whatever happens."""
-    token, admin = secrets.token_hex(12), secrets.token_hex(12)
-    server = locust = None
-    workers: list[subprocess.Popen] = []
+    """Server and swarm, watched to the end and both stopped whatever happens (a
+    SIGTERM to pollsim included)."""
+    (plan.out / "locust.log").unlink(missing_ok=True)
+    children: list[subprocess.Popen] = []
+    with terminable():
+        try:
+            return _run_children(plan, children)
+        finally:
+            for proc in reversed(children):  # workers, Locust, then the server
+                stop(proc)
+            for pid_file in plan.out.glob("*.pid"):
+                pid_file.unlink()
+
+
+def _run_children(plan: Plan, children: list[subprocess.Popen]) -> Measured:
+    """Start the server and the swarm (each put in ``children`` as it starts), watch
+    them, stop the swarm and take the ground truth as it stood then."""
     out = plan.out
-    (out / "locust.log").unlink(missing_ok=True)
+    token, admin = secrets.token_hex(12), secrets.token_hex(12)
+    secrets_env = {"POLLSIM_TOKENS": f"loadtest={token}", "POLLSIM_ADMIN_TOKEN": admin}
+    server, url = start_server(plan.scenario, ["--speed", str(plan.speed)], out, secrets_env)
+    children.append(server)
+    args, worker = locust_args(plan, url, free_port())
+    env = {**os.environ, "POLLSIM_TOKEN": token}
+    cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
+    locust = child(args, out / "locust.log", out / "locust.pid", cwd=out, env=env)
+    children.append(locust)
+    for i in range(plan.workers):
+        pid_file = out / f"locust-worker-{i + 1}.pid"
+        children.append(child(worker, out / "locust.log", pid_file, cwd=out, env=env))
+    ending = watch(locust, server, url)
+    busy = max(0.0, cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
+    doc = health(url) if ending.server_alive else None
+    if doc is None and ending.problem is None:
+        ending.problem = "the mock server did not answer /healthz as the swarm ended"
+    until = simulated_now(doc) if doc else None
+    for proc in children[1:]:
+        stop(proc, signal.SIGINT)  # what it measured so far, to its files
+    if ending.problem is None and not (out / "locust_stats.csv").exists():
+        raise RuntimeError(f"locust wrote no results; see {out / 'locust.log'}")
+    return Measured(_truth(url, admin, until, ending), ending, busy, until)
+
+
+def _truth(url: str, admin: str, until: float | None, ending: Ending) -> dict | None:
+    """The ground truth as it stood at ``until``; None (and a problem) if not given."""
+    if until is None:
+        return None
     try:
-        secrets_env = {"POLLSIM_TOKENS": f"loadtest={token}", "POLLSIM_ADMIN_TOKEN": admin}
-        server, url = start_server(plan.scenario, ["--speed", str(plan.speed)], out, secrets_env)
-        args, worker = locust_args(plan, url, free_port())
-        env = {**os.environ, "POLLSIM_TOKEN": token}
-        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
-        locust = child(args, out / "locust.log", out / "locust.pid", cwd=out, env=env)
-        for i in range(plan.workers):
-            pid_file = out / f"locust-worker-{i + 1}.pid"
-            workers.append(child(worker, out / "locust.log", pid_file, cwd=out, env=env))
-        ending = watch(locust, server, url)
-        busy = max(0.0, cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
-        doc = health(url) if ending.server_alive else None
-        until = simulated_now(doc) if doc else None
-        stop(locust, signal.SIGINT)  # what it measured so far, to its files
-        for w in workers:
-            stop(w, signal.SIGINT)
-        if ending.problem is None and not (out / "locust_stats.csv").exists():
-            raise RuntimeError(f"locust wrote no results; see {out / 'locust.log'}")
-        report = None
-        if until is not None:
-            try:
-                report = admin_report(url, admin, until)
-            except (OSError, ValueError) as exc:
-                if ending.problem is None:
-                    ending.problem = f"the mock server gave no report: {exc}"
-        return Measured(report, ending, busy, until)
-    finally:
-        for proc in (*workers, locust, server):
-            stop(proc)
-        for pid_file in out.glob("*.pid"):
-            pid_file.unlink()
+        return admin_report(url, admin, until)
+    except (OSError, ValueError) as exc:
+        ending.problem = ending.problem or f"the mock server gave no report: {exc}"
+        return None
 
 
 def cpu_seconds(pid: int) -> float:

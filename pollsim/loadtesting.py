@@ -82,10 +82,16 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not 0 <= args.max_failures <= 1:
         return _fail(f"--max-failures: found {args.max_failures}, expected a share from 0 to 1")
-    if args.workers < 0:
-        return _fail(f"--workers: found {args.workers}, expected 0 or more")
-    if args.users < 1 or not args.spawn_rate > 0 or not args.speed > 0:
-        return _fail("--users, --spawn-rate and --speed must be above 0")
+    for flag, value, low, high in (
+        ("--workers", args.workers, 0, MAX_WORKERS),
+        ("--users", args.users, 1, MAX_USERS),
+        ("--spawn-rate", args.spawn_rate, 1e-3, MAX_SPAWN_RATE),
+        ("--seed", args.seed, 0, 2**63 - 1),
+    ):
+        if not low <= value <= high:  # NaN is neither
+            return _fail(f"{flag}: found {value}, expected {_num(low)} to {_num(high)}")
+    if not args.speed > 0:
+        return _fail(f"--speed: found {args.speed}, expected a number > 0")
     if args.scenario is not None and not args.scenario.is_file():
         return _fail(f"{args.scenario}: no such scenario file")
     plan = Plan(
@@ -125,6 +131,9 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 
 
 MAX_DURATION = 7 * 86400  #: seconds: a load test or a job longer than a week is a typo
+MAX_WORKERS = 64  #: Locust worker processes: each is a Python process of its own
+MAX_USERS = 100_000  #: users of one swarm (each a greenlet and a connection)
+MAX_SPAWN_RATE = 10_000  #: users started per second
 
 
 def _seconds(flag: str, text: str, low: float) -> float:
@@ -164,6 +173,10 @@ def format_summary(summary: dict) -> str:
     else:
         lines.append(f"server: {server['requests']:,} requests; latency in simulated s")
     return "\n".join(lines)
+
+
+def _num(x: float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
 
 
 def _cell(value: float | None, spec: str) -> str:

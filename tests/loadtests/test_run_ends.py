@@ -185,3 +185,14 @@ def test_the_tokens_are_in_no_command_line(tmp_path):
     assert not [c for c in commands if token in c or "--token" in c], commands
     with (out / "jobs.csv").open() as f:
         assert len(list(csv.DictReader(f))) >= 1  # and Locust used it
+
+
+def test_a_sigterm_to_the_load_test_stops_its_children_too(tmp_path):
+    out = tmp_path / "out"
+    cmd = [*POLLSIM, "loadtest", str(QA), "--out", str(out), "--speed", "20", "--users", "2",
+           "--strategy", "fixed(3)", "--duration", "10m"]  # fmt: skip
+    proc, _ = started(out, cmd)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip() == "pollsim: interrupted", err[-3000:]
+    assert mentioning(str(out)) == []  # Python's default for SIGTERM left them running

@@ -189,3 +189,17 @@ def test_without_the_servers_truth_the_summary_says_so(tmp_path):
     s = summarise(tmp_path, None, "/s")
     assert s["a"]["unfinished"] is None and s["server"]["requests"] is None
     assert count(tmp_path, "/s")["polls"]["failed"] == 7 - 3  # the cut ones are not known
+
+
+def test_a_swarm_that_submitted_nothing_says_why(tmp_path):
+    from loadtests.failures import idle
+
+    _write(tmp_path / "locust_stats.csv", ["Type", "Name", "Request Count", "Failure Count"], [])
+    crash = {"Count": 4, "Message": "ValueError('expected non-negative integer')"}
+    _write(tmp_path / "locust_exceptions.csv", ["Count", "Message"], [crash])
+    found = count(tmp_path, "/s")
+    assert idle(tmp_path, found) == (
+        "the swarm submitted no job: ValueError('expected non-negative integer') (see locust.log)"
+    )
+    found["submissions"]["requests"] = 1
+    assert idle(tmp_path, found) is None

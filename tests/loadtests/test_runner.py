@@ -87,7 +87,10 @@ def read_back(out, trip):
         (["--duration", "nan"], "--duration 'nan'"),
         (["--job-duration", "1e400"], "--job-duration '1e400'"),
         (["--max-failures", "2"], "--max-failures: found 2.0"),
-        (["--users", "0"], "must be above 0"),
+        (["--users", "0"], "--users: found 0, expected 1 to 100,000"),
+        (["--workers", "1000"], "--workers: found 1000, expected 0 to 64"),
+        (["--spawn-rate", "inf"], "--spawn-rate: found inf"),
+        (["--seed", "-1"], "--seed: found -1, expected 0 to 9,223,372,036,854,775,807"),
         (["no/such.toml"], "no such scenario file"),
     ],
 )
