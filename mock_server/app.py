@@ -93,12 +93,12 @@ async def _answer(
     query = request.query if request.query_string else EMPTY
     req = Request(request.method, request.path, query, request.headers, body)
     resp = core.handle(req)
-    if isinstance(resp, Offload):  # the ground truth's report: built in a worker thread
-        resp = await resp.run()
     held = False
     # a client that hangs up ends the waits (its slot is free at once), not the request:
     # it is still answered, to nobody, and recorded in the ground truth as it arrived
     gone = request.protocol.lost() if isinstance(request.protocol, Connection) else None
+    if isinstance(resp, Offload):  # the ground truth's report: built in a worker thread
+        resp = await resp.run(gone)
     while not isinstance(resp, Response):
         if isinstance(resp, Delay):
             await _pause(resp.seconds, gone)

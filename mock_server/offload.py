@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mock_server.responses import error
+
 if TYPE_CHECKING:
-    from mock_server.core import Response
+    from mock_server.responses import Response
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,10 @@ class Offload:
     build: Callable[[threading.Event], Response]
     stop: threading.Event = field(default_factory=threading.Event)
 
-    async def run(self) -> Response:
+    async def run(self, gone: asyncio.Future | None = None) -> Response:
         """The answer, built in a daemon thread (one that never holds up the process's
-        exit); cancelling this asks the build to stop."""
+        exit). Cancelling this, or ``gone`` (the client hung up) coming first, asks the
+        build to stop; the answer then, to nobody, is a 503."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Response] = loop.create_future()
 
@@ -41,9 +44,15 @@ class Offload:
 
         threading.Thread(target=work, name="offload", daemon=True).start()
         try:
+            if gone is not None:
+                await asyncio.wait((done, gone), return_when=asyncio.FIRST_COMPLETED)
+                if not done.done():
+                    return error(503, "gone", "the client hung up before its answer was built")
             return await done
         finally:
             self.stop.set()
+            if not done.done():
+                done.cancel()  # what the build ends with is for nobody
 
 
 def _settle(done: asyncio.Future, answer: Response | None, exc: BaseException | None) -> None:

@@ -353,3 +353,41 @@ def test_users_stopped_a_little_apart_are_all_unfinished_within_the_slack():
         out = build(truth.snapshot(), jobs.__getitem__, now=70.0, until=65.0, slack=slack)
         early = row_of(out, "early")
         assert early[verdict] and not early["gave_up" if verdict == "unfinished" else "unfinished"]
+
+
+def test_a_report_whose_client_hung_up_stops_being_built():
+    """The front hands ``Offload.run`` the connection's end: once it comes, the build is
+    asked to stop, and the answer (to nobody) does not wait for it."""
+    import asyncio
+
+    from mock_server.offload import Offload
+    from mock_server.responses import Response
+
+    seen = threading.Event()
+
+    def build(stop: threading.Event) -> Response:
+        stop.wait(60)  # as a build checks between pieces
+        seen.set()
+        raise Abandoned
+
+    async def hang_up_early() -> Response:
+        gone = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(gone.set_result, None)
+        return await Offload(build).run(gone)
+
+    answer = asyncio.run(hang_up_early())
+    assert answer.status == 503 and json.loads(answer.body)["error"] == "gone"
+    assert seen.wait(60)  # the build was told to stop, and did
+
+
+def test_a_report_built_before_anyone_hangs_up_is_the_answer():
+    import asyncio
+
+    from mock_server.offload import Offload
+    from mock_server.responses import Response
+
+    async def ask() -> Response:
+        gone = asyncio.get_running_loop().create_future()  # never: the client stays
+        return await Offload(lambda stop: Response(200, b"{}")).run(gone)
+
+    assert asyncio.run(ask()).status == 200
