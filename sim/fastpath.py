@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim import _kernels as kernels
 from sim import limits
-from sim.pollers import PollRecord, SpanError, StuckPoller
+from sim.pollers import PollRecord, SpanError, StuckPoller, spend
 from sim.states import JOB_TERMINAL, JobState
 from sim.strategies import PollState, Strategy
 from sim.timelines import Timeline
@@ -74,9 +74,11 @@ def fast_poll(
     rtt: float,
     stop_at: float,
     rng: np.random.Generator,
+    budget: list[int] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Poll the jobs in ``rows`` of ``matrix`` per ``strategy``: their PollRecords as a
-    DataFrame, and the requests arriving at the server in each second."""
+    DataFrame, and the requests arriving at the server in each second. ``budget`` holds
+    the polls the run has left (``sim.pollers.poll_budget``)."""
     if not strategy.open_loop:
         raise ValueError(f"strategy {label} needs the server's answers: no fast path")
     n = len(rows)
@@ -93,10 +95,12 @@ def fast_poll(
     }
     if strategy.wait.deterministic:
         with Threads(n) as threads:
-            counts = _same_schedule(matrix, rows, start, strategy, rtt, stop_at, out, threads)
+            args = (matrix, rows, start, strategy, rtt, stop_at, out, threads, budget)
+            counts = _same_schedule(*args)
     else:
         with Threads(n) as threads:
-            counts = _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads)
+            args = (matrix, rows, start, strategy, rtt, stop_at, rng, out, threads, budget)
+            counts = _jittered(*args)
     missed = kernels.missed(
         rows, start, out["end"], out["seen"], matrix.times, matrix.codes, TERMINAL_BITS
     )
@@ -113,7 +117,9 @@ BLOCK_ATTEMPTS = 256
 SHARE = 16384
 
 
-def _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads) -> np.ndarray:
+def _jittered(
+    matrix, rows, start, strategy, rtt, stop_at, rng, out, threads, budget=None
+) -> np.ndarray:
     """Waits that differ between clients, drawn and walked a share of the clients at a
     time, shares in parallel threads (numpy's draws and the compiled loop both release
     the GIL)."""
@@ -129,7 +135,7 @@ def _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads) ->
             mine.counts = [np.zeros(seconds_needed(stop_at) + 2, dtype=np.int64)]
             held.append(mine.counts)
         args = (matrix, rows, start, strategy, rtt, stop_at, gens[k], out, lo, hi, mine.counts)
-        _jittered_share(*args)
+        _jittered_share(*args, budget)
 
     threads.map(one, range(len(shares)))
     parts = [h[0] for h in held]
@@ -139,15 +145,18 @@ def _jittered(matrix, rows, start, strategy, rtt, stop_at, rng, out, threads) ->
     return counts
 
 
-def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, hi, holder):
+def _jittered_share(
+    matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, hi, holder, budget=None
+):
     """Clients ``lo:hi``: the strategy draws their waits, a block of attempts at a time
     (each attempt's draws as one array, so ``prev`` is the column before), and the
     compiled loop walks each client through its block: the same arithmetic as the SimPy
     poller, other draws from the same kind of generator. Blocks are sized to what the
     median client still needs, so few draws go unused. Requests are counted into
     ``holder[0]``, the thread's per-second counts (replaced by a longer copy if need
-    be)."""
+    be). The polls of each block are taken from ``budget``."""
     n, half = len(rows), rtt / 2
+    spent = 0
     wait, stop, first = strategy.wait, strategy.stop, strategy.first
     now, prev, shown = start.copy(), np.zeros(n), np.zeros(n, dtype=np.int64)
     counts = holder[0]
@@ -181,6 +190,9 @@ def _jittered_share(matrix, rows, start, strategy, rtt, stop_at, rng, out, lo, h
         )  # fmt: skip
         if late[0]:
             raise SpanError(f"strategy {strategy.label} polls")
+        polls = int(out["polls"][lo:hi].sum())
+        spend(budget, polls - spent, fast=True)
+        spent = polls
         prev[active] = waits[-1]  # (a copy: the buffer is drawn into again)
         active = active[~done]
         attempt += width
@@ -274,7 +286,9 @@ def _next_width(matrix, rows, active, now, stop_at, last, rtt) -> int:
     return int(min(k + 2, BLOCK_ATTEMPTS))
 
 
-def _same_schedule(matrix, rows, start, strategy, rtt, stop_at, out, threads) -> np.ndarray:
+def _same_schedule(
+    matrix, rows, start, strategy, rtt, stop_at, out, threads, budget=None
+) -> np.ndarray:
     """Every client polls at the same offsets from its start: one schedule, long enough
     for the longest watch, and each client's polls follow from binary searches in it."""
     half = rtt / 2
@@ -285,6 +299,7 @@ def _same_schedule(matrix, rows, start, strategy, rtt, stop_at, out, threads) ->
     reach = float(start.max(initial=0)) + (float(arrive[limit - 1]) if limit else 0.0)
     if reach >= _most_seconds():
         raise SpanError(f"strategy {strategy.label} polls")
+    spend(budget, _schedule_polls(matrix, rows, start, sent, arrive, limit, stop_at), fast=True)
     counts = threads.counts(int(reach) + 2)
     threads.run(
         kernels.on_schedule, len(rows), counts, rows, start, sent, arrive, back, limit,
@@ -293,6 +308,15 @@ def _same_schedule(matrix, rows, start, strategy, rtt, stop_at, out, threads) ->
         out["gave_up"], out["end"],
     )  # fmt: skip
     return counts.sum(axis=0)
+
+
+def _schedule_polls(matrix, rows, start, sent, arrive, limit, stop_at) -> int:
+    """The polls ``kernels.on_schedule`` will count, from the same binary searches, before
+    it counts them one by one."""
+    ended = matrix.ended[rows]
+    sees = np.searchsorted(arrive, np.where(ended, matrix.t_vis[rows], 0.0) - start) + 1
+    stuck = np.searchsorted(sent, stop_at - start)
+    return int(np.minimum(np.where(ended, sees, stuck), limit).sum())
 
 
 #: threads sharing out the clients of a compiled loop (the loops release the GIL)

@@ -27,6 +27,9 @@ MAX_POLLS = 1_000_000
 #: for strategies that read the server's answers or a server that gives feedback;
 #: the fast path counts polls as arrays and has no such bound): a few minutes of work
 MAX_SLOW_POLLS = 20_000_000
+#: polls one run's fast path may count, in all (open-loop strategies against a server
+#: that gives no feedback): about half a minute of its compiled loops
+MAX_FAST_POLLS = 2_000_000_000
 #: any other count a scenario gives: workers, a burst's jobs, a queue limit
 MAX_COUNT = 1_000_000
 #: attempts of one step under a retry policy

@@ -61,21 +61,39 @@ class SpanError(LimitError):
 
 
 class TooManyPolls(LimitError):
-    """A run whose clients, simulated one poll at a time (SimPy or the direct loop),
-    would make more than ``limits.MAX_SLOW_POLLS`` polls in all: minutes become hours."""
+    """A run whose clients would make more polls in all than ``limits.MAX_SLOW_POLLS``
+    simulated one at a time (SimPy or the direct loop; ``fast`` False) or
+    ``limits.MAX_FAST_POLLS`` on the fast path (``fast`` True): minutes become hours."""
+
+    def __init__(self, fast: bool = False) -> None:
+        super().__init__(fast)
+        self.fast = fast
 
     def __str__(self) -> str:
+        if self.fast:
+            how = f"{limits.MAX_FAST_POLLS:,} polls"
+        else:
+            how = (
+                f"{limits.MAX_SLOW_POLLS:,} polls simulated one by one (strategies that "
+                "read the server's answers, or a server that gives feedback)"
+            )
         return (
-            f"the clients would make more than {limits.MAX_SLOW_POLLS:,} polls simulated one "
-            "by one (strategies that read the server's answers, or a server that gives "
-            "feedback); fewer jobs, a shorter horizon or longer waits"
+            f"the clients would make more than {how}: fewer jobs, a shorter horizon or longer waits"
         )
 
 
-def poll_budget() -> list[int]:
-    """The polls left to a run's one-by-one clients, shared by them (a list, so that
-    the hot loop pays one subtraction per poll)."""
-    return [limits.MAX_SLOW_POLLS]
+def poll_budget(fast: bool = False) -> list[int]:
+    """The polls left to a run's one-by-one clients (or its fast path's), shared by them
+    (a list, so that the hot loop pays one subtraction per poll)."""
+    return [limits.MAX_FAST_POLLS if fast else limits.MAX_SLOW_POLLS]
+
+
+def spend(budget: list[int] | None, polls: int, fast: bool) -> None:
+    """Take ``polls`` from ``budget``; TooManyPolls once it is overdrawn."""
+    if budget is not None:
+        budget[0] -= polls
+        if budget[0] < 0:
+            raise TooManyPolls(fast)
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,7 @@ def poll(
     labels = clients.labels
     per_job, counts = [], []
     fast = [i for i, label in enumerate(labels) if methods[label] == "fast"]
+    fast_budget = poll_budget(fast=True)
     if fast:
         matrix = TimelineMatrix(timelines)
         ids = np.array([t.job_id for t in timelines])
@@ -179,6 +180,7 @@ def poll(
                 clients.rtt,
                 end,
                 g["fast"],
+                fast_budget,
             )
             per_job.append(df)
             counts.append(_counts(per_second, labels[i], 200))

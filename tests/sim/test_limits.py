@@ -121,3 +121,16 @@ def test_a_run_with_clients_and_no_job_at_all(strategy):
     # "No objects to concatenate"
     run = simulate(loads(scenario("10", strategy, rate=0, horizon=100)))
     assert run.polling.jobs_frame().empty
+
+
+@pytest.mark.parametrize("strategy", ["fixed(2)", "linear(1, 0.5)", "full_jitter(fixed(4))"])
+def test_the_fast_path_counts_its_polls_against_a_budget(monkeypatch, strategy):
+    text = scenario("100", strategy, rate=0.2, horizon=200)
+    run = simulate(loads(text))
+    assert run.polling.methods[strategy] == "fast"
+    total = int(run.polling.jobs_frame()["polls"].sum())
+    monkeypatch.setattr(limits, "MAX_FAST_POLLS", total)  # exactly enough
+    assert simulate(loads(text)).polling.jobs_frame()["polls"].sum() == total
+    monkeypatch.setattr(limits, "MAX_FAST_POLLS", total - 1)
+    with pytest.raises(TooManyPolls, match=f"more than {total - 1:,} polls: fewer jobs"):
+        simulate(loads(text))
