@@ -43,7 +43,7 @@ def start_server(
     the environment), logging to ``server.log``; the process and its URL."""
     args = [sys.executable, "-m", "pollsim", "serve", "--port", "0", *options]
     if scenario:
-        args.insert(4, scenario)
+        args.insert(4, str(Path(scenario).resolve()))  # never read as an option
     log = out / "server.log"
     log.unlink(missing_ok=True)
     proc = child(args, log, out / "server.pid", env={**os.environ, **(env or {})})

@@ -1,7 +1,10 @@
 """``pollsim loadtest``: the mock server on a free loopback port, a Locust swarm against
-it (headless unless asked for the web UI), both stopped whatever happens, and the
-outputs in one folder. Locust runs in a process of its own (it patches the standard
-library with gevent); so does the server.
+it (headless unless asked for the web UI), both watched and stopped whatever happens,
+and the outputs in one folder: the children's output in ``server.log`` and
+``locust.log``, Locust's files, the ground truth as it stood when the swarm stopped, the
+summary and its report, marked partial where the run was cut short. Locust runs in a
+process of its own (it patches the standard library with gevent); so does the server.
+The tokens reach both through the environment, never the command line.
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ def locust_args(plan: Plan, url: str, port: int) -> tuple[list[str], list[str]]:
         ("--outcome", plan.outcome),
     ):
         if value:
-            common += [flag, value]
+            common.append(f"{flag}={value}")  # a value may begin with "-"
     args = [*base, *common, "--host", url, "-u", str(plan.users), "-r", str(plan.spawn_rate)]
     args += ["-t", plan.duration, "--csv", str(plan.out / "locust")]
     args += ["--html", str(plan.out / "locust.html")]

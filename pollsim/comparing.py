@@ -18,6 +18,10 @@ examples:
   pollsim compare scenarios/pointcloud.toml --speed 120 --out out/pc
       another scenario, twice as fast (the faster, the more a millisecond of real
       round trip weighs in simulated seconds)
+
+exit status: 0 the run went as asked; 1 it did not, said in one line (the server or
+Locust died, or polls failed beyond --max-failures), with what was measured written to
+the folder (marked partial if cut short); 2 bad input
 """
 
 

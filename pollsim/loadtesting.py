@@ -18,6 +18,10 @@ examples:
       writes Locust's CSV and HTML, the server's ground truth and a summary to out/lt
   pollsim loadtest --strategy 'full_jitter(fixed(6))' --ui
       the same with Locust's web UI on 127.0.0.1:8089
+
+exit status: 0 the run went as asked; 1 it did not, said in one line (the server or
+Locust died, or submissions or polls failed beyond --max-failures), with what was
+measured written to the folder (marked partial if cut short); 2 bad input
 """
 
 
