@@ -274,7 +274,7 @@ def test_a_client_that_stops_asking_before_the_end_gave_up():
         h.doc("GET", "/ordo/jobs/1")
         h.sleep(3)
     h.sleep(31)
-    h.doc("GET", "/ordo/jobs/2")  # it moved on (else: unfinished, tests/mock_server/test_truth.py)
+    h.doc("GET", "/ordo/jobs/2")  # it moved on (else unfinished: see test_unfinished.py)
     row = h.core.report()["jobs"][0]
     assert row["gave_up"] and row["t_seen"] is None and not row["unfinished"]
 
