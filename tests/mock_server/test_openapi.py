@@ -116,6 +116,21 @@ def test_every_answer_code_has_the_json_error_body_and_security_is_stated():
                 assert "403" in op["responses"], (method, path)
 
 
+def test_the_document_follows_the_servers_settings():
+    h = Harness(anonymous_generic=False, max_wait=5.0, page_max=20, max_scripted_retries=7)
+    doc = document(h.core)
+    assert doc["paths"]["/status"]["get"]["security"] == [{"bearer": []}]
+    status = {p["name"]: p["schema"] for p in doc["paths"]["/ordo/jobs/{id}"]["get"]["parameters"]}
+    listing = {p["name"]: p["schema"] for p in doc["paths"]["/ordo/jobs"]["get"]["parameters"]}
+    assert status["wait"]["maximum"] == 5.0 and listing["limit"]["maximum"] == 20
+    body = doc["paths"]["/ordo/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    admits = re.compile(body["schema"]["anyOf"][0]["properties"]["outcome"]["pattern"]).fullmatch
+    assert admits("transient_failures:7") and not admits("transient_failures:8")
+    for n in (7, 8):
+        status, _ = h.doc("POST", "/ordo/jobs", {"outcome": f"transient_failures:{n}"})
+        assert status == (201 if n == 7 else 422)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(DURATION_TEXT, fullmatch=True))
 def test_a_duration_the_document_admits_is_one_the_server_takes(text):
