@@ -21,7 +21,16 @@ class ScenarioError(ValueError):
 
     def __init__(self, source: str, key: str, message: str) -> None:
         self.source, self.key, self.message = source, key, message
-        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+        text = f"{source}: {key}: {message}" if key else f"{source}: {message}"
+        super().__init__(one_line(text))
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and other control characters escaped (a file name
+    or a key may hold them), so that a message stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class Expected(ValueError):

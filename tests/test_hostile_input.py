@@ -295,11 +295,11 @@ SETTINGS = settings(
 
 
 @SETTINGS
-@given(doc=scenarios(), horizon=st.sampled_from(["1m", "5m"]))
+@given(doc=scenarios(), horizon=st.sampled_from(["1m", "5m", None]))
 def test_a_mutated_scenario_runs_or_is_one_line(folder, doc, horizon):
     path = folder / "s.toml"
     path.write_text(document(doc), encoding="utf-8")
-    check(["simulate", str(path), "--quiet", "--horizon", horizon])
+    check(["simulate", str(path), "--quiet", *(["--horizon", horizon] if horizon else [])])
 
 
 @SETTINGS

@@ -229,6 +229,11 @@ def test_mistakes_are_one_clear_line(text, expected):
             "expected an array of at most 100,000 rates (found 100,001)",
         ),
         ("[templates.x]\n", "bad.toml: templates: found a table, expected an array of tables"),
+        # found by the property test: a file name holding a line break made two lines
+        (
+            '[arrivals]\nkind = "replay"\nfile = "a\\nb.csv"\n' + STEP,
+            "bad.toml: arrivals.file: cannot read a\\nb.csv: No such file",
+        ),
     ],
 )
 def test_values_that_escaped_validation_are_one_line(text, expected):
