@@ -217,6 +217,24 @@ def healthy(url: str) -> bool:
         return False
 
 
+def server_errors(url: str) -> int | None:
+    """The server's own 500s (bugs, not injected faults), from ``/metrics``."""
+    try:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return None
+    lines = [x for x in text.splitlines() if x.startswith("pollsim_server_errors_total")]
+    return int(sum(float(x.rsplit(" ", 1)[1]) for x in lines)) if lines else None
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def show(tallies: dict[str, Tally]) -> str:
     lines = []
     total = sum(sum(t.cases.values()) for t in tallies.values())
@@ -247,16 +265,17 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         runs = tuple(r for r in RUNS if r.name in args.runs.split(","))
         tallies = fuzz(url, args.examples, args.seed, args.seconds, out, runs)
-        up = healthy(url)
+        up, bugs, rss = healthy(url), server_errors(url), rss_mib(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
     print(show(tallies))
     print(
-        f"{time.monotonic() - started:.0f} s; server answered /healthz after: {up}; logs in {out}"
+        f"{time.monotonic() - started:.0f} s; the server answered /healthz after: {up}, "
+        f"its own 500s: {bugs}, RSS {rss:.0f} MiB; logs in {out}"
     )
     failed = any(t.failures or t.errors for t in tallies.values())
-    return 1 if failed or not up else 0
+    return 1 if failed or not up or bugs else 0
 
 
 if __name__ == "__main__":
