@@ -70,6 +70,31 @@ def test_the_document_is_valid_openapi_3_1():
     assert len(operations) == len(set(operations))
 
 
+def test_the_examples_in_the_document_are_valid():
+    """The examples phase sends them: each must be what its schema admits."""
+    seen = 0
+
+    def walk(node):
+        nonlocal seen
+        if isinstance(node, dict):
+            if "example" in node and "schema" in node:  # a parameter
+                assert Draft202012Validator(node["schema"]).is_valid(node["example"]), node
+                seen += 1
+            for example in (
+                node.get("examples", []) if isinstance(node.get("examples"), list) else []
+            ):
+                assert Draft202012Validator(node).is_valid(example), (example, node)
+                seen += 1
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(DOC["paths"])
+    assert seen > 20
+
+
 def test_the_document_is_serialized_once_per_server():
     first = HARNESS.call("GET", "/openapi.json", token=None)
     again = HARNESS.call("GET", "/openapi.json", token=None)
