@@ -252,12 +252,18 @@ def show(tallies: dict[str, Tally]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--examples", type=int, default=200, help="per operation and phase")
-    p.add_argument("--seconds", type=float, default=840.0, help="wall time of all runs")
+    p.add_argument("--examples", type=_at_least(1, int), default=200, help="per operation")
+    p.add_argument("--seconds", type=_at_least(1, float), default=840.0, help="of all runs")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--runs", default=",".join(r.name for r in RUNS), help="which runs")
     p.add_argument("--out", type=Path, help="where to keep logs (default: a temporary folder)")
     args = p.parse_args(argv)
+    unknown = set(args.runs.split(",")) - {r.name for r in RUNS}
+    if unknown:
+        p.error(
+            f"--runs: unknown {', '.join(sorted(unknown))}; "
+            f"expected some of {p.get_default('runs')}"
+        )
     out = args.out or Path(tempfile.mkdtemp(prefix="fuzz-server-"))
     out.mkdir(parents=True, exist_ok=True)
     proc, url = start_server(out)
@@ -274,8 +280,23 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.monotonic() - started:.0f} s; the server answered /healthz after: {up}, "
         f"its own 500s: {bugs}, RSS {rss:.0f} MiB; logs in {out}"
     )
-    failed = any(t.failures or t.errors for t in tallies.values())
+    failed = any(t.failures or t.errors or not t.cases for t in tallies.values())
     return 1 if failed or not up or bugs else 0
+
+
+def _at_least(low: float, kind: type):
+    """An argparse type: a number of ``kind`` from ``low`` up (finite)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a number >= {low:g}, found {text!r}")
+        return value
+
+    return parse
 
 
 if __name__ == "__main__":
