@@ -203,3 +203,20 @@ def test_a_swarm_that_submitted_nothing_says_why(tmp_path):
     )
     found["submissions"]["requests"] = 1
     assert idle(tmp_path, found) is None
+
+
+def test_a_server_that_stops_answering_is_noticed(tmp_path, monkeypatch):
+    import loadtests.processes as processes
+
+    monkeypatch.setattr(processes, "HEALTH_EVERY", 0.1)
+    monkeypatch.setattr(processes, "HUNG_AFTER", 0.5)
+    monkeypatch.setattr(processes, "TICK", 0.05)
+    kids = [_sleeper(tmp_path, "s", 60), _sleeper(tmp_path, "l", 60)]
+    try:  # alive, and nothing answers on its port
+        ending = watch(kids[1], kids[0], "http://127.0.0.1:9")
+        assert ending.problem.startswith("the mock server did not answer /healthz for 0.5 s")
+        assert ending.server_alive
+    finally:
+        for k in kids:
+            k.kill()
+            k.wait()
