@@ -8,6 +8,7 @@ from pathlib import Path
 
 from loadtests.failures import MAX_FAILURES  # a constant of a module without numpy
 from pollsim.failing import fail as _fail
+from pollsim.loadtesting import out_problem
 
 EPILOG_COMPARE = """\
 examples:
@@ -80,6 +81,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"{where}: [[controls]] (pause, cancel) are not played by the mock server's "
             "background jobs; compare a scenario without them"
         )
+    problem = out_problem(args.out)
+    if problem:
+        return _fail(problem)
     try:
         result = compare(
             scenario,

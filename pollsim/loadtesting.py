@@ -98,6 +98,9 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         return _fail(f"--speed: found {args.speed}, expected a number > 0")
     if args.scenario is not None and not args.scenario.is_file():
         return _fail(f"{args.scenario}: no such scenario file")
+    problem = out_problem(args.out)
+    if problem:
+        return _fail(problem)
     plan = Plan(
         str(args.scenario) if args.scenario else None,
         strategies,
@@ -177,6 +180,18 @@ def format_summary(summary: dict) -> str:
     else:
         lines.append(f"server: {server['requests']:,} requests; latency in simulated s")
     return "\n".join(lines)
+
+
+def out_problem(out: Path) -> str | None:
+    """Why ``--out`` cannot be the run's folder (made here if need be), in one line."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".pollsim-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"--out {out}: cannot write a folder there: {exc.strerror or exc}"
+    return None
 
 
 def _num(x: float) -> str:

@@ -49,11 +49,12 @@ def test_the_table_gives_relative_errors_per_strategy_and_in_all():
         (["--max-failures", "-1"], "--max-failures: found -1.0, expected a share"),
         ([str(SCENARIOS / "workflow_pause_cancel.toml")], "[[controls]]"),
         (["no/such.toml"], "no/such.toml"),
+        (["--out", "/proc/nope/x"], "--out /proc/nope/x: cannot write a folder there"),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, args, words):
     r = subprocess.run(
-        [*POLLSIM, "compare", *args, "--out", str(tmp_path)],
+        [*POLLSIM, "compare", "--out", str(tmp_path), *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -92,11 +92,12 @@ def read_back(out, trip):
         (["--spawn-rate", "inf"], "--spawn-rate: found inf"),
         (["--seed", "-1"], "--seed: found -1, expected 0 to 9,223,372,036,854,775,807"),
         (["no/such.toml"], "no such scenario file"),
+        (["--out", "/proc/nope/x"], "--out /proc/nope/x: cannot write a folder there"),
     ],
 )
 def test_bad_loadtest_arguments_get_one_line(args, words, tmp_path):
     r = subprocess.run(
-        [*POLLSIM, "loadtest", *args, "--out", str(tmp_path)],
+        [*POLLSIM, "loadtest", "--out", str(tmp_path), *args],
         capture_output=True,
         text=True,
         timeout=60,
