@@ -227,7 +227,8 @@ def test_a_flood_of_submissions_is_capped_and_every_one_past_the_caps_is_a_429()
         after = rss_mib(server.process.pid)
         assert call(server, "GET", "/healthz", token=None).status == 200
         for i in range(6):  # past --max-clients: answered, and counted as one entry
-            polled = call(server, "GET", "/status/1", token=None, headers={"X-Client-Id": f"c{i}"})
+            client = {"X-Client-Id": f"c{i}"}
+            polled = call(server, "GET", "/ordo/jobs/1", token=ADMIN, headers=client)
             assert polled.status == 200
         report = call(server, "GET", "/_admin/report", token=ADMIN).json
         clients = {c["client"]: c["polls"] for c in report["clients"]}
