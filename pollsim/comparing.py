@@ -8,7 +8,7 @@ from pathlib import Path
 
 from loadtests.failures import MAX_FAILURES  # a constant of a module without numpy
 from pollsim.failing import fail as _fail
-from pollsim.loadtesting import out_problem
+from pollsim.loadtesting import MAX_SPEED, out_problem
 
 EPILOG_COMPARE = """\
 examples:
@@ -67,8 +67,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
     except ScenarioError as exc:
         return _fail(str(exc))
-    if not args.speed > 0:
-        return _fail(f"--speed: found {args.speed}, expected a number > 0")
+    if not 0 < args.speed <= MAX_SPEED:
+        return _fail(f"--speed: found {args.speed}, expected a number > 0, at most {MAX_SPEED:,}")
     if not 0 <= args.max_failures <= 1:
         return _fail(f"--max-failures: found {args.max_failures}, expected a share from 0 to 1")
     if not args.start_in >= 0:

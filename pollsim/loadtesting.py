@@ -94,8 +94,8 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     ):
         if not low <= value <= high:  # NaN is neither
             return _fail(f"{flag}: found {value}, expected {_num(low)} to {_num(high)}")
-    if not args.speed > 0:
-        return _fail(f"--speed: found {args.speed}, expected a number > 0")
+    if not 0 < args.speed <= MAX_SPEED:
+        return _fail(f"--speed: found {args.speed}, expected a number > 0, at most {MAX_SPEED:,}")
     if args.scenario is not None and not args.scenario.is_file():
         return _fail(f"{args.scenario}: no such scenario file")
     problem = out_problem(args.out)
@@ -141,6 +141,7 @@ MAX_DURATION = 7 * 86400  #: seconds: a load test or a job longer than a week is
 MAX_WORKERS = 64  #: Locust worker processes: each is a Python process of its own
 MAX_USERS = 100_000  #: users of one swarm (each a greenlet and a connection)
 MAX_SPAWN_RATE = 10_000  #: users started per second
+MAX_SPEED = 1_000_000  #: simulated seconds a wall second (the server broke at 1e308)
 
 
 def _seconds(flag: str, text: str, low: float) -> float:

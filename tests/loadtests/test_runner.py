@@ -93,6 +93,7 @@ def read_back(out, trip):
         (["--seed", "-1"], "--seed: found -1, expected 0 to 9,223,372,036,854,775,807"),
         (["no/such.toml"], "no such scenario file"),
         (["--out", "/proc/nope/x"], "--out /proc/nope/x: cannot write a folder there"),
+        (["--speed", "1e308"], "--speed: found 1e+308, expected a number > 0, at most 1,000,000"),
     ],
 )
 def test_bad_loadtest_arguments_get_one_line(args, words, tmp_path):
