@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from mock_server.core import ACTION_WORDS, BASES, LIST_KEY, SUBMIT_FIELDS
-from mock_server.openapi_answers import documents, faults_shown
+from mock_server.openapi_answers import BODY, FAULTS, documents, faults_shown, operation
 from mock_server.openapi_bodies import faults_body, obj, submission
 from mock_server.responses import Response
 from sim.mock_spec import ERROR_CODES
@@ -20,32 +20,6 @@ from sim.status_server import OUTAGE_MODES
 if TYPE_CHECKING:
     from mock_server.core import Core
 
-WORDS = {
-    400: "A request it cannot parse, a bad query, or a body that does not decode or is not JSON",
-    401: "Missing or unknown token, or not the Bearer scheme",
-    403: "A tenant's token where the admin token is needed",
-    404: "No such job (or not this tenant's)",
-    408: "The body did not arrive within the request deadline",
-    409: "The dialect does not allow this action now",
-    413: "Body too large",
-    415: "A Content-Encoding other than gzip, deflate or br (or more than one)",
-    422: "A body of the wrong shape or values",
-    429: "A limit reached: jobs held, long-polls, or the client's rate (an injected fault); "
-    "the message says which",
-    500: "Injected fault",
-    502: "Injected fault",
-    503: "Overloaded, an outage or an injected fault; see Retry-After",
-    504: "Injected fault",
-}
-#: answers any request may get: one the front cannot parse, one past its concurrency
-EVERYWHERE = (400, 503)
-#: answers any request with a body may get
-BODY = (408, 413, 415)
-FAULTS = (429, 500, 502, 503, 504)  #: injected on a job's status
-ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-RETRY_AFTER = {
-    "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
-}
 JOB_ID = {
     "name": "id",
     "in": "path",
@@ -128,7 +102,7 @@ def _dialect_paths(core: Core, dialect: str) -> dict:
     config = core.config
     out = {
         f"/{base}": {
-            "post": _op(
+            "post": operation(
                 f"{dialect}_submit",
                 f"Submit a job ({dialect})",
                 security,
@@ -137,7 +111,7 @@ def _dialect_paths(core: Core, dialect: str) -> dict:
                 [CLIENT_ID],
                 body={"required": False, "content": {"application/json": {"schema": body}}},
             ),
-            "get": _op(
+            "get": operation(
                 f"{dialect}_list",
                 f"List jobs ({dialect})",
                 security,
@@ -151,7 +125,7 @@ def _dialect_paths(core: Core, dialect: str) -> dict:
             ),
         },
         f"/{base}/{{id}}": {
-            "get": _op(
+            "get": operation(
                 f"{dialect}_status",
                 f"A job's status ({dialect})",
                 security,
@@ -171,7 +145,7 @@ def _dialect_paths(core: Core, dialect: str) -> dict:
     }
     for word in ACTION_WORDS[dialect]:
         out[f"/{base}/{{id}}/{word}"] = {
-            "post": _op(
+            "post": operation(
                 f"{dialect}_{word}",
                 f"{word.capitalize()} a job ({dialect})",
                 security,
@@ -211,7 +185,7 @@ def _admin_paths() -> dict:
     until = _query("until", "number", 0, None, 60, "simulated seconds: the truth up to then")
     return {
         "/_admin/report": {
-            "get": _op(
+            "get": operation(
                 "admin_report",
                 "The ground truth per client and job, per client, and in all",
                 admin,
@@ -226,8 +200,10 @@ def _admin_paths() -> dict:
             )
         },
         "/_admin/faults": {
-            "get": _op("admin_faults", "The faults in force", admin, {"200": faults}, (401, 403)),
-            "put": _op(
+            "get": operation(
+                "admin_faults", "The faults in force", admin, {"200": faults}, (401, 403)
+            ),
+            "put": operation(
                 "admin_set_faults",
                 "Replace the faults in force",
                 admin,
@@ -258,7 +234,7 @@ def _plain_paths() -> dict:
     json_doc = {"application/json": {"schema": {"type": "object"}}}
     return {
         "/healthz": {
-            "get": _op(
+            "get": operation(
                 "healthz",
                 "Liveness, and the simulated time now",
                 [],
@@ -266,7 +242,7 @@ def _plain_paths() -> dict:
             )
         },
         "/metrics": {
-            "get": _op(
+            "get": operation(
                 "metrics",
                 "Prometheus metrics (text format 0.0.4)",
                 [],
@@ -274,26 +250,11 @@ def _plain_paths() -> dict:
             )
         },
         "/openapi.json": {
-            "get": _op(
+            "get": operation(
                 "openapi", "This document", [], {"200": {"description": "", "content": json_doc}}
             )
         },
     }
-
-
-def _op(op_id, summary, security, answers, errors=(), parameters=(), body=None) -> dict:
-    """One operation: its answers, and every error it may give in JSON."""
-    responses = dict(answers)
-    for code in sorted({*errors, *EVERYWHERE}):
-        responses[str(code)] = {"description": WORDS[code], "content": ERROR_REF}
-        if code in (429, 503):
-            responses[str(code)]["headers"] = RETRY_AFTER
-    out = {"summary": summary, "operationId": op_id, "security": security}
-    if parameters:
-        out["parameters"] = list(parameters)
-    if body is not None:
-        out["requestBody"] = body
-    return {**out, "responses": responses}
 
 
 def _query(name, kind, low, high, example, description=None) -> dict:

@@ -1,6 +1,6 @@
-"""What the server answers, as JSON schemas of the OpenAPI document
-(``mock_server.openapi``): each dialect's status document and page of them, the error
-body every refusal carries, and the faults in force."""
+"""What the server answers, for the OpenAPI document (``mock_server.openapi``): every
+refusal an operation may get, in the JSON error body, and the schemas of each dialect's
+status document and page of them, and of the faults in force."""
 
 from __future__ import annotations
 
@@ -25,6 +25,49 @@ ERROR = {
     "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
     "additionalProperties": False,
 }
+
+
+WORDS = {
+    400: "A request it cannot parse, a bad query, or a body that does not decode or is not JSON",
+    401: "Missing or unknown token, or not the Bearer scheme",
+    403: "A tenant's token where the admin token is needed",
+    404: "No such job (or not this tenant's)",
+    408: "The body did not arrive within the request deadline",
+    409: "The dialect does not allow this action now",
+    413: "Body too large",
+    415: "A Content-Encoding other than gzip, deflate or br (or more than one)",
+    422: "A body of the wrong shape or values",
+    429: "A limit reached: jobs held, long-polls, or the client's rate (an injected fault); "
+    "the message says which",
+    500: "Injected fault",
+    502: "Injected fault",
+    503: "Overloaded, an outage or an injected fault; see Retry-After",
+    504: "Injected fault",
+}
+#: answers any request may get: one the front cannot parse, one past its concurrency
+EVERYWHERE = (400, 503)
+#: answers any request with a body may get
+BODY = (408, 413, 415)
+FAULTS = (429, 500, 502, 503, 504)  #: injected on a job's status
+ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
+}
+
+
+def operation(op_id, summary, security, answers, errors=(), parameters=(), body=None) -> dict:
+    """One operation: its answers, and every error it may give in JSON."""
+    responses = dict(answers)
+    for code in sorted({*errors, *EVERYWHERE}):
+        responses[str(code)] = {"description": WORDS[code], "content": ERROR_REF}
+        if code in (429, 503):
+            responses[str(code)]["headers"] = RETRY_AFTER
+    out = {"summary": summary, "operationId": op_id, "security": security}
+    if parameters:
+        out["parameters"] = list(parameters)
+    if body is not None:
+        out["requestBody"] = body
+    return {**out, "responses": responses}
 
 
 def faults_shown(codes: Iterable[int], outage_modes: Iterable[str]) -> dict:
