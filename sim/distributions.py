@@ -21,6 +21,9 @@ from statistics import NormalDist
 import numpy as np
 
 _Z95 = NormalDist().inv_cdf(0.95)
+#: the widest a log-normal may spread, p95 over median: wider ones draw durations whose
+#: exponent overflows a float
+MAX_SPREAD = 1e6
 
 
 class Distribution:
@@ -119,6 +122,11 @@ class LogNormal(Distribution):
         if not 0 < self.median <= self.p95:
             raise ValueError(
                 f"lognormal needs 0 < median <= p95, found median={self.median}, p95={self.p95}"
+            )
+        if self.p95 > MAX_SPREAD * self.median:
+            raise ValueError(
+                f"lognormal needs p95 at most {MAX_SPREAD:,.0f} times the median, found "
+                f"median={self.median:g}, p95={self.p95:g}"
             )
         object.__setattr__(self, "sigma", (math.log(self.p95) - math.log(self.median)) / _Z95)
 

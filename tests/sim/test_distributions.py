@@ -79,3 +79,11 @@ def test_draws_are_reproducible_and_cross_blocks():
     assert xs == [b.random() for _ in range(10_000)]
     assert len(set(xs)) == len(xs)
     assert all(0 <= v < 10 for v in (a.integers(10) for _ in range(1000)))
+
+
+def test_a_lognormal_spread_too_wide_to_draw_from_is_refused():
+    # found by the property test: median 5e-324 s, p95 1 h drew e**700: an OverflowError
+    with pytest.raises(ValueError, match="p95 at most 1,000,000 times the median"):
+        LogNormal(median=5e-324, p95=3600)
+    d = LogNormal(median=1, p95=1e6)
+    assert np.isfinite(d.sample_many(np.random.default_rng(1), 100_000)).all()
