@@ -26,8 +26,8 @@ MAX_STEP_ATTEMPTS = 2_000_000
 MAX_POLLS = 1_000_000
 #: polls one run may simulate one by one, in all (SimPy pollers and the direct loop,
 #: for strategies that read the server's answers or a server that gives feedback;
-#: the fast path counts polls as arrays and has no such bound): a few minutes of work
-MAX_SLOW_POLLS = 20_000_000
+#: each one logged as a request): about two minutes and 2 GB
+MAX_SLOW_POLLS = 10_000_000
 #: polls one run's fast path may count, in all (open-loop strategies against a server
 #: that gives no feedback): about half a minute of its compiled loops
 MAX_FAST_POLLS = 2_000_000_000
