@@ -9,6 +9,10 @@ from pathlib import Path
 
 from pollsim.failing import fail as _fail
 
+#: local processes a sweep may start (each one a Python with numpy and pandas: about
+#: 150 MB; a fork start method starts them all at once)
+MAX_WORKERS = 64
+
 EPILOG_SWEEP = """\
 examples:
   pollsim sweep --strategy 'fixed({interval})' --grid interval=1,2,5,10
@@ -90,8 +94,8 @@ def _table(args) -> tuple[object, int | None]:
             defaults = read_scenario(dict(data), source, base)
             templates = templates or list(defaults.sweep_strategies)
             grid = {**defaults.sweep_grid, **grid}
-        if args.workers is not None and args.workers < 1:
-            raise SweepError(f"--workers: found {args.workers}, expected 1 or more")
+        if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+            raise SweepError(f"--workers: found {args.workers}, expected 1 to {MAX_WORKERS}")
         table = sweep(
             data,
             source,

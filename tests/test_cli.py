@@ -325,3 +325,10 @@ def test_a_backoff_from_zero_runs(capsys):
 def test_plain_numbers_are_seconds_on_the_command_line(capsys):
     code, out, _ = run_main(capsys, "simulate", "--quiet", "--json", "--horizon", "600")
     assert code == 0 and json.loads(out)["horizon_s"] == 600
+
+
+def test_a_sweep_starts_at_most_64_processes(capsys):
+    # --workers 1000000 forked a million processes
+    args = ("sweep", "--strategy", "fixed({t})", "--grid", "t=1", "--workers", "1000000")
+    code, _, err = run_main(capsys, *args)
+    assert code == 2 and err == "pollsim: --workers: found 1000000, expected 1 to 64\n"
