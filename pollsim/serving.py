@@ -138,13 +138,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mock_server.app import run
     from pollsim.credentials import CredentialError, admin_token, tenant_tokens
     from sim import ScenarioError, default_scenario, load_scenario
+    from sim.mock_spec import MAX_SPEED
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
     except ScenarioError as exc:
         return _fail(str(exc))
-    if args.speed is not None and not args.speed > 0:
-        return _fail(f"--speed: found {args.speed}, expected a number > 0")
+    if args.speed is not None and not 0 < args.speed <= MAX_SPEED:
+        return _fail(
+            f"--speed: found {args.speed:g}, expected a number > 0 and at most {MAX_SPEED:,}"
+        )
     if args.start_in is not None and not args.start_in >= 0:
         return _fail(f"--start-in: found {args.start_in}, expected a number of seconds >= 0")
     if not 0 <= args.port <= 65535:

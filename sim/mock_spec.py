@@ -96,7 +96,7 @@ def read_serve(t: Reader) -> MockSpec:
     tokens.done()
     hint = t.get("retry_after_hint", duration, None)
     spec = MockSpec(
-        speed=t.get("speed", _positive, 60.0),
+        speed=t.get("speed", _speed, 60.0),
         background=t.get("background", r.boolean, False),
         etag=t.get("etag", r.boolean, True),
         retry_after_hint=hint,
@@ -162,6 +162,9 @@ def read_faults(t: Reader) -> FaultSpec:
     return spec
 
 
+#: simulated seconds per wall second at most: past it a wall millisecond is more than
+#: a simulated quarter hour, and at 1e308 the clock overflows
+MAX_SPEED = 1_000_000
 MAX_HELD = 100_000_000  #: the largest cap of jobs or client ids held a key takes
 
 
@@ -187,10 +190,10 @@ def _limit_rate(raw: object) -> float:
     return value
 
 
-def _positive(raw: object) -> float:
+def _speed(raw: object) -> float:
     value = r.number(0.0)(raw)
-    if value <= 0:
-        raise r.Expected("a number > 0")
+    if not 0 < value <= MAX_SPEED:
+        raise r.Expected(f"a number > 0 and at most {MAX_SPEED:,}")
     return value
 
 
