@@ -92,8 +92,14 @@ hostile = st.one_of(
     st.integers(),
     st.floats(),
     st.text(max_size=12),
-    st.integers(30, 60).map(nested),
-    st.just(5_000).map(nested),
+)
+#: arrays nested past the bound (33 levels), far past it, and past Python's recursion
+deep = st.sampled_from([33, 60, 5_000]).map(nested)
+#: values a user may well write: many mutated scenarios stay valid, and then run
+plausible = st.one_of(
+    st.integers(0, 50),
+    st.floats(0, 100),
+    st.sampled_from(["10s", "1m", "2h", "600/h", "5/s", "unlimited", "fixed(5)", "ordo-js"]),
 )
 
 
@@ -130,15 +136,17 @@ def mutate(doc: dict, path: tuple, kind: str, value: object) -> None:
 
 @st.composite
 def scenarios(draw) -> dict:
-    """An example scenario with one to three mutations."""
+    """An example scenario with up to three mutations."""
     doc = json.loads(json.dumps(draw(st.sampled_from(SCENARIOS))))  # a deep copy
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(0, 3))):
         where = paths(doc)
         if not where:
             break
         path = draw(st.sampled_from(where))
-        kind = draw(st.sampled_from(["replace", "replace", "unknown"]))
-        mutate(doc, path, kind, draw(hostile))
+        kind = draw(st.sampled_from(["replace"] * 4 + ["unknown"]))
+        which = draw(st.integers(0, 9))  # a tenth nested deep, four hostile, five plausible
+        value = draw(deep if which == 0 else hostile if which < 5 else plausible)
+        mutate(doc, path, kind, value)
     return doc
 
 
@@ -206,6 +214,8 @@ ARGS = st.one_of(
     ),
     st.integers().map(str),
     st.floats().map(repr),
+    st.integers(1, 30).map(str),
+    st.floats(0.1, 60).map("{:.2f}".format),
 )
 NAMES = st.sampled_from([*CALLS, *PRESETS, "nope", "__import__", "fixd"])
 
