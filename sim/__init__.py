@@ -22,6 +22,7 @@ from sim.distributions import Constant, Distribution, Empirical, Exponential, Lo
 from sim.durations import format_duration, parse_duration, parse_rate
 from sim.job import Job
 from sim.lifecycle import Lifecycle
+from sim.limits import LimitError
 from sim.records import ActionRecord, Change
 from sim.retry import ExponentialRetry, FixedRetry, NoRetry, RetryPolicy, ScheduleRetry
 from sim.scenario import Scenario, default_scenario, load_scenario, loads
@@ -56,6 +57,7 @@ __all__ = [
     "JobState",
     "JobTemplate",
     "Lifecycle",
+    "LimitError",
     "LogNormal",
     "NoArrivals",
     "NoRetry",
