@@ -61,7 +61,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from loadtests.compare import compare
     from loadtests.compare_report import format_table
-    from sim import ScenarioError, default_scenario, load_scenario
+    from sim import LimitError, ScenarioError, default_scenario, load_scenario
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
@@ -93,6 +93,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             args.out,
             args.max_failures,
         )
+    except ScenarioError as exc:  # the model's side past the bounds of sim.limits
+        return _fail(str(exc))
+    except LimitError as exc:
+        return _fail(f"{where}: {exc}")
     except RuntimeError as exc:
         return _fail(str(exc))
     print(

@@ -63,6 +63,21 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path, args, words):
     assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_a_scenario_past_the_run_bounds_is_one_line_before_anything_starts(tmp_path):
+    scenario = tmp_path / "big.toml"
+    scenario.write_text('horizon = "2h"\n[arrivals]\nrate = "500/s"\n')
+    r = subprocess.run(
+        [*POLLSIM, "compare", str(scenario), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "arrivals.rate: 3,600,000 jobs expected" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert not (tmp_path / "out" / "server.log").exists()  # no process was started
+
+
 @pytest.fixture(scope="module")
 def default_compare(tmp_path_factory):
     """The default scenario through the model and live (about two and a half minutes)."""
