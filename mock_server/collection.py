@@ -37,8 +37,10 @@ def submit(core: Core, req: Request, dialect: str, tenant: str) -> Response:
     for key in ("template", "outcome"):
         if fields.get(key) is not None and not isinstance(fields[key], str):
             return error(422, "invalid", f"{key}: expected a string")
-    durations = fields.get("durations") or {}
-    if not isinstance(durations, dict):
+    durations = fields.get("durations")
+    if durations is None:
+        durations = {}
+    elif not isinstance(durations, dict):  # false, [], "" are not "no durations"
         return error(422, "invalid", "durations: expected an object of step id -> duration")
     if fields.get("duration") is not None:
         durations = {"*": fields["duration"], **durations}

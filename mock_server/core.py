@@ -105,13 +105,15 @@ class Core:
         parts = [p for p in req.path.split("/") if p]
         if ".." in parts or "." in parts:
             return error(404, "not_found", f"no such path: {req.path}")
+        if parts in _PLAIN_GETS and req.method != "GET":
+            return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET")
         if parts == ["healthz"]:
             clock = self.model.clock
             doc = {"status": "ok", "speed": clock.speed, "epoch": clock.iso(0.0)}
             return ok(200, {**doc, "now": self.model.advance()})
-        if parts == ["metrics"] and req.method == "GET":
+        if parts == ["metrics"]:
             return Response(200, self.metrics.render(), {"Content-Type": METRICS_TYPE})
-        if parts == ["openapi.json"] and req.method == "GET":
+        if parts == ["openapi.json"]:
             from mock_server.openapi import answer
 
             return answer(self)
@@ -363,6 +365,10 @@ class Core:
 #: the first segment of each dialect's path -> the dialect, and its base's segments
 _FIRST = {base.split("/")[0]: (d, base.split("/")) for d, base in BASES.items()}
 _STATUS_BASES = {f"/{base}": d for d, base in BASES.items()}  #: "/ordo/jobs" -> "ordo"
+
+
+#: the server's own documents, read with GET alone
+_PLAIN_GETS = (["healthz"], ["metrics"], ["openapi.json"])
 
 
 def _route(parts: list[str]) -> tuple[str, list[str]] | None:

@@ -205,6 +205,27 @@ def test_a_duration_written_as_a_number_in_a_string_is_seconds():
     assert h.doc("GET", "/ordo/jobs/2", token=ADMIN)[1]["duration_ms"] == 9500
 
 
+@pytest.mark.parametrize("value", [False, [], "", 0, "20s"])
+def test_durations_that_are_not_an_object_are_refused_not_taken_as_none(value):
+    """Found by schemathesis: ``"durations": false`` made a job as if none were given."""
+    h = Harness()
+    status, doc = h.doc("POST", "/ordo/jobs", {"template": "chain", "durations": value})
+    assert_json_error(h, status, doc, (422,))
+    assert "durations" in doc["message"]
+    assert h.doc("POST", "/ordo/jobs", {"template": "chain", "durations": None})[0] == 201
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/metrics", "/openapi.json"])
+@pytest.mark.parametrize("method", ["TRACE", "POST", "DELETE", "PATCH"])
+def test_the_servers_own_documents_answer_get_alone(method, path):
+    """Found by schemathesis: TRACE /healthz was a 200, POST /metrics a 404."""
+    h = Harness()
+    r = h.call(method, path, None, token=None)
+    assert r.status == 405 and r.headers["Allow"] == "GET", (r.status, r.body)
+    assert json.loads(r.body)["error"] == "method_not_allowed"
+    assert h.call("GET", path, None, token=None).status == 200
+
+
 # --- credentials -------------------------------------------------------------------------
 
 
