@@ -1,5 +1,6 @@
 """What a run measured of itself, for tolerances that hold on a busy machine: round
-trips as Locust timed them, turned into simulated seconds."""
+trips as Locust timed them, turned into simulated seconds; and which processes a run
+left behind."""
 
 from __future__ import annotations
 
@@ -15,3 +16,18 @@ def round_trip(
     with stats_csv.open(newline="", encoding="utf-8") as f:
         (row,) = [r for r in csv.DictReader(f) if r["Name"] == name]
     return float(row[column]) / 1000 * speed
+
+
+def mentioning(text: str) -> list[str]:
+    """Command lines of the processes that mention ``text`` (a run's folder: its
+    children, if any are left)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmd:
+                found.append(cmd)
+    return found

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.loadtests.measured import mentioning
 from tests.mock_server.server import QA
 
 pytestmark = pytest.mark.live
@@ -45,20 +46,6 @@ def started(out: Path, cmd: list[str]) -> tuple[subprocess.Popen, dict[str, int]
         time.sleep(0.1)
     pids = {p.stem: int(p.read_text()) for p in out.glob("*.pid")}
     return proc, pids
-
-
-def mentioning(text: str) -> list[str]:
-    """Command lines of the processes that mention ``text``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if text in cmd:
-                found.append(cmd)
-    return found
 
 
 def test_a_server_that_writes_much_to_its_output_does_not_freeze_the_run(tmp_path):

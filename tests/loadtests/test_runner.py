@@ -11,7 +11,7 @@ from unittest.mock import ANY
 import pytest
 
 from loadtests.summary import META
-from tests.loadtests.measured import round_trip
+from tests.loadtests.measured import mentioning, round_trip
 from tests.mock_server.server import QA
 
 POLLSIM = (sys.executable, "-m", "pollsim")
@@ -106,21 +106,6 @@ def test_bad_loadtest_arguments_get_one_line(args, words, tmp_path):
     assert r.returncode == 2 and words in r.stderr and r.stderr.count("\n") == 1, r.stderr
 
 
-def _processes_mentioning(text: str) -> list[str]:
-    from pathlib import Path as P
-
-    found = []
-    for proc in P("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if text in cmd:
-                found.append(cmd)
-    return found
-
-
 @pytest.mark.live
 @pytest.mark.slow
 def test_two_locust_workers_give_the_counts_of_one_process_and_leave_nothing(tmp_path):
@@ -135,7 +120,7 @@ def test_two_locust_workers_give_the_counts_of_one_process_and_leave_nothing(tmp
             timeout=180,
         )  # fmt: skip
         assert r.returncode == 0, r.stderr[-3000:]
-        assert _processes_mentioning(str(out)) == []  # master, workers and server gone
+        assert mentioning(str(out)) == []  # master, workers and server gone
         every_job_counted_once(out, users=8)
 
 
