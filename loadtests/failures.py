@@ -5,7 +5,9 @@ its ground truth counts them), as a share of each."""
 
 from __future__ import annotations
 
+import argparse
 import csv
+import math
 from pathlib import Path
 
 MAX_FAILURES = 0.05  #: the default share of submissions or polls that may fail
@@ -13,6 +15,27 @@ MAX_FAILURES = 0.05  #: the default share of submissions or polls that may fail
 ASKED_FOR = ("injected", "rate_limited", "unavailable")
 #: the ground truth's injected faults that a client sees as a failed connection
 CUT = ("reset", "empty", "outage_no_answer")
+
+
+def share(text: str) -> float:
+    """A share as the user writes it: ``0.05`` or ``5%``; argparse's type for
+    ``--max-failures``.
+
+    >>> share("5%"), share("0.05"), share(" 100 % ")
+    (0.05, 0.05, 1.0)
+    """
+    body = text.strip()
+    percent = body.endswith("%")
+    try:
+        value = float(body.removesuffix("%").strip())
+    except ValueError:
+        value = math.nan
+    value = value / 100 if percent else value
+    if not 0 <= value <= 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            f"found {text!r}, expected a share from 0 to 1 or a percentage, e.g. 0.05 or 5%"
+        )
+    return value
 
 
 def _rows(path: Path) -> list[dict]:

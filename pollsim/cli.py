@@ -19,7 +19,7 @@ from pollsim.failing import fail as _fail
 EPILOG_MAIN = """\
 examples:
   pollsim simulate                               run the embedded default scenario
-  pollsim simulate scenarios/retry_schedule.toml --seed 7 --out out/
+  pollsim simulate scenarios/publishing_retry.toml --seed 7 --out out/
   pollsim simulate --horizon 12h --json          summary as JSON on stdout
   pollsim serve --speed 60                       a mock status API on 127.0.0.1:8080
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from loadtests.failures import MAX_FAILURES  # a constant of a module without numpy
+from loadtests.failures import MAX_FAILURES, share  # a module without numpy
 from pollsim.failing import fail as _fail
 from pollsim.loadtesting import MAX_SPEED, out_problem
 
@@ -43,7 +43,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-failures",
-        type=float,
+        type=share,
         default=MAX_FAILURES,
         metavar="SHARE",
         help="the share of polls that may fail (faults the scenario injects aside) before "
@@ -69,8 +69,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not 0 < args.speed <= MAX_SPEED:
         return _fail(f"--speed: found {args.speed}, expected a number > 0, at most {MAX_SPEED:,}")
-    if not 0 <= args.max_failures <= 1:
-        return _fail(f"--max-failures: found {args.max_failures}, expected a share from 0 to 1")
     if not args.start_in >= 0:
         return _fail(f"--start-in: found {args.start_in}, expected a number of seconds >= 0")
     where = args.scenario or "the default scenario"

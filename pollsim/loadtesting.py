@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from loadtests.failures import MAX_FAILURES  # a constant of a module without numpy
+from loadtests.failures import MAX_FAILURES, share  # a module without numpy
 from pollsim.failing import fail as _fail
 
 EPILOG_LOADTEST = """\
@@ -59,7 +59,7 @@ def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
     )
     p.add_argument(
         "--max-failures",
-        type=float,
+        type=share,
         default=MAX_FAILURES,
         metavar="SHARE",
         help="the share of submissions, or of polls, that may fail (faults the scenario "
@@ -84,8 +84,6 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         job_seconds = _seconds("--job-duration", args.job_duration or "0", low=0)
     except ValueError as exc:
         return _fail(str(exc))
-    if not 0 <= args.max_failures <= 1:
-        return _fail(f"--max-failures: found {args.max_failures}, expected a share from 0 to 1")
     for flag, value, low, high in (
         ("--workers", args.workers, 0, MAX_WORKERS),
         ("--users", args.users, 1, MAX_USERS),

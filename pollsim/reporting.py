@@ -7,12 +7,14 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from pollsim.credentials import ENV_ADMIN, CredentialError, admin_token
 from pollsim.failing import fail as _fail
 
 EPILOG_REPORT = """\
@@ -29,7 +31,13 @@ TIMEOUT = 300  #: seconds to wait for the report (a million pairs take about a m
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", required=True, metavar="URL", help="the mock server's address")
-    p.add_argument("--admin-token", required=True, metavar="TOKEN")
+    p.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="the server's admin token (shows in ps; --admin-token-file or "
+        "POLLSIM_ADMIN_TOKEN keep it out of sight)",
+    )
+    p.add_argument("--admin-token-file", type=Path, metavar="FILE", help="a file holding it")
     p.add_argument("--csv", type=Path, metavar="FILE", help="write the per-job rows as CSV")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     p.add_argument(
@@ -48,7 +56,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     url = args.server.rstrip("/") + "/_admin/report"
     if args.until is not None:
         url += "?" + urllib.parse.urlencode({"until": repr(args.until)})
-    report = _fetch(url, args.admin_token)
+    try:
+        token = admin_token(args.admin_token, args.admin_token_file, os.environ)
+    except CredentialError as exc:
+        return _fail(str(exc))
+    if token is None:
+        return _fail(f"no admin token: give --admin-token, --admin-token-file or {ENV_ADMIN}")
+    report = _fetch(url, token)
     if isinstance(report, int):
         return report
     print(json.dumps(report, indent=2) if args.json else format_report(report))

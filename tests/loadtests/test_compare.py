@@ -46,7 +46,8 @@ def test_the_table_gives_relative_errors_per_strategy_and_in_all():
     [
         (["--speed", "0"], "--speed: found 0.0, expected a number > 0"),
         (["--start-in", "-1"], "--start-in: found -1.0"),
-        (["--max-failures", "-1"], "--max-failures: found -1.0, expected a share"),
+        (["--max-failures", "-1"], "--max-failures: found '-1', expected a share"),
+        (["--max-failures", "five%"], "--max-failures: found 'five%', expected a share"),
         ([str(SCENARIOS / "workflow_pause_cancel.toml")], "[[controls]]"),
         (["no/such.toml"], "no/such.toml"),
         (["--out", "/proc/nope/x"], "--out /proc/nope/x: cannot write a folder there"),

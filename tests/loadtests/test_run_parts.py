@@ -4,6 +4,7 @@ the summary's unfinished jobs."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import signal
@@ -14,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from loadtests.failures import count, verdict
+from loadtests.failures import count, share, verdict
 from loadtests.live import Rejected, _answer, _retry_after, backoff, error_kind, poll_one
 from loadtests.processes import child, how_it_ended, simulated_now, watch
 from loadtests.summary import summarise, users_path
@@ -220,3 +221,17 @@ def test_a_server_that_stops_answering_is_noticed(tmp_path, monkeypatch):
         for k in kids:
             k.kill()
             k.wait()
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("5%", 0.05), ("0.05", 0.05), (" 100 % ", 1.0), ("0", 0.0), ("0%", 0.0)]
+)
+def test_max_failures_takes_a_share_or_a_percentage(text, value):
+    """The failure line says '5.0%', so '5%' is how users write it back."""
+    assert share(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["5", "-1%", "nan", "inf%", "%", "five%", "101%"])
+def test_max_failures_refuses_what_is_no_share(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a share from 0 to 1"):
+        share(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -192,3 +193,31 @@ def test_the_printed_report_says_what_the_run_cut_off_and_the_servers_own_errors
     assert "\x1b" not in text  # a client id reaches no terminal as control characters
     quiet = format_report(report_of(server_errors=0, unfinished=0))
     assert "unfin." not in quiet and "server errors" not in quiet
+
+
+@pytest.mark.live
+def test_pollsim_report_takes_the_admin_token_out_of_sight(tmp_path):
+    """From POLLSIM_ADMIN_TOKEN or --admin-token-file, as pollsim serve does: a token on
+    the command line shows in ps."""
+    server = start(60)
+    try:
+        call(server, "GET", "/status/1", token=None)
+        base = [*POLLSIM, "report", "--server", server.url]
+        env = {**os.environ, "POLLSIM_ADMIN_TOKEN": ADMIN}
+        from_env = subprocess.run(base, capture_output=True, text=True, env=env, timeout=60)
+        assert from_env.returncode == 0, from_env.stderr
+        (tmp_path / "admin").write_text(ADMIN + "\n")
+        from_file = subprocess.run(
+            [*base, "--admin-token-file", str(tmp_path / "admin")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert from_file.returncode == 0, from_file.stderr
+        assert from_file.stdout.splitlines()[1:] == from_env.stdout.splitlines()[1:]
+        env.pop("POLLSIM_ADMIN_TOKEN")
+        none = subprocess.run(base, capture_output=True, text=True, env=env, timeout=60)
+        assert none.returncode == 2 and none.stderr.count("\n") == 1, none.stderr
+        assert "no admin token" in none.stderr and "POLLSIM_ADMIN_TOKEN" in none.stderr
+    finally:
+        server.stop()
