@@ -194,6 +194,7 @@ def build_core(scenario: Scenario, spec: MockSpec) -> Core:
         max_jobs=spec.max_jobs,
         max_jobs_per_tenant=spec.max_jobs_per_tenant,
         max_scripted_retries=spec.max_scripted_retries,
+        max_scripted_retries_total=spec.max_scripted_retries_total,
     )
     model = LiveModel(
         scenario, ScaledClock(spec.speed, start_in=spec.start_in), background=spec.background

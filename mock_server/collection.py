@@ -11,7 +11,7 @@ from mock_server.access import ADMIN
 from mock_server.bodies import json_object
 from mock_server.core import BASES, LIST_KEY, SUBMIT_FIELDS, query_number
 from mock_server.jobs import JobRecord
-from mock_server.model import SubmitError, short
+from mock_server.model import RetryBudget, SubmitError, short
 from mock_server.responses import Request, Response, error, ok
 
 if TYPE_CHECKING:
@@ -51,7 +51,10 @@ def submit(core: Core, req: Request, dialect: str, tenant: str) -> Response:
             fields.get("outcome"),
             durations,
             core.config.max_scripted_retries,
+            core.config.max_scripted_retries_total,
         )
+    except RetryBudget as exc:  # what the server holds, like max_jobs: 429
+        return error(429, "too_many_retries", str(exc))
     except SubmitError as exc:
         return error(422, "invalid", str(exc))
     location = f"/{BASES[dialect]}/{rec.id}"

@@ -69,6 +69,7 @@ class Config:
     max_jobs: int = 100_000  #: jobs held in all; past it a submission is answered 429
     max_jobs_per_tenant: int = 50_000  #: jobs held per tenant; past it, 429
     max_scripted_retries: int = 1000  #: the most transient failures a submission scripts
+    max_scripted_retries_total: int = 100_000  #: ... and all the jobs held; past it, 429
 
 
 class Core:

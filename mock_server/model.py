@@ -39,6 +39,10 @@ class SubmitError(ValueError):
     """A job that cannot be made as asked: unknown template, bad durations or outcome."""
 
 
+class RetryBudget(SubmitError):
+    """A job whose scripted failures would pass what the server holds in all."""
+
+
 class LiveModel:
     """The scenario's lifecycle model on a scaled clock, with the server's job records.
 
@@ -55,6 +59,7 @@ class LiveModel:
         self._indexes = {id(t): step_index(t) for t in scenario.templates}
         self.records: dict[int, JobRecord] = {}
         self.by_tenant: dict[str, list[JobRecord]] = {}  #: each tenant's jobs, in order
+        self.scripted = 0  #: transient failures scripted by the jobs held
         self._cursor = 0  # how much of the lifecycle's change log is filed by job
         if background:
             times, kinds = submissions(scenario, g["arrivals"])
@@ -100,12 +105,20 @@ class LiveModel:
         outcome: str | None = None,
         durations: Mapping[str, object] | None = None,
         max_retries: int = MAX_RETRIES,
+        max_total: float = math.inf,
     ) -> JobRecord:
         """Make a job now from a template (the scenario's first when None), with an
         optional forced outcome (at most ``max_retries`` scripted failures) and fixed
         durations per step id ("*": every step)."""
         spec = self._template(template)
         script = _script(spec, outcome, durations, max_retries)
+        scripted = _transients(script)
+        if self.scripted + scripted > max_total:
+            raise RetryBudget(
+                f"the jobs held script {self.scripted:,} transient failures and this one "
+                f"{scripted:,}: past max_scripted_retries_total = {max_total:,.0f}"
+            )
+        self.scripted += scripted
         now = self.advance()
         rec = self._new(spec, tenant, now)
         self.lifecycle.submit(rec.id, spec, script)
@@ -200,3 +213,10 @@ def _seconds(raw: object) -> float:
 def short(text: str) -> str:
     """A client's text, quoted and kept short for a message."""
     return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
+def _transients(script: Script | None) -> int:
+    """The transient failures a script forces, each played out and kept as changes."""
+    if script is None:
+        return 0
+    return sum(seq.count("transient") for seq in script.outcomes.values())

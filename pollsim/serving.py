@@ -126,6 +126,8 @@ LIMIT_FLAGS = {
     "max_jobs_per_tenant, 50000)",
     "--max-scripted-retries": "transient failures one submission may script; beyond, 422 "
     "(default: [serve] max_scripted_retries, 1000)",
+    "--max-scripted-retries-total": "transient failures scripted by all the jobs held; "
+    "beyond, a submission gets 429 (default: [serve] max_scripted_retries_total, 100000)",
     "--max-clients": "client ids tracked one by one in the ground truth and the rate limit; "
     "beyond, counted as one overflow entry (default: [serve] max_clients, 100000)",
 }
@@ -199,7 +201,7 @@ def _limit_changes(args: argparse.Namespace) -> dict | str:
     for flag in LIMIT_FLAGS:
         key = flag.removeprefix("--").replace("-", "_")
         value = getattr(args, key)
-        low = 0 if key == "max_scripted_retries" else 1
+        low = 0 if key.startswith("max_scripted_retries") else 1
         if value is not None and not low <= value <= MAX_HELD:
             return f"{flag}: found {value}, expected a whole number from {low} to {MAX_HELD:,}"
         changes[key] = value

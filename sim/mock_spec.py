@@ -77,6 +77,9 @@ class MockSpec:
     max_jobs: int = 100_000  #: jobs held in all; past it a submission is answered 429
     max_jobs_per_tenant: int = 50_000  #: jobs held per tenant; past it, 429
     max_scripted_retries: int = 1000  #: transient failures one submission may script
+    #: transient failures scripted by all the jobs held: each one is played out and kept
+    #: (about 0.7 KB), so a flood of jobs scripting many takes memory and the event loop
+    max_scripted_retries_total: int = 100_000
     max_clients: int = 100_000  #: client ids tracked (ground truth, rate-limit buckets)
     faults: FaultSpec = field(default_factory=FaultSpec)
 
@@ -115,6 +118,7 @@ def read_serve(t: Reader) -> MockSpec:
         max_jobs=t.get("max_jobs", _count, 100_000),
         max_jobs_per_tenant=t.get("max_jobs_per_tenant", _count, 50_000),
         max_scripted_retries=t.get("max_scripted_retries", _count0, 1000),
+        max_scripted_retries_total=t.get("max_scripted_retries_total", _count0, 100_000),
         max_clients=t.get("max_clients", _count, 100_000),
     )
     t.done()

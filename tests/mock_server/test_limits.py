@@ -53,6 +53,23 @@ def test_one_tenant_past_its_cap_does_not_stop_another():
     assert h.doc("POST", "/ordo/jobs", {"template": "chain"}, token="tok-b")[0] == 201
 
 
+def test_scripted_retries_of_all_the_jobs_held_are_capped_with_a_429():
+    """Each scripted failure is played out and kept (about 0.7 KB; an attack of jobs of
+    1,000 retries each took 660 KB a job and stalled the event loop): the jobs held may
+    script at most max_scripted_retries_total in all."""
+    h = Harness(max_scripted_retries_total=10)
+    body = {"template": "chain", "outcome": "transient_failures:4"}
+    for _ in range(2):
+        assert h.doc("POST", "/status", body, token=None)[0] == 202
+    status, doc = h.doc("POST", "/status", body, token="tok-b")
+    assert status == 429 and doc["error"] == "too_many_retries", doc
+    assert "max_scripted_retries_total = 10" in doc["message"]
+    assert h.core.model.scripted == 8 and len(h.core.model.records) == 2
+    ok = {"template": "chain", "outcome": "transient_failures:2"}
+    assert h.doc("POST", "/status", ok, token=None)[0] == 202  # up to the cap exactly
+    assert h.doc("POST", "/status", {"template": "chain"}, token=None)[0] == 202  # none
+
+
 def test_scripted_retries_past_the_cap_are_a_422():
     h = Harness(max_scripted_retries=5)
     body = {"template": "chain", "outcome": "transient_failures:5"}
