@@ -76,7 +76,7 @@ def token_problem(tokens: Mapping[str, str], admin_token: str) -> str | None:
     """What is wrong with a set of tokens (token -> tenant) and an admin token, in one
     line; None when nothing is."""
     for token, tenant in tokens.items():
-        if tenant in RESERVED:
+        if tenant.lower() in RESERVED:
             return f"tenant {tenant!r}: a reserved name ({', '.join(RESERVED)}); choose another"
         if not tenant or not _TOKEN.fullmatch(tenant):
             return f"tenant {tenant!r}: expected visible ASCII characters, no spaces"

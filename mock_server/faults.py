@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.limits import MAX_DURATION
 from sim.mock_spec import FaultSpec
 from sim.status_server import Outage
 
@@ -124,5 +125,12 @@ class Faults:
 
 
 def retry_after_header(seconds: float) -> str:
-    """Retry-After in whole seconds, rounded up (a client that waits that long is safe)."""
+    """Retry-After in whole seconds, rounded up (a client that waits that long is safe),
+    at most the bound on any duration (a rate limit of 1e-300/s asked for 300 digits).
+
+    >>> retry_after_header(0.2), retry_after_header(2.0), retry_after_header(1e300)
+    ('1', '2', '315360000')
+    """
+    if not seconds < MAX_DURATION:  # inf and NaN too
+        return str(int(MAX_DURATION))
     return str(max(1, math.ceil(seconds - 1e-9)))

@@ -17,7 +17,6 @@ spins the clock.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Generator, Mapping
 
 import simpy
@@ -199,14 +198,10 @@ def _script(
     return Script(forced.outcomes, fixed, forced.others)
 
 
-_PLAIN = re.compile(r"\s*(\d+(\.\d*)?|\.\d+)\s*")  #: "20", "2.5": seconds, as a number would be
-
-
 def _seconds(raw: object) -> float:
-    """A duration as a client sends it: a number, a plain number in a string, or a
-    string with a unit; ValueError when it is none of these or out of range."""
-    if isinstance(raw, str) and _PLAIN.fullmatch(raw):
-        raw = float(raw)
+    """A duration as a client sends it: a number, a plain number in a string ("20":
+    seconds) or a string with a unit; ValueError when it is none of these or out of
+    range (``sim.durations`` reads all three, in ASCII digits only)."""
     return parse_duration(raw)
 
 

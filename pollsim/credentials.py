@@ -39,19 +39,26 @@ def tenant_tokens(
     (empty: none given)."""
     entries = [(text, f"--token {text!r}") for text in flags]
     for path in files:
-        entries += _lines(path)
-    if not entries and environ.get(ENV_TOKENS, "").strip():
+        lines = _lines(path)
+        if not lines:  # a file meant to hold the tokens: not a quiet fall back to random ones
+            raise CredentialError(f"{path}: holds no token; expected lines of [TENANT=]TOKEN")
+        entries += lines
+    if not entries and ENV_TOKENS in environ:
         items = environ[ENV_TOKENS].split(",")
         entries = [
             (t.strip(), f"{ENV_TOKENS} item {i}") for i, t in enumerate(items, 1) if t.strip()
         ]
+        if not entries:
+            raise CredentialError(
+                f"{ENV_TOKENS} is set but holds no token; expected comma-separated [TENANT=]TOKEN"
+            )
     tokens: dict[str, str] = {}
     for i, (text, where) in enumerate(entries):
         tenant, sep, token = text.partition("=")
         tenant, token = (tenant.strip(), token.strip()) if sep else ("", tenant.strip())
         if not token or (sep and not tenant):
             raise CredentialError(f"{where}: expected TOKEN or TENANT=TOKEN")
-        if tenant in RESERVED_TENANTS:
+        if tenant.lower() in RESERVED_TENANTS:
             names = ", ".join(RESERVED_TENANTS)
             raise CredentialError(f"{where}: tenant {tenant!r} is a reserved name ({names})")
         if token in tokens:
@@ -64,6 +71,8 @@ def admin_token(flag: str | None, file: Path | None, environ: Mapping[str, str])
     """The admin token from ``--admin-token``, ``--admin-token-file`` or else
     ``POLLSIM_ADMIN_TOKEN`` (None: none given)."""
     if flag is not None:
+        if not flag.strip():
+            raise CredentialError("--admin-token: found '', expected a token")
         return flag
     if file is not None:
         lines = _lines(file)
@@ -73,6 +82,8 @@ def admin_token(flag: str | None, file: Path | None, environ: Mapping[str, str])
                 f"{file}: expected one line holding the admin token, found {found}"
             )
         return lines[0][0]
+    if ENV_ADMIN in environ and not environ[ENV_ADMIN].strip():
+        raise CredentialError(f"{ENV_ADMIN} is set but holds no token")
     return environ.get(ENV_ADMIN, "").strip() or None
 
 

@@ -53,6 +53,9 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     if args.until is not None and not 0 <= args.until < math.inf:
         return _fail(f"--until: found {args.until}, expected simulated seconds >= 0")
+    problem = _url_problem(args.server)
+    if problem:
+        return _fail(f"--server {args.server!r}: {problem}")
     url = args.server.rstrip("/") + "/_admin/report"
     if args.until is not None:
         url += "?" + urllib.parse.urlencode({"until": repr(args.until)})
@@ -69,6 +72,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.csv is not None:
         return _write_csv(args.csv, report["jobs"])
     return 0
+
+
+def _url_problem(url: str) -> str | None:
+    """What is wrong with the server's address, if anything."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is no number)
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected http://HOST:PORT, as pollsim serve prints it"
+    return None
 
 
 def _fetch(url: str, token: str) -> dict | int:

@@ -152,6 +152,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if args.start_in is not None and not args.start_in >= 0:
         return _fail(f"--start-in: found {args.start_in}, expected a number of seconds >= 0")
+    if not args.host.strip():  # an unset $HOST must not mean every interface
+        return _fail("--host: found '', expected an interface such as 127.0.0.1")
     if not 0 <= args.port <= 65535:
         return _fail(f"--port: found {args.port}, expected 0 to 65535")
     try:

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from sim.limits import MAX_DURATION
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|min|s|m|h|d)")
-_WHOLE = re.compile(rf"^\s*(?:{_PART.pattern}\s*)+$")
-_RATE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*/\s*(ms|s|m|min|h|d)\s*$")
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|min|s|m|h|d)", re.ASCII)
+_WHOLE = re.compile(rf"^\s*(?:{_PART.pattern}\s*)+$", re.ASCII)
+_RATE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*/\s*(ms|s|m|min|h|d)\s*$", re.ASCII)
 #: a plain number written as text ("20", "1.5", "2e3"): seconds, or per second
-_PLAIN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+_PLAIN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$", re.ASCII)
 #: the most events per second a rate may give
 MAX_RATE = 1e6
 

@@ -89,7 +89,7 @@ def read_serve(t: Reader) -> MockSpec:
     tokens = t.table("tokens")
     token_map = {}
     for tenant in list(tokens.data):
-        if tenant in RESERVED_TENANTS:
+        if tenant.lower() in RESERVED_TENANTS:
             raise tokens.error(tenant, f"a reserved name ({', '.join(RESERVED_TENANTS)})")
         token = tokens.get(tenant, r.text)
         if token in token_map:

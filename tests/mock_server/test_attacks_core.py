@@ -380,3 +380,36 @@ def test_a_real_server_answers_if_none_match_star_304_and_tells_now(server):
     first = call(server, "GET", "/healthz", token=None).json["now"]
     second = call(server, "GET", "/healthz", token=None).json["now"]
     assert 0 < first <= second
+
+
+# --- found by an attack after the fixes above --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["\u0661\u0660s", "\uff15m", "\u0661\u0660", "1\u0660/s", "\u00b2s"]
+)
+def test_durations_and_rates_are_ascii_digits_only(text):
+    """Arabic-Indic 'ten s' was ten seconds: ids and query numbers were ASCII only
+    already, durations went through \\d, which takes any script's digits."""
+    from sim.durations import parse_duration, parse_rate
+
+    with pytest.raises(ValueError):
+        parse_rate(text) if "/" in text else parse_duration(text)
+    h = Harness()
+    if "/" not in text:
+        status, doc = h.doc("POST", "/ordo/jobs", {"template": "chain", "duration": text})
+        assert_json_error(h, status, doc, (422,))
+
+
+@pytest.mark.parametrize("rate", [1e-300, 1e-10])
+def test_a_retry_after_is_never_longer_than_the_bound_on_durations(rate):
+    """A rate limit of 1e-300/s was answered with a Retry-After of 300 digits."""
+    h = Harness()
+    assert (
+        h.doc("PUT", "/_admin/faults", {"rate_limit": {"rate": rate, "burst": 1}}, token=ADMIN)[0]
+        == 200
+    )
+    h.doc("POST", "/ordo/jobs", {"template": "chain"})
+    h.call("GET", "/ordo/jobs/1")
+    r = h.call("GET", "/ordo/jobs/1")
+    assert r.status == 429 and int(r.headers["Retry-After"]) <= 10 * 365 * 86400

@@ -317,6 +317,9 @@ def test_pollsim_report_prints_the_ground_truth_and_writes_csv(fast, tmp_path):
         (["--speed", "0"], "--speed: found 0, expected a number > 0"),
         (["--speed", "1e308"], "--speed: found 1e+308, expected a number > 0 and at most"),
         (["--port", "70000"], "--port: found 70000"),
+        (["--host", ""], "--host: found '', expected an interface"),  # not every interface
+        (["--token", "Anonymous=x"], "tenant 'Anonymous' is a reserved name"),
+        (["--admin-token", ""], "--admin-token: found ''"),
         (["--token", "team="], "expected TOKEN or TENANT=TOKEN"),
         (["no/such/scenario.toml"], "no/such/scenario.toml"),
     ],

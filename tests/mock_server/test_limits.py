@@ -260,3 +260,53 @@ def test_a_flood_of_submissions_is_capped_and_every_one_past_the_caps_is_a_429()
     assert all("max_jobs = 2000" in d["message"] or "= 1000" in d["message"] for d in refused)
     # 2,000 jobs: about 6 MiB at the measured 285 MiB per 100k; the caps hold it there
     assert after - before < 64, (before, after)
+
+
+@pytest.mark.parametrize(
+    ("files", "environ", "words"),
+    [
+        (["# only a comment\n"], {}, "holds no token"),
+        ([""], {}, "holds no token"),
+        ([], {"POLLSIM_TOKENS": ","}, "POLLSIM_TOKENS is set but holds no token"),
+    ],
+)
+def test_tokens_meant_to_be_given_but_missing_are_refused_not_replaced(
+    tmp_path, files, environ, words
+):
+    """An empty token file or variable fell back to random tokens without a word."""
+    from pollsim.credentials import CredentialError, tenant_tokens
+
+    paths = []
+    for i, text in enumerate(files):
+        paths.append(tmp_path / f"tokens{i}")
+        paths[-1].write_text(text)
+    with pytest.raises(CredentialError, match=words):
+        tenant_tokens([], paths, environ)
+
+
+def test_an_admin_token_set_empty_is_refused():
+    from pollsim.credentials import CredentialError, admin_token
+
+    with pytest.raises(CredentialError, match="POLLSIM_ADMIN_TOKEN is set but holds no token"):
+        admin_token(None, None, {"POLLSIM_ADMIN_TOKEN": " "})
+    assert admin_token(None, None, {}) is None
+
+
+@pytest.mark.parametrize(
+    ("server", "words"),
+    [
+        ("http://[::1", "not a URL"),
+        ("", "expected http://HOST:PORT"),
+        ("ftp://127.0.0.1:1", "expected http://HOST:PORT"),
+        ("http://127.0.0.1:99999", "not a URL"),
+    ],
+)
+def test_pollsim_report_refuses_a_server_address_that_is_no_url(server, words):
+    """'http://[::1' was an internal error (exit 1), '' an 'unknown url type'."""
+    r = subprocess.run(
+        [*POLLSIM, "report", "--server", server, "--admin-token", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and words in r.stderr, r.stderr
