@@ -187,7 +187,12 @@ def _run_children(plan: Plan, children: list[subprocess.Popen]) -> Measured:
     for i in range(plan.workers):
         pid_file = out / f"locust-worker-{i + 1}.pid"
         children.append(child(worker, out / "locust.log", pid_file, cwd=out, env=env))
-    ending = watch(locust, server, url)
+    try:
+        ending = watch(locust, server, url)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop the swarm, keep what it measured
+        seconds = time.monotonic() - wall0
+        what = f"interrupted {seconds:.1f} s into the run, which was stopped there"
+        ending = Ending(what, server.poll() is None, seconds)
     busy = max(0.0, cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
     doc = health(url) if ending.server_alive else None
     if doc is None and ending.problem is None:

@@ -20,8 +20,9 @@ examples:
       the same with Locust's web UI on 127.0.0.1:8089
 
 exit status: 0 the run went as asked; 1 it did not, said in one line (the server or
-Locust died, or submissions or polls failed beyond --max-failures), with what was
-measured written to the folder (marked partial if cut short); 2 bad input
+Locust died, the run was interrupted, or submissions or polls failed beyond
+--max-failures), with what was measured written to the folder (marked partial if cut
+short); 2 bad input
 """
 
 
