@@ -229,6 +229,23 @@ class Dialect:
         """The JSON Schema of a submission's answer."""
         return self.schema()
 
+    def acted(self, job: JobLike, seen: Seen, status_doc: dict) -> Answer:
+        """The answer to an action the dialect allowed: 200 and the status document."""
+        return Answer(200, {}, status_doc)
+
+    def page(self, items: list[dict], total: int, limit: int, offset: int) -> dict:
+        """A page of jobs (``Kind.LIST``), each as ``listed`` shows it."""
+        return {self.list_key: items, "total": total, "limit": limit, "offset": offset}
+
+    def page_schema(self) -> dict:
+        from sim.dialects.schema import page
+
+        return page(self.list_key, self.listed_schema())
+
+    def listed_schema(self) -> dict:
+        """The JSON Schema of a job in a page of jobs."""
+        return self.schema()
+
     def listed(self, status_doc: dict, seen: Seen) -> dict:
         """A job as a page of jobs (``Kind.LIST``) shows it: its status document by default."""
         return status_doc
