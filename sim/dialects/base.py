@@ -197,6 +197,23 @@ class Dialect:
             return int(text)
         return None
 
+    def id_schema(self) -> dict:
+        """The JSON Schema of a path's ``{id}``, as ``read_id`` takes it (the OpenAPI
+        document's parameter; its first example is the one sent by example-based tests)."""
+        return {
+            "type": "string",
+            "pattern": "^[0-9]{1,18}$",
+            "description": "a job id: ASCII digits, at most 18",
+            "examples": ["1"],
+        }
+
+    def id_pointer(self) -> str | None:
+        """Where the body of a submission's answer shows the new job's id, as a JSON
+        pointer (the OpenAPI links from a submission to its job's routes). None, the
+        default, lets the OpenAPI document find it: the member of a sample submission's
+        answer that equals what ``new_job`` reads from it, if one does."""
+        return None
+
     def path(self, kind: Kind, shown_id: str = "", project: str = "") -> str:
         """The path of this dialect's first route of ``kind``, filled in."""
         for route in self.routes:
@@ -232,6 +249,10 @@ class Dialect:
     def acted(self, job: JobLike, seen: Seen, status_doc: dict) -> Answer:
         """The answer to an action the dialect allowed: 200 and the status document."""
         return Answer(200, {}, status_doc)
+
+    def acted_schema(self) -> dict:
+        """The JSON Schema of the answer to an action (``acted``)."""
+        return self.schema()
 
     def page(self, items: list[dict], total: int, limit: int, offset: int) -> dict:
         """A page of jobs (``Kind.LIST``), each as ``listed`` shows it."""
