@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.dialects.azure_lro import AZURE_LRO
 from sim.dialects.base import (
     Action,
     ActionRefused,
@@ -30,6 +31,7 @@ from sim.dialects.workflow import WORKFLOW
 from sim.states import JobState
 
 __all__ = [
+    "AZURE_LRO",
     "DIALECTS",
     "FIDDLER",
     "GENERIC",
@@ -52,6 +54,7 @@ __all__ = [
 
 #: every dialect, by name, in the order the banner and the OpenAPI document list them
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (ORDO, FIDDLER, WORKFLOW, GENERIC)}
+DIALECTS[AZURE_LRO.name] = AZURE_LRO
 
 
 def get_dialect(name: str) -> Dialect:
