@@ -25,6 +25,7 @@ from sim.dialects.base import (
     Seen,
 )
 from sim.dialects.fiddler import FIDDLER
+from sim.dialects.fiddler_v3 import FIDDLER_V3
 from sim.dialects.generic import GENERIC
 from sim.dialects.ordo import ORDO
 from sim.dialects.workflow import WORKFLOW
@@ -34,6 +35,7 @@ __all__ = [
     "AZURE_LRO",
     "DIALECTS",
     "FIDDLER",
+    "FIDDLER_V3",
     "GENERIC",
     "ORDO",
     "WORKFLOW",
@@ -53,7 +55,7 @@ __all__ = [
 ]
 
 #: every dialect, by name, in the order the banner and the OpenAPI document list them
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (ORDO, FIDDLER, WORKFLOW, GENERIC)}
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (ORDO, FIDDLER, FIDDLER_V3, WORKFLOW, GENERIC)}
 DIALECTS[AZURE_LRO.name] = AZURE_LRO
 
 
