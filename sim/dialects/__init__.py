@@ -27,6 +27,7 @@ from sim.dialects.base import (
 from sim.dialects.fiddler import FIDDLER
 from sim.dialects.fiddler_v3 import FIDDLER_V3
 from sim.dialects.generic import GENERIC
+from sim.dialects.google_lro import GOOGLE_LRO
 from sim.dialects.ordo import ORDO
 from sim.dialects.workflow import WORKFLOW
 from sim.states import JobState
@@ -37,6 +38,7 @@ __all__ = [
     "FIDDLER",
     "FIDDLER_V3",
     "GENERIC",
+    "GOOGLE_LRO",
     "ORDO",
     "WORKFLOW",
     "Action",
@@ -57,6 +59,7 @@ __all__ = [
 #: every dialect, by name, in the order the banner and the OpenAPI document list them
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (ORDO, FIDDLER, FIDDLER_V3, WORKFLOW, GENERIC)}
 DIALECTS[AZURE_LRO.name] = AZURE_LRO
+DIALECTS[GOOGLE_LRO.name] = GOOGLE_LRO
 
 
 def get_dialect(name: str) -> Dialect:
