@@ -1,32 +1,43 @@
 """The OpenAPI 3.1 document of a running server (``GET /openapi.json``): every endpoint
-it answers (the four dialects, the admin API, health, metrics and this document), with
-the scenario's templates and the server's own bounds, and every answer it may give. The
-tests check real answers against it, and schemathesis fuzzes the server from it
+it answers (every route of every dialect in ``sim.dialects.DIALECTS``, the admin API,
+health, metrics and this document), with the scenario's templates and the server's own
+bounds, and every answer it may give, errors in the shape of the dialect they belong to.
+It is generated from the dialect objects alone: a dialect added to the registry is in it.
+The tests check real answers against it, and schemathesis fuzzes the server from it
 (``benchmarks/fuzz_server.py``)."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from mock_server.core import ACTION_WORDS, BASES, LIST_KEY, SUBMIT_FIELDS
-from mock_server.openapi_answers import BODY, FAULTS, documents, faults_shown, operation
-from mock_server.openapi_bodies import faults_body, obj, submission
+from mock_server.openapi_answers import (
+    BODY,
+    ERROR,
+    FAULTS,
+    faults_shown,
+    operation,
+    ref,
+    sampled,
+)
+from mock_server.openapi_bodies import faults_body, submission
 from mock_server.responses import Response
+from sim.dialects import DIALECTS, Dialect, Kind, Route
+from sim.dialects.schema import obj
 from sim.mock_spec import ERROR_CODES
 from sim.status_server import OUTAGE_MODES
 
 if TYPE_CHECKING:
     from mock_server.core import Core
 
-JOB_ID = {
-    "name": "id",
+PROJECT = {
+    "name": "project",
     "in": "path",
     "required": True,
-    "description": "a job id: ASCII digits, at most 18",
-    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
-    "example": "1",
+    "description": "the tenant's name (its token's)",
+    "schema": {"type": "string", "minLength": 1, "pattern": "^[^/:]+$"},
 }
 WAIT = "long-poll: hold the answer until the job's status changes, at most this many wall seconds"
 CLIENT_ID = {
@@ -53,8 +64,12 @@ _MADE: WeakKeyDictionary = WeakKeyDictionary()
 def document(core: Core) -> dict:
     """The OpenAPI document of this server."""
     paths: dict = {}
-    for dialect in BASES:
-        paths.update(_dialect_paths(core, dialect))
+    schemas: dict = {"Error": ERROR, "faults": faults_shown(ERROR_CODES, OUTAGE_MODES)}
+    for dialect in DIALECTS.values():
+        found, shapes = _dialect_paths(core, dialect)
+        for path, ops in found.items():
+            paths.setdefault(path, {}).update(ops)
+        schemas |= shapes
     paths.update(_admin_paths())
     paths.update(_plain_paths())
     return {
@@ -63,11 +78,13 @@ def document(core: Core) -> dict:
             "title": "pollsim mock status API",
             "version": "1",
             "description": "Jobs run by the pollsim lifecycle model on a scaled clock, "
-            f"in four dialects (speed {core.model.clock.speed:g}).",
+            f"the same jobs in {len(DIALECTS)} dialects, {', '.join(DIALECTS)} "
+            f"(speed {core.model.clock.speed:g}).",
         },
+        "tags": [{"name": d.name, "description": d.summary} for d in DIALECTS.values()],
         "paths": paths,
         "components": {
-            "schemas": documents(LIST_KEY) | {"faults": faults_shown(ERROR_CODES, OUTAGE_MODES)},
+            "schemas": schemas,
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
@@ -80,88 +97,139 @@ def document(core: Core) -> dict:
     }
 
 
-def _dialect_paths(core: Core, dialect: str) -> dict:
-    """The submit, list, status and action paths of one dialect."""
-    base = BASES[dialect]
-    doc = {"application/json": {"schema": {"$ref": f"#/components/schemas/{dialect}"}}}
-    anonymous = dialect == "generic" and core.config.anonymous_generic
+def _dialect_paths(core: Core, dialect: Dialect) -> tuple[dict, dict]:
+    """The paths of one dialect's routes, and the schemas they name: ``<name>`` (the
+    status document), ``<name>_submitted``, ``<name>_list``, ``<name>_acted``,
+    ``<name>_resource``, ``<name>_error`` and one per fixed document."""
+    name, config = dialect.name, core.config
+    kinds = {r.kind for r in dialect.routes}
+    schemas = {name: dialect.schema(), f"{name}_error": dialect.error_schema()}
+    if Kind.SUBMIT in kinds:
+        schemas[f"{name}_submitted"] = dialect.submitted_schema()
+    if Kind.LIST in kinds:
+        schemas[f"{name}_list"] = dialect.page_schema()
+    if Kind.ACTION in kinds:
+        schemas[f"{name}_acted"] = dialect.acted_schema()
+    if Kind.RESOURCE in kinds:
+        schemas[f"{name}_resource"] = dialect.resource_schema()
+    sample = sampled(dialect)
+    anonymous = dialect.anonymous and config.anonymous_generic
     security = [{"bearer": []}, *([{}] if anonymous else [])]
-    body = submission(
-        list(core.model.templates.values()), getattr(core.config, "max_scripted_retries", None)
-    )
-    assert {k for branch in body["anyOf"] for k in branch["properties"]} == SUBMIT_FIELDS
-    etag = {"ETag": {"schema": {"type": "string"}}}
-    created = {
-        "description": "Submitted",
-        "content": doc,
-        "headers": {"Location": {"required": True, "schema": {"type": "string"}}}
-        | ({} if dialect == "generic" else etag),
-        "links": _links(dialect),
-    }
-    page = {"application/json": {"schema": {"$ref": f"#/components/schemas/{dialect}_list"}}}
-    config = core.config
-    out = {
-        f"/{base}": {
-            "post": operation(
-                f"{dialect}_submit",
-                f"Submit a job ({dialect})",
-                security,
-                {"202" if dialect == "generic" else "201": created},
-                (*BODY, 401, 422, 429),
-                [CLIENT_ID],
-                body={"required": False, "content": {"application/json": {"schema": body}}},
-            ),
-            "get": operation(
-                f"{dialect}_list",
-                f"List jobs ({dialect})",
-                security,
-                {"200": {"description": "A page of jobs", "content": page}},
-                (401, 429),
-                [
-                    _query("limit", "integer", 1, config.page_max, 10),
-                    _query("offset", "integer", 0, None, 0),
-                    CLIENT_ID,
-                ],
-            ),
-        },
-        f"/{base}/{{id}}": {
-            "get": operation(
-                f"{dialect}_status",
-                f"A job's status ({dialect})",
-                security,
-                {
-                    "200": {"description": "The status", "content": doc, "headers": etag},
-                    "304": {"description": "Unchanged since the ETag given", "headers": etag},
-                },
-                (401, 404, *FAULTS),
-                [
-                    JOB_ID,
-                    _query("wait", "number", 0, config.max_wait, min(1, config.max_wait), WAIT),
-                    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
-                    CLIENT_ID,
-                ],
-            )
-        },
-    }
-    for word in ACTION_WORDS[dialect]:
-        out[f"/{base}/{{id}}/{word}"] = {
-            "post": operation(
-                f"{dialect}_{word}",
-                f"{word.capitalize()} a job ({dialect})",
-                security,
-                {"200": {"description": "Done", "content": doc, "headers": etag}},
-                (401, 404, 409, 429),
-                [JOB_ID, CLIENT_ID],
-            )
-        }
+    ids = op_ids(dialect)
+    etag = {"ETag": {"required": False, "schema": {"type": "string"}}}
+    paths: dict = {}
+    for route, op_id in zip(dialect.routes, ids, strict=True):
+        params = _path_params(dialect, route)
+        errors: tuple[int, ...] = (401, 429)
+        body = None
+        if route.kind is Kind.SUBMIT:
+            answer = sample.submitted
+            headers = {h: {"required": True, "schema": {"type": "string"}} for h in answer.headers}
+            answers = {
+                str(answer.status): {
+                    "description": "Submitted",
+                    "content": ref(f"{name}_submitted"),
+                    "headers": etag | headers,
+                    "links": _links(dialect, ids, sample.id_pointer),
+                }
+            }
+            errors = (*BODY, 401, 422, 429)
+            body = submission(list(core.model.templates.values()), config.max_scripted_retries)
+            body = {"required": False, "content": {"application/json": {"schema": body}}}
+        elif route.kind is Kind.LIST:
+            answers = {"200": {"description": "A page of jobs", "content": ref(f"{name}_list")}}
+            params += [
+                _query("limit", "integer", 1, config.page_max, 10),
+                _query("offset", "integer", 0, None, 0),
+            ]
+        elif route.kind is Kind.STATUS:
+            answers = {
+                "200": {"description": "The status", "content": ref(name), "headers": etag},
+                "304": {"description": "Unchanged since the ETag given", "headers": etag},
+            }
+            errors = (401, 404, *FAULTS)
+            params += [
+                _query("wait", "number", 0, config.max_wait, min(1, config.max_wait), WAIT),
+                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+            ]
+        elif route.kind is Kind.ACTION:
+            code = str(sample.acted.status)
+            answers = {code: {"description": "Done", "content": ref(f"{name}_acted")}}
+            answers[code]["headers"] = etag
+            errors = (401, 404, 409, 429)
+        elif route.kind is Kind.RESOURCE:
+            answers = {"200": {"description": "The job", "content": ref(f"{name}_resource")}}
+            errors = (401, 404, 429)
+        else:  # Kind.INFO: a fixed document
+            schemas[op_id] = dict(route.info_schema or {"type": "object"})
+            answers = {"200": {"description": route.summary, "content": ref(op_id)}}
+        if "{project}" in route.path:
+            errors = (*errors, 403, 404)
+        method = route.method.lower()
+        paths.setdefault(_template(route.path), {})[method] = operation(
+            op_id,
+            f"{route.summary} ({name})",
+            security,
+            answers,
+            errors,
+            [*params, CLIENT_ID],
+            body=body,
+            error=f"{name}_error",
+            tags=[name],
+        )
+    return paths, schemas
+
+
+def op_ids(dialect: Dialect) -> list[str]:
+    """Each route's operationId, ``<dialect>_<op>``, an identifier (``-`` as ``_``): a
+    fixed document's is qualified by its path's last literal segment, as is any op a
+    dialect has twice."""
+    ops = [r.op for r in dialect.routes]
+    out = []
+    for route, op in zip(dialect.routes, ops, strict=True):
+        if route.kind is Kind.INFO or ops.count(op) > 1:
+            literal = [p for p in route.path.split("/") if p and "{" not in p][-1]
+            op = f"{op}_{literal}"
+        out.append(re.sub(r"\W", "_", f"{dialect.name}_{op}"))
     return out
 
 
-def _links(dialect: str) -> dict:
-    """From a submission to its job's status and actions, for stateful testing."""
-    at = {"ordo": "/job/id", "fiddler": "/task_id"}.get(dialect, "/id")
-    ops = [f"{dialect}_status", *(f"{dialect}_{w}" for w in ACTION_WORDS[dialect])]
-    return {op: {"operationId": op, "parameters": {"id": f"$response.body#{at}"}} for op in ops}
+def _template(path: str) -> str:
+    """The route's path as an OpenAPI path template: the route's own template."""
+    return path
+
+
+def _path_params(dialect: Dialect, route: Route) -> list[dict]:
+    """The path's placeholders: ``{id}`` as the dialect reads it, ``{project}`` a name."""
+    params = []
+    for placeholder in re.findall(r"\{(\w+)\}", route.path):
+        if placeholder == "project":
+            params.append(PROJECT)
+            continue
+        schema = dialect.id_schema()
+        param = {"name": placeholder, "in": "path", "required": True, "schema": schema}
+        if "description" in schema:
+            param["description"] = schema["description"]
+        if schema.get("examples"):
+            param["example"] = schema["examples"][0]
+        params.append(param)
+    return params
+
+
+def _links(dialect: Dialect, ids: list[str], pointer: str | None) -> dict:
+    """From a submission to its job's routes (status, actions, resource), for stateful
+    testing: the id from the answer's body at ``pointer``, the project as submitted."""
+    if pointer is None:
+        return {}
+    links = {}
+    for route, op_id in zip(dialect.routes, ids, strict=True):
+        if "{id}" not in route.path:
+            continue
+        params = {"id": f"$response.body#{pointer}"}
+        if "{project}" in route.path:
+            params["project"] = "$request.path.project"
+        links[op_id] = {"operationId": op_id, "parameters": params}
+    return links
 
 
 def _admin_paths() -> dict:

@@ -1,37 +1,28 @@
 """What the server answers, for the OpenAPI document (``mock_server.openapi``): every
-refusal an operation may get, in the JSON error body, and the schemas of each dialect's
-status document and page of them, and of the faults in force."""
+refusal an operation may get, in the error shape of the dialect it belongs to (pollsim's
+own ``Error`` elsewhere), the faults in force, and what a dialect's answers to a
+submission and an action look like, learned from the dialect itself on a sample job."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from mock_server.openapi_bodies import PROBABILITY, enum, obj
+from mock_server.openapi_bodies import PROBABILITY
+from sim.dialects import Answer, Dialect, Seen
+from sim.dialects.schema import NULLABLE_TEXT, obj
+from sim.states import JobState, StepState
 
-NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-NULLABLE_TEXT = {"type": ["string", "null"]}
-OUTPUTS = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "required": ["artifact_name", "path"],
-        "properties": {"artifact_name": {"type": "string"}, "path": {"type": "string"}},
-        "additionalProperties": False,
-    },
-}
-ERROR = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-    "additionalProperties": False,
-}
-
+#: pollsim's own error body: what paths of no dialect answer (``/_admin``, ``/healthz``)
+ERROR = obj({"error": {"type": "string"}, "message": {"type": "string"}})
 
 WORDS = {
     400: "A request it cannot parse, a bad query, or a body that does not decode or is not JSON",
     401: "Missing or unknown token, or not the Bearer scheme",
-    403: "A tenant's token where the admin token is needed",
-    404: "No such job (or not this tenant's)",
+    403: "Not this token's to see: the admin API with a tenant's token, or another "
+    "tenant's project",
+    404: "No such job (or not this tenant's, or not in this project)",
     408: "The body did not arrive within the request deadline",
     409: "The dialect does not allow this action now",
     413: "Body too large",
@@ -49,20 +40,38 @@ EVERYWHERE = (400, 503)
 #: answers any request with a body may get
 BODY = (408, 413, 415)
 FAULTS = (429, 500, 502, 503, 504)  #: injected on a job's status
-ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 RETRY_AFTER = {
     "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
 }
 
 
-def operation(op_id, summary, security, answers, errors=(), parameters=(), body=None) -> dict:
-    """One operation: its answers, and every error it may give in JSON."""
+def ref(name: str) -> dict:
+    """The JSON content of a schema of the document's components."""
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+
+
+def operation(
+    op_id: str,
+    summary: str,
+    security: list,
+    answers: dict,
+    errors: Iterable[int] = (),
+    parameters: Iterable[dict] = (),
+    body: dict | None = None,
+    error: str = "Error",
+    tags: Iterable[str] = (),
+) -> dict:
+    """One operation: its answers, and every error it may give, in the schema ``error``
+    (a name among the document's components)."""
     responses = dict(answers)
     for code in sorted({*errors, *EVERYWHERE}):
-        responses[str(code)] = {"description": WORDS[code], "content": ERROR_REF}
+        responses[str(code)] = {"description": WORDS[code], "content": ref(error)}
         if code in (429, 503):
             responses[str(code)]["headers"] = RETRY_AFTER
-    out = {"summary": summary, "operationId": op_id, "security": security}
+    out: dict[str, Any] = {"summary": summary, "operationId": op_id}
+    if tags:
+        out["tags"] = list(tags)
+    out["security"] = security
     if parameters:
         out["parameters"] = list(parameters)
     if body is not None:
@@ -102,103 +111,83 @@ def faults_shown(codes: Iterable[int], outage_modes: Iterable[str]) -> dict:
     )
 
 
-def documents(list_keys: dict[str, str]) -> dict:
-    """What each dialect answers: a job's status, and a page of them."""
-    from sim.dialects import DIALECTS as d
-
-    out = {
-        "ordo": _ordo(d["ordo"]),
-        "fiddler": obj(
-            {
-                "task_id": {"type": "string"},
-                "status": enum(d["fiddler"].jobs.values()),
-                "progress": {"type": "number", "minimum": 0, "maximum": 100},
-                "result": {"oneOf": [{"type": "null"}, obj({"outputs": OUTPUTS})]},
-                "error_message": NULLABLE_TEXT,
-                "date_done": NULLABLE_TIME,
-            }
-        ),
-        "workflow": _workflow(d["workflow"]),
-        "generic": obj(
-            {
-                "id": {"type": "string"},
-                "status": enum(d["generic"].jobs.values()),
-                "result": obj({"job_id": {"type": "string"}, "outputs": OUTPUTS}),
-                "message": NULLABLE_TEXT,
-            },
-            ["status"],
-        ),
-        "Error": ERROR,
-    }
-    for dialect, key in list_keys.items():
-        out[f"{dialect}_list"] = obj(
-            {
-                key: {"type": "array", "items": {"$ref": f"#/components/schemas/{dialect}"}},
-                "total": {"type": "integer", "minimum": 0},
-                "limit": {"type": "integer", "minimum": 1},
-                "offset": {"type": "integer", "minimum": 0},
-            }
-        )
-    return out
+# --- a dialect's answers, from a sample job -----------------------------------------------
 
 
-def _ordo(dialect) -> dict:
-    step = obj(
-        {
-            "step_id": {"type": "string"},
-            "step_type": {"type": "string"},
-            "status": enum(dialect.steps.values()),
-            "started_at": NULLABLE_TIME,
-            "finished_at": NULLABLE_TIME,
-            "error": NULLABLE_TEXT,
-        }
-    )
-    job = obj(
-        {
-            "id": {"type": "string"},
-            "status": enum(dialect.jobs.values()),
-            "created_at": {"type": "string", "format": "date-time"},
-            "started_at": NULLABLE_TIME,
-            "finished_at": NULLABLE_TIME,
-            "error": NULLABLE_TEXT,
-        }
-    )
-    progress = obj(
-        {
-            "percentage": {"type": "number", "minimum": 0, "maximum": 100},
-            "completed_steps": {"type": "integer", "minimum": 0},
-            "total_steps": {"type": "integer", "minimum": 1},
-        }
-    )
-    return obj(
-        {
-            "job": job,
-            "progress": progress,
-            "duration_ms": {"type": ["integer", "null"], "minimum": 0},
-            "steps": {"type": "array", "items": step},
-            "outputs": OUTPUTS,
-        }
-    )
+@dataclass(frozen=True)
+class _Step:
+    id: str = "prepare"
+    type: str = "task"
+    state: StepState = StepState.PENDING
+    started: float | None = None
+    finished: float | None = None
 
 
-def _workflow(dialect) -> dict:
-    task = obj(
-        {
-            "id": {"type": "string"},
-            "type": {"type": "string"},
-            "state": enum(dialect.steps.values()),
-            "started": NULLABLE_TIME,
-            "finished": NULLABLE_TIME,
-        }
+@dataclass(frozen=True)
+class _Job:
+    """A job just submitted, as the dialects render one (``JobLike``)."""
+
+    id: int = 1
+    tenant: str = "tenant"
+    state: JobState = JobState.QUEUED
+    created: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    steps: tuple[_Step, ...] = (_Step(),)
+    completed_steps: int = 0
+
+    def error(self) -> str | None:
+        return None
+
+
+class Sampled(NamedTuple):
+    """What a dialect answers to a submission and to an action it allows."""
+
+    submitted: Answer
+    acted: Answer
+    id_pointer: str | None  #: where the submission's body shows the new job's id
+
+
+def sampled(dialect: Dialect) -> Sampled:
+    """The dialect's answers for a sample job (the dialect's functions are pure: their
+    status codes and headers do not depend on which job it is)."""
+    job = _Job()
+    seen = Seen(
+        iso=lambda t: None if t is None else "1970-01-01T00:00:00Z",
+        shown_id=dialect.show_id(job.id, 0),
+        template="sample",
     )
-    return obj(
-        {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "state": enum(dialect.jobs.values()),
-            "created": {"type": "string", "format": "date-time"},
-            "started": NULLABLE_TIME,
-            "finished": NULLABLE_TIME,
-            "tasks": {"type": "array", "items": task},
-        }
-    )
+    doc = dialect.render(job, seen)
+    submitted = dialect.submitted(job, seen, doc)
+    acted = dialect.acted(job, seen, doc)
+    pointer = dialect.id_pointer()
+    if pointer is None:
+        pointer = _find_id(dialect, submitted)
+    return Sampled(submitted, acted, pointer)
+
+
+def _find_id(dialect: Dialect, answer: Answer) -> str | None:
+    """The JSON pointer of the first member of the answer's body that is the id a client
+    reads off the answer (``new_job``), or None."""
+    headers = {k.lower(): v for k, v in answer.headers.items()}
+    try:
+        shown = dialect.new_job(answer.status, headers, answer.doc)
+    except NotImplementedError:
+        return None
+    return None if shown is None else _pointer_to(answer.doc, shown, "")
+
+
+def _pointer_to(node: Any, value: str, at: str) -> str | None:
+    if node == value and isinstance(node, str):
+        return at
+    if isinstance(node, dict):
+        items = ((str(k).replace("~", "~0").replace("/", "~1"), v) for k, v in node.items())
+    elif isinstance(node, list):
+        items = ((str(i), v) for i, v in enumerate(node))
+    else:
+        return None
+    for key, child in items:
+        found = _pointer_to(child, value, f"{at}/{key}")
+        if found is not None:
+            return found
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from sim.dialects.schema import obj
 from sim.durations import MAX_RATE
 from sim.limits import MAX_COUNT, MAX_DURATION
 from sim.templates import JobTemplate
@@ -42,20 +43,6 @@ RATE = {
     "The server also takes fractions under 1 and /ms as text; the pattern is a subset it "
     "always takes",
 }
-
-
-def obj(properties: dict, required: Iterable[str] | None = None) -> dict:
-    """A closed object: these properties (all required unless told), no others."""
-    return {
-        "type": "object",
-        "required": list(properties) if required is None else list(required),
-        "properties": properties,
-        "additionalProperties": False,
-    }
-
-
-def enum(words: Iterable[str | None]) -> dict:
-    return {"type": "string", "enum": sorted({w for w in words if w is not None})}
 
 
 def up_to(n: int) -> str:

@@ -1,9 +1,12 @@
-"""The OpenAPI document against the server: valid OpenAPI 3.1, every endpoint the server
-answers in it, what it admits taken by the server, real answers matching it, and a run of
-schemathesis (every check and phase, both tokens) that finds nothing."""
+"""The OpenAPI document against the server: valid OpenAPI 3.1, every route of every
+dialect in the registry (and every other endpoint the server answers) in it, generated
+from the dialect objects alone, what it admits taken by the server, real answers in every
+dialect matching it, and a run of schemathesis (every check and phase, both tokens) that
+finds nothing. The tests loop over ``DIALECTS``: a dialect registered is covered."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -18,14 +21,15 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from mock_server.clock import ScaledClock
-from mock_server.core import ACTION_WORDS, BASES, Config, Core, Request, Response
+from mock_server.core import Config, Core, Request, Response
 from mock_server.model import LiveModel
 from mock_server.openapi import document
 from mock_server.openapi_bodies import BYTE_RATE, DURATION_TEXT, RATE, up_to
 from sim import load_scenario
+from sim.dialects import DIALECTS, Dialect, Kind, Route
 from sim.limits import MAX_COUNT, MAX_DURATION
 from tests.mock_server.helpers import ADMIN as CORE_ADMIN
-from tests.mock_server.helpers import Harness
+from tests.mock_server.helpers import QA, Harness
 from tests.mock_server.server import ADMIN, call, start
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -34,6 +38,46 @@ import fuzz_server
 HARNESS = Harness()
 DOC = document(HARNESS.core)
 FAULTED = Harness()  #: the rates' faults are put on this one, apart
+SEED = load_scenario(QA).seed  #: the shown ids of the dialects that derive them from it
+TENANT = "alpha"  #: tok-a's tenant: the project of the dialects whose paths name one
+NAMES = ("ordo", "fiddler", "workflow", "generic", "fiddler-v3", "azure-lro", "google-lro")
+GENERATOR = sorted((Path(__file__).resolve().parents[2] / "mock_server").glob("openapi*.py"))
+
+
+def fill(route: Route, shown: str = "", project: str = TENANT) -> str:
+    return route.path.replace("{id}", shown).replace("{project}", project)
+
+
+def first(dialect: Dialect, kind: Kind) -> Route:
+    return next(r for r in dialect.routes if r.kind is kind)
+
+
+#: a dialect whose submission path names no project: the submission bodies' tests use it
+PLAIN = next(
+    d
+    for d in DIALECTS.values()
+    if any(r.kind is Kind.SUBMIT and "{" not in r.path for r in d.routes)
+)
+SUBMIT = first(PLAIN, Kind.SUBMIT).path
+#: the status its submissions are answered with
+ACCEPTED = int(next(c for c in DOC["paths"][SUBMIT]["post"]["responses"] if c < "300"))
+
+
+def made_id(dialect: Dialect, answer) -> str:
+    """The new job's shown id, as the dialect's own client reads it off the answer."""
+    headers = {k.lower(): v for k, v in answer.headers.items()}
+    body = json.loads(answer.body) if answer.body else None
+    shown = dialect.new_job(answer.status, headers, body)
+    assert shown, (dialect.name, answer.status, answer.body)
+    return shown
+
+
+def resolve(doc, pointer: str):
+    """The member of ``doc`` at a JSON pointer (RFC 6901)."""
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        doc = doc[int(token)] if isinstance(doc, list) else doc[token]
+    return doc
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +112,8 @@ def test_the_document_is_valid_openapi_3_1():
     assert DOC["openapi"] == "3.1.0"
     operations = [op["operationId"] for p in DOC["paths"].values() for op in p.values()]
     assert len(operations) == len(set(operations))
+    for op_id in operations:  # what code generators take as a name
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", op_id), op_id
 
 
 def test_the_examples_in_the_document_are_valid():
@@ -103,64 +149,162 @@ def test_the_document_is_serialized_once_per_server():
     assert json.loads(first.body) == DOC
 
 
-def test_the_document_has_every_endpoint_the_server_answers():
+def test_every_route_of_every_dialect_is_in_the_document():
     expected = {"GET /healthz", "GET /metrics", "GET /openapi.json", "GET /_admin/report"}
     expected |= {"GET /_admin/faults", "PUT /_admin/faults"}
-    for dialect, base in BASES.items():
-        expected |= {f"POST /{base}", f"GET /{base}", f"GET /{base}/{{id}}"}
-        expected |= {f"POST /{base}/{{id}}/{word}" for word in ACTION_WORDS[dialect]}
+    for dialect in DIALECTS.values():
+        assert dialect.routes, dialect.name
+        for route in dialect.routes:
+            expected.add(f"{route.method} {route.path}")
+            op = DOC["paths"][route.path][route.method.lower()]
+            assert op["operationId"].startswith(dialect.name.replace("-", "_") + "_")
+            assert op["tags"] == [dialect.name]
+            names = {p["name"] for p in op["parameters"] if p["in"] == "path"}
+            assert names == set(re.findall(r"\{(\w+)\}", route.path)), route.path
+            for p in op["parameters"]:
+                if p["name"] == "id":
+                    assert p["schema"] == dialect.id_schema()
     documented = {f"{m.upper()} {p}" for p, ops in DOC["paths"].items() for m in ops}
     assert documented == expected
+    assert [t["name"] for t in DOC["tags"]] == list(DIALECTS)
+
+
+def test_every_documented_path_is_one_the_server_answers():
+    """Each dialect's routes answer, on a job made there, something other than 'no such
+    path' (an action the job's state refuses: 409)."""
     h = Harness()
-    for base in BASES.values():
-        assert h.call("POST", f"/{base}", {"duration": "1h"}, token="tok-a").status in (201, 202)
-    for op in documented:  # each answers something other than "no such path"
+    for dialect in DIALECTS.values():
+        made = h.call("POST", fill(first(dialect, Kind.SUBMIT)), {"duration": "1h"})
+        assert made.status < 300, (dialect.name, made.status, made.body)
+        shown = made_id(dialect, made)
+        for route in dialect.routes:
+            answer = h.call(route.method, fill(route, shown))
+            if not isinstance(answer, Response):
+                continue
+            assert answer.status < 400 or answer.status == 409, (route, answer.status, answer.body)
+    for op in ("GET /healthz", "GET /metrics", "GET /openapi.json", "GET /_admin/faults"):
         method, path = op.split(" ")
-        answer = h.call(method, path.replace("{id}", "1"), token=CORE_ADMIN)
-        if not isinstance(answer, Response):
-            continue  # answered later, off the event loop (the report)
-        assert answer.status < 400 or answer.status == 409, (op, answer.status, answer.body)
+        assert h.call(method, path, token=CORE_ADMIN).status == 200, op
 
 
-def test_every_answer_code_has_the_json_error_body_and_security_is_stated():
+def test_the_schemas_are_the_dialect_objects_own():
+    schemas = DOC["components"]["schemas"]
+    for d in DIALECTS.values():
+        name, kinds = d.name, {r.kind for r in d.routes}
+        assert schemas[name] == d.schema()
+        assert schemas[f"{name}_error"] == d.error_schema()
+        assert schemas[f"{name}_submitted"] == d.submitted_schema()
+        if Kind.LIST in kinds:
+            assert schemas[f"{name}_list"] == d.page_schema()
+        if Kind.ACTION in kinds:
+            assert schemas[f"{name}_acted"] == d.acted_schema()
+        if Kind.RESOURCE in kinds:
+            assert schemas[f"{name}_resource"] == d.resource_schema()
+        for route in d.routes:
+            if route.kind is Kind.INFO:
+                op = DOC["paths"][route.path]["get"]
+                shown = op["responses"]["200"]["content"]["application/json"]["schema"]
+                assert schemas[shown["$ref"].rpartition("/")[2]] == dict(route.info_schema)
+                assert Draft202012Validator(route.info_schema).is_valid(route.info())
+
+
+def test_no_dialect_is_named_in_the_generator():
+    """The document is generated from the registry: no dialect's name in its code."""
+    names = {*NAMES, *DIALECTS}
+    assert len(GENERATOR) == 3
+    for path in GENERATOR:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for name in names:
+                    found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", node.value)
+                    assert not found, (path.name, name, node.value[:80])
+
+
+def test_errors_are_in_each_dialects_shape_and_security_is_stated():
+    dialect_of = {(r.method.lower(), r.path): d for d in DIALECTS.values() for r in d.routes}
+    bearer = [{"bearer": []}]
     for path, ops in DOC["paths"].items():
         for method, op in ops.items():
+            dialect = dialect_of.get((method, path))
+            want = f"{dialect.name}_error" if dialect else "Error"
             for code, answer in op["responses"].items():
                 if int(code) >= 400:
                     ref = answer["content"]["application/json"]["schema"]["$ref"]
-                    assert ref == "#/components/schemas/Error", (method, path, code)
-            bearer = [{"bearer": []}]
+                    assert ref == f"#/components/schemas/{want}", (method, path, code)
             if path in ("/healthz", "/metrics", "/openapi.json"):
                 assert op["security"] == []
-            elif path.startswith("/status"):  # the generic dialect: a token, or none
+            elif dialect is not None and dialect.anonymous:  # a token, or none
                 assert op["security"] == [*bearer, {}]
             else:
                 assert op["security"] == bearer
                 assert "401" in op["responses"], (method, path)
             if path.startswith("/_admin"):
                 assert "403" in op["responses"], (method, path)
+    assert any(d.anonymous for d in DIALECTS.values())  # else the branch above is untried
+
+
+def test_links_from_a_submission_name_the_new_job():
+    """Where the body of a real submission's answer shows the new job's id, the document
+    links the submission to the job's routes by it, and following them finds the job."""
+    h = Harness()
+    linked = 0
+    for dialect in DIALECTS.values():
+        route = first(dialect, Kind.SUBMIT)
+        made = h.call("POST", fill(route), {"duration": "1h"})
+        shown, body = made_id(dialect, made), json.loads(made.body)
+        answer = DOC["paths"][route.path]["post"]["responses"][str(made.status)]
+        links = answer["links"]
+        if not links:
+            assert not _members_equal(body, shown), (dialect.name, body)
+            continue
+        linked += 1
+        targets = {r.path: r for r in dialect.routes if "{id}" in r.path}
+        by_op = {
+            op["operationId"]: (p, m) for p, ops in DOC["paths"].items() for m, op in ops.items()
+        }
+        assert {by_op[link["operationId"]][0] for link in links.values()} == set(targets)
+        for link in links.values():
+            pointer = link["parameters"]["id"].removeprefix("$response.body#")
+            assert resolve(body, pointer) == shown
+            path, method = by_op[link["operationId"]]
+            if method == "get":
+                assert h.call("GET", fill(targets[path], shown)).status == 200, path
+    assert linked >= 3
+
+
+def _members_equal(node, value) -> bool:
+    if isinstance(node, dict):
+        return any(_members_equal(v, value) for v in node.values())
+    if isinstance(node, list):
+        return any(_members_equal(v, value) for v in node)
+    return node == value
 
 
 def test_the_document_follows_the_servers_settings():
     h = Harness(anonymous_generic=False, max_wait=5.0, page_max=20, max_scripted_retries=7)
     doc = document(h.core)
-    assert doc["paths"]["/status"]["get"]["security"] == [{"bearer": []}]
-    status = {p["name"]: p["schema"] for p in doc["paths"]["/ordo/jobs/{id}"]["get"]["parameters"]}
-    listing = {p["name"]: p["schema"] for p in doc["paths"]["/ordo/jobs"]["get"]["parameters"]}
-    assert status["wait"]["maximum"] == 5.0 and listing["limit"]["maximum"] == 20
-    body = doc["paths"]["/ordo/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    for d in DIALECTS.values():
+        for route in d.routes:
+            op = doc["paths"][route.path][route.method.lower()]
+            assert op["security"] == [{"bearer": []}]
+            params = {p["name"]: p["schema"] for p in op["parameters"]}
+            if route.kind is Kind.STATUS:
+                assert params["wait"]["maximum"] == 5.0
+            if route.kind is Kind.LIST:
+                assert params["limit"]["maximum"] == 20
+    body = doc["paths"][SUBMIT]["post"]["requestBody"]["content"]["application/json"]
     admits = re.compile(body["schema"]["anyOf"][0]["properties"]["outcome"]["pattern"]).fullmatch
     assert admits("transient_failures:7") and not admits("transient_failures:8")
     for n in (7, 8):
-        status, _ = h.doc("POST", "/ordo/jobs", {"outcome": f"transient_failures:{n}"})
-        assert status == (201 if n == 7 else 422)
+        status, _ = h.doc("POST", SUBMIT, {"outcome": f"transient_failures:{n}"})
+        assert status == (ACCEPTED if n == 7 else 422)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(DURATION_TEXT, fullmatch=True))
 def test_a_duration_the_document_admits_is_one_the_server_takes(text):
-    status, doc = HARNESS.doc("POST", "/ordo/jobs", {"duration": text, "template": "fanout"})
-    assert status == 201, (text, doc)
+    status, doc = HARNESS.doc("POST", SUBMIT, {"duration": text, "template": "fanout"})
+    assert status == ACCEPTED, (text, doc)
 
 
 @settings(max_examples=100, deadline=None)
@@ -176,7 +320,7 @@ def test_a_rate_the_document_admits_is_one_the_server_takes(text, bytes_text, bu
 
 
 def test_outcomes_the_document_admits_are_those_the_server_takes():
-    branches = DOC["paths"]["/ordo/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    branches = DOC["paths"][SUBMIT]["post"]["requestBody"]["content"]["application/json"]
     for branch in branches["schema"]["anyOf"]:
         template = branch["properties"]["template"]
         name = template.get("const") or template["enum"][0]
@@ -184,8 +328,8 @@ def test_outcomes_the_document_admits_are_those_the_server_takes():
         words = ["succeed", "partial", "fail_step:prepare", "fail_step:tile", "fail_step:nope"]
         words += [f"transient_failures:{n}" for n in ("0", "0999", "1000", "1001", "00001")]
         for outcome in words:
-            status, doc = HARNESS.doc("POST", "/ordo/jobs", {"template": name, "outcome": outcome})
-            assert (status == 201) == bool(admits(outcome)), (name, outcome, status, doc)
+            status, doc = HARNESS.doc("POST", SUBMIT, {"template": name, "outcome": outcome})
+            assert (status == ACCEPTED) == bool(admits(outcome)), (name, outcome, status, doc)
 
 
 def test_step_ids_with_regex_characters_are_matched_as_themselves(tmp_path: Path):
@@ -193,14 +337,15 @@ def test_step_ids_with_regex_characters_are_matched_as_themselves(tmp_path: Path
     scenario.write_text(ODD)
     clock = ScaledClock(1.0, wall=lambda: 0.0, epoch=0.0)
     core = Core(LiveModel(load_scenario(scenario), clock), Config(tokens={"t": "qa"}))
-    body = document(core)["paths"]["/status"]["post"]["requestBody"]["content"]
+    body = document(core)["paths"][SUBMIT]["post"]["requestBody"]["content"]
     admits = re.compile(
         body["application/json"]["schema"]["anyOf"][0]["properties"]["outcome"]["pattern"]
     ).fullmatch
     for outcome in ("fail_step:a.b+c", "fail_step:x(y)/z", "fail_step:aXb+c", "fail_step:x(y)"):
         raw = json.dumps({"outcome": outcome}).encode()
-        answer = core.handle(Request("POST", "/status", {}, {}, raw))
-        assert (answer.status == 202) == bool(admits(outcome)), (outcome, answer.body)
+        auth = {"authorization": "Bearer t"}
+        answer = core.handle(Request("POST", SUBMIT, {}, auth, raw))
+        assert (answer.status == ACCEPTED) == bool(admits(outcome)), (outcome, answer.body)
 
 
 ODD = """
@@ -238,24 +383,38 @@ def test_real_answers_match_the_document_in_every_dialect(server):
     doc = call(server, "GET", "/openapi.json", token=None).json
     check(doc, "/openapi.json", "get", call(server, "GET", "/openapi.json", token=None))
     script = {"template": "chain", "outcome": "fail_step:build", "duration": "5s"}
-    for base in ("/ordo/jobs", "/fiddler/tasks", "/workflow/jobs", "/status"):
-        made = call(server, "POST", base, script)
-        check(doc, base, "post", made)
-        where = made.headers["Location"]
-        check(doc, base + "/{id}", "get", call(server, "GET", where))
-        check(doc, base + "/{id}", "get", call(server, "GET", where + "?wait=0.5"))
-        etag = {"If-None-Match": call(server, "GET", where).headers["ETag"]}
-        check(doc, base + "/{id}", "get", call(server, "GET", where, headers=etag))
-        check(doc, base, "get", call(server, "GET", base + "?limit=3&offset=1"))
-        check(doc, base, "get", call(server, "GET", base + "?limit=0"))
-        check(doc, base + "/{id}", "get", call(server, "GET", base + "/999999"))
-        check(doc, base + "/{id}", "get", call(server, "GET", where, token="nope"))
-        check(doc, base, "post", call(server, "POST", base, {"template": "nope"}))
-        check(doc, base, "post", call(server, "POST", base, b"{not json"))
-        check(doc, base, "post", call(server, "POST", base, b" " * (65 * 1024)))
-    made = call(server, "POST", "/workflow/jobs", {"duration": "1h"}).headers["Location"]
-    for word in ("pause", "resume", "cancel", "cancel"):  # the second cancel: 409
-        check(doc, "/workflow/jobs/{id}/" + word, "post", call(server, "POST", f"{made}/{word}"))
+    for d in DIALECTS.values():
+        submit, status, listing = (first(d, k) for k in (Kind.SUBMIT, Kind.STATUS, Kind.LIST))
+        made = call(server, "POST", fill(submit), script)
+        check(doc, submit.path, "post", made)
+        where = fill(status, made_id(d, made))
+        check(doc, status.path, "get", call(server, "GET", where))
+        check(doc, status.path, "get", call(server, "GET", where + "?wait=0.5"))
+        etag = call(server, "GET", where).headers.get("ETag")
+        if etag:
+            check(
+                doc, status.path, "get", call(server, "GET", where, headers={"If-None-Match": etag})
+            )
+        check(doc, listing.path, "get", call(server, "GET", fill(listing) + "?limit=3&offset=1"))
+        check(doc, listing.path, "get", call(server, "GET", fill(listing) + "?limit=0"))
+        nobody = fill(status, d.show_id(999_999, SEED))
+        check(doc, status.path, "get", call(server, "GET", nobody))
+        check(doc, status.path, "get", call(server, "GET", where, token="nope"))
+        check(doc, status.path, "get", call(server, "GET", where + "?wait=x"))
+        check(doc, submit.path, "post", call(server, "POST", fill(submit), {"template": "nope"}))
+        check(doc, submit.path, "post", call(server, "POST", fill(submit), b"{not json"))
+        check(doc, submit.path, "post", call(server, "POST", fill(submit), b" " * (65 * 1024)))
+        if "{project}" in submit.path:  # another tenant's project
+            check(doc, status.path, "get", call(server, "GET", fill(status, "1", "beta")))
+            check(doc, submit.path, "post", call(server, "POST", fill(submit, project="beta")))
+        for route in d.routes:
+            if route.kind in (Kind.RESOURCE, Kind.INFO):
+                check(doc, route.path, "get", call(server, "GET", fill(route, made_id(d, made))))
+        actions = [r for r in d.routes if r.kind is Kind.ACTION]
+        if actions:
+            shown = made_id(d, call(server, "POST", fill(submit), {"duration": "1h"}))
+            for route in [*actions, actions[-1]]:  # the last twice: refused (409) or not
+                check(doc, route.path, "post", call(server, "POST", fill(route, shown)))
     check(doc, "/healthz", "get", call(server, "GET", "/healthz", token=None))
     check(doc, "/metrics", "get", call(server, "GET", "/metrics", token=None))
     for until in ("", "?until=0", "?until=-1"):
