@@ -18,7 +18,7 @@ from aiohttp import web
 
 from mock_server.admission import Admission, client_key, operator
 from mock_server.clock import ScaledClock
-from mock_server.core import BASES, Config, Core, Delay, Hold, Request, Response, error
+from mock_server.core import Config, Core, Delay, Hold, Request, Response, error, in_dialect
 from mock_server.faults import Faults
 from mock_server.journal import Journal
 from mock_server.model import LiveModel
@@ -28,6 +28,7 @@ from mock_server.receiving import read_body
 from mock_server.stopping import Stopper
 from mock_server.truth import Truth
 from mock_server.wire import cut, dribble
+from sim.dialects import DIALECTS, Dialect, Kind
 from sim.mock_spec import MockSpec
 from sim.scenario import Scenario
 
@@ -52,7 +53,7 @@ def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) 
         if refused is not None:
             if timed:
                 conn.request_finished()
-            return _web(refused)
+            return _web(core.in_dialect_of(request.path, refused))
         started = clock()
         try:
             return await _answer(core, request, spec, admission, began)
@@ -62,7 +63,7 @@ def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) 
             traceback.print_exc(file=sys.stderr)
             core.truth.internal_error(core.dialect_of(request.path))
             resp = error(500, "internal", "the mock server failed on this request (a bug)")
-            return _web(resp)
+            return _web(core.in_dialect_of(request.path, resp))
         finally:
             admission.leave()
             observe(core.dialect_of(request.path), clock() - started)
@@ -88,7 +89,7 @@ async def _answer(
     left = deadline if began is None else deadline - (time.monotonic() - began)
     body = await _receive(core, request, left, admission)
     if isinstance(body, Response):
-        return _web(body)
+        return _web(core.in_dialect_of(request.path, body))
     # aiohttp's headers are case-insensitive already: the core asks in lower case
     query = request.query if request.query_string else EMPTY
     req = Request(request.method, request.path, query, request.headers, body)
@@ -148,8 +149,8 @@ async def _hold(
     client = client_key(req.headers)
     refused = admission.hold(client)
     if refused is not None:
-        core.truth.count(hold.dialect, refused.status)
-        return refused
+        core.truth.count(hold.dialect.name, refused.status)
+        return in_dialect(refused, hold.dialect)
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + hold.wait
@@ -212,9 +213,11 @@ def banner(core: Core, url: str, spec: MockSpec) -> str:
         f"  scenario {core.model.scenario.name}, speed {speed:g} (a wall second is "
         f"{speed:g} simulated seconds); templates: {', '.join(core.model.templates)}",
     ]
-    for dialect, base in BASES.items():
-        note = " (no token needed)" if dialect == "generic" and spec.anonymous_generic else ""
-        lines.append(f"  {dialect:<9} {url}/{base}{note}")
+    width = max(map(len, DIALECTS))
+    for dialect in DIALECTS.values():
+        anonymous = dialect.anonymous and spec.anonymous_generic
+        note = " (no token needed)" if anonymous else ""
+        lines.append(f"  {dialect.name:<{width}} {url}{entry(dialect)}{note}")
     for token, tenant in core.config.tokens.items():  # a token given is not written out
         shown = "as given" if spec.tokens else f"Authorization: Bearer {token}"
         lines.append(f"  token for tenant {tenant}: {shown}")
@@ -228,6 +231,16 @@ def banner(core: Core, url: str, spec: MockSpec) -> str:
     )
     lines.append("  Ctrl-C stops.")
     return "\n".join(lines)
+
+
+def entry(dialect: Dialect) -> str:
+    """The path a client of ``dialect`` starts from: where it submits, else where it
+    reads a status (placeholders as the route writes them)."""
+    for kind in (Kind.SUBMIT, Kind.STATUS):
+        route = next((r for r in dialect.routes if r.kind is kind), None)
+        if route is not None:
+            return route.path
+    return dialect.routes[0].path if dialect.routes else "/"
 
 
 async def serve(scenario: Scenario, host: str, port: int, stopper: Stopper) -> None:
@@ -256,6 +269,7 @@ async def serve(scenario: Scenario, host: str, port: int, stopper: Stopper) -> N
     bound = server.sockets[0].getsockname()
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     url = f"http://{shown}:{bound[1]}"
+    core.config.base_url = url  # for the absolute links some dialects send
     print(banner(core, url, spec), flush=True)
     # What exists now (the model, the imported libraries: millions of objects) lives as
     # long as the server: out of the cyclic collector's sight, so that a full collection

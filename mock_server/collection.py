@@ -1,5 +1,7 @@
-"""The collection endpoints of each dialect: a submission (``POST``), capped by the jobs
-the server holds in all and per tenant, and a page of the jobs a tenant sees (``GET``)."""
+"""The collection endpoints of each dialect: a submission (``Kind.SUBMIT``), capped by
+the jobs the server holds in all and per tenant, answered as the dialect answers one
+(``Dialect.submitted``); and a page of the jobs a tenant sees (``Kind.LIST``), each as
+the dialect lists it (``Dialect.listed``, ``Dialect.page``)."""
 
 from __future__ import annotations
 
@@ -9,18 +11,20 @@ from typing import TYPE_CHECKING
 
 from mock_server.access import ADMIN
 from mock_server.bodies import json_object
-from mock_server.core import BASES, LIST_KEY, SUBMIT_FIELDS, query_number
+from mock_server.core import SUBMIT_FIELDS, query_number
 from mock_server.jobs import JobRecord
 from mock_server.model import RetryBudget, SubmitError, short
 from mock_server.responses import Request, Response, error, ok
+from sim.dialects import Dialect
 
 if TYPE_CHECKING:
     from mock_server.core import Core
 
 
-def submit(core: Core, req: Request, dialect: str, tenant: str) -> Response:
-    """A job made as the body asks: 201 (202 in the generic dialect) with its status and
-    Location; 429 past the caps, 400/422 for a body the server cannot act on."""
+def submit(core: Core, req: Request, dialect: Dialect, tenant: str) -> Response:
+    """A job made as the body asks, answered as the dialect answers a submission (by
+    default 201, its status and Location), with the status document's ETag when that is
+    the answer's body; 429 past the caps, 400/422 for a body the server cannot act on."""
     full = _full(core, tenant)
     if full is not None:
         return full
@@ -57,13 +61,13 @@ def submit(core: Core, req: Request, dialect: str, tenant: str) -> Response:
         return error(429, "too_many_retries", str(exc))
     except SubmitError as exc:
         return error(422, "invalid", str(exc))
-    location = f"/{BASES[dialect]}/{rec.id}"
     body, etag = core.document(rec, dialect)
-    doc = json.loads(body)
-    if dialect == "generic":
-        doc = {"id": str(rec.id), **doc}
-        return ok(202, doc, Location=location)
-    return ok(201, doc, Location=location, ETag=etag)
+    status_doc = json.loads(body)
+    answer = dialect.submitted(rec, core.seen(rec, dialect), status_doc)
+    if answer.doc is status_doc:
+        headers = {"Content-Type": "application/json", "ETag": etag, **answer.headers}
+        return Response(answer.status, body, headers)
+    return ok(answer.status, answer.doc, **answer.headers)
 
 
 def _full(core: Core, tenant: str) -> Response | None:
@@ -80,7 +84,7 @@ def _full(core: Core, tenant: str) -> Response | None:
     return None
 
 
-def listing(core: Core, req: Request, dialect: str, tenant: str) -> Response:
+def listing(core: Core, req: Request, dialect: Dialect, tenant: str) -> Response:
     """A page (``limit``, ``offset``) of the tenant's jobs' status documents."""
     limit = query_number(req.query, "limit", 50, 1, core.config.page_max, whole=True)
     if isinstance(limit, Response):
@@ -94,11 +98,8 @@ def listing(core: Core, req: Request, dialect: str, tenant: str) -> Response:
     for rec in page:
         rec.catch_up(now)
         doc = json.loads(core.document(rec, dialect)[0])
-        items.append({"id": str(rec.id), **doc} if dialect == "generic" else doc)
-    return ok(
-        200,
-        {LIST_KEY[dialect]: items, "total": total, "limit": limit, "offset": offset},
-    )
+        items.append(dialect.listed(doc, core.seen(rec, dialect)))
+    return ok(200, dialect.page(items, total, int(limit), int(offset)))
 
 
 def _page(core: Core, tenant: str, offset: int, limit: int) -> tuple[list[JobRecord], int]:

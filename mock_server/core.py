@@ -2,15 +2,18 @@
 state. The HTTP front (``mock_server.app``) only moves bytes and waits; another front
 could replace it without touching this.
 
+Every path a dialect declares is routed by ``sim.dialects.match`` to one handler per
+kind of route (submit, list, status, action, resource, info); the dialect renders what
+is answered there, errors included (``mock_server.responses.in_dialect``). The server's
+own paths (``/healthz``, ``/metrics``, ``/openapi.json``, ``/_admin``) answer in
+pollsim's own shape.
+
 >>> from sim import default_scenario
 >>> from mock_server.clock import ScaledClock
 >>> core = Core(LiveModel(default_scenario(), ScaledClock(60)), Config(tokens={"t1": "qa"}))
->>> r = core.handle(Request("POST", "/generic/../status", {}, {}, b"{}"))
+>>> r = core.handle(Request("GET", "/nowhere", {}, {}))
 >>> r.status, json.loads(r.body)["error"]
 (404, 'not_found')
->>> r = core.handle(Request("POST", "/status", {}, {}, b'{"outcome": "succeed"}'))
->>> r.status, json.loads(r.body)["status"], r.headers["Location"]
-(202, 'pending', '/status/1')
 """
 
 from __future__ import annotations
@@ -29,15 +32,26 @@ from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
 from mock_server.model import LiveModel
-from mock_server.render import render
-from mock_server.responses import Delay, Hold, Request, Response, error, ok
+from mock_server.responses import Delay, Hold, Request, Response, error, in_dialect, ok
 from mock_server.truth import Truth
-from sim.dialects import DIALECTS, Action
+from sim.dialects import DIALECTS, Action, Dialect, Kind, Match, Seen, first_segments, match
 from sim.mock_spec import FaultSpec
 
-__all__ = ["Config", "Core", "Delay", "Hold", "Request", "Response", "error", "json_object", "ok"]
+__all__ = [
+    "Config",
+    "Core",
+    "Delay",
+    "Hold",
+    "Request",
+    "Response",
+    "error",
+    "in_dialect",
+    "json_object",
+    "ok",
+]
 
-#: where each dialect lives, and the actions its paths name
+# Kept for the OpenAPI document and its tests until they read the dialects (issue 12);
+# nothing in the server reads them.
 BASES = {
     "ordo": "ordo/jobs",
     "fiddler": "fiddler/tasks",
@@ -48,7 +62,7 @@ ACTION_WORDS = {
     "ordo": {"cancel": Action.CANCEL},
     "fiddler": {"revoke": Action.CANCEL},
     "workflow": {"pause": Action.PAUSE, "resume": Action.RESUME, "cancel": Action.CANCEL},
-    "generic": {"cancel": Action.CANCEL},
+    "generic": {},
 }
 LIST_KEY = {"ordo": "jobs", "fiddler": "tasks", "workflow": "jobs", "generic": "jobs"}
 SUBMIT_FIELDS = {"template", "outcome", "durations", "duration"}
@@ -60,7 +74,9 @@ class Config:
 
     tokens: Mapping[str, str] = field(default_factory=dict)  #: bearer token -> tenant
     admin_token: str = ""
-    anonymous_generic: bool = True  #: the generic dialect answers requests without a token
+    #: dialects that serve requests without a token (``Dialect.anonymous``) do so; the
+    #: name is the ``[serve]`` key's, from when one dialect alone did
+    anonymous_generic: bool = True
     etag: bool = True  #: ETag on status answers, 304 on a matching If-None-Match
     retry_after_hint: float | None = None  #: a Retry-After (s) on 200 answers too
     max_wait: float = 60.0  #: the longest long-poll, wall seconds
@@ -70,6 +86,9 @@ class Config:
     max_jobs_per_tenant: int = 50_000  #: jobs held per tenant; past it, 429
     max_scripted_retries: int = 1000  #: the most transient failures a submission scripts
     max_scripted_retries_total: int = 100_000  #: ... and all the jobs held; past it, 429
+    #: where clients reach the server, for the absolute links some dialects send
+    #: (``Seen.base_url``); ``mock_server.app.serve`` sets it to the URL it prints
+    base_url: str = "http://127.0.0.1"
 
 
 class Core:
@@ -88,6 +107,7 @@ class Core:
         self.truth = truth or Truth()
         self.metrics = Metrics(self)
         self.access = Access(config.tokens, config.admin_token)
+        self.seed = model.scenario.seed  #: what dialects derive the ids they show from
 
     # --- entry -------------------------------------------------------------------------
 
@@ -101,12 +121,32 @@ class Core:
             fast = self._plain_status(req)
             if fast is not None:
                 return fast
-        if len(req.body) > self.config.max_body:
-            return error(413, "too_large", f"request body over {self.config.max_body} bytes")
         parts = [p for p in req.path.split("/") if p]
         if ".." in parts or "." in parts:
-            return error(404, "not_found", f"no such path: {req.path}")
-        if parts in _PLAIN_GETS and req.method != "GET":
+            hit = None
+        elif parts in _PLAIN_GETS or parts[:1] == ["_admin"]:
+            return self._own(req, parts)
+        else:
+            hit = match("/".join(parts))
+        dialect = hit.dialect if hit is not None else dialect_at(req.path)
+        if len(req.body) > self.config.max_body:
+            resp = error(413, "too_large", f"request body over {self.config.max_body} bytes")
+        elif hit is None:
+            resp = error(404, "not_found", f"no such path: {req.path}")
+        else:
+            resp = self._dialect(req, hit, held, decision)
+        if dialect is None or not isinstance(resp, Response):
+            return resp
+        self.truth.count(dialect.name, resp.status)
+        return in_dialect(resp, dialect)
+
+    def _own(self, req: Request, parts: list[str]) -> Response:
+        """The server's own paths: health, metrics, the OpenAPI document, the admin API."""
+        if len(req.body) > self.config.max_body:
+            return error(413, "too_large", f"request body over {self.config.max_body} bytes")
+        if parts[:1] == ["_admin"]:
+            return self._admin(req, parts[1:])
+        if req.method != "GET":
             return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET")
         if parts == ["healthz"]:
             clock = self.model.clock
@@ -114,63 +154,68 @@ class Core:
             return ok(200, {**doc, "now": self.model.advance()})
         if parts == ["metrics"]:
             return Response(200, self.metrics.render(), {"Content-Type": METRICS_TYPE})
-        if parts == ["openapi.json"]:
-            from mock_server.openapi import answer
+        from mock_server.openapi import answer
 
-            return answer(self)
-        if parts[:1] == ["_admin"]:
-            return self._admin(req, parts[1:])
-        route = _route(parts)
-        if route is None:
-            return error(404, "not_found", f"no such path: {req.path}")
-        dialect, rest = route
-        resp = self._dialect(req, dialect, rest, held, decision)
-        if isinstance(resp, Response):
-            self.truth.count(dialect, resp.status)
-        return resp
+        return answer(self)
 
     @staticmethod
     def dialect_of(path: str) -> str:
-        """The dialect a path's first segment names ("other" for the rest), for metrics."""
-        hit = _FIRST.get(path.split("/", 2)[1] if path.count("/") else path)
-        return hit[0] if hit else "other"
+        """The name of the dialect a path's first segment belongs to ("other" for the
+        rest), for metrics."""
+        dialect = dialect_at(path)
+        return dialect.name if dialect is not None else "other"
 
-    def _dialect(self, req, dialect, rest, held, decision):
+    def in_dialect_of(self, path: str, resp: Response) -> Response:
+        """``resp`` in the shape of the dialect of ``path`` (errors the front makes before
+        the core sees the request: no slot, a body refused, a bug of ours)."""
+        hit = match(path)
+        return in_dialect(resp, hit.dialect if hit is not None else dialect_at(path))
+
+    def _dialect(self, req: Request, hit: Match, held: bool, decision: Decision | None):
+        """A dialect's endpoint: who asks, within the rate limit, with a method the path
+        allows, in a project that is theirs; then the handler of the route's kind."""
+        dialect = hit.dialect
         tenant = self._tenant(req, dialect)
         if isinstance(tenant, Response):
             return tenant
-        is_status = len(rest) == 1 and req.method == "GET"
+        route = hit.route(req.method)
+        is_status = route is not None and route.kind is Kind.STATUS
         if decision is None and self.faults.spec.rate_limit is not None:
             limited = self.faults.limited(self._client(req), self.model.clock.wall())
             if limited is not None:
-                return self._rate_limited(req, rest[0] if is_status else None, tenant, limited)
-        if not rest:
+                job = hit.params.get("id") if is_status else None
+                return self._rate_limited(req, dialect, job, tenant, limited)
+        if route is None:
+            return error(405, "method_not_allowed", f"{req.method} not allowed", Allow=hit.allow)
+        project = hit.params.get("project")
+        if project is not None:  # a project is a tenant: its own, or any for the admin
+            if tenant not in (ADMIN, project):
+                return error(404, "not_found", f"no such project: {project}")
+            tenant = project
+        kind = route.kind
+        if kind is Kind.INFO:
+            return ok(200, route.info())
+        if kind is Kind.SUBMIT or kind is Kind.LIST:
             from mock_server.collection import listing, submit
 
-            if req.method == "POST":
-                return submit(self, req, dialect, tenant)
-            if req.method == "GET":
-                return listing(self, req, dialect, tenant)
-            return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET, POST")
-        rec = self._job(rest[0], tenant)
+            return (submit if kind is Kind.SUBMIT else listing)(self, req, dialect, tenant)
+        text = hit.params.get("id", "")
+        rec = self._job(dialect, text, tenant)
         if rec is None:
-            return error(404, "not_found", f"no job {rest[0]}")
-        if len(rest) == 1:
-            if req.method != "GET":
-                return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET")
+            return error(404, "not_found", f"no job {text}")
+        if kind is Kind.STATUS:
             return self._status(req, dialect, rec, held, decision)
-        if len(rest) == 2 and rest[1] in ACTION_WORDS[dialect]:
-            if req.method != "POST":
-                return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="POST")
-            return self._act(dialect, rec, ACTION_WORDS[dialect][rest[1]])
-        return error(404, "not_found", f"no such path: {req.path}")
+        if kind is Kind.ACTION:
+            return self._act(dialect, rec, route.action)
+        rec.catch_up(self.model.advance())  # Kind.RESOURCE
+        return ok(200, dialect.resource(rec, self.seen(rec, dialect)))
 
     # --- access ------------------------------------------------------------------------
 
-    def _tenant(self, req: Request, dialect: str) -> str | Response:
+    def _tenant(self, req: Request, dialect: Dialect) -> str | Response:
         header = req.headers.get("authorization")
         if header is None:
-            if dialect == "generic" and self.config.anonymous_generic:
+            if dialect.anonymous and self.config.anonymous_generic:
                 return ANONYMOUS
             return error(401, "unauthorized", "missing Authorization: Bearer <token>")
         who = self.access.identity(header)
@@ -180,14 +225,16 @@ class Core:
             return error(401, "unauthorized", "unknown token")
         return who.tenant
 
-    def _job(self, text: str, tenant: str) -> JobRecord | None:
-        """The job if it exists and the tenant may see it (else the same 404 for both)."""
-        if not _is_id(text):
+    def _job(self, dialect: Dialect, text: str, tenant: str) -> JobRecord | None:
+        """The job a path's id names if it exists and the tenant may see it (else the
+        same 404 for both)."""
+        job_id = dialect.read_id(text, self.seed)
+        if job_id is None:
             return None
-        rec = self.model.records.get(int(text))
+        rec = self.model.records.get(job_id)
         if rec is None:  # the scenario's arrivals may have made it since the model last ran
             self.model.advance()
-            rec = self.model.records.get(int(text))
+            rec = self.model.records.get(job_id)
         if rec is None or (tenant != ADMIN and rec.tenant != tenant):
             return None
         return rec
@@ -202,6 +249,15 @@ class Core:
 
     # --- jobs --------------------------------------------------------------------------
 
+    def seen(self, rec: JobRecord, dialect: Dialect) -> Seen:
+        """Where ``rec`` is shown from, for ``dialect``'s renderings."""
+        return Seen(
+            self.model.clock.iso,
+            dialect.show_id(rec.id, self.seed),
+            rec.template.name,
+            self.config.base_url,
+        )
+
     def _status(self, req, dialect, rec: JobRecord, held: bool, decision: Decision | None):
         wait = query_number(req.query, "wait", 0.0, 0.0, self.config.max_wait)
         if isinstance(wait, Response):
@@ -213,7 +269,9 @@ class Core:
         now = self.model.advance()
         rec.catch_up(now)
         client = self._client(req)
-        faulty = self._outage(now, client, rec, decision) or self._fault(now, client, rec, decision)
+        faulty = self._outage(now, client, rec, decision) or self._fault(
+            now, client, rec, dialect, decision
+        )
         if faulty is not None:
             return faulty
         if wait and not held and not rec.ended:
@@ -223,24 +281,28 @@ class Core:
     def _plain_status(self, req: Request) -> Response | None:
         """The common request, a job's status with nothing unusual about it or about the
         server (no query; no faults, outages, rate limit or Retry-After hint in force),
-        answered without the general routing: what ``_status`` would answer. None hands
-        the request to the general path (which also answers every refusal)."""
+        answered without the general routing: what ``_status`` would answer. Only for
+        dialects whose status path is a literal base and the id (``_STATUS_BASES``).
+        None hands the request to the general path (which also answers every refusal)."""
         if not self.faults.inert or self.config.retry_after_hint is not None:
             return None
         base, _, text = req.path.rpartition("/")
         dialect = _STATUS_BASES.get(base)
-        if dialect is None or not _is_id(text) or req.body:
+        if dialect is None or req.body:
+            return None
+        job_id = dialect.read_id(text, self.seed)
+        if job_id is None:
             return None
         tenant = self._tenant(req, dialect)
         if isinstance(tenant, Response):
             return None
-        rec = self.model.records.get(int(text))
+        rec = self.model.records.get(job_id)
         if rec is None or (tenant != ADMIN and rec.tenant != tenant):
             return None
         now = self.model.advance()
         rec.catch_up(now)
         resp = self._show(req, dialect, rec, now, self._client(req), NONE)
-        self.truth.count(dialect, resp.status)
+        self.truth.count(dialect.name, resp.status)
         return resp
 
     def _show(self, req, dialect, rec: JobRecord, now: float, client: str, decision: Decision):
@@ -283,23 +345,23 @@ class Core:
         self.truth.status_request(now, client, rec.id, None, 503, asked, "outage_503")
         return error(503, "unavailable", "the status API is down", **{"Retry-After": header})
 
-    def _fault(self, now, client, rec, decision) -> Response | None:
+    def _fault(self, now, client, rec, dialect, decision) -> Response | None:
         kind = decision.kind
         if kind is None or kind == "dribble":
             return None
         if kind in ("reset", "empty"):
             self.truth.status_request(now, client, rec.id, None, 0, None, kind)
             return Response(0, transport=kind)
-        if kind == "malformed":
+        if kind == "malformed":  # the dialect's own document, cut off halfway
             self.truth.status_request(now, client, rec.id, None, 200, None, kind)
-            body = b'{"job": {"id": "' + str(rec.id).encode() + b'", "status": '
-            return Response(200, body, {"Content-Type": "application/json"})
+            body = self.document(rec, dialect)[0]
+            return Response(200, body[: len(body) // 2], {"Content-Type": "application/json"})
         code = int(kind)
         self.truth.status_request(now, client, rec.id, None, code, None, kind)
         return error(code, "injected", f"an injected {code} (a fault the scenario asked for)")
 
-    def _rate_limited(self, req, job: str | None, tenant: str, wait: float) -> Response:
-        rec = self._job(job, tenant) if job is not None else None
+    def _rate_limited(self, req, dialect, job: str | None, tenant: str, wait: float) -> Response:
+        rec = self._job(dialect, job, tenant) if job is not None else None
         header, asked = self._retry_after(wait)
         if rec is not None:
             now = self.model.advance()
@@ -330,25 +392,36 @@ class Core:
             return hold.wait
         return max(self.model.clock.wall_after(due - now), 0.001)
 
-    def document(self, rec: JobRecord, dialect: str) -> tuple[bytes, str]:
-        """The serialized status and its ETag, made once per visible version."""
-        cached = rec.cache.get(dialect)
+    def document(self, rec: JobRecord, dialect: Dialect) -> tuple[bytes, str]:
+        """The serialized status and its ETag, made once per visible version. ETags are
+        distinct across dialects (the dialect's place in ``DIALECTS`` leads them)."""
+        name = dialect.name
+        cached = rec.cache.get(name)
         if cached is not None and cached[0] == rec.version:
             return cached[1], cached[2]
-        doc = render(rec, dialect, self.model.clock)
+        doc = dialect.render(rec, self.seen(rec, dialect))
         body = json.dumps(doc, separators=(",", ":")).encode()
-        etag = f'"{dialect[0]}{rec.id}.{rec.version}"'
+        etag = f'"{_PLACE[name]}.{rec.id}.{rec.version}"'
         if cached is not None and cached[1] == body:
             etag = cached[2]  # nothing this dialect shows has changed
-        rec.cache[dialect] = (rec.version, body, etag)
+        rec.cache[name] = (rec.version, body, etag)
         return body, etag
 
-    def _act(self, dialect: str, rec: JobRecord, action: Action) -> Response:
-        refused = self.model.act(rec.id, action, DIALECTS[dialect])
+    def _act(self, dialect: Dialect, rec: JobRecord, action: Action | None) -> Response:
+        """An action on a job, under the dialect's rules (409 where they refuse it),
+        answered as the dialect answers one (``Dialect.acted``)."""
+        if action is None:
+            raise ValueError(f"{dialect.name}: an action route without an action")
+        refused = self.model.act(rec.id, action, dialect)
         if refused is not None:
             return error(409, "conflict", refused)
         body, etag = self.document(rec, dialect)
-        return Response(200, body, {"Content-Type": "application/json", "ETag": etag})
+        status_doc = json.loads(body)
+        answer = dialect.acted(rec, self.seen(rec, dialect), status_doc)
+        if answer.doc is status_doc:
+            headers = {"Content-Type": "application/json", "ETag": etag, **answer.headers}
+            return Response(answer.status, body, headers)
+        return ok(answer.status, answer.doc, **answer.headers)
 
     # --- admin -------------------------------------------------------------------------
 
@@ -363,27 +436,38 @@ class Core:
         return report(self)
 
 
-#: the first segment of each dialect's path -> the dialect, and its base's segments
-_FIRST = {base.split("/")[0]: (d, base.split("/")) for d, base in BASES.items()}
-_STATUS_BASES = {f"/{base}": d for d, base in BASES.items()}  #: "/ordo/jobs" -> "ordo"
+#: the first segment of each dialect's paths -> the dialect
+_FIRST = first_segments()
+#: each dialect's place in DIALECTS, which leads its ETags
+_PLACE = {name: i for i, name in enumerate(DIALECTS)}
 
+
+def _status_bases() -> dict[str, Dialect]:
+    """The literal base of each dialect whose status path is that base and ``{id}``
+    ("/x/jobs/{id}" -> "/x/jobs"), for the shortcut: a path there is that dialect's
+    status, as the router would find (checked here against it)."""
+    out: dict[str, Dialect] = {}
+    for dialect in DIALECTS.values():
+        for route in dialect.routes:
+            base, _, last = route.path.rpartition("/")
+            if route.kind is not Kind.STATUS or last != "{id}" or "{" in base:
+                continue
+            hit = match(base + "/0")
+            if hit is not None and hit.dialect is dialect and hit.route("GET") is route:
+                out.setdefault(base, dialect)
+    return out
+
+
+_STATUS_BASES = _status_bases()
 
 #: the server's own documents, read with GET alone
 _PLAIN_GETS = (["healthz"], ["metrics"], ["openapi.json"])
 
 
-def _route(parts: list[str]) -> tuple[str, list[str]] | None:
-    """The dialect of a path and what follows its base, or None."""
-    hit = _FIRST.get(parts[0]) if parts else None
-    if hit is None or parts[: len(hit[1])] != hit[1]:
-        return None
-    return hit[0], parts[len(hit[1]) :]
-
-
-def _is_id(text: str) -> bool:
-    """A job id as the paths write it: ASCII digits only (``str.isdigit`` also takes
-    superscripts and other scripts' digits, which ``int`` refuses or reads), at most 18."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
+def dialect_at(path: str) -> Dialect | None:
+    """The dialect whose paths begin with ``path``'s first segment, if any."""
+    first = path.lstrip("/").partition("/")[0]
+    return _FIRST.get(first)
 
 
 def query_number(query, name, default, low, high, whole=False) -> float | Response:

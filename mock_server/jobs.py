@@ -15,12 +15,6 @@ from sim.templates import JobTemplate
 
 _S = StepState
 _STEP_ENDED = {_S.SUCCEEDED, _S.FAILED, _S.ERROR, _S.SKIPPED, _S.BLOCKED, _S.CANCELLED}
-STEP_ERRORS = {
-    _S.FAILED: "step failed",
-    _S.ERROR: "step ended with a captured error; its partial output was kept",
-    _S.BLOCKED: "a step it depends on failed, so it never ran",
-    _S.CANCELLED: "the job was cancelled",
-}
 
 
 @dataclass(slots=True)

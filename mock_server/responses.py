@@ -1,14 +1,21 @@
 """What the core takes and gives back, without a transport: a parsed request in; a
-response, a long-poll to hold, or a delay out; and the JSON answers every part shares."""
+response, a long-poll to hold, or a delay out; and the JSON answers every part shares.
+
+An error remembers what it was made from (its kind and message), so that whoever knows
+the dialect of the path it answers can say it again in that dialect's shape
+(``in_dialect``): refusals are made in many places, most of which know no dialect."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mock_server.faults import NONE, Decision
+
+if TYPE_CHECKING:
+    from sim.dialects import Dialect
 
 
 class Request(NamedTuple):
@@ -27,6 +34,8 @@ class Response:
     #: a fault the front carries out on the connection: reset, empty, hang, dribble
     transport: str | None = None
     rate: float = 0.0  #: bytes per second, when dribbling
+    #: (kind, message) of an error made by ``error``, for ``in_dialect``
+    error: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ class Hold:
     or after ``wait`` wall seconds."""
 
     job_id: int
-    dialect: str
+    dialect: Dialect
     etag: str
     wait: float
     decision: Decision = NONE
@@ -51,8 +60,21 @@ class Delay:
 
 
 def error(status: int, kind: str, message: str, **headers: str) -> Response:
+    """An error in pollsim's own shape, ``{"error": kind, "message": ...}``: what paths
+    of no dialect answer (``/_admin``, ``/healthz``, unknown paths)."""
     body = json.dumps({"error": kind, "message": message}).encode()
-    return Response(status, body, {"Content-Type": "application/json", **headers})
+    headers = {"Content-Type": "application/json", **headers}
+    return Response(status, body, headers, error=(kind, message))
+
+
+def in_dialect(resp: Response, dialect: Dialect | None) -> Response:
+    """``resp`` as ``dialect`` says it: an error's body in the dialect's shape (same
+    status and headers); anything else, or no dialect, as it is."""
+    if resp.error is None or dialect is None:
+        return resp
+    doc = dialect.error(resp.status, *resp.error)
+    body = json.dumps(doc).encode()
+    return Response(resp.status, body, resp.headers, resp.transport, resp.rate, resp.error)
 
 
 def ok(status: int, doc: object, **headers: str) -> Response:

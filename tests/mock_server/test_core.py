@@ -109,7 +109,6 @@ def test_generic_jobs_complete_with_a_result_or_fail_with_a_message():
     ("path", "action", "message"),
     [
         ("/fiddler/tasks/1", "revoke", "a job can be revoked only while PENDING"),
-        ("/status/1", "cancel", "generic does not support cancel"),
         ("/workflow/jobs/1", "resume", "only a Paused job can be resumed"),
     ],
 )
@@ -120,6 +119,16 @@ def test_actions_a_dialect_does_not_allow_are_refused_with_409(path, action, mes
     status, body = h.doc("POST", f"{path}/{action}")
     assert status == 409 and message in body["message"]
     assert h.doc("GET", "/ordo/jobs/1")[1]["job"]["status"] == "running"  # untouched
+
+
+def test_an_action_a_dialect_declares_no_route_for_is_no_path_of_it():
+    """generic declares no cancel: its path is not found (the dialect's routes are all
+    there is), and the job runs on."""
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain"})
+    status, body = h.doc("POST", "/status/1/cancel")
+    assert status == 404 and body["error"] == "not_found"
+    assert h.doc("GET", "/ordo/jobs/1")[1]["job"]["status"] == "running"
 
 
 def test_an_ordo_cancel_ends_the_job_at_once():
