@@ -1,0 +1,1 @@
+"""The real SDK clients, unchanged, against a real ``pollsim serve``."""
