@@ -1,11 +1,12 @@
 """A Locust user that adopts the server's background jobs instead of submitting its own:
 the swarm of ``pollsim compare``, whose jobs must be the model's very jobs.
 
-The schedule (``--adopt FILE``: a CSV of ``job_id,start,strategy``, simulated seconds)
-says when each job's client starts watching it and with which strategy, as the model
-drew them. The user waits for each start on the server's scaled clock and watches the
-job in a greenlet of its own: one client per job, as in the model, however many jobs
-are watched at once. It sends the strategy as ``X-Client-Id``, so that the server's
+The schedule (``--adopt FILE``: a CSV of ``job_id,start,strategy``, simulated seconds;
+the server's job ids, shown as the dialect shows them given ``--server-seed``) says when
+each job's client starts watching it and with which strategy, as the model drew them.
+The user waits for each start on the server's scaled clock and watches the job in a
+greenlet of its own: one client per job, as in the model, however many jobs are
+watched at once. It sends the strategy as ``X-Client-Id``, so that the server's
 ground truth comes out per strategy. The server's clock should start after the swarm
 is ready (``pollsim serve --start-in``); how late each job was taken up goes to
 ``--pollsim-csv`` (``late_s``).
@@ -86,9 +87,11 @@ class Adopter(StatusClient):
             self.clock,
             strategy,
             rng,
-            dialect=opts.dialect,
+            dialect=self.dialect,
             client=strategy.label,
             etag=not opts.no_etag,
-            job_id=job_id,
+            job_id=self.dialect.show_id(int(job_id), opts.server_seed),
+            project=self.project,
+            seed=opts.server_seed,
         )
         OUTCOMES.append(outcome_row(strategy.label, strategy, outcome, late))

@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadtests.compare_live import Live, measure
+from loadtests.compare_live import Live, Played, measure
 from loadtests.failures import MAX_FAILURES, count, verdict
-from loadtests.live import BASES
+from loadtests.live import request_names
+from mock_server.model import BACKGROUND
+from sim.dialects import get_dialect
 from sim.scenario import Scenario
 
 PEAK_WINDOW = 10  #: simulated seconds over which the peak request rate is averaged
@@ -154,7 +156,8 @@ def compare(
     out.mkdir(parents=True, exist_ok=True)
     predicted, schedule, end = predict(scenario)
     schedule.to_csv(out / "schedule.csv", index=False)
-    live = measure(scenario_path, scenario.dialect, speed, start_in, end, out)
+    played = Played(scenario_path, scenario.dialect, scenario.seed)
+    live = measure(played, speed, start_in, end, out)
     measured = measured_side(live, schedule)
     rows = table(predicted, measured, end)
     taken = pd.read_csv(out / "jobs.csv") if (out / "jobs.csv").exists() else pd.DataFrame()
@@ -167,7 +170,7 @@ def compare(
             "s): give the swarm more time to get ready (--start-in) or lower --speed"
         )
     injected = live.report["totals"].get("injected_faults", {}) if live.report else {}
-    failures = count(out, BASES[scenario.dialect], injected)
+    failures = count(out, request_names(get_dialect(scenario.dialect), BACKGROUND), injected)
     cut = unfinished(live, schedule)
     if cut:
         warnings.append(

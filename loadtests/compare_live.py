@@ -27,6 +27,7 @@ from loadtests.processes import (
     watch,
 )
 from loadtests.runner import admin_report, cpu_seconds, saturation
+from mock_server.model import BACKGROUND
 
 
 def swarm_file() -> str:
@@ -51,9 +52,17 @@ class Live:
     problem: str | None = None  #: what cut the run short, one line
 
 
-def measure(
-    scenario_path: str | None, dialect: str, speed: float, start_in: float, end: float, out: Path
-) -> Live:
+@dataclass(frozen=True)
+class Played:
+    """What the live side plays: the scenario (its file; None: the default), its dialect
+    and its seed, from which the ids the dialect shows may derive."""
+
+    scenario_path: str | None
+    dialect: str
+    seed: int
+
+
+def measure(played: Played, speed: float, start_in: float, end: float, out: Path) -> Live:
     """The live side: server and swarm, watched (either dying stops the other) and both
     stopped whatever happens, a SIGTERM to pollsim included; their output in
     ``server.log`` and ``locust.log``."""
@@ -65,7 +74,7 @@ def measure(
     children: list[subprocess.Popen] = []
     with terminable():
         try:
-            live = _live(scenario_path, dialect, speed, start_in, end, out, children)
+            live = _live(played, speed, start_in, end, out, children)
         finally:
             for proc in reversed(children):  # Locust, then the server
                 stop(proc)
@@ -76,19 +85,21 @@ def measure(
     return live
 
 
-def _live(scenario_path, dialect, speed, start_in, end, out, children) -> Live:
+def _live(played: Played, speed, start_in, end, out, children) -> Live:
     """Start the server and the adopters (each put in ``children``), watch them, stop
     the swarm and take the ground truth as it stood then."""
     admin = secrets.token_hex(12)
     log_path = out / "requests.jsonl"
     options = ["--speed", str(speed), "--background", "--start-in", str(start_in)]
     options += ["--request-log", str(log_path)]
-    server, url = start_server(scenario_path, options, out, {"POLLSIM_ADMIN_TOKEN": admin})
+    server, url = start_server(played.scenario_path, options, out, {"POLLSIM_ADMIN_TOKEN": admin})
     children.append(server)
     bound = math.ceil(end / speed + start_in + 60)  # the adopter ends the run before
     args = [sys.executable, "-m", "locust", "-f", str(out / "swarm.py"), "--headless"]
     args += ["--host", url, "-u", "1", "-r", "1", "-t", f"{bound}s"]
-    args += ["--dialect", dialect, "--adopt", str(out / "schedule.csv")]
+    args += ["--dialect", played.dialect, "--adopt", str(out / "schedule.csv")]
+    # the background tenant's jobs: its name is their project where a path names one
+    args += ["--tenant", BACKGROUND, "--server-seed", str(played.seed)]
     args += ["--pollsim-csv", str(out / "jobs.csv"), "--csv", str(out / "locust")]
     args += ["--html", str(out / "locust.html"), "--only-summary"]
     # the background jobs are no tenant's: the adopters read them with the admin role

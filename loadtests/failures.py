@@ -45,13 +45,15 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def count(out: Path, base: str, injected: dict | None = None) -> dict:
-    """Submissions (``POST base``) and polls (``GET base/[id]``): requests, failed (the
-    faults the scenario asked for aside; ``injected``: the ground truth's counts), and
-    the commonest error of each (Locust's words), from the run's ``locust_*.csv``."""
+def count(out: Path, names: tuple[str, str], injected: dict | None = None) -> dict:
+    """Submissions and polls (``names``: what Locust counts them under, the dialect's
+    submit path and its status path with ``[id]``, as ``loadtests.live.request_names``
+    gives them): requests, failed (the faults the scenario asked for aside;
+    ``injected``: the ground truth's counts), and the commonest error of each (Locust's
+    words), from the run's ``locust_*.csv``."""
     cut = sum((injected or {}).get(kind, 0) for kind in CUT)
     stats, errors = _rows(out / "locust_stats.csv"), _rows(out / "locust_failures.csv")
-    kinds = {"submissions": ("POST", base), "polls": ("GET", f"{base}/[id]")}
+    kinds = {"submissions": ("POST", names[0]), "polls": ("GET", names[1])}
     found: dict = {}
     for kind, (method, name) in kinds.items():
         mine = [r for r in stats if r.get("Type") == method and r.get("Name") == name]

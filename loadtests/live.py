@@ -3,6 +3,11 @@
 No Locust here: a Locust user (and anything else) hands in its own ``http`` and
 ``sleep``.
 
+Every dialect is read from its object (``sim.dialects``): where to submit and poll, how
+to find the new job in a submission's answer (a body, or azure's Operation-Location
+header), how to read a status document back to a canonical state. Nothing here knows
+one dialect from another.
+
 Times inside the client logic are simulated seconds: a strategy's 3 s is 3 / speed wall
 seconds against a server at ``speed``, and a Retry-After of 1 wall second is ``speed``
 simulated ones, so that a live run and the model can be put side by side.
@@ -10,57 +15,42 @@ simulated ones, so that a live run and the model can be put side by side.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 import numpy as np
 
-from sim.dialects import DIALECTS
+from sim.dialects import ORDO, Dialect, Kind
 from sim.pollers import ASK, PollRecord, watch
-from sim.states import JobState
 from sim.status_server import Response as Answer
 from sim.strategies import Strategy
 from sim.timelines import Timeline
 
-BASES = {"ordo": "/ordo/jobs", "fiddler": "/fiddler/tasks", "workflow": "/workflow/jobs"}
-BASES["generic"] = "/status"
-
-#: (status, headers: at least "etag" and "retry-after", by those names; body)
+#: (status, headers by lower-case names: "etag", "retry-after", and those a dialect
+#: names its new jobs by, such as "operation-location"; body)
 Http = Callable[[str, str, bytes | None, dict], tuple[int | None, dict, bytes]]
 
-
-@cache
-def canonical_words(dialect: str) -> dict[str, str]:
-    """Each word of a dialect -> the first canonical job state it stands for (``ordo``'s
-    running stands for running and retry_wait: a live client cannot tell them apart)."""
-    words: dict[str, str] = {}
-    for state in JobState:
-        word = DIALECTS[dialect].jobs[state]
-        if word is not None:
-            words.setdefault(word, state.value)
-    return words
+#: a job id a path may carry as it is: what a dialect shows (digits, UUIDs, ...)
+_SHOWN_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+#: Timeline ids of jobs whose server id this side cannot tell (none clashes with one)
+_UNKNOWN_IDS = itertools.count(-1, -1)
 
 
-def read_status(dialect: str, doc: dict) -> tuple[str, float | None, str | None]:
-    """The canonical state, progress in [0, 1] (None where not shown) and ``finished_at``
-    of a status document."""
-    if dialect == "ordo":
-        word, progress = doc["job"]["status"], doc["progress"]["percentage"] / 100
-        finished = doc["job"]["finished_at"]
-    elif dialect == "fiddler":
-        word, progress, finished = doc["status"], doc["progress"] / 100, doc["date_done"]
-    elif dialect == "workflow":
-        tasks = doc["tasks"]
-        done = sum(t["state"] not in ("Pending", "Started") for t in tasks)
-        word, progress, finished = doc["state"], done / max(1, len(tasks)), doc["finished"]
-    else:
-        word, progress, finished = doc["status"], None, None
-    return canonical_words(dialect)[word], progress, finished
+def needs_project(dialect: Dialect) -> bool:
+    """Whether the dialect's paths name a project (google's: the tenant's name)."""
+    return any("{project}" in route.path for route in dialect.routes)
+
+
+def request_names(dialect: Dialect, project: str = "") -> tuple[str, str]:
+    """What submissions and polls are counted under (Locust's request names): the
+    submit path, and the status path with ``[id]`` for any job's id."""
+    return dialect.path(Kind.SUBMIT, project=project), dialect.path(Kind.STATUS, "[id]", project)
 
 
 class Rejected(RuntimeError):
@@ -84,9 +74,10 @@ class Outcome:
     """One job as a live client lived it."""
 
     record: PollRecord  #: what the client logic counted (times in simulated seconds)
-    job_id: str
+    job_id: str  #: the server's id, as its ground truth names the job (else as shown)
     finished_at: str | None  #: the end the server reported (scaled clock, ISO 8601)
     latency: float | None  #: detection latency, simulated seconds, from finished_at
+    shown_id: str = ""  #: the id the dialect showed and the client polled
 
 
 class ScaledNow:
@@ -113,29 +104,27 @@ def poll_one(
     clock: ScaledNow,
     strategy: Strategy,
     rng: np.random.Generator,
-    dialect: str = "ordo",
+    dialect: Dialect = ORDO,
     client: str = "live",
     submit: dict | None = None,
     etag: bool = True,
     job_id: str | None = None,
+    project: str = "",
+    seed: int = 1,
 ) -> Outcome:
-    """Submit a job (or adopt ``job_id``, one already there) and watch it per
-    ``strategy`` until it shows an end or the strategy gives up. Sends ``X-Client-Id``;
-    with ``etag``, ``If-None-Match`` (a 304 repeats the state last seen)."""
-    base = BASES[dialect]
-    if job_id is None:
-        status, got, body = http("POST", base, json.dumps(submit or {}).encode(), {})
-        if status not in (201, 202):
-            wait = _retry_after(got.get("retry-after"))
-            raise Rejected(f"POST {base}: HTTP {status}: {body[:200]!r}", wait)
-        job_id = _new_id(body)
-        if job_id is None:
-            raise Rejected(f"POST {base}: HTTP {status} without a job id: {body[:200]!r}", None)
-    tl = Timeline(int(job_id), "live", clock.now(), math.inf, math.inf, "unknown")
+    """Submit a job (or adopt ``job_id``, one already there, as the dialect shows it) and
+    watch it per ``strategy`` until it shows an end or the strategy gives up. Sends
+    ``X-Client-Id``; with ``etag``, ``If-None-Match`` (a 304 repeats the state last
+    seen). ``project`` fills a dialect's ``{project}`` (the tenant's name); ``seed`` is
+    the server's scenario's, from which a dialect's shown ids derive."""
+    shown = job_id if job_id is not None else _submit(http, dialect, project, submit)
+    server_id = dialect.read_id(shown, seed)
+    tl_id = server_id if server_id is not None else next(_UNKNOWN_IDS)
+    tl = Timeline(tl_id, "live", clock.now(), math.inf, math.inf, "unknown")
     core = watch(tl, strategy, strategy.label, 0.0, clock.now(), math.inf, rng)
     tag, last, finished = None, None, None
     memo: list = [None, None]
-    path = f"{base}/{job_id}"
+    path = dialect.path(Kind.STATUS, shown, project)
     try:
         command, arg = next(core)
         while True:
@@ -157,18 +146,37 @@ def poll_one(
     latency = None
     if record.seen_state is not None and finished is not None:
         latency = record.t_seen - clock.of(finished)
-    return Outcome(record, job_id, finished, latency)
+    named = str(server_id) if server_id is not None else shown
+    return Outcome(record, named, finished, latency, shown)
 
 
-def _new_id(body: bytes) -> str | None:
-    """The id of a job just submitted, from the server's answer (ASCII digits)."""
+def _submit(http: Http, dialect: Dialect, project: str, submit: dict | None) -> str:
+    """Submit a job; the id the dialect shows it by. Any 2xx is a submission taken (201,
+    202, 200, as the dialect answers); anything else, or an answer that names no job,
+    raises Rejected."""
+    path = dialect.path(Kind.SUBMIT, project=project)
+    status, got, body = http("POST", path, json.dumps(submit or {}).encode(), {})
+    if status is None or not 200 <= status < 300:
+        wait = _retry_after(got.get("retry-after"))
+        raise Rejected(f"POST {path}: HTTP {status}: {body[:200]!r}", wait)
+    shown = _new_id(dialect, status, got, body)
+    if shown is None:
+        raise Rejected(f"POST {path}: HTTP {status} without a job id: {body[:200]!r}", None)
+    return shown
+
+
+def _new_id(dialect: Dialect, status: int, headers: dict, body: bytes) -> str | None:
+    """The id of a job just submitted, as the dialect names it in its answer (body or
+    headers); None where it names none a path can carry."""
     try:
-        doc = json.loads(body)
-        found = doc.get("id") or doc.get("task_id") or doc["job"]["id"]
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        doc = json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        doc = None
+    try:
+        found = dialect.new_job(status, headers, doc)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
         return None
-    text = str(found)
-    return text if _ascii_digits(text) else None
+    return found if isinstance(found, str) and _SHOWN_ID.fullmatch(found) else None
 
 
 def _answer(dialect, code, headers, body, last, speed, memo) -> tuple[Answer, str | None]:
@@ -185,21 +193,61 @@ def _answer(dialect, code, headers, body, last, speed, memo) -> tuple[Answer, st
         status, progress, finished = memo[1]
     else:
         try:
-            status, progress, finished = read_status(dialect, json.loads(body))
-        except (ValueError, KeyError, TypeError, RecursionError):  # malformed: as no answer
-            return Answer(None, None, None, None), None
+            reading = dialect.read(json.loads(body))
+            status, progress, finished = reading.state.value, reading.progress, reading.finished
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return Answer(None, None, None, None), None  # malformed: as no answer
         memo[:] = body, (status, progress, finished)
     return Answer(200, status, progress, ra), finished
 
 
-def error_kind(body: bytes | None) -> str:
-    """The ``error`` of a JSON error body (the server's kind of error: ``invalid``,
-    ``rate_limited``, ...), short and printable; empty where there is none."""
-    try:
-        kind = json.loads(body or b"").get("error")
-    except (ValueError, AttributeError, RecursionError):  # nested too deep too
+def error_kind(body: bytes | None, dialect: Dialect = ORDO) -> str:
+    """The server's kind of error (``invalid``, ``rate_limited``, ...) in one of the
+    dialect's error bodies, short and printable; empty where there is none. Where the
+    dialect keeps the kind is read off its own ``error``: see ``kind_path``."""
+    found = kind_path(dialect)
+    if found is None:
         return ""
-    return kind[:40] if isinstance(kind, str) and kind.isprintable() else ""
+    path, undo = found
+    try:
+        node = json.loads(body or b"")
+        for key in path:
+            node = node[key]
+    except (ValueError, LookupError, TypeError, RecursionError):  # nested too deep too
+        return ""
+    return undo(node)[:40] if isinstance(node, str) and node.isprintable() else ""
+
+
+_PROBE = "pollsim_probe_kind"
+_KIND_PATHS: dict[str, tuple[tuple[str | int, ...], Callable[[str], str]] | None] = {}
+
+
+def kind_path(dialect: Dialect) -> tuple[tuple[str | int, ...], Callable[[str], str]] | None:
+    """Where the dialect's error bodies keep the server's kind of error (the keys and
+    indexes down to it), and how to read the kind back (google's ErrorInfo writes it in
+    capitals): found by rendering an error of a probe kind with the dialect's own
+    ``error``, so that every ecosystem's shape is read as its dialect writes it."""
+    if dialect.name not in _KIND_PATHS:
+        _KIND_PATHS[dialect.name] = _find(dialect.error(500, _PROBE, "probe"), ())
+    return _KIND_PATHS[dialect.name]
+
+
+def _find(node, path: tuple) -> tuple[tuple, Callable[[str], str]] | None:
+    if isinstance(node, str):
+        undo = {_PROBE: str, _PROBE.upper(): str.lower}.get(node)
+        return None if undo is None else (path, undo)
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, value in items:
+        found = _find(value, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 MAX_RETRY_AFTER = 86400  #: wall seconds; a longer Retry-After is taken as none

@@ -148,8 +148,10 @@ def _write(environment, **_) -> None:
         add_to_html_report(Path(html_file))
 
 
+#: ``job_id`` is the server's (as its ground truth names the job), ``shown_id`` the id the
+#: dialect showed and the client polled (the same digits, or a UUID, ...)
 JOB_FIELDS = ["user", "strategy", "job_id", "polls", "wasted_polls", "gave_up", "seen_state"]
-JOB_FIELDS += ["latency_s", "retry_after_violations", "errors", "late_s"]
+JOB_FIELDS += ["latency_s", "retry_after_violations", "errors", "late_s", "shown_id"]
 
 
 def write_jobs(path: Path) -> None:
@@ -216,4 +218,5 @@ def outcome_row(user: str, strategy: Strategy, outcome: Outcome, late: float = 0
         "retry_after_violations": r.retry_after_violations,
         "errors": r.errors,
         "late_s": f"{late:.3f}",
+        "shown_id": outcome.shown_id,
     }

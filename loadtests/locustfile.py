@@ -5,6 +5,9 @@ it shows an end or the strategy gives up, then starts on the next.
     POLLSIM_TOKEN=s3cret locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 \\
         --strategy 'full_jitter(fixed(6))' --headless -u 50 -r 10 -t 2m
 
+Every dialect the server speaks can be asked for (``--dialect``); a dialect whose paths
+name a project (the tenant's name) needs ``--tenant`` (or ``POLLSIM_TENANT``).
+
 Locust prints ``--help`` before it loads a locustfile, so its options (``--strategy``,
 ``--token``, ``--dialect``, ...) are not listed there (locust issue 2917); ``python -m
 loadtests.locustfile`` lists them, beside Locust's own.
@@ -24,8 +27,17 @@ import gevent
 import numpy as np
 from locust import FastHttpUser, constant, events, task
 
-from loadtests.live import BASES, Rejected, ScaledNow, backoff, error_kind, poll_one
+from loadtests.live import (
+    Rejected,
+    ScaledNow,
+    backoff,
+    error_kind,
+    needs_project,
+    poll_one,
+    request_names,
+)
 from loadtests.locust_stats import OUTCOMES, USERS, outcome_row
+from sim.dialects import DIALECTS, ORDO, get_dialect
 from sim.strategies import parse_strategy
 
 _numbers = itertools.count(1)
@@ -34,7 +46,7 @@ _numbers = itertools.count(1)
 @events.init_command_line_parser.add_listener
 def _arguments(parser) -> None:
     parser.add_argument("--strategy", default="ordo-js", help="the users' polling strategy")
-    parser.add_argument("--dialect", choices=list(BASES), default="ordo")
+    parser.add_argument("--dialect", choices=list(DIALECTS), default=ORDO.name)
     parser.add_argument("--template", default="", help="the jobs' template (default: first)")
     parser.add_argument("--job-duration", default="", help="every step's duration: seconds or 30s")
     parser.add_argument("--outcome", default="", help="succeed, fail_step:<id>, ...")
@@ -45,7 +57,20 @@ def _arguments(parser) -> None:
         help="the bearer token (default: the environment's POLLSIM_TOKEN, which keeps it "
         "out of ps)",
     )
+    parser.add_argument(
+        "--tenant",
+        default="",
+        help="the token's tenant, where the dialect's paths name it as their project "
+        "(default: the environment's POLLSIM_TENANT)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="the users' generators' seed")
+    parser.add_argument(
+        "--server-seed",
+        type=int,
+        default=1,
+        help="the seed of the server's scenario: the job ids a dialect shows may derive "
+        "from it (default 1, the default scenario's)",
+    )
     parser.add_argument(
         "--no-etag", action="store_true", help="never send If-None-Match (every answer whole)"
     )
@@ -72,8 +97,9 @@ def _freeze(**_) -> None:
 
 
 class StatusClient(FastHttpUser):
-    """What every user here shares: the token, the server's scaled clock, and HTTP
-    requests as Locust requests, status polls grouped under one name."""
+    """What every user here shares: the token, the dialect and the tenant, the server's
+    scaled clock, and HTTP requests as Locust requests, status polls grouped under one
+    name."""
 
     abstract = True
     wait_time = constant(0)
@@ -84,11 +110,16 @@ class StatusClient(FastHttpUser):
         self.auth = {"Authorization": f"Bearer {token}"} if token else {}
         health = self.client.get("/healthz", name="/healthz").json()
         self.clock = ScaledNow(health["speed"], health["epoch"])
-        self.base = BASES[opts.dialect]
-        self.status_name = f"{self.base}/[id]"  # status polls: one row in Locust's stats
+        self.dialect = get_dialect(opts.dialect)
+        self.project = opts.tenant or os.environ.get("POLLSIM_TENANT", "")
+        if needs_project(self.dialect) and not self.project:
+            raise ValueError(f"--dialect {self.dialect.name} needs --tenant (or POLLSIM_TENANT)")
+        # submissions one row in Locust's stats, status polls one more
+        self.submit_name, self.status_name = request_names(self.dialect, self.project)
 
     def _http(self, method: str, path: str, body: bytes | None, headers: dict):
-        name = self.base if path == self.base else self.status_name
+        submitting = method == "POST" and path == self.submit_name
+        name = self.submit_name if submitting else self.status_name
         headers.update(self.auth)
         # answers of 400 and above are failures (304 is none), each named by its status
         # and the server's kind of error, so that Locust's failures table says why
@@ -96,9 +127,10 @@ class StatusClient(FastHttpUser):
             method, path, data=body, headers=headers, name=name, catch_response=True
         ) as resp:
             if resp.status_code and resp.status_code >= 400:
-                resp.failure(f"HTTP {resp.status_code} {error_kind(resp.content)}".rstrip())
-        h = resp.headers
-        got = {"etag": h.get("etag"), "retry-after": h.get("retry-after")} if h else {}
+                kind = error_kind(resp.content, self.dialect)
+                resp.failure(f"HTTP {resp.status_code} {kind}".rstrip())
+        # every header by its lower-case name: a dialect may name a new job in one
+        got = {k.lower(): v for k, v in resp.headers.items()} if resp.headers else {}
         return resp.status_code or None, got, resp.content or b""
 
 
@@ -141,10 +173,12 @@ class PollingUser(StatusClient):
                 self.clock,
                 self.strategy,
                 self.rng,
-                dialect=opts.dialect,
+                dialect=self.dialect,
                 client=self.name,
                 submit=self.submit,
                 etag=not opts.no_etag,
+                project=self.project,
+                seed=opts.server_seed,
             )
         except Rejected as exc:  # Locust counted the failed POST; no tight loop of them
             self.rejections += 1

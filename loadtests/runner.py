@@ -4,7 +4,9 @@ and the outputs in one folder: the children's output in ``server.log`` and
 ``locust.log``, Locust's files, the ground truth as it stood when the swarm stopped, the
 summary and its report, marked partial where the run was cut short. Locust runs in a
 process of its own (it patches the standard library with gevent); so does the server.
-The tokens reach both through the environment, never the command line.
+The tokens reach both through the environment, never the command line. The users speak
+the plan's dialect as the one tenant the server is given, whose name is the project of
+a dialect's paths that name one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loadtests.failures import MAX_FAILURES, idle, verdict
-from loadtests.live import BASES
+from loadtests.live import request_names
 from loadtests.processes import (
     Ending,
     child,
@@ -35,8 +37,10 @@ from loadtests.processes import (
     watch,
 )
 from loadtests.summary import summarise, users_path
+from sim.dialects import ORDO, get_dialect
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+TENANT = "loadtest"  #: the swarm's tenant: its token's, and its project where a path names one
 
 
 @dataclass
@@ -48,7 +52,7 @@ class Plan:
     duration: str = "1m"
     speed: float = 60
     out: Path = Path("out/loadtest")
-    dialect: str = "ordo"
+    dialect: str = ORDO.name
     template: str = ""
     job_duration: str = ""
     outcome: str = ""
@@ -56,6 +60,20 @@ class Plan:
     seed: int = 1
     workers: int = 0  #: Locust worker processes under a master (0: one local process)
     max_failures: float = MAX_FAILURES  #: share of submissions or polls that may fail
+    #: the seed of the server's scenario, from which a dialect's shown ids may derive
+    #: (None: read from the scenario)
+    server_seed: int | None = None
+
+
+def scenario_seed(path: str | None) -> int:
+    """The seed of the scenario the server will run (the default scenario's if none);
+    RuntimeError, in one line, for a scenario that cannot be read."""
+    from sim.scenario import ScenarioError, default_scenario, load_scenario
+
+    try:
+        return (load_scenario(path) if path else default_scenario()).seed
+    except ScenarioError as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 def swarm_file(plan: Plan) -> str:
@@ -92,7 +110,9 @@ def locust_args(plan: Plan, url: str, port: int) -> tuple[list[str], list[str]]:
     """The Locust master's (or lone process's) command line, and a worker's. No token
     here: it goes in the environment (``POLLSIM_TOKEN``), out of ``ps``."""
     base = [sys.executable, "-m", "locust", "-f", str(plan.out / "swarm.py")]
-    common = ["--dialect", plan.dialect, "--seed", str(plan.seed)]
+    common = ["--dialect", plan.dialect, "--tenant", TENANT, "--seed", str(plan.seed)]
+    if plan.server_seed is not None:  # else the locustfile's default, the default scenario's
+        common += ["--server-seed", str(plan.server_seed)]
     common += ["--pollsim-csv", str(plan.out / "jobs.csv")]
     for flag, value in (
         ("--template", plan.template),
@@ -132,6 +152,8 @@ def run(plan: Plan) -> dict:
     """Run the plan; the outputs go to ``plan.out``; returns the summary per strategy,
     with ``problem`` (one line) where the run went wrong or failed beyond the limit."""
     plan = replace(plan, out=plan.out.resolve())  # Locust runs in it: no relative paths
+    if plan.server_seed is None:
+        plan = replace(plan, server_seed=scenario_seed(plan.scenario))
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "swarm.py").write_text(swarm_file(plan))
     measured = _measure(plan)
@@ -139,7 +161,8 @@ def run(plan: Plan) -> dict:
     merge_jobs(users_path(plan.out / "jobs.csv"))
     if measured.report is not None:
         (plan.out / "truth.json").write_text(json.dumps(measured.report, indent=2))
-    summary = summarise(plan.out, measured.report, BASES[plan.dialect])
+    names = request_names(get_dialect(plan.dialect), TENANT)
+    summary = summarise(plan.out, measured.report, names)
     summary["server"]["until_s"] = measured.until
     summary["warnings"] = saturation(plan.out / "locust.log", measured.server_busy)
     problem = measured.ending.problem
@@ -176,7 +199,7 @@ def _run_children(plan: Plan, children: list[subprocess.Popen]) -> Measured:
     them, stop the swarm and take the ground truth as it stood then."""
     out = plan.out
     token, admin = secrets.token_hex(12), secrets.token_hex(12)
-    secrets_env = {"POLLSIM_TOKENS": f"loadtest={token}", "POLLSIM_ADMIN_TOKEN": admin}
+    secrets_env = {"POLLSIM_TOKENS": f"{TENANT}={token}", "POLLSIM_ADMIN_TOKEN": admin}
     server, url = start_server(plan.scenario, ["--speed", str(plan.speed)], out, secrets_env)
     children.append(server)
     args, worker = locust_args(plan, url, free_port())

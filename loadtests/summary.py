@@ -35,10 +35,11 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def summarise(out: Path, report: dict | None, base: str) -> dict:
+def summarise(out: Path, report: dict | None, names: tuple[str, str]) -> dict:
     """Per strategy: jobs finished, polls per job, detection latency p50/p95 (simulated
     seconds, as the clients measured them), give-ups, and unfinished jobs (None where
-    the server's truth is missing); the server's requests; failures."""
+    the server's truth is missing); the server's requests; failures (``names``: what
+    Locust counted submissions and polls under, see ``loadtests.failures.count``)."""
     rows = _rows(out / "jobs.csv")
     strategy_of = {r["user"]: r["strategy"] for r in _rows(users_path(out / "jobs.csv"))}
     strategy_of.update({r["user"]: r["strategy"] for r in rows})
@@ -56,7 +57,7 @@ def summarise(out: Path, report: dict | None, base: str) -> dict:
         }
     injected = report["totals"].get("injected_faults", {}) if report else {}
     summary["server"] = _server(report, cut)
-    summary["failures"] = count(out, base, injected)
+    summary["failures"] = count(out, names, injected)
     return summary
 
 

@@ -198,9 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "serve",
         "a mock job-status API driven by the model on a scaled clock",
-        "Serve the scenario's jobs over HTTP in four dialects (ordo, fiddler, "
-        "workflow, generic), run by the lifecycle model on a scaled clock, and record the "
-        "ground truth of every client's polling.",
+        "Serve the scenario's jobs over HTTP in every dialect pollsim speaks (the banner "
+        "lists each one's paths), run by the lifecycle model on a scaled clock, and record "
+        "the ground truth of every client's polling.",
         serving.EPILOG_SERVE,
     )
     serving.add_serve_arguments(srv)

@@ -26,6 +26,22 @@ short); 2 bad input
 """
 
 
+class DialectNames:
+    """The dialects' names, as argparse's ``choices``, read from ``sim.dialects`` only
+    when asked (a ``--dialect`` given, the help): importing ``sim`` takes most of a
+    second, which building the parser should not cost."""
+
+    def __contains__(self, name: object) -> bool:
+        from sim.dialects import DIALECTS
+
+        return name in DIALECTS
+
+    def __iter__(self):
+        from sim.dialects import DIALECTS
+
+        return iter(DIALECTS)
+
+
 def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
     p.add_argument("scenario", nargs="?", type=Path, help="a scenario TOML file")
     p.add_argument(
@@ -43,7 +59,12 @@ def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
         help="wall time of the swarm: seconds, or with a unit, e.g. 40, 90s, 2m (default 1m)",
     )
     p.add_argument("--speed", type=float, default=60, help="the server's speed (default 60)")
-    p.add_argument("--dialect", default="ordo", choices=("ordo", "fiddler", "workflow", "generic"))
+    p.add_argument(
+        "--dialect",
+        choices=DialectNames(),
+        metavar="NAME",  # else argparse lists the choices as the argument is added
+        help="the API the users speak: %(choices)s (default: ordo)",
+    )
     p.add_argument("--template", default="", help="the jobs' template (default: the first)")
     p.add_argument(
         "--job-duration", default="", help="every step's duration: seconds, or e.g. 20s, 2m"
@@ -72,6 +93,7 @@ def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
     from loadtests.runner import Plan, run
+    from sim.dialects import ORDO
     from sim.strategies import StrategyError, parse_strategy
 
     strategies = args.strategy or ["ordo-js"]
@@ -108,7 +130,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         duration=f"{max(1, round(seconds))}s",
         speed=args.speed,
         out=args.out,
-        dialect=args.dialect,
+        dialect=args.dialect or ORDO.name,
         template=args.template,
         job_duration=f"{job_seconds:g}s" if args.job_duration else "",
         outcome=args.outcome,

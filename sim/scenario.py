@@ -22,7 +22,7 @@ from sim import _reader as r
 from sim._reader import Reader, ScenarioError
 from sim.arrivals import Arrivals, Bursts, Poisson, Replay
 from sim.controls import Control
-from sim.dialects import DIALECTS
+from sim.dialects import DIALECTS, ORDO
 from sim.distributions import Constant, Distribution
 from sim.limits import MAX_DEPTH
 from sim.mock_spec import MockSpec, read_faults, read_serve
@@ -54,7 +54,7 @@ class Scenario:
     seed: int = 1
     horizon: float = 7200.0  #: arrivals happen in [0, horizon)
     drain: float = math.inf  #: how long after the horizon jobs may still run
-    dialect: str = "ordo"
+    dialect: str = ORDO.name
     arrivals: Arrivals = field(default_factory=lambda: Poisson(600 / 3600))
     bursts: Bursts = field(default_factory=lambda: Bursts(()))
     templates: tuple[JobTemplate, ...] = ()
@@ -103,7 +103,7 @@ def read_scenario(data: dict, source: str, base: Path | None = None) -> Scenario
         seed=top.get("seed", r.integer(0, 2**63 - 1), 1),
         horizon=top.get("horizon", horizon, 7200.0),
         drain=top.get("drain", duration, math.inf),
-        dialect=top.get("dialect", r.one_of(*DIALECTS), "ordo"),
+        dialect=top.get("dialect", r.one_of(*DIALECTS), ORDO.name),
         cancel_delay=top.get("cancel_delay", duration, 2.0),
     )
     s["arrivals"], s["bursts"] = read_arrivals(top.table("arrivals"), base)

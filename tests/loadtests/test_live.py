@@ -11,9 +11,11 @@ import urllib.request
 import numpy as np
 import pytest
 
-from loadtests.live import ScaledNow, canonical_words, poll_one
+from loadtests.live import ScaledNow, needs_project, poll_one
+from sim.dialects import DIALECTS, GENERIC, JobState
+from sim.scenario import load_scenario
 from sim.strategies import parse_strategy
-from tests.mock_server.server import ADMIN, call, start
+from tests.mock_server.server import ADMIN, QA, TOKENS, call, start
 
 pytestmark = pytest.mark.live
 
@@ -49,14 +51,16 @@ def clock_of(server) -> ScaledNow:
     return ScaledNow(health["speed"], health["epoch"])
 
 
-def test_words_map_back_to_the_first_canonical_state():
-    assert canonical_words("fiddler")["RETRY"] == "retry_wait"
-    assert canonical_words("ordo")["running"] == "running"
-    assert canonical_words("generic")["pending"] == "queued"
+#: the tenant of the token the tests' client sends ("alpha=tok-a"): its project
+TENANT = TOKENS[0].split("=")[0]
 
 
-@pytest.mark.parametrize("dialect", ["ordo", "fiddler", "workflow"])
-def test_a_live_client_counts_what_the_server_counts(server, dialect):
+@pytest.mark.parametrize("name", list(DIALECTS))
+def test_a_live_client_counts_what_the_server_counts(server, name):
+    """Each dialect as its object says: submitted where it says, the new job found where
+    its answer names it (a body, a header), polled at its status path (under the
+    tenant's project where the path names one), its answers read back."""
+    dialect = DIALECTS[name]
     clock = clock_of(server)
     trips: list[float] = []
     outcome = poll_one(
@@ -66,21 +70,29 @@ def test_a_live_client_counts_what_the_server_counts(server, dialect):
         parse_strategy("fixed(3)"),
         np.random.default_rng(1),
         dialect=dialect,
-        client=f"live-{dialect}",
+        client=f"live-{name}",
         submit={"template": "chain", "outcome": "transient_failures:1"},
+        project=TENANT if needs_project(dialect) else "",
+        seed=load_scenario(QA).seed,
     )
     record = outcome.record
     assert record.seen_state == "succeeded" and not record.gave_up
     report = call(server, "GET", "/_admin/report", token=ADMIN).json
-    (row,) = [r for r in report["jobs"] if r["client"] == f"live-{dialect}"]
+    (row,) = [r for r in report["jobs"] if r["client"] == f"live-{name}"]
+    # the job the client names is the server's: its shown id read back to the server's
+    assert row["job_id"] == outcome.job_id and outcome.job_id.isdigit()
+    assert dialect.show_id(int(outcome.job_id), load_scenario(QA).seed) == outcome.shown_id
     assert row["polls"] == record.polls
+    if dialect is GENERIC:  # its words alone: no end time shown, no latency measured
+        assert outcome.finished_at is None and outcome.latency is None
+        return
     # the server takes its time as it answers, the client as the answer arrives: they
     # differ by at most the longest round trip measured (simulated seconds, speed 10)
     slowest = max(trips) * 10 + 0.01
     assert -0.01 <= outcome.latency - row["detection_latency_s"] <= slowest
     # seen within one interval (3 s, from the previous answer) and a round trip of the end
     assert 0 <= outcome.latency < 3 + 2 * slowest
-    if dialect == "fiddler":  # the one dialect that shows the retry
+    if dialect.jobs[JobState.RETRY_WAIT] != dialect.jobs[JobState.RUNNING]:  # shows the retry
         assert row["wasted_polls"] == record.wasted_polls
 
 

@@ -19,6 +19,9 @@ from loadtests.failures import count, share, verdict
 from loadtests.live import Rejected, _answer, _retry_after, backoff, error_kind, poll_one
 from loadtests.processes import child, how_it_ended, simulated_now, watch
 from loadtests.summary import summarise, users_path
+from sim.dialects import DIALECTS, ORDO
+
+NAMES = ("/s", "/s/[id]")  #: what Locust counts submissions and polls under
 
 
 def test_a_rejected_user_waits_longer_each_time_and_at_least_its_retry_after():
@@ -38,7 +41,7 @@ def test_a_rejected_user_waits_longer_each_time_and_at_least_its_retry_after():
 )  # fmt: skip
 def test_a_retry_after_is_ascii_digits_of_at_most_a_day(header, seconds):
     assert _retry_after(header) == seconds
-    answer, _ = _answer("ordo", 429, {"retry-after": header}, b"", None, 10.0, [None, None])
+    answer, _ = _answer(ORDO, 429, {"retry-after": header}, b"", None, 10.0, [None, None])
     assert answer.retry_after == (None if seconds is None else seconds * 10)
 
 
@@ -52,6 +55,18 @@ def test_the_error_kind_of_an_answer_is_short_and_printable(body, kind):
     assert error_kind(body) == kind
 
 
+@pytest.mark.parametrize("dialect", list(DIALECTS.values()), ids=list(DIALECTS))
+def test_the_error_kind_is_read_where_each_dialect_writes_it(dialect):
+    """Each ecosystem keeps the server's kind of error elsewhere (azure's innererror,
+    google's ErrorInfo reason in capitals, fiddler's errors list); the client finds it
+    from the dialect's own error bodies, so that the faults a scenario asked for are
+    told from real failures in every dialect."""
+    for kind in ("invalid", "rate_limited", "injected", "too_many_jobs"):
+        body = json.dumps(dialect.error(429, kind, "a message")).encode()
+        assert error_kind(body, dialect) == kind
+    assert error_kind(b'{"error": {}}', dialect) == "" == error_kind(b"[" * 5000, dialect)
+
+
 class _Clock:
     speed = 10.0
 
@@ -62,7 +77,9 @@ class _Clock:
 @pytest.mark.parametrize(
     ("status", "body"),
     [(422, b'{"error": "invalid"}'), (None, b""), (201, b"not json"), (201, b'{"id": "\xc2\xb2"}'),
-     (201, b'{"id": null}'), (201, b"[]")],
+     (201, b'{"id": null}'), (201, b"[]"), (201, b'{"job": {"id": "\xc2\xb2"}}'),
+     (201, b'{"job": {"id": "../7"}}'), (201, b'{"job": {"id": 7}}'), (201, b'{"job": {"id": ""}}'),
+     (302, b'{"job": {"id": "7"}}')],
 )  # fmt: skip
 def test_a_submission_without_a_job_id_is_rejected_not_a_crash(status, body):
     def http(method, path, body_, headers):
@@ -73,6 +90,27 @@ def test_a_submission_without_a_job_id_is_rejected_not_a_crash(status, body):
     with pytest.raises(Rejected) as caught:
         poll_one(http, lambda s: None, _Clock(), parse_strategy("fixed(1)"), None)
     assert caught.value.retry_after == (None if status == 201 else 2.0)
+
+
+@pytest.mark.parametrize("status", [200, 201, 202])
+def test_any_2xx_takes_a_submission_and_the_job_is_polled_where_the_dialect_says(status):
+    asked = []
+    done = {"job": {"id": "7", "status": "success", "finished_at": None},
+            "progress": {"percentage": 100}}  # fmt: skip
+
+    def http(method, path, body, headers):
+        asked.append((method, path))
+        return (
+            (status, {}, b'{"job": {"id": "7"}}')
+            if method == "POST"
+            else (200, {}, json.dumps(done).encode())
+        )
+
+    from sim.strategies import parse_strategy
+
+    outcome = poll_one(http, lambda s: None, _Clock(), parse_strategy("fixed(1)"), None, ORDO)
+    assert asked == [("POST", "/ordo/jobs"), ("GET", "/ordo/jobs/7")]
+    assert outcome.job_id == outcome.shown_id == "7" and outcome.record.seen_state == "succeeded"
 
 
 def test_a_child_that_writes_much_runs_to_its_end_and_its_output_is_kept(tmp_path):
@@ -168,7 +206,7 @@ def test_jobs_the_clients_never_finished_are_unfinished_by_their_users_strategy(
                  {"client": "u2", "job_id": "3"}],
         "totals": {"requests": [{"count": 50}], "injected_faults": {"503": 3, "reset": 2}},
     }  # fmt: skip
-    s = summarise(tmp_path, truth, "/s")
+    s = summarise(tmp_path, truth, NAMES)
     assert s["a"]["jobs"] == 1 and s["a"]["unfinished"] == 1 and s["a"]["gave_up"] == 0
     assert s["b"]["jobs"] == 0 and s["b"]["unfinished"] == 1 and s["b"]["polls_per_job"] is None
     assert s["server"]["unfinished"] == 2 and s["server"]["requests"] == 50
@@ -181,15 +219,15 @@ def test_jobs_the_clients_never_finished_are_unfinished_by_their_users_strategy(
     # the server's own word wins where it gives one
     for job in truth["jobs"]:
         job["unfinished"] = job["job_id"] == "3"
-    assert summarise(tmp_path, truth, "/s")["a"]["unfinished"] == 0
+    assert summarise(tmp_path, truth, NAMES)["a"]["unfinished"] == 0
     json.dumps(s)  # summary.json holds it
 
 
 def test_without_the_servers_truth_the_summary_says_so(tmp_path):
     _folder(tmp_path)
-    s = summarise(tmp_path, None, "/s")
+    s = summarise(tmp_path, None, NAMES)
     assert s["a"]["unfinished"] is None and s["server"]["requests"] is None
-    assert count(tmp_path, "/s")["polls"]["failed"] == 7 - 3  # the cut ones are not known
+    assert count(tmp_path, NAMES)["polls"]["failed"] == 7 - 3  # the cut ones are not known
 
 
 def test_a_swarm_that_submitted_nothing_says_why(tmp_path):
@@ -198,7 +236,7 @@ def test_a_swarm_that_submitted_nothing_says_why(tmp_path):
     _write(tmp_path / "locust_stats.csv", ["Type", "Name", "Request Count", "Failure Count"], [])
     crash = {"Count": 4, "Message": "ValueError('expected non-negative integer')"}
     _write(tmp_path / "locust_exceptions.csv", ["Count", "Message"], [crash])
-    found = count(tmp_path, "/s")
+    found = count(tmp_path, NAMES)
     assert idle(tmp_path, found) == (
         "the swarm submitted no job: ValueError('expected non-negative integer') (see locust.log)"
     )
