@@ -50,21 +50,7 @@ __all__ = [
     "ok",
 ]
 
-# Kept for the OpenAPI document and its tests until they read the dialects (issue 12);
-# nothing in the server reads them.
-BASES = {
-    "ordo": "ordo/jobs",
-    "fiddler": "fiddler/tasks",
-    "workflow": "workflow/jobs",
-    "generic": "status",
-}
-ACTION_WORDS = {
-    "ordo": {"cancel": Action.CANCEL},
-    "fiddler": {"revoke": Action.CANCEL},
-    "workflow": {"pause": Action.PAUSE, "resume": Action.RESUME, "cancel": Action.CANCEL},
-    "generic": {},
-}
-LIST_KEY = {"ordo": "jobs", "fiddler": "tasks", "workflow": "jobs", "generic": "jobs"}
+#: what a submission's body may name (the same in every dialect)
 SUBMIT_FIELDS = {"template", "outcome", "durations", "duration"}
 
 
