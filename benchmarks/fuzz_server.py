@@ -31,13 +31,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 QA = ROOT / "scenarios" / "mock_qa.toml"
 TENANT, ADMIN = "fuzz-tenant-token", "fuzz-admin-token"
+PROJECT = "alpha"  #: the tenant of TENANT
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 #: the server as fuzzed: short long-polls, so that a case holding one costs a second
 SERVE = '\n[serve]\nlong_poll_max = "250ms"\n'
-#: cross-field rules of the faults body JSON Schema cannot state (probabilities adding up
-#: to at most 1, uniform low <= high): the document says them in words, and a 422 to a
-#: body of the right shape that breaks them is the right answer
-CONFIG = """\
+#: a path's ``{project}`` is the tenant's name: the tenant token's, so that the
+#: submissions there make jobs (any other name is answered 403 or 404). Cross-field rules
+#: of the faults body JSON Schema cannot state (probabilities adding up to at most 1,
+#: uniform low <= high): the document says them in words, and a 422 to a body of the
+#: right shape that breaks them is the right answer
+CONFIG = f"""\
+[parameters]
+"path.project" = "{PROJECT}"
+
 [[operations]]
 include-name = "PUT /_admin/faults"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
@@ -74,7 +80,7 @@ def start_server(out: Path, speed: float = 20.0) -> tuple[subprocess.Popen, str]
     scenario = out / "scenario.toml"
     scenario.write_text(QA.read_text() + SERVE)
     args = [sys.executable, "-m", "pollsim", "serve", str(scenario), "--port", "0"]
-    args += ["--speed", str(speed), "--token", f"alpha={TENANT}", "--admin-token", ADMIN]
+    args += ["--speed", str(speed), "--token", f"{PROJECT}={TENANT}", "--admin-token", ADMIN]
     log = (out / "server.log").open("w")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
     line = proc.stdout.readline()

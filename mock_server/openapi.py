@@ -119,7 +119,7 @@ def _dialect_paths(core: Core, dialect: Dialect) -> tuple[dict, dict]:
     etag = {"ETag": {"required": False, "schema": {"type": "string"}}}
     paths: dict = {}
     for route, op_id in zip(dialect.routes, ids, strict=True):
-        params = _path_params(dialect, route)
+        params = _path_params(dialect, route, core.model.scenario.seed)
         errors: tuple[int, ...] = (401, 429)
         body = None
         if route.kind is Kind.SUBMIT:
@@ -166,7 +166,8 @@ def _dialect_paths(core: Core, dialect: Dialect) -> tuple[dict, dict]:
         if "{project}" in route.path:
             errors = (*errors, 403, 404)
         method = route.method.lower()
-        paths.setdefault(_template(route.path), {})[method] = operation(
+        paths.setdefault(route.path, {})  # a valid OpenAPI template as it is
+        paths[route.path][method] = operation(
             op_id,
             f"{route.summary} ({name})",
             security,
@@ -194,25 +195,21 @@ def op_ids(dialect: Dialect) -> list[str]:
     return out
 
 
-def _template(path: str) -> str:
-    """The route's path as an OpenAPI path template: the route's own template."""
-    return path
-
-
-def _path_params(dialect: Dialect, route: Route) -> list[dict]:
-    """The path's placeholders: ``{id}`` as the dialect reads it, ``{project}`` a name."""
+def _path_params(dialect: Dialect, route: Route, seed: int) -> list[dict]:
+    """The path's placeholders: ``{id}`` as the dialect reads it, its example the id this
+    server shows its first job by (an example that names a job, once one is made);
+    ``{project}`` a name."""
     params = []
     for placeholder in re.findall(r"\{(\w+)\}", route.path):
         if placeholder == "project":
             params.append(PROJECT)
             continue
-        schema = dialect.id_schema()
+        example = dialect.show_id(1, seed)
+        schema = {**dialect.id_schema(), "examples": [example]}
         param = {"name": placeholder, "in": "path", "required": True, "schema": schema}
         if "description" in schema:
             param["description"] = schema["description"]
-        if schema.get("examples"):
-            param["example"] = schema["examples"][0]
-        params.append(param)
+        params.append({**param, "example": example})
     return params
 
 
