@@ -88,9 +88,13 @@ def server():
 
 
 def check(doc: dict, template: str, method: str, answer) -> None:
-    """The answer's status, type and body against the document's for that operation."""
+    """The answer's status, required headers, type and body against the document's for
+    that operation."""
     responses = doc["paths"][template][method]["responses"]
     assert str(answer.status) in responses, f"{method.upper()} {template}: {answer.status}"
+    given = {k.lower() for k in answer.headers}
+    for name, header in responses[str(answer.status)].get("headers", {}).items():
+        assert name.lower() in given or not header.get("required"), (template, name)
     content = responses[str(answer.status)].get("content")
     if content is None:
         assert not answer.body
