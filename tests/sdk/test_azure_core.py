@@ -18,6 +18,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from urllib.parse import urlparse
 
 import pytest
@@ -36,7 +37,7 @@ from azure.core.polling import LROPoller
 from azure.core.polling.base_polling import LROBasePolling
 from azure.core.rest import HttpRequest
 
-from tests.mock_server.server import ADMIN, Server, call, start
+from tests.mock_server.server import ADMIN, Server, call, start, with_tables
 
 pytestmark = pytest.mark.live
 
@@ -66,6 +67,7 @@ class Attempt:
     received: float
     status: int
     doc: dict | None  #: the JSON object answered, if one was
+    retry_after: str | None  #: the answer's Retry-After
 
     @property
     def word(self) -> str | None:
@@ -95,18 +97,21 @@ class Counter(SansIOHTTPPolicy):
                 time.monotonic(),
                 http.status_code,
                 doc if isinstance(doc, dict) else None,
+                http.headers.get("Retry-After"),
             )
         )
 
 
-def azure_client(server: Server, name: str, counter: Counter) -> PipelineClient:
+def azure_client(
+    server: Server, name: str, counter: Counter, token: str = "tok-a"
+) -> PipelineClient:
     """A pipeline as a generated client's: headers (pollsim's X-Client-Id names the
     client in the ground truth), redirects, retries, then the bearer token."""
     config = Configuration()
     config.headers_policy = HeadersPolicy({"X-Client-Id": name})
     config.redirect_policy = RedirectPolicy()
     config.retry_policy = RetryPolicy()
-    config.authentication_policy = BearerTokenCredentialPolicy(StaticToken("tok-a"), "pollsim")
+    config.authentication_policy = BearerTokenCredentialPolicy(StaticToken(token), "pollsim")
     return PipelineClient(server.url, config=config, per_retry_policies=[counter])
 
 
@@ -325,3 +330,54 @@ def test_a_rate_limit_answered_429_with_retry_after(fresh):
     assert refused and {a.status for a in refused} == {429}
     assert {a.doc["error"]["code"] for a in refused} == {"TooManyRequests"}
     assert row["retry_after_violations"] == 0
+
+
+def test_errors_reach_the_client_in_azures_shape(server):
+    """A refused submission and a poller resumed under another tenant's token: azure-core
+    reads the code and message of each (RetryPolicy retries neither)."""
+    counter = Counter()
+    alpha = azure_client(server, "azure-errors", counter)
+    url = alpha.format_url("/azure/jobs")
+    refused = alpha.send_request(
+        HttpRequest("POST", url, json={"outcome": "explode"}), enforce_https=False
+    )
+    error = HttpResponseError(response=refused)
+    assert (refused.status_code, error.error.code) == (422, "InvalidRequest")
+    assert "explode" in error.error.message
+    body = {"template": "chain", "outcome": "succeed", "duration": STEP}
+    initial = alpha.send_request(
+        HttpRequest("POST", url, json=body), _return_pipeline_response=True, enforce_https=False
+    )
+    job_id = initial.http_response.headers["Operation-Location"].rsplit("/", 1)[1]
+    elsewhere = Counter()
+    beta = azure_client(server, "azure-errors-beta", elsewhere, token="tok-b")
+    poller = LROPoller(
+        beta, initial, lambda r: r.http_response.json(), LROBasePolling(POLL, enforce_https=False)
+    )
+    with pytest.raises(HttpResponseError) as caught:
+        poller.result()
+    assert (caught.value.status_code, caught.value.error.code) == (404, "NotFound")
+    assert [(a.method, a.path, a.status) for a in elsewhere.attempts] == [
+        ("GET", f"/azure/operations/{job_id}", 404)
+    ]
+    # no job of beta's was asked about: the ground truth has no status request of it
+    report = call(server, "GET", "/_admin/report", token=ADMIN).json
+    assert not [x for x in report["jobs"] if x["client"] == "azure-errors-beta"]
+
+
+def test_the_poller_waits_the_retry_after_of_each_status_answer(tmp_path):
+    """With a Retry-After on every answer (``[serve] retry_after_hint``), LROBasePolling
+    waits it instead of its own interval: the ground truth finds no request too early."""
+    scenario = with_tables(tmp_path, "[serve]\nretry_after_hint = 1\n")
+    server = start(SPEED, scenario=scenario)
+    try:
+        r = run(server, "azure-hinted", template="chain", outcome="succeed", duration=STEP)
+        assert r.error is None and r.result["status"] == "Succeeded"
+        row = check_truth(server, r, "succeeded")
+        polls = status_requests(r)
+        assert len(polls) >= 2 and row["retry_after_violations"] == 0
+        for asked, then in pairwise(polls):  # each waited at least what it was asked
+            assert asked.retry_after == "1"
+            assert then.sent - asked.received >= float(asked.retry_after)
+    finally:
+        server.stop()
