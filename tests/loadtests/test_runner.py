@@ -95,6 +95,7 @@ def read_back(out, trip):
         (["no/such.toml"], "no such scenario file"),
         (["--out", "/proc/nope/x"], "--out /proc/nope/x: cannot write a folder there"),
         (["--speed", "1e308"], "--speed: found 1e+308, expected a number > 0, at most 1,000,000"),
+        (["--dialect", "soap"], "argument --dialect: invalid choice: 'soap' (choose from 'ordo'"),
     ],
 )
 def test_bad_loadtest_arguments_get_one_line(args, words, tmp_path):
@@ -123,6 +124,41 @@ def test_two_locust_workers_give_the_counts_of_one_process_and_leave_nothing(tmp
         assert r.returncode == 0, r.stderr[-3000:]
         assert mentioning(str(out)) == []  # master, workers and server gone
         every_job_counted_once(out, users=8)
+
+
+@pytest.mark.live
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["google-lro", "azure-lro", "fiddler-v3"])
+def test_a_loadtest_speaks_each_new_dialect_as_its_object_says(tmp_path, name):
+    """google's paths under the swarm's tenant as project, azure's job named by its
+    Operation-Location, fiddler-v3's UUIDs mapped back to the server's ids (the scenario's
+    seed): every job the clients saw end is the server's, polled as often as it counts."""
+    from loadtests.live import request_names
+    from loadtests.runner import TENANT
+    from sim.dialects import get_dialect
+
+    out = tmp_path / name
+    r = subprocess.run(
+        [*POLLSIM, "loadtest", str(QA), "--dialect", name, "--strategy", "fixed(3)",
+         "--users", "4", "--duration", "6s", "--speed", "20", "--template", "chain",
+         "--job-duration", "5s", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    submit, poll = request_names(get_dialect(name), TENANT)
+    assert "{" not in submit + poll and "[id]" in poll
+    summary = json.loads((out / "summary.json").read_text())
+    for kind, named in (("submissions", submit), ("polls", poll)):
+        assert summary["failures"][kind]["failed"] == 0
+        assert summary["failures"][kind]["requests"] > 0, (kind, named)
+    every_job_counted_once(out, users=4)
+    # jobs end at 10 s, seen at 12 s (2 s late), each poll later by the round trips before it
+    trip = round_trip(out / "locust_stats.csv", poll, 20, "50%")
+    p50 = summary["fixed(3)"]["detection_latency_s"]["p50"]
+    assert 1.5 <= p50 <= 2.5 + 5 * trip, (p50, trip)
+    assert "fixed(3)" in r.stdout and "server:" in r.stdout
 
 
 def every_job_counted_once(out, users: int) -> None:
