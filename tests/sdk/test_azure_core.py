@@ -44,6 +44,7 @@ pytestmark = pytest.mark.live
 SPEED = 40.0  #: simulated seconds per wall second: a 10 s step takes a quarter second
 POLL = 0.1  #: LROBasePolling's interval (wall seconds) where no Retry-After asks more
 STEP = "10s"  #: every step's scripted duration
+LONG_STEP = "30s"  #: under drawn faults: some fifteen polls, past the first faults drawn
 TERMINAL = {"Succeeded", "Failed", "Canceled"}
 
 
@@ -281,8 +282,8 @@ def test_two_transient_failures_and_the_job_still_succeeds(server):
 def test_injected_500s_and_503s_are_retried_by_azures_retry_policy(fresh):
     """Faults drawn from the scenario's seed: at most three in a row in the first 120
     status requests, within RetryPolicy's three status retries of each request."""
-    put_faults(fresh, errors={"500": 0.15, "503": 0.15})
-    r = run(fresh, "azure-5xx", template="chain", outcome="succeed", duration=STEP)
+    put_faults(fresh, errors={"500": 0.15, "503": 0.15})  # the 6th and 10th are faults
+    r = run(fresh, "azure-5xx", template="chain", outcome="succeed", duration=LONG_STEP)
     assert r.error is None and r.result["status"] == "Succeeded"
     row = check_truth(fresh, r, "succeeded")
     refused = [a for a in status_requests(r) if a.status != 200]
