@@ -199,7 +199,8 @@ def test_the_schemas_are_the_dialect_objects_own():
         name, kinds = d.name, {r.kind for r in d.routes}
         assert schemas[name] == d.schema()
         assert schemas[f"{name}_error"] == d.error_schema()
-        assert schemas[f"{name}_submitted"] == d.submitted_schema()
+        if Kind.SUBMIT in kinds:
+            assert schemas[f"{name}_submitted"] == d.submitted_schema()
         if Kind.LIST in kinds:
             assert schemas[f"{name}_list"] == d.page_schema()
         if Kind.ACTION in kinds:
