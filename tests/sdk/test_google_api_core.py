@@ -384,12 +384,33 @@ def test_a_500_ends_result_by_default_and_is_retried_with_googles_retry(server, 
     check_latency(server, client, fut, row)
 
 
-def test_without_a_token_the_client_cannot_refresh_and_says_so(server):
-    """A 401 makes google-auth's session try to refresh the credentials, once; a static
-    token cannot be refreshed: google-auth's RefreshError, not a GoogleAPICallError."""
-    auth_exceptions = pytest.importorskip("google.auth.exceptions")
-    credentials = oauth2.Credentials(token="not-a-token")
+def test_anonymous_credentials_with_a_bearer_header_as_an_emulator_user_sends_it(server):
+    """The other way local emulators are used: google's AnonymousCredentials (which
+    add no header) and the token as request metadata, which the REST transport sends
+    as headers."""
+    client = Client(server)
+    op = client.submit(outcome="succeed", duration="1h")
+    anonymous = pytest.importorskip("google.auth.credentials").AnonymousCredentials()
     options = client_options.ClientOptions(api_endpoint=server.url)
-    ops = operations_v1.AbstractOperationsClient(credentials=credentials, client_options=options)
-    with pytest.raises(auth_exceptions.RefreshError):
-        ops.get_operation(f"projects/{PROJECT}/operations/1")
+    ops = operations_v1.AbstractOperationsClient(credentials=anonymous, client_options=options)
+    got = ops.get_operation(op.name, metadata=[("authorization", f"Bearer {TOKEN}")])
+    assert got.name == op.name and not got.done
+
+
+def test_a_401_makes_google_auth_refresh_and_fail_in_its_own_words(server):
+    """A 401 makes google-auth's session refresh the credentials and ask again; neither
+    a static token nor anonymous credentials can be refreshed, so the client raises
+    google-auth's error, not a GoogleAPICallError (pollsim's 401 body is never read)."""
+    auth_exceptions = pytest.importorskip("google.auth.exceptions")
+    anonymous = pytest.importorskip("google.auth.credentials").AnonymousCredentials()
+    options = client_options.ClientOptions(api_endpoint=server.url)
+    name = f"projects/{PROJECT}/operations/1"
+    for credentials, error in (
+        (oauth2.Credentials(token="not-a-token"), auth_exceptions.RefreshError),
+        (anonymous, auth_exceptions.InvalidOperation),
+    ):
+        ops = operations_v1.AbstractOperationsClient(
+            credentials=credentials, client_options=options
+        )
+        with pytest.raises(error):
+            ops.get_operation(name)
