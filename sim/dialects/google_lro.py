@@ -105,8 +105,9 @@ class GoogleLro(Dialect):
             raise ValueError(f"metadata of type {meta['@type']!r}, expected {STRUCT}")
         value = meta["value"]
         state = self.canonical(value["state"])
-        if doc["done"] is not state.terminal:
-            raise ValueError(f"done is {doc['done']} for an operation that is {value['state']}")
+        done = doc.get("done", False)  # proto3 JSON may leave out a false bool
+        if done is not state.terminal:
+            raise ValueError(f"done is {done} for an operation that is {value['state']}")
         return Reading(state, value["progressPercent"] / 100, value.get("endTime"))
 
     def new_job(self, status: int, headers: Mapping[str, str], doc: Any) -> str | None:
@@ -135,7 +136,7 @@ class GoogleLro(Dialect):
 
     def page_schema(self) -> dict:
         return obj(
-            {self.list_key: {"type": "array", "items": self.schema()}, "nextPageToken": TEXT}
+            {self.list_key: {"type": "array", "items": self.listed_schema()}, "nextPageToken": TEXT}
         )
 
     def error(self, status: int, kind: str, message: str) -> dict:

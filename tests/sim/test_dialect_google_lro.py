@@ -122,6 +122,16 @@ def test_each_state_renders_an_operation_google_parses_and_reads_back(state):
         assert not op.HasField("response")
 
 
+@pytest.mark.parametrize("state", list(JobState))
+def test_an_operation_as_googles_serializer_writes_it_reads_the_same(state):
+    """proto3 JSON leaves out ``done`` while it is false: a client's copy of the
+    Operation (``MessageToDict``) still reads as the server's document does."""
+    doc = GOOGLE_LRO.render(job_in(state), SEEN)
+    copy = json_format.MessageToDict(parse(doc))
+    assert ("done" in copy) is state.terminal
+    assert GOOGLE_LRO.read(copy) == GOOGLE_LRO.read(doc)
+
+
 @pytest.mark.parametrize("state", [J.SUCCEEDED, J.FAILED, J.CANCELLED])
 def test_google_api_cores_operation_future_ends_as_the_state_says(state):
     """The Operation future made from the rendered document, with nothing to poll: its
