@@ -91,7 +91,10 @@ class Sent:
 
 class Client:
     """The operations client as a user makes it, and the requests it sends, counted by
-    a response hook on its transport's session (requests' own hook)."""
+    a response hook (requests' own) on the session its REST transport sends them on.
+    The transport makes that ``AuthorizedSession`` itself and names it ``_session``:
+    the one private name used, read once to add the hook; the client's logic is not
+    touched."""
 
     def __init__(self, server: Server) -> None:
         self.credentials = oauth2.Credentials(token=TOKEN)
