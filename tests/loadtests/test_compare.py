@@ -175,3 +175,37 @@ def test_a_server_killed_mid_compare_ends_it_in_one_line_with_partial_results(tm
     assert result["partial"] and result["problem"] in line
     assert "Partial" in (out / "report.html").read_text()
     assert not list(out.glob("*.pid"))
+
+
+@pytest.mark.live
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fiddler-v3", "google-lro"])
+def test_compare_adopts_the_models_jobs_in_a_dialect_of_uuids_or_projects(tmp_path, name):
+    """The model's job ``k`` is the server's ``k + 1`` as the dialect shows it: a UUID
+    derived from the scenario's seed (mock_qa's is 3, not the default's), or an
+    operation under the background tenant's project. Every one is watched to its end
+    and polled as the model predicts."""
+    text = (SCENARIOS / "mock_qa.toml").read_text()
+    changes = [('dialect = "ordo"', f'dialect = "{name}"'), ('horizon = "1h"', 'horizon = "5m"')]
+    for old, new in [*changes, ('rate = "60/h"', 'rate = "240/h"')]:
+        assert old in text
+        text = text.replace(old, new)
+    scenario = tmp_path / "qa.toml"
+    scenario.write_text(text + '\n[clients]\nstrategy = "fixed(3)"\n')
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [*POLLSIM, "compare", str(scenario), "--speed", "30", "--start-in", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads((out / "compare.json").read_text())
+    assert result["jobs"] > 5 and result["unfinished"] == 0 and result["warnings"] == []
+    assert result["failures"]["polls"]["failed"] == 0 < result["failures"]["polls"]["requests"]
+    rows = {(x["strategy"], x["metric"]): x for x in result["rows"]}
+    # each gap between polls is longer by a round trip: fewer polls by up to that share
+    # of the 3 s gap (the run's mean round trip, simulated seconds)
+    slack = status_round_trip(out, 30, "Average Response Time") / 3
+    polls = rows["fixed(3)", "polls_per_job"]
+    assert polls["measured"] == pytest.approx(polls["predicted"], rel=0.05 + slack), polls
