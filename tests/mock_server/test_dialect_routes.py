@@ -376,6 +376,52 @@ def test_the_fronts_refusals_and_our_own_500_are_in_the_dialects_shape(dialect):
     asyncio.run(go())
 
 
+@ALL
+def test_a_long_poll_refused_for_want_of_a_place_is_a_429_in_the_dialects_shape(dialect):
+    async def go():
+        core, spec = _core()
+        made = core.handle(_request("POST", fill(first(dialect, Kind.SUBMIT)), JOB))
+        headers = {k.lower(): v for k, v in made.headers.items()}
+        shown = dialect.new_job(made.status, headers, json.loads(made.body))
+        from mock_server.app import admission_for
+
+        full = admission_for(spec)
+        full.long_polls = full.long_polls_max  # every long-poll's place taken
+        path = fill(first(dialect, Kind.STATUS), shown) + "?wait=5"
+        refused = await _exchange(core, spec, _raw("GET", path), full)
+        _front_shaped(dialect, refused, 429, "long_polls_total")
+        assert core.truth.requests[dialect.name, 429] == 1
+
+    asyncio.run(go())
+
+
+def _request(method: str, path: str, doc: dict):
+    from mock_server.responses import Request
+
+    return Request(method, path, {}, {"authorization": "Bearer tok-a"}, json.dumps(doc).encode())
+
+
+@ALL
+def test_the_status_shortcut_serves_every_dialect_whose_status_is_a_literal_base_and_id(dialect):
+    """The shortcut (``Core._plain_status``) answers there without the general routing;
+    elsewhere (a ``{project}`` in the path) the general path answers."""
+    h = Harness()
+    _, _, shown = submit(h, dialect)
+    base, _, last = first(dialect, Kind.STATUS).path.rpartition("/")
+    literal = last == "{id}" and "{" not in base
+
+    def general(*args):
+        raise AssertionError("the general path")
+
+    h.core._dialect = general
+    path = status_path(h, dialect, shown)
+    if literal:
+        assert h.call("GET", path).status == 200
+    else:
+        with pytest.raises(AssertionError, match="the general path"):
+            h.call("GET", path)
+
+
 def test_the_banner_lists_every_dialect_where_a_client_starts():
     core, spec = _core()
     from mock_server.app import banner
