@@ -62,7 +62,30 @@ ALLOWED = {
     ("workflow", Action.CANCEL): {J.QUEUED, J.RUNNING, J.RETRY_WAIT, J.PAUSING, J.PAUSED},
     ("workflow", Action.PAUSE): {J.QUEUED, J.RUNNING, J.RETRY_WAIT},
     ("workflow", Action.RESUME): {J.PAUSED},
+    ("fiddler-v3", Action.CANCEL): {J.QUEUED},  # revoked only while PENDING, as fiddler
+    ("google-lro", Action.CANCEL): {J.QUEUED, J.RUNNING, J.RETRY_WAIT, J.PAUSING, J.PAUSED},
 }
+
+# The issue's table for the SDK dialects: canonical -> (fiddler-v3, azure-lro)
+SDK_TABLE = {
+    J.QUEUED: ("PENDING", "NotStarted"),
+    J.RUNNING: ("STARTED", "Running"),
+    J.RETRY_WAIT: ("RETRY", "Running"),
+    J.PAUSING: ("STARTED", "Running"),
+    J.PAUSED: ("STARTED", "Running"),
+    J.CANCELLING: ("STARTED", "Running"),
+    J.SUCCEEDED: ("SUCCESS", "Succeeded"),
+    J.FAILED: ("FAILURE", "Failed"),
+    J.PARTIAL: ("FAILURE", "Failed"),
+    J.CANCELLED: ("REVOKED", "Canceled"),
+}
+
+
+@pytest.mark.parametrize("state", list(JobState))
+def test_sdk_dialects_show_each_state_as_the_issue_says(state):
+    """The word shown (a state without a word of its own shows as running)."""
+    shown = tuple(get_dialect(d).job_word(state) for d in ("fiddler-v3", "azure-lro"))
+    assert shown == SDK_TABLE[state]
 
 
 @pytest.mark.parametrize("dialect", list(DIALECTS))
