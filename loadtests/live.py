@@ -195,7 +195,7 @@ def _answer(dialect, code, headers, body, last, speed, memo) -> tuple[Answer, st
         try:
             reading = dialect.read(json.loads(body))
             status, progress, finished = reading.state.value, reading.progress, reading.finished
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        except (ValueError, LookupError, TypeError, AttributeError, RecursionError):
             return Answer(None, None, None, None), None  # malformed: as no answer
         memo[:] = body, (status, progress, finished)
     return Answer(200, status, progress, ra), finished
@@ -233,16 +233,16 @@ def kind_path(dialect: Dialect) -> tuple[tuple[str | int, ...], Callable[[str], 
 
 
 def _find(node, path: tuple) -> tuple[tuple, Callable[[str], str]] | None:
+    """The path to the probe kind in a rendered error, depth first; None if not there."""
     if isinstance(node, str):
         undo = {_PROBE: str, _PROBE.upper(): str.lower}.get(node)
         return None if undo is None else (path, undo)
-    items = (
-        node.items()
-        if isinstance(node, dict)
-        else enumerate(node)
-        if isinstance(node, list)
-        else ()
-    )
+    if isinstance(node, dict):
+        items = list(node.items())
+    elif isinstance(node, list):
+        items = list(enumerate(node))
+    else:
+        return None
     for key, value in items:
         found = _find(value, (*path, key))
         if found is not None:
