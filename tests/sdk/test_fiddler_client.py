@@ -29,7 +29,7 @@ from fiddler.decorators import handle_api_error
 from fiddler.entities.job import Job
 from fiddler.exceptions import ApiError, AsyncJobFailed, Conflict, NotFound
 
-from sim.dialects.fiddler_v3 import job_id, job_uuid
+from sim.dialects.fiddler_v3 import FIDDLER_V3, job_id, job_uuid
 from tests.mock_server.server import ADMIN, Server, call, start, with_tables
 
 pytestmark = pytest.mark.live  # a real pollsim serve on a loopback port
@@ -119,7 +119,7 @@ def requests_counted(server: Server, status: int) -> int:
     return sum(
         r["count"]
         for r in report["totals"]["requests"]
-        if r["dialect"] == "fiddler-v3" and r["http_status"] == status
+        if r["dialect"] == FIDDLER_V3.name and r["http_status"] == status
     )
 
 
@@ -323,11 +323,14 @@ def violations(polls: list[Exchange]) -> tuple[int, int]:
     return sure, maybe
 
 
-def watch_through(server: Server, ledger: Ledger, faults: dict, duration: str) -> dict:
-    """A job that succeeds, watched by the client from before the faults are set: the
-    client's outcome, the ground truth's row, and what the client asked."""
+def watch_through(server: Server, ledger: Ledger, faults, duration: str) -> dict:
+    """A job that succeeds, watched by the client from before the faults are set
+    (``faults``: the body of PUT /_admin/faults, or a function of the simulated time
+    then): the client's outcome, the ground truth's row, and what the client asked."""
     shown = submit(server, "succeed", duration=duration)
     job = Job.get(id_=shown)  # before the faults: its own retries are not watch's
+    if callable(faults):
+        faults = faults(call(server, "GET", "/healthz").json["now"])
     put_faults(server, faults)
     assert job.wait(interval=INTERVAL, timeout=TIMEOUT) is None
     assert job.status == "SUCCESS"
@@ -342,9 +345,10 @@ def watch_through(server: Server, ledger: Ledger, faults: dict, duration: str) -
 
 def test_a_503_outage_with_retry_after(fresh, monkeypatch):
     ledger = connect(fresh, monkeypatch)
-    now = call(fresh, "GET", "/healthz").json["now"]
-    # from 5 to 7 simulated seconds from now (0.1 wall s), in a job of 20 s
-    outage = {"outages": [{"start": now + 5, "duration": 2, "mode": "503"}]}
+
+    def outage(now: float) -> dict:  # 4 simulated seconds (0.2 wall s) from the watch's start
+        return {"outages": [{"start": now, "duration": 4, "mode": "503"}]}
+
     seen = watch_through(fresh, ledger, outage, "10s")
     assert {e.status for e in seen["refused"]} == {503}
     assert all(e.retry_after is not None for e in seen["refused"])
