@@ -114,3 +114,21 @@ def test_honouring_retry_after_makes_no_violations_and_fixed_polling_does(tmp_pa
     assert violations["retry_after(fixed(3))"] == 0
     assert violations["fixed(3)"] > 10
     assert truth["totals"]["injected_faults"]["rate_limit"] > 10
+
+
+def test_the_rate_limit_asked_for_is_no_failure_in_a_dialect_of_its_own_error_shape(tmp_path):
+    """google's errors keep the server's kind as an ErrorInfo reason in capitals: the
+    swarm reads it there, so that the 429s the scenario's rate limit sends are told
+    from failures (the run passes, none counted failed) and named in Locust's table."""
+    limited = RANDOM_JOBS + '\n[faults]\nrate_limit = { rate = "2/s", burst = 1 }\n'
+    truth, _ = loadtest(
+        tmp_path, limited, "--dialect", "google-lro", "--strategy", "fixed(3)",
+        "--users", "6", "--duration", "8s", "--speed", "20",
+    )  # fmt: skip
+    assert truth["totals"]["injected_faults"]["rate_limit"] > 10
+    out = tmp_path / "out"
+    failures = json.loads((out / "summary.json").read_text())["failures"]
+    assert failures["polls"]["failed"] == 0 == failures["submissions"]["failed"]
+    with (out / "locust_failures.csv").open() as f:
+        errors = {r["Error"] for r in csv.DictReader(f)}
+    assert errors == {"CatchResponseError('HTTP 429 rate_limited')"}
