@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,31 @@ def test_the_locustfiles_options_are_listed_with_locusts_own():
     assert r.returncode == 0, r.stderr[-2000:]
     for option in ("--strategy", "--dialect", "--token", "POLLSIM_TOKEN", "--pollsim-csv", "-u"):
         assert option in r.stdout, option
+    for option in ("--tenant", "POLLSIM_TENANT", "--server-seed", "google-lro"):
+        assert option in r.stdout, option
+
+
+def test_a_dialect_whose_paths_name_a_project_asks_for_the_tenant(tmp_path):
+    """Without --tenant no path of google's can be written: each user says so and
+    submits nothing, rather than polling a project of no name."""
+    server = start(20)
+    try:
+        r = subprocess.run(
+            [
+                sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", server.url,
+                "--headless", "-u", "2", "-r", "2", "-t", "3s", "--dialect", "google-lro",
+                "--token", "tok-a", "--csv", str(tmp_path / "locust"), "--only-summary",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env={k: v for k, v in os.environ.items() if k != "POLLSIM_TENANT"},
+        )  # fmt: skip
+    finally:
+        server.stop()
+    with (tmp_path / "locust_exceptions.csv").open() as f:
+        (crash,) = list(csv.DictReader(f))
+    assert "--dialect google-lro needs --tenant (or POLLSIM_TENANT)" in crash["Message"], r.stderr
+    with (tmp_path / "locust_stats.csv").open() as f:
+        assert [row["Name"] for row in csv.DictReader(f)] == ["/healthz", "Aggregated"]
