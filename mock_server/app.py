@@ -216,8 +216,10 @@ def banner(core: Core, url: str, spec: MockSpec) -> str:
     width = max(map(len, DIALECTS))
     for dialect in DIALECTS.values():
         anonymous = dialect.anonymous and spec.anonymous_generic
-        note = " (no token needed)" if anonymous else ""
-        lines.append(f"  {dialect.name:<{width}} {url}{entry(dialect)}{note}")
+        start = entry(dialect)
+        note = " ({project}: the tenant's name)" if "{project}" in start else ""
+        note += " (no token needed)" if anonymous else ""
+        lines.append(f"  {dialect.name:<{width}} {url}{start}{note}")
     for token, tenant in core.config.tokens.items():  # a token given is not written out
         shown = "as given" if spec.tokens else f"Authorization: Bearer {token}"
         lines.append(f"  token for tenant {tenant}: {shown}")
