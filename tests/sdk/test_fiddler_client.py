@@ -366,3 +366,22 @@ def test_injected_500s(fresh, monkeypatch):
     ledger = connect(fresh, monkeypatch)
     seen = watch_through(fresh, ledger, {"errors": {"500": 0.5}}, "10s")
     assert {e.status for e in seen["refused"]} == {500}
+
+
+def test_job_get_retries_a_503_itself_on_its_own_backoff(fresh, monkeypatch):
+    """Job.get goes through the client's central retry (watch turns it off): 429 and 5xx
+    are asked again after 2**n / 3 s (0.67 s, 1.33 s, ...), whatever Retry-After says."""
+    ledger = connect(fresh, monkeypatch)
+    shown = submit(fresh, "succeed", duration="1h")
+    now = call(fresh, "GET", "/healthz").json["now"]
+    # 2 wall seconds: the first two tries (at 0 and 0.67 s) fall in it, the third not
+    put_faults(fresh, {"outages": [{"start": now, "duration": 2 * SPEED, "mode": "503"}]})
+    job = Job.get(id_=shown)
+    assert job.status == "STARTED"
+    polls = ledger.polls(shown)
+    assert [e.status for e in polls] == [503, 503, 200]
+    assert polls[0].retry_after == polls[1].retry_after == 1.0
+    row = truth(fresh, shown)
+    assert (row["polls"], row["injected_errors"], row["errors"]) == (3, 2, 0)
+    sure, maybe = violations(polls)
+    assert sure <= row["retry_after_violations"] <= maybe
