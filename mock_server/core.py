@@ -28,6 +28,7 @@ import numpy as np
 from mock_server.access import ADMIN, ANONYMOUS, Access, bearer
 from mock_server.bodies import json_object
 from mock_server.faults import NONE, Decision, Faults, retry_after_header
+from mock_server.injected import fault, outage, rate_limited
 from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
@@ -170,7 +171,8 @@ class Core:
             limited = self.faults.limited(self._client(req), self.model.clock.wall())
             if limited is not None:
                 job = hit.params.get("id") if is_status else None
-                return self._rate_limited(req, dialect, job, tenant, limited)
+                rec = self._job(dialect, job, tenant) if job is not None else None
+                return rate_limited(self, self._client(req), rec, limited)
         if route is None:
             return error(405, "method_not_allowed", f"{req.method} not allowed", Allow=hit.allow)
         project = hit.params.get("project")
@@ -255,8 +257,8 @@ class Core:
         now = self.model.advance()
         rec.catch_up(now)
         client = self._client(req)
-        faulty = self._outage(now, client, rec, decision) or self._fault(
-            now, client, rec, dialect, decision
+        faulty = outage(self, now, client, rec, decision) or fault(
+            self, now, client, rec, dialect, decision
         )
         if faulty is not None:
             return faulty
@@ -301,7 +303,7 @@ class Core:
         hint = self.config.retry_after_hint
         sim_hint = None
         if hint is not None:
-            headers["Retry-After"], sim_hint = self._retry_after(hint)
+            headers["Retry-After"], sim_hint = self.retry_after(hint)
         dribble = decision.kind == "dribble"
         shown = rec.state._value_  # .value, without the enum descriptor's cost
         matches = req.headers.get("if-none-match")
@@ -317,48 +319,7 @@ class Core:
             rate=self.faults.spec.dribble_rate if dribble else 0.0,
         )
 
-    def _outage(self, now, client, rec, decision) -> Response | Delay | None:
-        outage = self.faults.outage(now)
-        if outage is None:
-            return None
-        speed = self.model.clock.speed
-        if outage.mode == "stall":  # held until it recovers, then answered
-            return Delay((outage.start + outage.duration - now) / speed + 0.001, decision)
-        if outage.mode == "no_answer":
-            self.truth.status_request(now, client, rec.id, None, 0, None, "outage_no_answer")
-            return Response(0, transport="hang")
-        header, asked = self._retry_after(self.model.scenario.server.retry_after / speed)
-        self.truth.status_request(now, client, rec.id, None, 503, asked, "outage_503")
-        return error(503, "unavailable", "the status API is down", **{"Retry-After": header})
-
-    def _fault(self, now, client, rec, dialect, decision) -> Response | None:
-        kind = decision.kind
-        if kind is None or kind == "dribble":
-            return None
-        if kind in ("reset", "empty"):
-            self.truth.status_request(now, client, rec.id, None, 0, None, kind)
-            return Response(0, transport=kind)
-        if kind == "malformed":  # the dialect's own document, cut off halfway
-            self.truth.status_request(now, client, rec.id, None, 200, None, kind)
-            body = self.document(rec, dialect)[0]
-            return Response(200, body[: len(body) // 2], {"Content-Type": "application/json"})
-        code = int(kind)
-        self.truth.status_request(now, client, rec.id, None, code, None, kind)
-        return error(code, "injected", f"an injected {code} (a fault the scenario asked for)")
-
-    def _rate_limited(self, req, dialect, job: str | None, tenant: str, wait: float) -> Response:
-        rec = self._job(dialect, job, tenant) if job is not None else None
-        header, asked = self._retry_after(wait)
-        if rec is not None:
-            now = self.model.advance()
-            self.truth.status_request(
-                now, self._client(req), rec.id, None, 429, asked, "rate_limit"
-            )
-        return error(
-            429, "rate_limited", "too many requests from this client", **{"Retry-After": header}
-        )
-
-    def _retry_after(self, wall: float) -> tuple[str, float]:
+    def retry_after(self, wall: float) -> tuple[str, float]:
         """The Retry-After header for a wait of ``wall`` seconds, and what it asks of the
         client in simulated seconds: the header's whole seconds, as the client read them,
         not the unrounded wait (the ground truth judges the client against what it got)."""
