@@ -203,51 +203,13 @@ def _answer(dialect, code, headers, body, last, speed, memo) -> tuple[Answer, st
 
 def error_kind(body: bytes | None, dialect: Dialect = ORDO) -> str:
     """The server's kind of error (``invalid``, ``rate_limited``, ...) in one of the
-    dialect's error bodies, short and printable; empty where there is none. Where the
-    dialect keeps the kind is read off its own ``error``: see ``kind_path``."""
-    found = kind_path(dialect)
-    if found is None:
-        return ""
-    path, undo = found
+    dialect's error bodies (``Dialect.error_kind``), short and printable; empty where
+    there is none."""
     try:
-        node = json.loads(body or b"")
-        for key in path:
-            node = node[key]
+        kind = dialect.error_kind(json.loads(body or b""))
     except (ValueError, LookupError, TypeError, RecursionError):  # nested too deep too
         return ""
-    return undo(node)[:40] if isinstance(node, str) and node.isprintable() else ""
-
-
-_PROBE = "pollsim_probe_kind"
-_KIND_PATHS: dict[str, tuple[tuple[str | int, ...], Callable[[str], str]] | None] = {}
-
-
-def kind_path(dialect: Dialect) -> tuple[tuple[str | int, ...], Callable[[str], str]] | None:
-    """Where the dialect's error bodies keep the server's kind of error (the keys and
-    indexes down to it), and how to read the kind back (google's ErrorInfo writes it in
-    capitals): found by rendering an error of a probe kind with the dialect's own
-    ``error``, so that every ecosystem's shape is read as its dialect writes it."""
-    if dialect.name not in _KIND_PATHS:
-        _KIND_PATHS[dialect.name] = _find(dialect.error(500, _PROBE, "probe"), ())
-    return _KIND_PATHS[dialect.name]
-
-
-def _find(node, path: tuple) -> tuple[tuple, Callable[[str], str]] | None:
-    """The path to the probe kind in a rendered error, depth first; None if not there."""
-    if isinstance(node, str):
-        undo = {_PROBE: str, _PROBE.upper(): str.lower}.get(node)
-        return None if undo is None else (path, undo)
-    if isinstance(node, dict):
-        items = list(node.items())
-    elif isinstance(node, list):
-        items = list(enumerate(node))
-    else:
-        return None
-    for key, value in items:
-        found = _find(value, (*path, key))
-        if found is not None:
-            return found
-    return None
+    return kind[:40] if kind.isprintable() else ""
 
 
 MAX_RETRY_AFTER = 86400  #: wall seconds; a longer Retry-After is taken as none

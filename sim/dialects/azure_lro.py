@@ -168,6 +168,12 @@ class AzureLro(Dialect):
         code = HTTP_CODES.get(status) or _pascal(status)
         return {"error": {"code": code, "message": message, "innererror": {"code": kind}}}
 
+    def error_kind(self, doc: Any) -> str:
+        kind = doc["error"]["innererror"]["code"]
+        if not isinstance(kind, str):
+            raise TypeError("innererror.code: expected a string")
+        return kind
+
     def error_schema(self) -> dict:
         inner = obj({"code": TEXT})
         return obj({"error": obj({"code": TEXT, "message": TEXT, "innererror": inner})})

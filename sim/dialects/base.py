@@ -288,6 +288,15 @@ class Dialect:
         the error (``not_found``, ``rate_limited``, ...)."""
         return {"error": kind, "message": message}
 
+    def error_kind(self, doc: Any) -> str:
+        """pollsim's short name of the error in one of this dialect's error bodies (what
+        ``error`` was given as ``kind``); KeyError, IndexError or TypeError if ``doc`` is
+        no error body of this dialect's."""
+        kind = doc["error"]
+        if not isinstance(kind, str):
+            raise TypeError("error: expected a string")
+        return kind
+
     def error_schema(self) -> dict:
         return {
             "type": "object",

@@ -243,6 +243,12 @@ class FiddlerV3(Dialect):
             "kind": "ERROR",
         }
 
+    def error_kind(self, doc: Any) -> str:
+        kind = doc["error"]["errors"][0]["reason"]
+        if not isinstance(kind, str):
+            raise TypeError("errors[0].reason: expected a string")
+        return kind
+
     def error_schema(self) -> dict:
         item = obj({"reason": TEXT, "message": TEXT, "help": TEXT})
         error = obj(

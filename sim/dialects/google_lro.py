@@ -152,6 +152,12 @@ class GoogleLro(Dialect):
             }
         }
 
+    def error_kind(self, doc: Any) -> str:
+        reason = doc["error"]["details"][0]["reason"]
+        if not isinstance(reason, str):
+            raise TypeError("details[0].reason: expected a string")
+        return reason.lower()
+
     def error_schema(self) -> dict:
         info = obj({"@type": {"const": ERROR_INFO}, "reason": TEXT, "domain": TEXT})
         statuses = sorted(set(CANONICAL.values()) | {"UNKNOWN"})

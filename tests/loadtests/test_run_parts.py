@@ -58,9 +58,9 @@ def test_the_error_kind_of_an_answer_is_short_and_printable(body, kind):
 @pytest.mark.parametrize("dialect", list(DIALECTS.values()), ids=list(DIALECTS))
 def test_the_error_kind_is_read_where_each_dialect_writes_it(dialect):
     """Each ecosystem keeps the server's kind of error elsewhere (azure's innererror,
-    google's ErrorInfo reason in capitals, fiddler's errors list); the client finds it
-    from the dialect's own error bodies, so that the faults a scenario asked for are
-    told from real failures in every dialect."""
+    google's ErrorInfo reason in capitals, fiddler's errors list); each dialect reads
+    back what its own ``error`` wrote, so that the faults a scenario asked for are told
+    from real failures in every dialect."""
     for kind in ("invalid", "rate_limited", "injected", "too_many_jobs"):
         body = json.dumps(dialect.error(429, kind, "a message")).encode()
         assert error_kind(body, dialect) == kind

@@ -117,3 +117,15 @@ def test_only_workflow_shows_cancelling():
 def test_unknown_dialect():
     with pytest.raises(ValueError, match="unknown dialect 'soap'; expected one of ordo"):
         get_dialect("soap")
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS.values()), ids=list(DIALECTS))
+def test_each_dialect_reads_back_the_error_it_renders(dialect):
+    """A client of any dialect can tell pollsim's kinds of error apart (a fault asked
+    for from a real failure): ``error_kind`` reads what ``error`` wrote, and refuses
+    another dialect's shape or no error at all."""
+    for status, kind in ((404, "not_found"), (429, "rate_limited"), (503, "injected")):
+        assert dialect.error_kind(dialect.error(status, kind, "why")) == kind
+    for other in ({}, {"error": 5}, [1], {"error": {"details": []}}):
+        with pytest.raises((LookupError, TypeError)):
+            dialect.error_kind(other)
