@@ -24,22 +24,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+import google.api_core.retry as retries
+import google.auth.transport.requests as auth_requests
+import google.oauth2.credentials as oauth2
+import grpc  # noqa: F401 -- the operations client imports it even for REST
 import pytest
+from google.api_core import client_options, exceptions, operation, operations_v1
+from google.api_core.future import polling
+from google.auth.credentials import AnonymousCredentials
+from google.longrunning import operations_pb2
+from google.protobuf import json_format, struct_pb2
 
 from tests.mock_server.server import ADMIN, Server, call, start
-
-pytest.importorskip("grpc")  # the operations client imports it even for REST
-operation = pytest.importorskip("google.api_core.operation")
-exceptions = pytest.importorskip("google.api_core.exceptions")
-retries = pytest.importorskip("google.api_core.retry")
-polling = pytest.importorskip("google.api_core.future.polling")
-operations_v1 = pytest.importorskip("google.api_core.operations_v1")
-client_options = pytest.importorskip("google.api_core.client_options")
-auth_requests = pytest.importorskip("google.auth.transport.requests")
-oauth2 = pytest.importorskip("google.oauth2.credentials")
-operations_pb2 = pytest.importorskip("google.longrunning.operations_pb2")
-json_format = pytest.importorskip("google.protobuf.json_format")
-struct_pb2 = pytest.importorskip("google.protobuf.struct_pb2")
 
 pytestmark = pytest.mark.live
 
@@ -393,7 +389,7 @@ def test_anonymous_credentials_with_a_bearer_header_as_an_emulator_user_sends_it
     as headers."""
     client = Client(server)
     op = client.submit(outcome="succeed", duration="1h")
-    anonymous = pytest.importorskip("google.auth.credentials").AnonymousCredentials()
+    anonymous = AnonymousCredentials()
     options = client_options.ClientOptions(api_endpoint=server.url)
     ops = operations_v1.AbstractOperationsClient(credentials=anonymous, client_options=options)
     got = ops.get_operation(op.name, metadata=[("authorization", f"Bearer {TOKEN}")])
@@ -404,8 +400,9 @@ def test_a_401_makes_google_auth_refresh_and_fail_in_its_own_words(server):
     """A 401 makes google-auth's session refresh the credentials and ask again; neither
     a static token nor anonymous credentials can be refreshed, so the client raises
     google-auth's error, not a GoogleAPICallError (pollsim's 401 body is never read)."""
-    auth_exceptions = pytest.importorskip("google.auth.exceptions")
-    anonymous = pytest.importorskip("google.auth.credentials").AnonymousCredentials()
+    import google.auth.exceptions as auth_exceptions
+
+    anonymous = AnonymousCredentials()
     options = client_options.ClientOptions(api_endpoint=server.url)
     name = f"projects/{PROJECT}/operations/1"
     for credentials, error in (

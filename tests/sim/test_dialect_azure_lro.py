@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import azure.core.exceptions as azure_exceptions
+import azure.core.polling.base_polling as azure_polling
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
 from sim.dialects import AZURE_LRO, Kind, Seen, match
 from sim.dialects.azure_lro import HTTP_CODES
 from sim.states import JobState, StepState
-
-azure_polling = pytest.importorskip("azure.core.polling.base_polling")
-azure_exceptions = pytest.importorskip("azure.core.exceptions")
 
 J = JobState
 #: the issue's table: canonical state -> the operation's status

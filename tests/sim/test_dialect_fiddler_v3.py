@@ -206,7 +206,7 @@ def test_info_routes_validate_and_the_dialect_is_registered():
 
 
 def test_fiddler_clients_models_parse_the_documents():
-    pytest.importorskip("fiddler")
+    import fiddler  # noqa: F401
     from fiddler.configs import MIN_SERVER_VERSION
     from fiddler.schemas.job import JobResp
     from fiddler.schemas.response import ErrorResponse

@@ -9,18 +9,15 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
+import requests
+from google.api_core import exceptions, operation
+from google.longrunning import operations_pb2
+from google.protobuf import json_format, struct_pb2
 from jsonschema import Draft202012Validator, ValidationError
 
 from sim.dialects import DIALECTS, GOOGLE_LRO, Action, Kind, Seen, match
 from sim.dialects.google_lro import CANONICAL, canonical_status
 from sim.states import JobState, StepState
-
-json_format = pytest.importorskip("google.protobuf.json_format")
-operations_pb2 = pytest.importorskip("google.longrunning.operations_pb2")
-struct_pb2 = pytest.importorskip("google.protobuf.struct_pb2")
-exceptions = pytest.importorskip("google.api_core.exceptions")
-operation = pytest.importorskip("google.api_core.operation")
-requests = pytest.importorskip("requests")
 
 J = JobState
 #: the issue's table: canonical state -> done, and the error code once done (None: response)
