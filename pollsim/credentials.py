@@ -2,7 +2,8 @@
 in ``ps`` to every user of the machine; a file (``--token-file``, ``--admin-token-file``)
 or the environment (``POLLSIM_TOKENS``, ``POLLSIM_ADMIN_TOKEN``) does not.
 
-Each token is written ``[TENANT=]TOKEN`` (the tenant ends at the first ``=``): on the
+Each token is written ``[TENANT=]TOKEN`` (the tenant ends at the first ``=``; its name is
+a URL path segment, ``sim.mock_spec.TENANT_RULE``, as some dialects' paths hold it): on the
 command line, one per line of a token file (blank lines and ``#`` comments skipped), or
 comma-separated in ``POLLSIM_TOKENS``. The command line and files win over the
 environment, which wins over the scenario's ``[serve.tokens]``.
@@ -14,6 +15,9 @@ environment, which wins over the scenario's ``[serve.tokens]``.
 >>> tenant_tokens(["anonymous=x"], [], {})
 Traceback (most recent call last):
 pollsim.credentials.CredentialError: --token 'anonymous=x': tenant 'anonymous' is a reserved ...
+>>> tenant_tokens(["x:y=tok"], [], {})
+Traceback (most recent call last):
+pollsim.credentials.CredentialError: --token 'x:y=tok': tenant 'x:y' is not usable as a URL path ...
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sim.mock_spec import RESERVED_TENANTS
+from sim.mock_spec import shown_tenant, tenant_problem
 
 ENV_TOKENS = "POLLSIM_TOKENS"  #: comma-separated [TENANT=]TOKEN
 ENV_ADMIN = "POLLSIM_ADMIN_TOKEN"
@@ -58,9 +62,9 @@ def tenant_tokens(
         tenant, token = (tenant.strip(), token.strip()) if sep else ("", tenant.strip())
         if not token or (sep and not tenant):
             raise CredentialError(f"{where}: expected TOKEN or TENANT=TOKEN")
-        if tenant.lower() in RESERVED_TENANTS:
-            names = ", ".join(RESERVED_TENANTS)
-            raise CredentialError(f"{where}: tenant {tenant!r} is a reserved name ({names})")
+        problem = tenant_problem(tenant) if sep else None
+        if problem is not None:
+            raise CredentialError(f"{where}: tenant {shown_tenant(tenant)} is {problem}")
         if token in tokens:
             raise CredentialError(f"{where}: this token is given twice; one tenant a token")
         tokens[token] = tenant or ("default" if i == 0 else f"tenant{i + 1}")

@@ -13,6 +13,7 @@ scenario's simulated clock.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,28 @@ MAX_KEEPALIVE = 3600.0  #: seconds, the longest keepalive_timeout
 #: tenant names the server keeps for its roles: the admin token, requests without a token,
 #: the scenario's own arrivals
 RESERVED_TENANTS = ("admin", "anonymous", "background")
+#: a tenant's name is a path segment where a dialect's paths name the tenant (a
+#: ``{project}``), and shows in documents' links and names: it must stand in a URL as it
+#: is. RFC 3986's unreserved characters (but ``~``, which some servers still encode), not
+#: starting with ``.`` (``.`` and ``..`` are dot-segments clients and proxies remove), at
+#: most 63 (a DNS label's length, as cloud projects' ids keep within)
+TENANT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}")
+TENANT_RULE = "1 to 63 ASCII letters, digits, '-', '_' or '.', not starting with '.'"
+
+
+def tenant_problem(name: str) -> str | None:
+    """What is wrong with ``name`` as a tenant's name, as a phrase (``a reserved name
+    (...)``, ``not a URL path segment: expected ...``); None when nothing is."""
+    if name.lower() in RESERVED_TENANTS:
+        return f"a reserved name ({', '.join(RESERVED_TENANTS)})"
+    if not TENANT_NAME.fullmatch(name):
+        return f"not usable as a URL path segment; expected {TENANT_RULE}"
+    return None
+
+
+def shown_tenant(name: str) -> str:
+    """``name`` quoted for a message, cut short (a refused name may be very long)."""
+    return repr(name) if len(name) <= 40 else f"{name[:40]!r}... ({len(name)} characters)"
 
 
 @dataclass(frozen=True)
@@ -89,8 +112,10 @@ def read_serve(t: Reader) -> MockSpec:
     tokens = t.table("tokens")
     token_map = {}
     for tenant in list(tokens.data):
-        if tenant.lower() in RESERVED_TENANTS:
-            raise tokens.error(tenant, f"a reserved name ({', '.join(RESERVED_TENANTS)})")
+        problem = tenant_problem(tenant)
+        if problem is not None:
+            key = tenant if len(tenant) <= 40 else shown_tenant(tenant)
+            raise tokens.error(key, problem)
         token = tokens.get(tenant, r.text)
         if token in token_map:
             other = token_map[token]
