@@ -26,7 +26,7 @@ from mock_server.openapi_bodies import faults_body, submission
 from mock_server.responses import Response
 from sim.dialects import DIALECTS, Dialect, Kind, Route
 from sim.dialects.schema import obj
-from sim.mock_spec import ERROR_CODES
+from sim.mock_spec import ERROR_CODES, TENANT_NAME, TENANT_RULE
 from sim.status_server import OUTAGE_MODES
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ PROJECT = {
     "name": "project",
     "in": "path",
     "required": True,
-    "description": "the tenant's name (its token's)",
-    "schema": {"type": "string", "minLength": 1, "pattern": "^[^/:]+$"},
+    "description": "the tenant's name (its token's; " + TENANT_RULE + ")",
+    "schema": {"type": "string", "pattern": f"^{TENANT_NAME.pattern}$"},
 }
 WAIT = "long-poll: hold the answer until the job's status changes, at most this many wall seconds"
 CLIENT_ID = {
@@ -163,8 +163,8 @@ def _dialect_paths(core: Core, dialect: Dialect) -> tuple[dict, dict]:
         else:  # Kind.INFO: a fixed document
             schemas[op_id] = dict(route.info_schema or {"type": "object"})
             answers = {"200": {"description": route.summary, "content": ref(op_id)}}
-        if "{project}" in route.path:
-            errors = (*errors, 403, 404)
+        if "{project}" in route.path:  # another tenant's project: 404, as no such job
+            errors = (*errors, 404)
         method = route.method.lower()
         paths.setdefault(route.path, {})  # a valid OpenAPI template as it is
         paths[route.path][method] = operation(

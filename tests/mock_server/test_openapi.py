@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -248,6 +249,32 @@ def test_errors_are_in_each_dialects_shape_and_security_is_stated():
             if path.startswith("/_admin"):
                 assert "403" in op["responses"], (method, path)
     assert any(d.anonymous for d in DIALECTS.values())  # else the branch above is untried
+
+
+def test_another_tenants_project_is_documented_as_the_404_it_gets():
+    """A route naming a ``{project}`` is answered 404 for a project not the token's own,
+    as for no such job (README: the same 404 for both): the document says so, promises
+    no 403 there, and the answer validates against it."""
+    projected = 0
+    for dialect in DIALECTS.values():
+        for route in dialect.routes:
+            if "{project}" not in route.path:
+                continue
+            projected += 1
+            responses = DOC["paths"][route.path][route.method.lower()]["responses"]
+            assert "403" not in responses, (route.method, route.path)
+            assert "project not the token's own" in responses["404"]["description"]
+            path = fill(route, dialect.show_id(1, SEED), project="beta")  # tok-a is alpha
+            answer = HARNESS.call(route.method, path, {} if route.method == "POST" else None)
+            assert answer.status == 404, (route.path, answer.status, answer.body)
+            check(DOC, route.path, route.method.lower(), _json(answer))
+    assert projected  # else nothing above was tried
+
+
+def _json(answer: Response) -> SimpleNamespace:
+    """A core Response as ``check`` reads an answer (``json``: its parsed body)."""
+    doc = json.loads(answer.body) if answer.body else None
+    return SimpleNamespace(status=answer.status, headers=answer.headers, body=answer.body, json=doc)
 
 
 def test_links_from_a_submission_name_the_new_job():
