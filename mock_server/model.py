@@ -32,6 +32,11 @@ from sim.templates import JobTemplate
 from sim.workload import submissions
 
 BACKGROUND = "background"  #: the tenant of the jobs the scenario's arrivals make
+# Each accepted pause and its resume are played out and kept as state changes of the job
+# (about 0.3 KB a cycle), for the server's life; a job in retry_wait or queued can cycle
+# without end, so pauses are capped like scripted retries: a job, and all the jobs held.
+MAX_PAUSES = 1_000  #: accepted pauses of one job
+MAX_PAUSES_TOTAL = 100_000  #: accepted pauses of all the jobs held (about 30 MB)
 
 
 class SubmitError(ValueError):
@@ -46,14 +51,31 @@ class LiveModel:
     """The scenario's lifecycle model on a scaled clock, with the server's job records.
 
     ``background``: the scenario's arrival process also submits jobs (owned by the
-    ``background`` tenant), so that pollers see a busy system."""
+    ``background`` tenant), so that pollers see a busy system. ``max_pauses`` and
+    ``max_pauses_total`` bound the pauses accepted (see ``MAX_PAUSES``).
 
-    def __init__(self, scenario: Scenario, clock: ScaledClock, background: bool = False) -> None:
+    Nothing is kept per action request: the lifecycle keeps no ``ActionRecord``s here
+    (the server answers each request and the ground truth counts it), so what a job
+    holds grows only with what it does, and a cancel is accepted once."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        clock: ScaledClock,
+        background: bool = False,
+        max_pauses: int = MAX_PAUSES,
+        max_pauses_total: int = MAX_PAUSES_TOTAL,
+    ) -> None:
         self.scenario = scenario
         self.clock = clock
         self.env = simpy.Environment()
         g = rngs(scenario.seed)
         self.lifecycle = lifecycle(self.env, scenario, g)
+        self.lifecycle.keep_actions = False
+        self.max_pauses = max_pauses
+        self.max_pauses_total = max_pauses_total
+        self.pauses: dict[int, int] = {}  #: accepted pauses by job id (jobs paused only)
+        self.paused = 0  #: accepted pauses of all the jobs held
         self.templates = {t.name: t for t in scenario.templates}
         self._indexes = {id(t): step_index(t) for t in scenario.templates}
         self.records: dict[int, JobRecord] = {}
@@ -136,10 +158,36 @@ class LiveModel:
         """Ask an action of a job now, under the dialect's rules: None if done, else why
         it was refused."""
         now = self.advance()
+        if action is Action.PAUSE:
+            over = self._pause_cap(job_id, dialect)
+            if over is not None:
+                return over
         refused = self.lifecycle.request(job_id, action, dialect)
+        if refused is None and action is Action.PAUSE:
+            self.pauses[job_id] = self.pauses.get(job_id, 0) + 1
+            self.paused += 1
         self._file()
         self.records[job_id].catch_up(now)
         return refused
+
+    def _pause_cap(self, job_id: int, dialect: Dialect) -> str | None:
+        """Why a pause the dialect would allow is refused for want of room (None: there
+        is room). A pause the dialect refuses anyway keeps the dialect's reason."""
+        job = self.lifecycle.jobs.get(job_id)
+        if job is None or not dialect.allows(Action.PAUSE, job.state):
+            return None
+        n = self.pauses.get(job_id, 0)
+        if n >= self.max_pauses:
+            return (
+                f"this job has been paused {n:,} times: no more, past "
+                f"max_pauses = {self.max_pauses:,} a job (cancel it or let it run)"
+            )
+        if self.paused >= self.max_pauses_total:
+            return (
+                f"the jobs held have been paused {self.paused:,} times in all: no more, "
+                f"past max_pauses_total = {self.max_pauses_total:,}"
+            )
+        return None
 
     def truth(self, job_id: int) -> tuple[float | None, float | None]:
         """When the job truly ended and when the API first showed it (None: not yet)."""

@@ -49,6 +49,11 @@ class Lifecycle:
 
     ``rng`` serves step durations, outcomes and retry jitter; ``lag_rng`` the reporting
     lag. Either a ``numpy.random.Generator`` or a ``sim.randomness.Draws``.
+
+    ``keep_actions``: each request (cancel, pause, resume), allowed or refused, appends an
+    ``ActionRecord`` to ``actions``, which a run's actions.csv and summary read. A model
+    that lives as long as a server and answers whatever clients ask keeps none: a client
+    asking again and again to cancel a finished job must cost it nothing.
     """
 
     def __init__(
@@ -62,6 +67,7 @@ class Lifecycle:
         lag: Distribution = NO_LAG,
         lag_rng: np.random.Generator | Draws | None = None,
         cancel_delay: float = 0.0,
+        keep_actions: bool = True,
     ) -> None:
         self.env = env
         self.rng = rng
@@ -74,7 +80,8 @@ class Lifecycle:
         self.cancel_delay = cancel_delay
         self.jobs: dict[int, Job] = {}
         self.changes: list[Change] = []  #: plain tuples in Change's field order
-        self.actions: list[ActionRecord] = []
+        self.actions: list[ActionRecord] = []  #: stays empty unless ``keep_actions``
+        self.keep_actions = keep_actions
         self._log = self.changes.append
 
     # --- recording -------------------------------------------------------------------
@@ -328,9 +335,10 @@ class Lifecycle:
                     self._cancel(job, dialect.shows_cancelling)
                 else:
                     (self._pause if action is Action.PAUSE else self._resume)(job)
-        self.actions.append(
-            ActionRecord(job_id, action.value, self.env.now, reason is None, reason or "")
-        )
+        if self.keep_actions:
+            self.actions.append(
+                ActionRecord(job_id, action.value, self.env.now, reason is None, reason or "")
+            )
         return reason
 
     def _cancel(self, job: Job, shows_cancelling: bool) -> None:
