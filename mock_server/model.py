@@ -33,10 +33,10 @@ from sim.workload import submissions
 
 BACKGROUND = "background"  #: the tenant of the jobs the scenario's arrivals make
 # Each accepted pause and its resume are played out and kept as state changes of the job
-# (about 0.3 KB a cycle), for the server's life; a job in retry_wait or queued can cycle
+# (about 0.4 KB of RSS a cycle), for the server's life; a job in retry_wait or queued can cycle
 # without end, so pauses are capped like scripted retries: a job, and all the jobs held.
 MAX_PAUSES = 1_000  #: accepted pauses of one job
-MAX_PAUSES_TOTAL = 100_000  #: accepted pauses of all the jobs held (about 30 MB)
+MAX_PAUSES_TOTAL = 100_000  #: accepted pauses of all the jobs held (about 40 MB)
 
 
 class SubmitError(ValueError):
