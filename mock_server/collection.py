@@ -6,16 +6,16 @@ the dialect lists it (``Dialect.listed``, ``Dialect.page``)."""
 from __future__ import annotations
 
 import json
-import math
 from typing import TYPE_CHECKING
 
 from mock_server.access import ADMIN
 from mock_server.bodies import json_object
-from mock_server.core import SUBMIT_FIELDS, query_number
+from mock_server.core import SUBMIT_FIELDS
 from mock_server.jobs import JobRecord
 from mock_server.model import RetryBudget, SubmitError, short
 from mock_server.responses import Request, Response, error, ok
 from sim.dialects import Dialect
+from sim.dialects.base import BadPage
 
 if TYPE_CHECKING:
     from mock_server.core import Core
@@ -85,21 +85,21 @@ def _full(core: Core, tenant: str) -> Response | None:
 
 
 def listing(core: Core, req: Request, dialect: Dialect, tenant: str) -> Response:
-    """A page (``limit``, ``offset``) of the tenant's jobs' status documents."""
-    limit = query_number(req.query, "limit", 50, 1, core.config.page_max, whole=True)
-    if isinstance(limit, Response):
-        return limit
-    offset = query_number(req.query, "offset", 0, 0, math.inf, whole=True)
-    if isinstance(offset, Response):
-        return offset
+    """A page of the tenant's jobs' status documents, where the dialect's query says
+    (``Dialect.page_at``: ``limit`` and ``offset`` by default, google's ``pageSize`` and
+    ``pageToken``), with the dialect's way to the next page (``Dialect.page``)."""
+    try:
+        limit, offset = dialect.page_at(req.query, core.config.page_max)
+    except BadPage as exc:
+        return error(400, "bad_query", str(exc))
     now = core.model.advance()
-    page, total = _page(core, tenant, int(offset), int(limit))
+    page, total = _page(core, tenant, offset, limit)
     items = []
     for rec in page:
         rec.catch_up(now)
         doc = json.loads(core.document(rec, dialect)[0])
         items.append(dialect.listed(doc, core.seen(rec, dialect)))
-    return ok(200, dialect.page(items, total, int(limit), int(offset)))
+    return ok(200, dialect.page(items, total, limit, offset, core.config.base_url))
 
 
 def _page(core: Core, tenant: str, offset: int, limit: int) -> tuple[list[JobRecord], int]:

@@ -138,10 +138,7 @@ def _dialect_paths(core: Core, dialect: Dialect) -> tuple[dict, dict]:
             body = {"required": False, "content": {"application/json": {"schema": body}}}
         elif route.kind is Kind.LIST:
             answers = {"200": {"description": "A page of jobs", "content": ref(f"{name}_list")}}
-            params += [
-                _query("limit", "integer", 1, config.page_max, 10),
-                _query("offset", "integer", 0, None, 0),
-            ]
+            params += _page_query(dialect, config.page_max)
         elif route.kind is Kind.STATUS:
             answers = {
                 "200": {"description": "The status", "content": ref(name), "headers": etag},
@@ -320,6 +317,18 @@ def _plain_paths() -> dict:
             )
         },
     }
+
+
+def _page_query(dialect: Dialect, page_max: int) -> list[dict]:
+    """The query parameters a dialect's list pages by (``Dialect.page_query``)."""
+    params = []
+    for name, schema in dialect.page_query(page_max).items():
+        schema = dict(schema)
+        param = {"name": name, "in": "query", "required": False, "schema": schema}
+        if "description" in schema:
+            param["description"] = schema.pop("description")
+        params.append(param)
+    return params
 
 
 def _query(name, kind, low, high, example, description=None) -> dict:

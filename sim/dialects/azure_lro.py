@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from sim.dialects.base import Answer, Dialect, JobLike, Kind, Reading, Route, Seen
 from sim.dialects.common import outputs, percent
@@ -133,6 +134,25 @@ class AzureLro(Dialect):
         return Answer(
             202, {"Operation-Location": where, "Retry-After": SUBMIT_RETRY_AFTER}, status_doc
         )
+
+    def page(
+        self, items: list[dict], total: int, limit: int, offset: int, base_url: str = ""
+    ) -> dict:
+        """Azure's paged list: ``value`` and, while operations remain beyond this page, an
+        absolute ``nextLink`` to the next (azure-core's pagers, and a generated list
+        operation, GET it as it is until a page has none); pollsim's ``total``,
+        ``limit`` and ``offset`` beside them."""
+        doc = super().page(items, total, limit, offset, base_url)
+        after = offset + len(items)
+        if items and after < total:
+            query = urlencode({"limit": limit, "offset": after})
+            doc["nextLink"] = f"{base_url}{self.path(Kind.LIST)}?{query}"
+        return doc
+
+    def page_schema(self) -> dict:
+        doc = super().page_schema()
+        doc["properties"]["nextLink"] = {"type": "string", "format": "uri"}
+        return doc
 
     def new_job(self, status: int, headers: Mapping[str, str], doc: Any) -> str | None:
         where = headers.get("operation-location")

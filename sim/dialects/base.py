@@ -30,6 +30,10 @@ class ActionRefused(ValueError):
     """The dialect does not allow this action in this state (an HTTP 409 in the server)."""
 
 
+class BadPage(ValueError):
+    """A list request's query that names no page (an HTTP 400 in the server)."""
+
+
 class Kind(StrEnum):
     """What a route does; the server has one handler per kind."""
 
@@ -254,8 +258,26 @@ class Dialect:
         """The JSON Schema of the answer to an action (``acted``)."""
         return self.schema()
 
-    def page(self, items: list[dict], total: int, limit: int, offset: int) -> dict:
-        """A page of jobs (``Kind.LIST``), each as ``listed`` shows it."""
+    def page_query(self, page_max: int) -> dict[str, dict]:
+        """The query parameters a list request pages by, name -> JSON Schema (the OpenAPI
+        document's), as ``page_at`` reads them: ``limit`` and ``offset`` by default."""
+        return {
+            "limit": {"type": "integer", "minimum": 1, "maximum": page_max, "default": 50},
+            "offset": {"type": "integer", "minimum": 0, "default": 0},
+        }
+
+    def page_at(self, query: Mapping[str, str], page_max: int) -> tuple[int, int]:
+        """The page a list request asks for, (limit, offset), read from its query; BadPage
+        says what was expected. By default ``limit`` (1 to ``page_max``, 50) and
+        ``offset`` (0 up, 0), whole numbers."""
+        limit = whole_query(query, "limit", 50, 1, page_max)
+        return limit, whole_query(query, "offset", 0, 0, None)
+
+    def page(
+        self, items: list[dict], total: int, limit: int, offset: int, base_url: str = ""
+    ) -> dict:
+        """A page of jobs (``Kind.LIST``), each as ``listed`` shows it, with what leads a
+        client to the next page (``base_url`` as ``Seen.base_url``, for an absolute link)."""
         return {self.list_key: items, "total": total, "limit": limit, "offset": offset}
 
     def page_schema(self) -> dict:
@@ -304,3 +326,21 @@ class Dialect:
             "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
             "additionalProperties": False,
         }
+
+
+def whole_query(
+    query: Mapping[str, str], name: str, default: int, low: int, high: int | None
+) -> int:
+    """A whole number from a query string within [low, high] (no upper bound: None), or
+    BadPage saying what was expected."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:  # ASCII only: int() also reads other scripts' digits
+        value = int(raw) if raw.isascii() else None
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        upper = "" if high is None else f" and <= {high}"
+        raise BadPage(f"{name}={raw!r}: expected a whole number >= {low}{upper}")
+    return value

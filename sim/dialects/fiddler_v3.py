@@ -202,7 +202,12 @@ class FiddlerV3(Dialect):
     def listed_schema(self) -> dict:
         return self._job_schema()
 
-    def page(self, items: list[dict], total: int, limit: int, offset: int) -> dict:
+    def page(
+        self, items: list[dict], total: int, limit: int, offset: int, base_url: str = ""
+    ) -> dict:
+        """fiddler's ``PaginatedResponseData``: fiddler-client's pager (``_paginate``)
+        asks ``limit`` and ``offset`` and stops once ``page_index`` reaches
+        ``page_count``."""
         return envelope(
             {
                 "page_size": limit,

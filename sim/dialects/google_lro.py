@@ -20,11 +20,23 @@ failed and partial end with code 2 (UNKNOWN), cancelled with code 1 (CANCELLED).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sim.dialects.base import Action, Answer, Dialect, JobLike, Kind, Reading, Route, Seen
+from sim.dialects.base import (
+    Action,
+    Answer,
+    BadPage,
+    Dialect,
+    JobLike,
+    Kind,
+    Reading,
+    Route,
+    Seen,
+    whole_query,
+)
 from sim.dialects.common import outputs, percent
 from sim.dialects.schema import PERCENT, TEXT, TIME, enum, obj
 from sim.states import JobState, StepState
@@ -35,6 +47,9 @@ STRUCT = "type.googleapis.com/google.protobuf.Struct"  #: an Any's type URL for 
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 CANCELLED, UNKNOWN = 1, 2  #: google.rpc.Code of a cancelled and of a failed operation
 DOMAIN = "pollsim"  #: ErrorInfo's domain: who gave the reason
+PAGE_SIZE = 50  #: operations a page holds when the request's pageSize is 0 or absent
+#: a page token as this server writes them (the offset of the page it names)
+PAGE_TOKEN = re.compile(r"[0-9]{1,18}")
 
 #: an HTTP status -> google's canonical status name (google/rpc/code.proto gives the HTTP
 #: mapping of each code; this is its inverse, the first code per HTTP status)
@@ -127,12 +142,47 @@ class GoogleLro(Dialect):
     def acted_schema(self) -> dict:
         return obj({})
 
-    def page(self, items: list[dict], total: int, limit: int, offset: int) -> dict:
-        """A ``ListOperationsResponse``. ``nextPageToken`` is always empty: the client
-        would send it back as ``pageToken``, which the server does not read (it pages
-        by ``limit`` and ``offset``), and a client asking for the same page forever is
-        worse than one that gets the first page."""
-        return {self.list_key: items, "nextPageToken": ""}
+    def page_query(self, page_max: int) -> dict[str, dict]:
+        """``ListOperationsRequest``'s ``pageSize``, ``pageToken`` and ``filter``."""
+        return {
+            "pageSize": {
+                "type": "integer",
+                "minimum": 0,
+                "description": f"operations a page holds at most: 0 or none is {PAGE_SIZE}, "
+                f"more than {page_max} is {page_max} (the server may answer fewer, AIP-158)",
+            },
+            "pageToken": {
+                "type": "string",
+                "pattern": f"^{PAGE_TOKEN.pattern}$",
+                "description": "a previous page's nextPageToken: the page after it",
+            },
+            "filter": {"type": "string", "description": "read and ignored: every operation"},
+        }
+
+    def page_at(self, query: Mapping[str, str], page_max: int) -> tuple[int, int]:
+        """``pageSize`` coerced into 1 to ``page_max`` as AIP-158 asks (0 or absent: the
+        default; negative: INVALID_ARGUMENT) and the offset a ``pageToken`` carries
+        (none or empty: the first page; one this server could not have written:
+        INVALID_ARGUMENT, as google answers a token it cannot read)."""
+        size = whole_query(query, "pageSize", 0, 0, None)
+        token = query.get("pageToken", "")
+        if token and not PAGE_TOKEN.fullmatch(token):
+            raise BadPage(
+                f"pageToken={token[:40]!r}: not a page token of this server; expected "
+                "an earlier answer's nextPageToken, or none for the first page"
+            )
+        return min(size or PAGE_SIZE, page_max), int(token or 0)
+
+    def page(
+        self, items: list[dict], total: int, limit: int, offset: int, base_url: str = ""
+    ) -> dict:
+        """A ``ListOperationsResponse``: ``nextPageToken`` names the page after this one
+        while operations remain beyond it, and is empty on the last (google's pagers
+        read an empty token as the end). The token is the next page's offset: opaque to
+        the client, which only sends it back."""
+        after = offset + len(items)
+        more = bool(items) and after < total
+        return {self.list_key: items, "nextPageToken": str(after) if more else ""}
 
     def page_schema(self) -> dict:
         return obj(

@@ -5,6 +5,7 @@ there, and errors are in the OData shape azure-core reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.core.exceptions as azure_exceptions
 import azure.core.polling.base_polling as azure_polling
@@ -13,6 +14,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from sim.dialects import AZURE_LRO, Kind, Seen, match
 from sim.dialects.azure_lro import HTTP_CODES
+from sim.dialects.base import BadPage
 from sim.states import JobState, StepState
 
 J = JobState
@@ -188,3 +190,45 @@ def test_a_page_of_operations_validates():
     page = AZURE_LRO.page(items, total=2, limit=10, offset=0)
     validator(AZURE_LRO.page_schema()).validate(page)
     assert [AZURE_LRO.read(d).state for d in page["value"]] == [J.QUEUED, J.SUCCEEDED]
+
+
+def test_next_link_leads_through_every_operation_once():
+    """Each page but the last has an absolute ``nextLink`` whose query, read back as the
+    list reads a request's (``page_at``), is the next page."""
+    total, jobs = 5, [job_in(J.RUNNING) for _ in range(5)]
+    query: dict[str, str] = {"limit": "2"}
+    offsets = []
+    while True:
+        limit, offset = AZURE_LRO.page_at(query, 500)
+        offsets.append(offset)
+        part = jobs[offset : offset + limit]
+        items = [AZURE_LRO.listed(AZURE_LRO.render(j, seen(j)), seen(j)) for j in part]
+        page = AZURE_LRO.page(items, total, limit, offset, BASE_URL)
+        validator(AZURE_LRO.page_schema()).validate(page)
+        link = page.get("nextLink")
+        if link is None:
+            break
+        url = urlsplit(link)
+        assert f"{url.scheme}://{url.netloc}" == BASE_URL
+        assert url.path == AZURE_LRO.path(Kind.LIST)
+        query = dict(parse_qsl(url.query))
+    assert offsets == [0, 2, 4]
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"limit": "0"}, "limit='0': expected a whole number >= 1 and <= 500"),
+        ({"limit": "501"}, "limit='501'"),
+        ({"offset": "-1"}, r"offset='-1': expected a whole number >= 0$"),
+        ({"offset": "1.5"}, "offset='1.5'"),
+        ({"limit": "\uff13"}, "limit="),  # a fullwidth 3: int() would read it
+    ],
+)
+def test_limit_and_offset_out_of_bounds_are_bad_page(query, words):
+    """The default paging (``Dialect.page_at``), as the server's lists have always read
+    it: the same bounds, the same words."""
+    with pytest.raises(BadPage, match=words):
+        AZURE_LRO.page_at(query, 500)
+    assert AZURE_LRO.page_at({"limit": "500", "offset": "7"}, 500) == (500, 7)
+    assert AZURE_LRO.page_at({}, 500) == (50, 0)

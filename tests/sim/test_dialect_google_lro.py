@@ -16,6 +16,7 @@ from google.protobuf import json_format, struct_pb2
 from jsonschema import Draft202012Validator, ValidationError
 
 from sim.dialects import DIALECTS, GOOGLE_LRO, Action, Kind, Seen, match
+from sim.dialects.base import BadPage
 from sim.dialects.google_lro import CANONICAL, canonical_status
 from sim.states import JobState, StepState
 
@@ -258,3 +259,54 @@ def test_every_http_status_has_a_canonical_name():
     assert canonical_status(404) == "NOT_FOUND" and canonical_status(413) == "INVALID_ARGUMENT"
     assert canonical_status(599) == "UNKNOWN"
     assert all(name.isupper() for name in CANONICAL.values())
+
+
+def test_page_size_and_page_token_name_the_page():
+    """``pageSize`` as AIP-158 asks (0 or none: the default; above the most a page holds:
+    that most), and ``pageToken`` back to the offset its ``nextPageToken`` was written
+    for."""
+    assert GOOGLE_LRO.page_at({}, 500) == (50, 0)
+    assert GOOGLE_LRO.page_at({"pageSize": "0", "pageToken": ""}, 500) == (50, 0)
+    assert GOOGLE_LRO.page_at({"pageSize": "7", "filter": "done=true"}, 500) == (7, 0)
+    assert GOOGLE_LRO.page_at({"pageSize": "1000"}, 500) == (500, 0)
+    assert GOOGLE_LRO.page_at({"pageToken": "120"}, 500) == (50, 120)
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"pageSize": "-1"}, "pageSize='-1': expected a whole number >= 0"),
+        ({"pageSize": "x"}, "pageSize='x'"),
+        ({"pageSize": "\uff17"}, "pageSize="),  # a fullwidth 7
+        ({"pageToken": "bogus"}, "pageToken='bogus': not a page token of this server"),
+        ({"pageToken": "-5"}, "pageToken='-5'"),
+        ({"pageToken": "1" * 19}, "pageToken="),
+        ({"pageToken": "\uff11"}, "pageToken="),  # a fullwidth 1
+    ],
+)
+def test_a_page_size_or_token_the_server_cannot_read_is_bad_page(query, words):
+    with pytest.raises(BadPage, match=words):
+        GOOGLE_LRO.page_at(query, 500)
+
+
+def test_next_page_token_leads_through_every_operation_once():
+    """Pages written and read back as google's pager does: the token of each page, sent
+    back, gives the next, until one's token is empty (the pager's end)."""
+    total, size = 23, 5
+    ops = [f"op{i}" for i in range(total)]
+    seen, query, pages = [], {"pageSize": str(size)}, 0
+    while True:
+        limit, offset = GOOGLE_LRO.page_at(query, 500)
+        items = [GOOGLE_LRO.listed(GOOGLE_LRO.render(job_in(J.RUNNING), SEEN), SEEN)] * len(
+            ops[offset : offset + limit]
+        )
+        seen += ops[offset : offset + limit]
+        page = GOOGLE_LRO.page(items, total, limit, offset)
+        Draft202012Validator(GOOGLE_LRO.page_schema()).validate(page)
+        token = json_format.ParseDict(page, operations_pb2.ListOperationsResponse()).next_page_token
+        pages += 1
+        if not token:
+            break
+        query = {"pageSize": str(size), "pageToken": token}
+    assert seen == ops and pages == 5
+    assert GOOGLE_LRO.page([], total, 5, 30)["nextPageToken"] == ""  # past the end: no more
