@@ -129,6 +129,10 @@ class Dialect:
     actions: Mapping[Action, frozenset[JobState]] = field(repr=False)
     #: a short reason per action, given when it is refused
     rules: Mapping[Action, str] = field(default_factory=dict, repr=False)
+    #: action -> the job states, as shown, in which a request the rules refuse is still
+    #: answered as done, nothing more asked of the model (``acknowledges``): google's
+    #: CancelOperation is best-effort and idempotent on any operation not done
+    acknowledged: Mapping[Action, frozenset[JobState]] = field(default_factory=dict, repr=False)
     #: whether a cancel passes through the visible ``cancelling`` state
     shows_cancelling: bool = False
     #: the error text a job carries when its state alone does not say why it ended
@@ -180,6 +184,13 @@ class Dialect:
         raise ActionRefused(
             f"{self.name} cannot {action} a job that is {shown}" + (f": {why}" if why else "")
         )
+
+    def acknowledges(self, action: Action, shown: JobState) -> bool:
+        """Whether a request for ``action`` that ``check`` refused (the job is already
+        being cancelled, or has ended since it was last shown) is answered as done
+        rather than 409, the job being in state ``shown`` as the API shows it now. The
+        server asks this after the model refused, and asks nothing more of the model."""
+        return shown in self.acknowledged.get(action, frozenset())
 
     def canonical(self, word: str) -> JobState:
         """The first canonical job state ``word`` stands for (KeyError if none)."""

@@ -16,6 +16,11 @@ APIs with a word for queued, paused, cancelling and partly succeeded. It has non
 retry scheduled or a pause under way: both show ``JOB_STATE_RUNNING``, as Vertex shows
 a job through its internal retries. What a client acts on is ``done`` and ``error.code``:
 failed and partial end with code 2 (UNKNOWN), cancelled with code 1 (CANCELLED).
+
+``CancelOperation`` is best-effort and idempotent, as google's is: on an operation shown
+not done it answers ``{}`` even where the model has nothing to do (the job is already
+being cancelled, through a dialect that shows cancelling; ``acknowledged``); on one
+shown done it is refused (409 ABORTED).
 """
 
 from __future__ import annotations
@@ -283,6 +288,9 @@ GOOGLE_LRO = GoogleLro(
         Action.CANCEL: frozenset({_J.QUEUED, _J.RUNNING, _J.RETRY_WAIT, _J.PAUSING, _J.PAUSED})
     },
     rules={Action.CANCEL: "only an operation that is not done can be cancelled"},
+    # best-effort and idempotent: a cancel of an operation not done (as shown) is {} even
+    # where the model has nothing to do (already cancelling, or ended since last shown)
+    acknowledged={Action.CANCEL: frozenset(s for s in JobState if not s.terminal)},
     errors={_J.CANCELLED: "job was cancelled", _J.PARTIAL: "some steps failed"},
     list_key="operations",
     routes=(

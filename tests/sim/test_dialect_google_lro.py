@@ -15,7 +15,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import json_format, struct_pb2
 from jsonschema import Draft202012Validator, ValidationError
 
-from sim.dialects import DIALECTS, GOOGLE_LRO, Action, Kind, Seen, match
+from sim.dialects import DIALECTS, GOOGLE_LRO, Action, ActionRefused, Kind, Seen, match
 from sim.dialects.base import BadPage
 from sim.dialects.google_lro import CANONICAL, canonical_status
 from sim.states import JobState, StepState
@@ -202,6 +202,20 @@ def test_cancel_is_allowed_until_the_operation_is_done():
     allowed = {s for s in JobState if GOOGLE_LRO.allows(Action.CANCEL, s)}
     assert allowed == {J.QUEUED, J.RUNNING, J.RETRY_WAIT, J.PAUSING, J.PAUSED}
     assert not GOOGLE_LRO.shows_cancelling  # a cancel ends the operation at once
+
+
+def test_a_cancel_of_an_operation_not_done_is_acknowledged_even_where_refused():
+    """CancelOperation is best-effort and idempotent: on an operation shown not done
+    (being cancelled already, as through another dialect) the refused request is still
+    answered as done; on one shown done it stays refused, in words that say why."""
+    acknowledged = {s for s in JobState if GOOGLE_LRO.acknowledges(Action.CANCEL, s)}
+    assert acknowledged == {s for s in JobState if not s.terminal}
+    assert J.CANCELLING in acknowledged and not GOOGLE_LRO.allows(Action.CANCEL, J.CANCELLING)
+    for state in (J.SUCCEEDED, J.CANCELLED):
+        with pytest.raises(ActionRefused, match="only an operation that is not done"):
+            GOOGLE_LRO.check(Action.CANCEL, state)
+    others = [d for d in DIALECTS.values() if d is not GOOGLE_LRO]
+    assert not any(d.acknowledges(a, s) for d in others for a in Action for s in JobState)
 
 
 def test_routes_are_where_the_operations_client_sends_its_requests():
