@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from mock_server.core import Request, Response, error, json_object, ok
 from mock_server.jobs import JobRecord
 from mock_server.offload import Offload
+from mock_server.responses import unauthorized
 from mock_server.truth_report import build_json
 from sim._reader import Reader, ScenarioError
 from sim.mock_spec import FaultSpec, read_faults
@@ -31,9 +32,7 @@ def admin(core: Core, req: Request, rest: list[str]) -> Response:
     if who is None or not who.admin:  # only "Bearer <admin token>" counts
         if who is not None:
             return error(403, "forbidden", "admin endpoints need the admin token")
-        return error(
-            401, "unauthorized", "admin endpoints need Authorization: Bearer <admin token>"
-        )
+        return unauthorized("admin endpoints need Authorization: Bearer <admin token>")
     if rest == ["report"]:
         if req.method != "GET":
             return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET")

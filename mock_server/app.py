@@ -18,8 +18,9 @@ from aiohttp import web
 
 from mock_server.admission import Admission, client_key, operator
 from mock_server.clock import ScaledClock
-from mock_server.core import Config, Core, Delay, Hold, Request, Response, error, in_dialect
+from mock_server.core import Config, Core, Delay, Hold, Request, Response, error
 from mock_server.faults import Faults
+from mock_server.injected import long_poll_refused
 from mock_server.journal import Journal
 from mock_server.model import LiveModel
 from mock_server.offload import Offload
@@ -148,9 +149,8 @@ async def _hold(
     hangs up; or the 429 refusing it, when the long-polls' caps are full."""
     client = client_key(req.headers)
     refused = admission.hold(client)
-    if refused is not None:
-        core.truth.count(hold.dialect.name, refused.status)
-        return in_dialect(refused, hold.dialect)
+    if refused is not None:  # graded as a status request of its job, with its Retry-After
+        return long_poll_refused(core, req, hold, refused)
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + hold.wait

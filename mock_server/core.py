@@ -33,7 +33,18 @@ from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
 from mock_server.model import LiveModel
-from mock_server.responses import Delay, Hold, Request, Response, error, in_dialect, ok
+from mock_server.responses import (
+    Delay,
+    Hold,
+    Request,
+    Response,
+    base_url,
+    error,
+    in_dialect,
+    ok,
+    quoted,
+    unauthorized,
+)
 from mock_server.truth import Truth
 from sim.dialects import DIALECTS, Action, Dialect, Kind, Match, Seen, first_segments, match
 from sim.mock_spec import FaultSpec
@@ -74,7 +85,8 @@ class Config:
     max_scripted_retries: int = 1000  #: the most transient failures a submission scripts
     max_scripted_retries_total: int = 100_000  #: ... and all the jobs held; past it, 429
     #: where clients reach the server, for the absolute links some dialects send
-    #: (``Seen.base_url``); ``mock_server.app.serve`` sets it to the URL it prints
+    #: (``Seen.base_url``) when a request's ``Host`` is missing or malformed;
+    #: ``mock_server.app.serve`` sets it to the URL it prints
     base_url: str = "http://127.0.0.1"
 
 
@@ -95,6 +107,10 @@ class Core:
         self.metrics = Metrics(self)
         self.access = Access(config.tokens, config.admin_token)
         self.seed = model.scenario.seed  #: what dialects derive the ids they show from
+        self._tenants = frozenset(config.tokens.values())  #: the tenants tokens prove
+        #: the request being handled (``handle`` runs to its end before the next), read
+        #: only where a link needs its ``Host``: submissions and linked documents
+        self._req: Request | None = None
 
     # --- entry -------------------------------------------------------------------------
 
@@ -104,6 +120,7 @@ class Core:
         """The answer to ``req``; or a Hold (a long-poll) or a Delay (injected latency, a
         stalled outage), after which the front asks again, with ``held`` (answer now)
         and the ``decision`` already drawn for the request."""
+        self._req = req
         if not held and decision is None and req.method == "GET" and not req.query:
             fast = self._plain_status(req)
             if fast is not None:
@@ -119,7 +136,7 @@ class Core:
         if len(req.body) > self.config.max_body:
             resp = error(413, "too_large", f"request body over {self.config.max_body} bytes")
         elif hit is None:
-            resp = error(404, "not_found", f"no such path: {req.path}")
+            resp = error(404, "not_found", f"no such path: {quoted(req.path)}")
         else:
             resp = self._dialect(req, hit, held, decision)
         if dialect is None or not isinstance(resp, Response):
@@ -155,8 +172,7 @@ class Core:
     def in_dialect_of(self, path: str, resp: Response) -> Response:
         """``resp`` in the shape of the dialect of ``path`` (errors the front makes before
         the core sees the request: no slot, a body refused, a bug of ours)."""
-        hit = match(path)
-        return in_dialect(resp, hit.dialect if hit is not None else dialect_at(path))
+        return in_dialect_at(path, resp)
 
     def _dialect(self, req: Request, hit: Match, held: bool, decision: Decision | None):
         """A dialect's endpoint: who asks, within the rate limit, with a method the path
@@ -166,20 +182,23 @@ class Core:
         if isinstance(tenant, Response):
             return tenant
         route = hit.route(req.method)
-        is_status = route is not None and route.kind is Kind.STATUS
+        project = hit.params.get("project")
+        # a project is a tenant: its own, or for the admin any that exists; None: none
+        acting = tenant if project is None else self._project(tenant, project)
         if decision is None and self.faults.spec.rate_limit is not None:
-            limited = self.faults.limited(self._client(req), self.model.clock.wall())
-            if limited is not None:
-                job = hit.params.get("id") if is_status else None
-                rec = self._job(dialect, job, tenant) if job is not None else None
-                return rate_limited(self, self._client(req), rec, limited)
+            limited = self.faults.limited(self.client(req), self.model.clock.wall())
+            if limited is not None:  # graded against the job only where it may see it
+                job = hit.params.get("id")
+                is_status = route is not None and route.kind is Kind.STATUS
+                rec = None
+                if is_status and job is not None and acting is not None:
+                    rec = self._job(dialect, job, acting)
+                return rate_limited(self, self.client(req), rec, limited)
         if route is None:
             return error(405, "method_not_allowed", f"{req.method} not allowed", Allow=hit.allow)
-        project = hit.params.get("project")
-        if project is not None:  # a project is a tenant: its own, or any for the admin
-            if tenant not in (ADMIN, project):
-                return error(404, "not_found", f"no such project: {project}")
-            tenant = project
+        if acting is None:
+            return error(404, "not_found", f"no such project: {quoted(project or '')}")
+        tenant = acting
         kind = route.kind
         if kind is Kind.INFO:
             return ok(200, route.info())
@@ -190,7 +209,7 @@ class Core:
         text = hit.params.get("id", "")
         rec = self._job(dialect, text, tenant)
         if rec is None:
-            return error(404, "not_found", f"no job {text}")
+            return error(404, "not_found", f"no job {quoted(text)}")
         if kind is Kind.STATUS:
             return self._status(req, dialect, rec, held, decision)
         if kind is Kind.ACTION:
@@ -205,13 +224,29 @@ class Core:
         if header is None:
             if dialect.anonymous and self.config.anonymous_generic:
                 return ANONYMOUS
-            return error(401, "unauthorized", "missing Authorization: Bearer <token>")
+            return unauthorized("missing Authorization: Bearer <token>")
         who = self.access.identity(header)
         if who is None:
             if bearer(header) is None:
-                return error(401, "unauthorized", "expected Authorization: Bearer <token>")
-            return error(401, "unauthorized", "unknown token")
+                return unauthorized("expected Authorization: Bearer <token>")
+            return unauthorized("unknown token", 'error="invalid_token"')
         return who.tenant
+
+    def _project(self, tenant: str, project: str) -> str | None:
+        """The tenant a request acts for in ``project``: the token's own tenant, or for
+        the admin a tenant that exists (one a token proves, or one the model has jobs
+        of, as the scenario's background arrivals); never a reserved name, so that the
+        admin cannot plant a job where a request without a token would read it. None
+        for any other (the same 404 for every one)."""
+        if project in (ADMIN, ANONYMOUS):
+            return None
+        if tenant == project:
+            return project
+        if tenant != ADMIN:
+            return None
+        if project in self._tenants or project in self.model.by_tenant:
+            return project
+        return None
 
     def _job(self, dialect: Dialect, text: str, tenant: str) -> JobRecord | None:
         """The job a path's id names if it exists and the tenant may see it (else the
@@ -227,7 +262,8 @@ class Core:
             return None
         return rec
 
-    def _client(self, req: Request) -> str:
+    def client(self, req: Request) -> str:
+        """Who a request is in the ground truth: its ``X-Client-Id``, else its token's name."""
         client = req.headers.get("x-client-id")
         if client:
             return client[:200]
@@ -238,13 +274,22 @@ class Core:
     # --- jobs --------------------------------------------------------------------------
 
     def seen(self, rec: JobRecord, dialect: Dialect) -> Seen:
-        """Where ``rec`` is shown from, for ``dialect``'s renderings."""
+        """Where ``rec`` is shown from, for ``dialect``'s renderings (its links built on
+        the request's ``Host``: ``base_url``)."""
         return Seen(
             self.model.clock.iso,
             dialect.show_id(rec.id, self.seed),
             rec.template.name,
-            self.config.base_url,
+            self.base_url(),
         )
+
+    def base_url(self) -> str:
+        """The base of absolute links for the request being handled: its ``Host``
+        where that is well formed (a proxy's or a port forward's address is what the
+        client can reach), else the server's own (``Config.base_url``)."""
+        req = self._req
+        host = req.headers.get("host") if req is not None else None
+        return base_url(host, self.config.base_url)
 
     def _status(self, req, dialect, rec: JobRecord, held: bool, decision: Decision | None):
         wait = query_number(req.query, "wait", 0.0, 0.0, self.config.max_wait)
@@ -256,15 +301,27 @@ class Core:
                 return Delay(decision.delay, decision)
         now = self.model.advance()
         rec.catch_up(now)
-        client = self._client(req)
+        client = self.client(req)
         faulty = outage(self, now, client, rec, decision) or fault(
             self, now, client, rec, dialect, decision
         )
         if faulty is not None:
             return faulty
         if wait and not held and not rec.ended:
-            return Hold(rec.id, dialect, self.document(rec, dialect)[1], wait, decision)
+            etag = self.document(rec, dialect)[1]
+            if self._behind(req, etag):  # it has not seen this version: show it now
+                return self._show(req, dialect, rec, now, client, decision)
+            return Hold(rec.id, dialect, etag, wait, decision)
         return self._show(req, dialect, rec, now, client, decision)
+
+    def _behind(self, req: Request, etag: str) -> bool:
+        """Whether a long-poll's client has said it holds another version than the
+        current one (an If-None-Match that does not match): it is answered at once, as
+        a held poll would only tell it of the version after this one. Without an
+        If-None-Match (or with ``*``) the client asks to hear of the next change, and
+        is held; without ETags it could have none to send, and is held too."""
+        matches = req.headers.get("if-none-match")
+        return bool(matches) and self.config.etag and not _matches(matches, etag)
 
     def _plain_status(self, req: Request) -> Response | None:
         """The common request, a job's status with nothing unusual about it or about the
@@ -289,7 +346,7 @@ class Core:
             return None
         now = self.model.advance()
         rec.catch_up(now)
-        resp = self._show(req, dialect, rec, now, self._client(req), NONE)
+        resp = self._show(req, dialect, rec, now, self.client(req), NONE)
         self.truth.count(dialect.name, resp.status)
         return resp
 
@@ -344,14 +401,16 @@ class Core:
         distinct across dialects (the dialect's place in ``DIALECTS`` leads them)."""
         name = dialect.name
         cached = rec.cache.get(name)
-        if cached is not None and cached[0] == rec.version:
+        # a document with absolute links is one per Host as well as per version
+        stamp = (rec.version, self.base_url()) if name in _LINKED else rec.version
+        if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
         doc = dialect.render(rec, self.seen(rec, dialect))
         body = json.dumps(doc, separators=(",", ":")).encode()
         etag = f'"{_PLACE[name]}.{rec.id}.{rec.version}"'
         if cached is not None and cached[1] == body:
             etag = cached[2]  # nothing this dialect shows has changed
-        rec.cache[name] = (rec.version, body, etag)
+        rec.cache[name] = (stamp, body, etag)
         return body, etag
 
     def _act(self, dialect: Dialect, rec: JobRecord, action: Action | None) -> Response:
@@ -389,6 +448,20 @@ _FIRST = first_segments()
 _PLACE = {name: i for i, name in enumerate(DIALECTS)}
 
 
+def _links(schema: object) -> bool:
+    """Whether a JSON Schema admits an absolute link (a string of format ``uri``)."""
+    if isinstance(schema, dict):
+        return schema.get("format") == "uri" or any(map(_links, schema.values()))
+    if isinstance(schema, list):
+        return any(map(_links, schema))
+    return False
+
+
+#: the dialects whose status documents may carry absolute links, as their schemas say:
+#: their documents depend on the request's Host, and are cached per Host too
+_LINKED = frozenset(d.name for d in DIALECTS.values() if _links(d.schema()))
+
+
 def _status_bases() -> dict[str, Dialect]:
     """The literal base of each dialect whose status path is that base and ``{id}``
     ("/x/jobs/{id}" -> "/x/jobs"), for the shortcut: a path there is that dialect's
@@ -409,6 +482,13 @@ _STATUS_BASES = _status_bases()
 
 #: the server's own documents, read with GET alone
 _PLAIN_GETS = (["healthz"], ["metrics"], ["openapi.json"])
+
+
+def in_dialect_at(path: str, resp: Response) -> Response:
+    """``resp`` in the shape of the dialect of ``path``: the dialect of the route it
+    names, else of its first segment; as it is where that is no dialect's."""
+    hit = match(path)
+    return in_dialect(resp, hit.dialect if hit is not None else dialect_at(path))
 
 
 def dialect_at(path: str) -> Dialect | None:

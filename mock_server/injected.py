@@ -1,7 +1,8 @@
 """What a status request meets when the scenario injects trouble: an outage (a 503 with
 Retry-After, no answer at all, or a stall until it ends), a fault drawn for the request
-(an error status, a reset or empty connection, a body cut short) or the rate limit's
-429; each recorded in the ground truth against the job asked about. Errors are made in
+(an error status, a reset or empty connection, a body cut short), the rate limit's 429
+or the long-polls' caps' 429; each recorded in the ground truth against the job asked
+about, so that a client ignoring the Retry-After it was sent is graded for it. Errors are made in
 pollsim's shape; the core answers them in the dialect's (``responses.in_dialect``)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from mock_server.faults import Decision
 from mock_server.jobs import JobRecord
-from mock_server.responses import Delay, Response, error
+from mock_server.responses import Delay, Hold, Request, Response, error, in_dialect
 from sim.dialects import Dialect
 
 if TYPE_CHECKING:
@@ -65,3 +66,15 @@ def rate_limited(core: Core, client: str, rec: JobRecord | None, wait: float) ->
     return error(
         429, "rate_limited", "too many requests from this client", **{"Retry-After": header}
     )
+
+
+def long_poll_refused(core: Core, req: Request, hold: Hold, refused: Response) -> Response:
+    """A long-poll the caps refused (``Admission.hold``'s 429 with Retry-After): a status
+    request of its job, recorded as the rate limit's are (an error, and the wait it
+    asked), counted for its dialect and answered in the dialect's shape."""
+    now = core.model.advance()
+    header = refused.headers.get("Retry-After", "")
+    asked = int(header) * core.model.clock.speed if header.isdigit() else None
+    core.truth.status_request(now, core.client(req), hold.job_id, None, 429, asked)
+    core.truth.count(hold.dialect.name, refused.status)
+    return in_dialect(refused, hold.dialect)

@@ -7,9 +7,11 @@
   is in); past the deadline (checked once a second) the connection is dropped. The
   handler reads the body within what is left of the deadline. Idle connections between
   requests are aiohttp's keep-alive timeout's to close.
-- requests aiohttp cannot even parse (a NUL in a header, a bad request line) answered in
-  JSON like every other refusal, without a traceback in the log: the fault is the
-  client's.
+- requests aiohttp cannot even parse (a NUL in a header, a bad request line, a header
+  too long) answered in JSON like every other refusal, without a traceback in the log:
+  the fault is the client's. aiohttp gives the error no path, so the connection keeps
+  the first bytes of each request it receives: where they begin with a request line,
+  the answer is in the shape of the dialect of its path, as the core's errors there are.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from mock_server.core import error
+from mock_server.core import error, in_dialect_at
 
 
 class Connection(RequestHandler):
@@ -29,12 +31,13 @@ class Connection(RequestHandler):
     second (``Watch``) drops the connections whose head has taken longer than the
     deadline, so a request costs one clock read rather than a timer set and cancelled."""
 
-    __slots__ = ("_between", "_lost", "_since")
+    __slots__ = ("_between", "_head", "_lost", "_since")
     watch: Watch | None = None  #: set per server by ``factory``
 
     def connection_made(self, transport) -> None:
         # the clock runs from accept: a connection that never sends a byte is dropped too
         self._between = False
+        self._head: bytes | None = None  #: the first bytes of the request being read
         self._lost: asyncio.Future | None = None
         self._since = self.watch.clock() if self.watch is not None else None
         if self.watch is not None:
@@ -45,6 +48,8 @@ class Connection(RequestHandler):
         if self._between:
             self._between = False
             self._since = self.watch.clock() if self.watch is not None else None
+        if self._head is None:
+            self._head = bytes(data[:HEAD_KEPT])
         super().data_received(data)
 
     def connection_lost(self, exc) -> None:
@@ -71,12 +76,36 @@ class Connection(RequestHandler):
 
     def request_finished(self) -> None:
         self._between = True
+        self._head = None  # the next request's bytes begin with the next read
 
     def handle_error(self, request, status=500, exc=None, message=None):
         answer = super().handle_error(request, status, exc, message)
         said = " ".join(str(getattr(exc, "message", None) or exc).split())[:200]
         resp = error(answer.status, "bad_request", f"cannot parse the request: {said}")
+        path = target(self._head)
+        if path is not None:
+            resp = in_dialect_at(path, resp)
         return web.Response(status=answer.status, body=resp.body, headers=resp.headers)
+
+
+HEAD_KEPT = 512  #: bytes of a request kept for its path, should it not parse
+
+
+def target(head: bytes | None) -> str | None:
+    """The path of the request line ``head`` begins with (``METHOD /path HTTP/1.x``, the
+    path perhaps cut short), or None where it begins with no such line.
+
+    >>> target(b"GET /v3/jobs/1?x=1 HTTP/1.1\\r\\nX-Big: ..."), target(b"\\x00 junk")
+    ('/v3/jobs/1', None)
+    """
+    if not head:
+        return None
+    line = head.split(b"\r\n", 1)[0]
+    method, _, rest = line.partition(b" ")
+    if not method.isalpha() or not method.isupper() or not rest.startswith(b"/"):
+        return None
+    path = rest.split(b" ", 1)[0].split(b"?", 1)[0]
+    return path.decode("latin-1")
 
 
 class Watch:

@@ -8,6 +8,7 @@ the dialect of the path it answers can say it again in that dialect's shape
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
@@ -80,3 +81,46 @@ def in_dialect(resp: Response, dialect: Dialect | None) -> Response:
 def ok(status: int, doc: object, **headers: str) -> Response:
     body = json.dumps(doc, separators=(",", ":")).encode()
     return Response(status, body, {"Content-Type": "application/json", **headers})
+
+
+#: a Host header as links may use it: a host name or IPv4 address, or an IPv6 one in
+#: brackets, and a port (checked <= 65535 apart); nothing that could end the authority
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?")
+MAX_HOST = 255
+
+
+def base_url(host: str | None, default: str) -> str:
+    """``http://`` and ``host`` where it is a well-formed ``host[:port]``, else ``default``.
+
+    >>> base_url("proxy.example:8443", "http://127.0.0.1:9"), base_url("a/b", "http://x")
+    ('http://proxy.example:8443', 'http://x')
+    """
+    if not host or len(host) > MAX_HOST:
+        return default
+    form = _HOST.fullmatch(host)
+    if form is None or (form[1] is not None and int(form[1]) > 65535):
+        return default
+    return "http://" + host
+
+
+def unauthorized(message: str, detail: str = "") -> Response:
+    """A 401 that names the scheme to use (``WWW-Authenticate``, RFC 9110 and 6750)."""
+    challenge = 'Bearer realm="pollsim"' + (f", {detail}" if detail else "")
+    return error(401, "unauthorized", message, **{"WWW-Authenticate": challenge})
+
+
+MAX_QUOTED = 100  #: characters of a client's text quoted back in an error message
+
+
+def quoted(text: str, limit: int = MAX_QUOTED) -> str:
+    r"""A client's text as an error message quotes it: cut to ``limit`` characters
+    (``...`` says it was) and anything unprintable escaped, so that a hostile id
+    neither fills the message nor writes control characters into a log.
+
+    >>> quoted("12\x00" + "9" * 200, 5)
+    '12\\x0099...'
+    """
+    cut = text[:limit]
+    if not cut.isprintable():
+        cut = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
+    return cut + ("..." if len(text) > limit else "")
