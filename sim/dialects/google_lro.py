@@ -158,8 +158,9 @@ class GoogleLro(Dialect):
             },
             "pageToken": {
                 "type": "string",
-                "pattern": f"^{PAGE_TOKEN.pattern}$",
-                "description": "a previous page's nextPageToken: the page after it",
+                "pattern": f"^({PAGE_TOKEN.pattern})?$",
+                "description": "a previous page's nextPageToken: the page after it; "
+                "empty or none: the first page",
             },
             "filter": {"type": "string", "description": "read and ignored: every operation"},
         }
