@@ -86,8 +86,8 @@ def _full(core: Core, tenant: str) -> Response | None:
 
 def listing(core: Core, req: Request, dialect: Dialect, tenant: str) -> Response:
     """A page of the tenant's jobs' status documents, where the dialect's query says
-    (``Dialect.page_at``: ``limit`` and ``offset`` by default, google's ``pageSize`` and
-    ``pageToken``), with the dialect's way to the next page (``Dialect.page``)."""
+    (``Dialect.page_at``: ``limit`` and ``offset`` by default, else the dialect's own,
+    such as a page size and token), with its way to the next page (``Dialect.page``)."""
     try:
         limit, offset = dialect.page_at(req.query, core.config.page_max)
     except BadPage as exc:
