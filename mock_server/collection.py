@@ -99,7 +99,7 @@ def listing(core: Core, req: Request, dialect: Dialect, tenant: str) -> Response
         rec.catch_up(now)
         doc = json.loads(core.document(rec, dialect)[0])
         items.append(dialect.listed(doc, core.seen(rec, dialect)))
-    return ok(200, dialect.page(items, total, limit, offset, core.config.base_url))
+    return ok(200, dialect.page(items, total, limit, offset, core.base_url()))
 
 
 def _page(core: Core, tenant: str, offset: int, limit: int) -> tuple[list[JobRecord], int]:

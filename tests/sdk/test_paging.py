@@ -9,6 +9,7 @@ that even a client asking for more than that needs a second page."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 import fiddler
@@ -28,7 +29,7 @@ from google.protobuf import struct_pb2  # noqa: F401 -- the Struct in an Operati
 
 from sim import load_scenario
 from sim.dialects.fiddler_v3 import FIDDLER_V3
-from tests.mock_server.helpers import QA
+from tests.mock_server.helpers import QA, Harness
 from tests.mock_server.server import Server, start
 from tests.sdk.test_azure_core import StaticToken
 
@@ -160,3 +161,19 @@ def test_fiddler_paginate_reaches_every_job_once(server, monkeypatch):
     shown = [str(FIDDLER_V3.read_id(i, seed)) for i in ids]
     assert shown == listed(server, "/azure/operations", "value")
     assert len(sent) == 3
+
+
+@pytest.mark.parametrize(
+    ("host", "base"),
+    [("myproxy.example:9999", "http://myproxy.example:9999"), (None, "http://127.0.0.1")],
+)
+def test_next_link_is_built_on_the_requests_host(host, base):
+    """As Operation-Location is: behind a proxy or a port forward, the address the client
+    reached (else the server's own)."""
+    h = Harness()
+    for _ in range(3):
+        assert h.call("POST", "/azure/jobs", {"duration": "1h"}).status == 202
+    headers = {"Host": host} if host else {}
+    page = h.call("GET", "/azure/operations", query={"limit": "2"}, headers=headers)
+    link = json.loads(page.body)["nextLink"]
+    assert link == f"{base}/azure/operations?limit=2&offset=2"
