@@ -419,7 +419,7 @@ class Core:
         if action is None:
             raise ValueError(f"{dialect.name}: an action route without an action")
         refused = self.model.act(rec.id, action, dialect)
-        if refused is not None:
+        if refused is not None and not dialect.acknowledges(action, rec.state):
             return error(409, "conflict", refused)
         body, etag = self.document(rec, dialect)
         status_doc = json.loads(body)

@@ -7,14 +7,10 @@ operation stays refused (tests/sdk/test_google_api_core.py)."""
 
 from __future__ import annotations
 
-import inspect
-
 import grpc  # noqa: F401 -- the operations client imports it even for REST
 import pytest
-from google.api_core import exceptions
 from google.protobuf import json_format
 
-from mock_server.core import Core
 from sim import load_scenario
 from sim.dialects import DIALECTS, GOOGLE_LRO, Action, Kind
 from tests.mock_server.helpers import QA
@@ -50,19 +46,6 @@ def test_there_is_a_dialect_that_shows_cancelling():
     assert SHOWS_CANCELLING and not GOOGLE_LRO.shows_cancelling
 
 
-def _core_asks_the_dialect() -> bool:
-    """Whether the server's action handler asks ``Dialect.acknowledges`` after a refusal
-    (the one line it needs; until it does, the test below is expected to fail, strictly,
-    and runs as a plain test once it does)."""
-    return "acknowledges" in inspect.getsource(Core)
-
-
-@pytest.mark.xfail(
-    not _core_asks_the_dialect(),
-    reason="mock_server.core's Core._act does not yet ask Dialect.acknowledges on a refusal",
-    raises=exceptions.Conflict,
-    strict=True,
-)
 @pytest.mark.parametrize("other", SHOWS_CANCELLING, ids=lambda d: d.name)
 def test_cancel_of_an_operation_being_cancelled_is_acknowledged(server, other):
     client = Client(server)
