@@ -61,13 +61,7 @@ def submit(core: Core, req: Request, dialect: Dialect, tenant: str) -> Response:
         return error(429, "too_many_retries", str(exc))
     except SubmitError as exc:
         return error(422, "invalid", str(exc))
-    body, etag = core.document(rec, dialect)
-    status_doc = json.loads(body)
-    answer = dialect.submitted(rec, core.seen(rec, dialect), status_doc)
-    if answer.doc is status_doc:
-        headers = {"Content-Type": "application/json", "ETag": etag, **answer.headers}
-        return Response(answer.status, body, headers)
-    return ok(answer.status, answer.doc, **answer.headers)
+    return core.answer_with(rec, dialect, dialect.submitted)
 
 
 def _full(core: Core, tenant: str) -> Response | None:

@@ -421,9 +421,15 @@ class Core:
         refused = self.model.act(rec.id, action, dialect)
         if refused is not None and not dialect.acknowledges(action, rec.state):
             return error(409, "conflict", refused)
+        return self.answer_with(rec, dialect, dialect.acted)
+
+    def answer_with(self, rec: JobRecord, dialect: Dialect, compose) -> Response:
+        """The answer ``compose(rec, seen, status_doc)`` makes (``Dialect.submitted`` or
+        ``acted``): the status document as cached, with its ETag, where that is what it
+        answers; else the document it composed."""
         body, etag = self.document(rec, dialect)
         status_doc = json.loads(body)
-        answer = dialect.acted(rec, self.seen(rec, dialect), status_doc)
+        answer = compose(rec, self.seen(rec, dialect), status_doc)
         if answer.doc is status_doc:
             headers = {"Content-Type": "application/json", "ETag": etag, **answer.headers}
             return Response(answer.status, body, headers)

@@ -29,6 +29,11 @@ CELERY_WORDS = {
 }
 
 
+#: a task is revoked only while PENDING (Celery's revoke; fiddler-v3 the same)
+REVOKE = {Action.CANCEL: frozenset({_J.QUEUED})}
+REVOKE_RULES = {Action.CANCEL: "a job can be revoked only while PENDING"}
+
+
 @dataclass(frozen=True)
 class Fiddler(Dialect):
     def render(self, job: JobLike, seen: Seen) -> dict:
@@ -66,8 +71,8 @@ FIDDLER = Fiddler(
     summary="a Celery-style task; revoked only while PENDING",
     jobs=CELERY_WORDS,
     steps={s: None for s in StepState},
-    actions={Action.CANCEL: frozenset({_J.QUEUED})},
-    rules={Action.CANCEL: "a job can be revoked only while PENDING"},
+    actions=REVOKE,
+    rules=REVOKE_RULES,
     list_key="tasks",
     routes=(
         Route("POST", BASE, Kind.SUBMIT, "Submit a task"),

@@ -37,7 +37,7 @@ from typing import Any
 
 from sim.dialects.base import Action, Dialect, JobLike, Kind, Reading, Route, Seen
 from sim.dialects.common import outputs, percent
-from sim.dialects.fiddler import CELERY_WORDS
+from sim.dialects.fiddler import CELERY_WORDS, REVOKE, REVOKE_RULES
 from sim.dialects.schema import NULLABLE_TEXT, NULLABLE_TIME, OUTPUTS, PERCENT, TEXT, enum, obj
 from sim.states import JobState, StepState
 
@@ -273,8 +273,8 @@ FIDDLER_V3 = FiddlerV3(
     summary="fiddler-client 3.x's job API at the server root: UUIDs, the data envelope",
     jobs=CELERY_WORDS,
     steps={s: None for s in StepState},
-    actions={Action.CANCEL: frozenset({_J.QUEUED})},
-    rules={Action.CANCEL: "a job can be revoked only while PENDING"},
+    actions=REVOKE,
+    rules=REVOKE_RULES,
     routes=(
         Route(
             "GET",

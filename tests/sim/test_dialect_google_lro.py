@@ -6,7 +6,6 @@ future looks; errors are google's JSON errors, which its ``from_http_response`` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
 import requests
@@ -18,7 +17,8 @@ from jsonschema import Draft202012Validator, ValidationError
 from sim.dialects import DIALECTS, GOOGLE_LRO, Action, ActionRefused, Kind, Seen, match
 from sim.dialects.base import BadPage
 from sim.dialects.google_lro import CANONICAL, canonical_status
-from sim.states import JobState, StepState
+from sim.states import JobState
+from tests.sim.dialect_jobs import iso, job_in
 
 J = JobState
 #: the issue's table: canonical state -> done, and the error code once done (None: response)
@@ -36,53 +36,6 @@ ENDS = {
 }
 #: the state each metadata word reads back as (the first canonical state it stands for)
 READ_AS = {J.RETRY_WAIT: J.RUNNING, J.PAUSING: J.RUNNING}
-
-
-@dataclass
-class Step:
-    id: str
-    type: str = "task"
-    state: StepState = StepState.PENDING
-    started: float | None = None
-    finished: float | None = None
-
-
-@dataclass
-class Job:
-    """A job as rendering sees it (``sim.dialects.base.JobLike``)."""
-
-    state: JobState
-    id: int = 42
-    tenant: str = "alpha"
-    created: float = 10.0
-    started: float | None = None
-    finished: float | None = None
-    steps: list[Step] = field(default_factory=lambda: [Step("a"), Step("b")])
-
-    @property
-    def completed_steps(self) -> int:
-        return sum(s.state.terminal for s in self.steps)
-
-    def error(self) -> str | None:
-        return {J.FAILED: "step b failed", J.PARTIAL: "some steps failed: b"}.get(
-            self.state, "job was cancelled" if self.state is J.CANCELLED else None
-        )
-
-
-def job_in(state: JobState) -> Job:
-    """A job in ``state`` with the times and steps such a job has."""
-    job = Job(state)
-    if state is not J.QUEUED:
-        job.started = 12.5
-        job.steps[0].state = StepState.SUCCEEDED
-    if state.terminal:
-        job.finished = 40.0
-        job.steps[1].state = StepState.SUCCEEDED if state is J.SUCCEEDED else StepState.FAILED
-    return job
-
-
-def iso(t: float | None) -> str | None:
-    return None if t is None else f"2026-01-01T00:00:{t:06.3f}Z"
 
 
 SEEN = Seen(iso=iso, shown_id="42", template="pointcloud")
