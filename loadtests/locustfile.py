@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import sys
 
 import gevent
 import numpy as np
@@ -85,6 +86,23 @@ def _clock_now(**_) -> None:
     pandas and the model); Locust's --run-time timer, set from it, ended runs that much
     early (a 4 s run lasted 1.3 s)."""
     gevent.get_hub().loop.update_now()
+
+
+@events.init.add_listener
+def _tenant_given(environment, **_) -> None:
+    """A dialect whose paths name the tenant's project needs the tenant: said in one
+    line before any user starts (each user would fail alone, for the whole run)."""
+    opts = environment.parsed_options
+    if opts is None:  # a library use of Locust, without this file's options
+        return
+    dialect = get_dialect(opts.dialect)
+    if needs_project(dialect) and not (opts.tenant or os.environ.get("POLLSIM_TENANT")):
+        print(
+            f"locustfile: --dialect {dialect.name} needs --tenant (or POLLSIM_TENANT): "
+            "its paths name the token's tenant as their project",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 @events.test_start.add_listener

@@ -50,6 +50,8 @@ SERVER_VERSION = "24.4.0"
 ORGANIZATION = {"id": "00000000-0000-4000-8000-000000000001", "name": "pollsim"}
 
 #: why a job ended badly, as fiddler's ``error_reason`` names it (an exception's name)
+#: what fiddler's ``help`` says, where pollsim has something to add
+HELP = {"not_found": "job ids here are UUIDs: the data.id that POST /v3/jobs answered"}
 REASONS = {_J.FAILED: "StepFailed", _J.PARTIAL: "PartialFailure", _J.CANCELLED: "Revoked"}
 
 # --- ids: a UUID of version 4's shape carrying the job id --------------------------------
@@ -241,7 +243,7 @@ class FiddlerV3(Dialect):
     # --- errors: fiddler's ``ErrorResponse`` -------------------------------------------
 
     def error(self, status: int, kind: str, message: str) -> dict:
-        item = {"reason": kind, "message": message, "help": ""}
+        item = {"reason": kind, "message": message, "help": HELP.get(kind, "")}
         return {
             "error": {"code": status, "message": message, "errors": [item]},
             "api_version": API_VERSION,

@@ -233,3 +233,11 @@ def test_the_id_schema_takes_the_shapes_read_id_reads():
     for text in ("12", "x" * 36, u + "0", "{" + u + "}"):
         assert not pattern.search(text) and job_id(text, 3) is None
     assert job_id(FIDDLER_V3.id_schema()["examples"][0], 0) == 1
+
+
+def test_a_404_says_that_job_ids_are_uuids():
+    """A newcomer asks for /v3/jobs/1 (the digits other dialects show): fiddler's own
+    ``help`` says what a v3 job id is."""
+    body = FIDDLER_V3.error(404, "not_found", "no job 1")
+    assert "UUID" in body["error"]["errors"][0]["help"]
+    assert FIDDLER_V3.error(409, "conflict", "no")["error"]["errors"][0]["help"] == ""
