@@ -194,7 +194,7 @@ def test_compare_adopts_the_models_jobs_in_a_dialect_of_uuids_or_projects(tmp_pa
     scenario.write_text(text + '\n[clients]\nstrategy = "fixed(3)"\n')
     out = tmp_path / "out"
     r = subprocess.run(
-        [*POLLSIM, "compare", str(scenario), "--speed", "30", "--start-in", "2", "--out", str(out)],
+        [*POLLSIM, "compare", str(scenario), "--speed", "30", "--start-in", "6", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
