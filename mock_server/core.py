@@ -8,6 +8,11 @@ is answered there, errors included (``mock_server.responses.in_dialect``). The s
 own paths (``/healthz``, ``/metrics``, ``/openapi.json``, ``/_admin``) answer in
 pollsim's own shape.
 
+What is shown of a job there (its documents, their ETags, their links) is made in
+``mock_server.showing``; a status request, once routed, is answered in
+``mock_server.status``.
+
+>>> import json
 >>> from sim import default_scenario
 >>> from mock_server.clock import ScaledClock
 >>> core = Core(LiveModel(default_scenario(), ScaledClock(60)), Config(tokens={"t1": "qa"}))
@@ -18,17 +23,16 @@ pollsim's own shape.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from mock_server import status
 from mock_server.access import ADMIN, ANONYMOUS, Access, bearer
 from mock_server.bodies import json_object
-from mock_server.faults import NONE, Decision, Faults, retry_after_header
-from mock_server.injected import fault, outage, rate_limited
+from mock_server.faults import Decision, Faults
+from mock_server.injected import rate_limited
 from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
@@ -38,15 +42,15 @@ from mock_server.responses import (
     Hold,
     Request,
     Response,
-    base_url,
     error,
     in_dialect,
     ok,
     quoted,
     unauthorized,
 )
+from mock_server.showing import Showing
 from mock_server.truth import Truth
-from sim.dialects import DIALECTS, Action, Dialect, Kind, Match, Seen, first_segments, match
+from sim.dialects import Action, Dialect, Kind, Match, first_segments, match
 from sim.mock_spec import FaultSpec
 
 __all__ = [
@@ -108,9 +112,11 @@ class Core:
         self.access = Access(config.tokens, config.admin_token)
         self.seed = model.scenario.seed  #: what dialects derive the ids they show from
         self._tenants = frozenset(config.tokens.values())  #: the tenants tokens prove
-        #: the request being handled (``handle`` runs to its end before the next), read
-        #: only where a link needs its ``Host``: submissions and linked documents
-        self._req: Request | None = None
+        #: what a job shows, and where from (``mock_server.showing``); the core's own
+        #: names for it are what its handlers and their modules ask the core for
+        self.showing = showing = Showing(model.clock, self.seed, config)
+        self.document, self.seen = showing.document, showing.seen
+        self.base_url, self.answer_with = showing.base_url, showing.answer_with
 
     # --- entry -------------------------------------------------------------------------
 
@@ -120,7 +126,7 @@ class Core:
         """The answer to ``req``; or a Hold (a long-poll) or a Delay (injected latency, a
         stalled outage), after which the front asks again, with ``held`` (answer now)
         and the ``decision`` already drawn for the request."""
-        self._req = req
+        self.showing.req = req
         if not held and decision is None and req.method == "GET" and not req.query:
             fast = self._plain_status(req)
             if fast is not None:
@@ -178,7 +184,7 @@ class Core:
         """A dialect's endpoint: who asks, within the rate limit, with a method the path
         allows, in a project that is theirs; then the handler of the route's kind."""
         dialect = hit.dialect
-        tenant = self._tenant(req, dialect)
+        tenant = self.tenant(req, dialect)
         if isinstance(tenant, Response):
             return tenant
         route = hit.route(req.method)
@@ -211,7 +217,7 @@ class Core:
         if rec is None:
             return error(404, "not_found", f"no job {quoted(text)}")
         if kind is Kind.STATUS:
-            return self._status(req, dialect, rec, held, decision)
+            return status.answer(self, req, dialect, rec, held, decision)
         if kind is Kind.ACTION:
             return self._act(dialect, rec, route.action)
         rec.catch_up(self.model.advance())  # Kind.RESOURCE
@@ -219,7 +225,9 @@ class Core:
 
     # --- access ------------------------------------------------------------------------
 
-    def _tenant(self, req: Request, dialect: Dialect) -> str | Response:
+    def tenant(self, req: Request, dialect: Dialect) -> str | Response:
+        """Who a request to ``dialect`` acts as: its token's tenant, anonymous where the
+        dialect allows none, else the 401 saying what was missing or wrong."""
         header = req.headers.get("authorization")
         if header is None:
             if dialect.anonymous and self.config.anonymous_generic:
@@ -273,145 +281,12 @@ class Core:
 
     # --- jobs --------------------------------------------------------------------------
 
-    def seen(self, rec: JobRecord, dialect: Dialect) -> Seen:
-        """Where ``rec`` is shown from, for ``dialect``'s renderings (its links built on
-        the request's ``Host``: ``base_url``)."""
-        return Seen(
-            self.model.clock.iso,
-            dialect.show_id(rec.id, self.seed),
-            rec.template.name,
-            self.base_url(),
-        )
-
-    def base_url(self) -> str:
-        """The base of absolute links for the request being handled: its ``Host``
-        where that is well formed (a proxy's or a port forward's address is what the
-        client can reach), else the server's own (``Config.base_url``)."""
-        req = self._req
-        host = req.headers.get("host") if req is not None else None
-        return base_url(host, self.config.base_url)
-
-    def _status(self, req, dialect, rec: JobRecord, held: bool, decision: Decision | None):
-        wait = query_number(req.query, "wait", 0.0, 0.0, self.config.max_wait)
-        if isinstance(wait, Response):
-            return wait
-        if decision is None:
-            decision = self.faults.draw()
-            if decision.delay:
-                return Delay(decision.delay, decision)
-        now = self.model.advance()
-        rec.catch_up(now)
-        client = self.client(req)
-        faulty = outage(self, now, client, rec, decision) or fault(
-            self, now, client, rec, dialect, decision
-        )
-        if faulty is not None:
-            return faulty
-        if wait and not held and not rec.ended:
-            etag = self.document(rec, dialect)[1]
-            if self._behind(req, etag):  # it has not seen this version: show it now
-                return self._show(req, dialect, rec, now, client, decision)
-            return Hold(rec.id, dialect, etag, wait, decision)
-        return self._show(req, dialect, rec, now, client, decision)
-
-    def _behind(self, req: Request, etag: str) -> bool:
-        """Whether a long-poll's client has said it holds another version than the
-        current one (an If-None-Match that does not match): it is answered at once, as
-        a held poll would only tell it of the version after this one. Without an
-        If-None-Match (or with ``*``) the client asks to hear of the next change, and
-        is held; without ETags it could have none to send, and is held too."""
-        matches = req.headers.get("if-none-match")
-        return bool(matches) and self.config.etag and not _matches(matches, etag)
-
-    def _plain_status(self, req: Request) -> Response | None:
-        """The common request, a job's status with nothing unusual about it or about the
-        server (no query; no faults, outages, rate limit or Retry-After hint in force),
-        answered without the general routing: what ``_status`` would answer. Only for
-        dialects whose status path is a literal base and the id (``_STATUS_BASES``).
-        None hands the request to the general path (which also answers every refusal)."""
-        if not self.faults.inert or self.config.retry_after_hint is not None:
-            return None
-        base, _, text = req.path.rpartition("/")
-        dialect = _STATUS_BASES.get(base)
-        if dialect is None or req.body:
-            return None
-        job_id = dialect.read_id(text, self.seed)
-        if job_id is None:
-            return None
-        tenant = self._tenant(req, dialect)
-        if isinstance(tenant, Response):
-            return None
-        rec = self.model.records.get(job_id)
-        if rec is None or (tenant != ADMIN and rec.tenant != tenant):
-            return None
-        now = self.model.advance()
-        rec.catch_up(now)
-        resp = self._show(req, dialect, rec, now, self.client(req), NONE)
-        self.truth.count(dialect.name, resp.status)
-        return resp
-
-    def _show(self, req, dialect, rec: JobRecord, now: float, client: str, decision: Decision):
-        """A job's status document, or 304 where the client has it (If-None-Match), with
-        the request recorded in the ground truth."""
-        body, etag = self.document(rec, dialect)
-        headers = {"Cache-Control": "no-cache"}
-        if self.config.etag:
-            headers["ETag"] = etag
-        hint = self.config.retry_after_hint
-        sim_hint = None
-        if hint is not None:
-            headers["Retry-After"], sim_hint = self.retry_after(hint)
-        dribble = decision.kind == "dribble"
-        shown = rec.state._value_  # .value, without the enum descriptor's cost
-        matches = req.headers.get("if-none-match")
-        if matches and self.config.etag and _matches(matches, etag):
-            self.truth.status_request(now, client, rec.id, shown, 304, sim_hint, decision.kind)
-            return Response(304, b"", headers)
-        self.truth.status_request(now, client, rec.id, shown, 200, sim_hint, decision.kind)
-        return Response(
-            200,
-            body,
-            {"Content-Type": "application/json", **headers},
-            transport="dribble" if dribble else None,
-            rate=self.faults.spec.dribble_rate if dribble else 0.0,
-        )
-
-    def retry_after(self, wall: float) -> tuple[str, float]:
-        """The Retry-After header for a wait of ``wall`` seconds, and what it asks of the
-        client in simulated seconds: the header's whole seconds, as the client read them,
-        not the unrounded wait (the ground truth judges the client against what it got)."""
-        header = retry_after_header(wall)
-        return header, int(header) * self.model.clock.speed
-
-    def changed(self, hold: Hold) -> float:
-        """For a held long-poll: 0 once the job's document differs from the one it was
-        held on (or the job ended), else wall seconds until it next may change."""
-        now = self.model.advance()
-        rec = self.model.records[hold.job_id]
-        rec.catch_up(now)
-        if rec.ended or self.document(rec, hold.dialect)[1] != hold.etag:
-            return 0.0
-        due = self.model.next_change(rec.id)
-        if math.isinf(due):
-            return hold.wait
-        return max(self.model.clock.wall_after(due - now), 0.001)
-
-    def document(self, rec: JobRecord, dialect: Dialect) -> tuple[bytes, str]:
-        """The serialized status and its ETag, made once per visible version. ETags are
-        distinct across dialects (the dialect's place in ``DIALECTS`` leads them)."""
-        name = dialect.name
-        cached = rec.cache.get(name)
-        # a document with absolute links is one per Host as well as per version
-        stamp = (rec.version, self.base_url()) if name in _LINKED else rec.version
-        if cached is not None and cached[0] == stamp:
-            return cached[1], cached[2]
-        doc = dialect.render(rec, self.seen(rec, dialect))
-        body = json.dumps(doc, separators=(",", ":")).encode()
-        etag = f'"{_PLACE[name]}.{rec.id}.{rec.version}"'
-        if cached is not None and cached[1] == body:
-            etag = cached[2]  # nothing this dialect shows has changed
-        rec.cache[name] = (stamp, body, etag)
-        return body, etag
+    #: a status request (``mock_server.status``): the shortcut ``handle`` tries first,
+    #: a held long-poll's "changed yet?" (asked by the front) and a Retry-After's header
+    #: (asked by ``mock_server.injected``), bound as the core's own methods
+    _plain_status = status.plain
+    changed = status.changed
+    retry_after = status.retry_after
 
     def _act(self, dialect: Dialect, rec: JobRecord, action: Action | None) -> Response:
         """An action on a job, under the dialect's rules (409 where they refuse it),
@@ -422,18 +297,6 @@ class Core:
         if refused is not None and not dialect.acknowledges(action, rec.state):
             return error(409, "conflict", refused)
         return self.answer_with(rec, dialect, dialect.acted)
-
-    def answer_with(self, rec: JobRecord, dialect: Dialect, compose) -> Response:
-        """The answer ``compose(rec, seen, status_doc)`` makes (``Dialect.submitted`` or
-        ``acted``): the status document as cached, with its ETag, where that is what it
-        answers; else the document it composed."""
-        body, etag = self.document(rec, dialect)
-        status_doc = json.loads(body)
-        answer = compose(rec, self.seen(rec, dialect), status_doc)
-        if answer.doc is status_doc:
-            headers = {"Content-Type": "application/json", "ETag": etag, **answer.headers}
-            return Response(answer.status, body, headers)
-        return ok(answer.status, answer.doc, **answer.headers)
 
     # --- admin -------------------------------------------------------------------------
 
@@ -450,42 +313,6 @@ class Core:
 
 #: the first segment of each dialect's paths -> the dialect
 _FIRST = first_segments()
-#: each dialect's place in DIALECTS, which leads its ETags
-_PLACE = {name: i for i, name in enumerate(DIALECTS)}
-
-
-def _links(schema: object) -> bool:
-    """Whether a JSON Schema admits an absolute link (a string of format ``uri``)."""
-    if isinstance(schema, dict):
-        return schema.get("format") == "uri" or any(map(_links, schema.values()))
-    if isinstance(schema, list):
-        return any(map(_links, schema))
-    return False
-
-
-#: the dialects whose status documents may carry absolute links, as their schemas say:
-#: their documents depend on the request's Host, and are cached per Host too
-_LINKED = frozenset(d.name for d in DIALECTS.values() if _links(d.schema()))
-
-
-def _status_bases() -> dict[str, Dialect]:
-    """The literal base of each dialect whose status path is that base and ``{id}``
-    ("/x/jobs/{id}" -> "/x/jobs"), for the shortcut: a path there is that dialect's
-    status, as the router would find (checked here against it)."""
-    out: dict[str, Dialect] = {}
-    for dialect in DIALECTS.values():
-        for route in dialect.routes:
-            base, _, last = route.path.rpartition("/")
-            if route.kind is not Kind.STATUS or last != "{id}" or "{" in base:
-                continue
-            hit = match(base + "/0")
-            if hit is not None and hit.dialect is dialect and hit.route("GET") is route:
-                out.setdefault(base, dialect)
-    return out
-
-
-_STATUS_BASES = _status_bases()
-
 #: the server's own documents, read with GET alone
 _PLAIN_GETS = (["healthz"], ["metrics"], ["openapi.json"])
 
@@ -501,26 +328,3 @@ def dialect_at(path: str) -> Dialect | None:
     """The dialect whose paths begin with ``path``'s first segment, if any."""
     first = path.lstrip("/").partition("/")[0]
     return _FIRST.get(first)
-
-
-def query_number(query, name, default, low, high, whole=False) -> float | Response:
-    """A number from the query string within [low, high], or the 400 saying what was expected."""
-    raw = query.get(name)
-    if raw is None:
-        return default
-    try:  # ASCII only: int() and float() also read other scripts' digits
-        value = (int(raw) if whole else float(raw)) if raw.isascii() else math.nan
-    except ValueError:
-        value = math.nan
-    if not low <= value <= high:  # nan fails too
-        kind = "a whole number" if whole else "a number"
-        upper = "" if math.isinf(high) else f" and <= {high:g}"
-        return error(400, "bad_query", f"{name}={raw!r}: expected {kind} >= {low:g}{upper}")
-    return value
-
-
-def _matches(header: str, etag: str) -> bool:
-    """If-None-Match holds for the current document: ``*`` (any, RFC 9110) or its ETag,
-    weak or strong, among those listed."""
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
