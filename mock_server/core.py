@@ -254,7 +254,8 @@ class Core:
             return None
         if project in self._tenants or project in self.model.by_tenant:
             return project
-        return None
+        self.model.advance()  # the scenario's arrivals may have made its first job since
+        return project if project in self.model.by_tenant else None
 
     def _job(self, dialect: Dialect, text: str, tenant: str) -> JobRecord | None:
         """The job a path's id names if it exists and the tenant may see it (else the

@@ -267,3 +267,17 @@ def test_a_404_quotes_at_most_a_short_printable_part_of_the_id(dialect):
     shaped(dialect, resp, 404)
     message = resp.error[1]
     assert len(message) < 200 and message.isprintable(), message
+
+
+@pytest.mark.parametrize("dialect", PROJECTS, ids=[d.name for d in PROJECTS])
+def test_the_admin_finds_a_background_job_made_since_the_model_last_ran(dialect):
+    """The background tenant's first job may arrive between two requests: a status
+    request naming its project is the first to run the model that far, and must find
+    it (``pollsim compare`` polls the model's jobs so, as they arrive)."""
+    h = Harness(background=True)
+    h.sleep(3600)  # arrivals are due by now; nothing has run the model since
+    assert not h.core.model.by_tenant.get("background")
+    shown = dialect.show_id(1, h.core.seed)
+    path = fill(first(dialect, Kind.STATUS), shown, "background")
+    assert h.call("GET", path, token=ADMIN).status == 200
+    assert h.core.model.records[1].tenant == "background"
