@@ -7,6 +7,7 @@ the dialect of the path it answers can say it again in that dialect's shape
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -85,7 +86,10 @@ def ok(status: int, doc: object, **headers: str) -> Response:
 
 #: a Host header as links may use it: a host name or IPv4 address, or an IPv6 one in
 #: brackets, and a port (checked <= 65535 apart); nothing that could end the authority
-_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: a DNS name or an IPv4 address (labels of letters, digits and inner hyphens), or an
+#: IPv6 address in brackets (checked by ``ipaddress``); a port 1 to 65535, no leading 0
+_HOST = re.compile(rf"(?:({_LABEL}(?:\.{_LABEL})*)|\[([0-9A-Fa-f:.]+)\])(?::([1-9][0-9]{{0,4}}))?")
 MAX_HOST = 255
 
 
@@ -94,12 +98,19 @@ def base_url(host: str | None, default: str) -> str:
 
     >>> base_url("proxy.example:8443", "http://127.0.0.1:9"), base_url("a/b", "http://x")
     ('http://proxy.example:8443', 'http://x')
+    >>> [base_url(h, "-") for h in (".", "a..b", "-a", "[:]", "[::1]:8080", "h:00080")]
+    ['-', '-', '-', '-', 'http://[::1]:8080', '-']
     """
     if not host or len(host) > MAX_HOST:
         return default
     form = _HOST.fullmatch(host)
-    if form is None or (form[1] is not None and int(form[1]) > 65535):
+    if form is None or (form[3] is not None and int(form[3]) > 65535):
         return default
+    if form[2] is not None:
+        try:
+            ipaddress.IPv6Address(form[2])
+        except ValueError:
+            return default
     return "http://" + host
 
 

@@ -12,6 +12,7 @@ on every path, is made here alike: a status request, a list's items, a long-poll
 from __future__ import annotations
 
 import json
+import zlib
 from typing import TYPE_CHECKING
 
 from mock_server.jobs import JobRecord
@@ -57,12 +58,15 @@ class Showing:
         name = dialect.name
         cached = rec.cache.get(name)
         # a document with absolute links is one per Host as well as per version
-        stamp = (rec.version, self.base_url()) if name in _LINKED else rec.version
+        linked = name in _LINKED
+        stamp = (rec.version, self.base_url()) if linked else rec.version
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
         doc = dialect.render(rec, self.seen(rec, dialect))
         body = json.dumps(doc, separators=(",", ":")).encode()
         etag = f'"{_PLACE[name]}.{rec.id}.{rec.version}"'
+        if linked:  # the same version seen through another Host is another document
+            etag = f'"{_PLACE[name]}.{rec.id}.{rec.version}.{zlib.crc32(stamp[1].encode()):x}"'
         if cached is not None and cached[1] == body:
             etag = cached[2]  # nothing this dialect shows has changed
         rec.cache[name] = (stamp, body, etag)
@@ -84,8 +88,14 @@ class Showing:
 def matches(header: str, etag: str) -> bool:
     """If-None-Match holds for the current document: ``*`` (any, RFC 9110) or its ETag,
     weak or strong, among those listed."""
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
+    tags = {t.strip() for t in header.split(",")}
+    return "*" in tags or etag in tags or f"W/{etag}" in tags
+
+
+def names(header: str, etag: str) -> bool:
+    """If-None-Match names the current document's ETag itself (not just ``*``): the
+    client has been shown this version."""
+    return etag in {t.strip().removeprefix("W/") for t in header.split(",")}
 
 
 #: each dialect's place in DIALECTS, which leads its ETags

@@ -11,14 +11,15 @@ own methods), as ``mock_server.collection`` and ``mock_server.injected`` are.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 from mock_server.access import ADMIN
 from mock_server.faults import NONE, Decision, retry_after_header
 from mock_server.injected import fault, outage
 from mock_server.jobs import JobRecord
-from mock_server.responses import Delay, Hold, Request, Response, error
-from mock_server.showing import matches
+from mock_server.responses import Delay, Hold, Request, Response, error, quoted
+from mock_server.showing import matches, names
 from sim.dialects import DIALECTS, Dialect, Kind, match
 
 if TYPE_CHECKING:
@@ -108,7 +109,9 @@ def _show(core: Core, req, dialect, rec: JobRecord, now: float, client: str, dec
     shown = rec.state._value_  # .value, without the enum descriptor's cost
     header = req.headers.get("if-none-match")
     if header and config.etag and matches(header, etag):
-        core.truth.status_request(now, client, rec.id, shown, 304, sim_hint, decision.kind)
+        # a 304 to "*" alone shows no state: the client may never have seen this one
+        known = shown if names(header, etag) else None
+        core.truth.status_request(now, client, rec.id, known, 304, sim_hint, decision.kind)
         return Response(304, b"", headers)
     core.truth.status_request(now, client, rec.id, shown, 200, sim_hint, decision.kind)
     return Response(
@@ -148,15 +151,24 @@ def query_number(query, name, default, low, high, whole=False) -> float | Respon
     raw = query.get(name)
     if raw is None:
         return default
-    try:  # ASCII only: int() and float() also read other scripts' digits
-        value = (int(raw) if whole else float(raw)) if raw.isascii() else math.nan
-    except ValueError:
+    # JSON's numbers, in ASCII: int() and float() also read other scripts' digits, " 5",
+    # "5_0", "inf" and "nan"
+    form = _WHOLE if whole else _DECIMAL
+    if len(raw) <= 40 and form.fullmatch(raw):
+        value = int(raw) if whole else float(raw)
+    else:
         value = math.nan
     if not low <= value <= high:  # nan fails too
         kind = "a whole number" if whole else "a number"
         upper = "" if math.isinf(high) else f" and <= {high:g}"
-        return error(400, "bad_query", f"{name}={raw!r}: expected {kind} >= {low:g}{upper}")
+        return error(
+            400, "bad_query", f"{name}={quoted(raw, 40)!r}: expected {kind} >= {low:g}{upper}"
+        )
     return value
+
+
+_WHOLE = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?")
 
 
 def _status_bases() -> dict[str, Dialect]:

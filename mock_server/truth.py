@@ -172,6 +172,11 @@ class Truth:
             p.not_before = t + retry_after
         if injected is not None:
             self.injected[injected] += 1
+        if http_status == 304 and shown is None:  # If-None-Match: *, nothing shown
+            p.wasted += 1
+            if not math.isnan(p.t_seen):
+                p.after_seen += 1
+            return
         if http_status not in (200, 304) or shown is None:
             if injected is not None:
                 p.injected += 1  # the scenario asked for it: not the server's failure

@@ -347,11 +347,10 @@ def whole_query(
     raw = query.get(name)
     if raw is None:
         return default
-    try:  # ASCII only: int() also reads other scripts' digits
-        value = int(raw) if raw.isascii() else None
-    except ValueError:
-        value = None
+    # ASCII digits only: int() also reads other scripts' digits, " 5", "5_0" and "+5"
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
     if value is None or value < low or (high is not None and value > high):
         upper = "" if high is None else f" and <= {high}"
-        raise BadPage(f"{name}={raw!r}: expected a whole number >= {low}{upper}")
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise BadPage(f"{name}={shown!r}: expected a whole number >= {low}{upper}")
     return value

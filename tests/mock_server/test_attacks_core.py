@@ -7,6 +7,7 @@ real server are at the end, marked live."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -413,3 +414,18 @@ def test_a_retry_after_is_never_longer_than_the_bound_on_durations(rate):
     h.call("GET", "/ordo/jobs/1")
     r = h.call("GET", "/ordo/jobs/1")
     assert r.status == 429 and int(r.headers["Retry-After"]) <= 10 * 365 * 86400
+
+
+def test_a_304_to_if_none_match_star_shows_no_state_in_the_ground_truth():
+    """``If-None-Match: *`` is answered 304 on any job that exists, so it tells the client
+    nothing of the job's state: a client that only ever sends it has seen no end, and
+    its polls are wasted, not errors. ``W/*`` is no tag at all."""
+    h = Harness()
+    h.doc("POST", "/ordo/jobs", {"template": "chain", "duration": "1s"})
+    h.sleep(600)  # long ended
+    for _ in range(3):
+        assert h.call("GET", "/ordo/jobs/1", headers={"If-None-Match": "*"}).status == 304
+    (pair,) = h.core.truth.pairs.values()
+    assert math.isnan(pair.t_seen) and pair.errors == 0 and pair.wasted == 3
+    assert h.call("GET", "/ordo/jobs/1", headers={"If-None-Match": "W/*"}).status == 200
+    assert not math.isnan(pair.t_seen)  # now it has been shown the end

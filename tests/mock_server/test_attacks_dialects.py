@@ -212,6 +212,12 @@ def test_a_cached_document_is_not_shown_with_another_requests_host():
         links = [v for v in doc.values() if str(v).startswith("http")]
         assert links and all(v.startswith(f"http://{host}/") for v in links), (host, doc)
         assert dialect.read(doc).state.terminal
+    # one version, two documents: two ETags, so that neither host's tag matches the other's
+    tags = {h.call("GET", where, headers={"Host": x}).headers["ETag"] for x in ("a.e", "b.e")}
+    assert len(tags) == 2
+    a_tag = h.call("GET", where, headers={"Host": "a.e"}).headers["ETag"]
+    other = h.call("GET", where, headers={"Host": "b.e", "If-None-Match": a_tag})
+    assert other.status == 200
 
 
 # --- 6. the HTTP parser's 400s in the path's dialect's shape -----------------------------
@@ -281,3 +287,25 @@ def test_the_admin_finds_a_background_job_made_since_the_model_last_ran(dialect)
     path = fill(first(dialect, Kind.STATUS), shown, "background")
     assert h.call("GET", path, token=ADMIN).status == 200
     assert h.core.model.records[1].tenant == "background"
+
+
+@EACH
+def test_query_numbers_are_plain_ascii_decimals_quoted_short(dialect):
+    """int() and float() take " 5", "5_0", "+5" and "inf"; a page's numbers here are
+    plain digits, a wait a JSON number within its bounds, and a refusal quotes a long
+    value short."""
+    h = Harness()
+    if any(r.kind is Kind.LIST for r in dialect.routes):
+        numbers = [n for n, s in dialect.page_query(500).items() if s["type"] == "integer"]
+        assert numbers
+        for name in numbers:
+            for bad in (" 5", "5_0", "+5", "1e1", "x" * 5000):
+                answer = h.call("GET", fill(first(dialect, Kind.LIST)), query={name: bad})
+                assert answer.status == 400, (name, bad, answer.body[:200])
+                assert len(answer.body) < 600
+    made = h.call("POST", fill(first(dialect, Kind.SUBMIT)), {})
+    headers = {k.lower(): v for k, v in made.headers.items()}
+    shown = dialect.new_job(made.status, headers, json.loads(made.body))
+    for bad in ("1e3", "inf", " 1", "1_0"):
+        answer = h.call("GET", status_path(h, dialect, shown), query={"wait": bad})
+        assert answer.status == 400, (bad, answer.body[:200])
