@@ -46,8 +46,11 @@ def submit(core: Core, req: Request, dialect: Dialect, tenant: str) -> Response:
         durations = {}
     elif not isinstance(durations, dict):  # false, [], "" are not "no durations"
         return error(422, "invalid", "durations: expected an object of step id -> duration")
-    if fields.get("duration") is not None:
-        durations = {"*": fields["duration"], **durations}
+    duration = fields.get("duration")
+    if duration is not None:
+        if isinstance(duration, bool) or not isinstance(duration, (str, int, float)):
+            return error(422, "invalid", "duration: expected seconds or a duration text")
+        durations = {"*": duration, **durations}
     try:
         rec = core.model.submit(
             fields.get("template"),

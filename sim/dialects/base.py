@@ -274,7 +274,7 @@ class Dialect:
         document's), as ``page_at`` reads them: ``limit`` and ``offset`` by default."""
         return {
             "limit": {"type": "integer", "minimum": 1, "maximum": page_max, "default": 50},
-            "offset": {"type": "integer", "minimum": 0, "default": 0},
+            "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
         }
 
     def page_at(self, query: Mapping[str, str], page_max: int) -> tuple[int, int]:
@@ -282,7 +282,7 @@ class Dialect:
         says what was expected. By default ``limit`` (1 to ``page_max``, 50) and
         ``offset`` (0 up, 0), whole numbers."""
         limit = whole_query(query, "limit", 50, 1, page_max)
-        return limit, whole_query(query, "offset", 0, 0, None)
+        return limit, whole_query(query, "offset", 0, 0, MAX_OFFSET)
 
     def page(
         self, items: list[dict], total: int, limit: int, offset: int, base_url: str = ""
@@ -337,6 +337,10 @@ class Dialect:
             "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
             "additionalProperties": False,
         }
+
+
+#: the furthest a page may start: ids and offsets are read in at most 18 digits
+MAX_OFFSET = 10**18 - 1
 
 
 def whole_query(

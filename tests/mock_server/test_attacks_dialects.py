@@ -309,3 +309,20 @@ def test_query_numbers_are_plain_ascii_decimals_quoted_short(dialect):
     for bad in ("1e3", "inf", " 1", "1_0"):
         answer = h.call("GET", status_path(h, dialect, shown), query={"wait": bad})
         assert answer.status == 400, (bad, answer.body[:200])
+
+
+@EACH
+def test_found_by_schemathesis_a_duration_of_the_wrong_type_and_the_largest_offset(dialect):
+    """``"duration": {}`` was taken (a ``durations`` "*" hid it); an offset past the
+    document's maximum is a 400 the document says, one at it is an empty page."""
+    h = Harness()
+    submit = fill(first(dialect, Kind.SUBMIT))
+    for bad in ({}, [], True):
+        body = {"duration": bad, "durations": {"*": "1s"}}
+        assert h.call("POST", submit, body).status == 422, bad
+    names = dialect.page_query(500) if any(r.kind is Kind.LIST for r in dialect.routes) else {}
+    if "offset" in names:
+        most = names["offset"]["maximum"]
+        where = fill(first(dialect, Kind.LIST))
+        assert h.call("GET", where, query={"offset": str(most)}).status == 200
+        assert h.call("GET", where, query={"offset": str(most + 1)}).status == 400
