@@ -352,7 +352,8 @@ def whole_query(
     if raw is None:
         return default
     # ASCII digits only: int() also reads other scripts' digits, " 5", "5_0" and "+5"
-    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    # (up to 4,000 digits, under int()'s own limit: a bound, not the length, refuses)
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4000 else None
     if value is None or value < low or (high is not None and value > high):
         upper = "" if high is None else f" and <= {high}"
         shown = raw if len(raw) <= 40 else raw[:40] + "..."

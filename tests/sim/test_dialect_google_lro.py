@@ -277,3 +277,11 @@ def test_next_page_token_leads_through_every_operation_once():
         query = {"pageSize": str(size), "pageToken": token}
     assert seen == ops and pages == 5
     assert GOOGLE_LRO.page([], total, 5, 30)["nextPageToken"] == ""  # past the end: no more
+
+
+def test_a_page_size_of_any_size_is_coerced_to_the_most_a_page_holds():
+    """AIP-158: a pageSize over the maximum is coerced, not refused (schemathesis sent
+    one of 31 digits, which the document allows)."""
+    assert GOOGLE_LRO.page_at({"pageSize": "1" * 31}, 500) == (500, 0)
+    with pytest.raises(BadPage):
+        GOOGLE_LRO.page_at({"pageSize": "1" * 5000}, 500)
