@@ -50,11 +50,14 @@ def swarm(tmp_path_factory):
     return stats, jobs, report, out
 
 
-def test_locust_counts_every_request_the_server_saw_and_no_more(swarm):
+def test_locust_counts_every_request_the_server_saw_but_those_the_end_cut_off(swarm):
     stats, _, report, _ = swarm
     locust = {s["name"]: s["num_requests"] for s in stats}
     server = sum(r["count"] for r in report["totals"]["requests"] if r["dialect"] == "ordo")
-    assert locust["/ordo/jobs"] + locust["/ordo/jobs/[id]"] == server > 100
+    counted = locust["/ordo/jobs"] + locust["/ordo/jobs/[id]"]
+    # Locust counts a request when its answer comes back: one in flight when the run's
+    # end stopped its user reached the server uncounted (at most one a user, 8 here)
+    assert counted <= server <= counted + 8 and counted > 100, (counted, server)
     assert set(locust) == {"/healthz", "/ordo/jobs", "/ordo/jobs/[id]"}  # no metric rows
 
 
