@@ -377,6 +377,7 @@ def _records(matrix, rows, job_ids, label, start, out, missed) -> pd.DataFrame:
             "wasted_polls": out["wasted"],
             "gave_up": gave_up,
             "false_give_up": gave_up & matrix.succeeded[rows],
+            "errored": False,  # no errors where the fast path applies
             "missed_states": SET_NAMES[missed],
             "retry_after_violations": 0,
             "errors": 0,

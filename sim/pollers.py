@@ -134,6 +134,8 @@ class PollRecord(NamedTuple):
     wasted_polls: int  #: polls answering a state it had already seen
     gave_up: bool
     false_give_up: bool  #: it gave up on a job that later succeeded
+    #: it stopped on an error answer (after its request-level retries), apart from give-ups
+    errored: bool
     missed_states: str  #: states shown while it watched that it never saw, ";"-joined
     retry_after_violations: int
     errors: int  #: answers other than 200 (and no answers)
@@ -163,7 +165,7 @@ def watch(
     seen: set[str] = set()
     polls = wasted = violations = errors = 0
     not_before = -math.inf
-    t_seen, seen_state, gave_up = math.nan, None, False
+    t_seen, seen_state, gave_up, errored = math.nan, None, False, False
     while True:
         delay = strategy.next_delay(state, rng)
         if delay is None:
@@ -219,6 +221,7 @@ def watch(
         wasted,
         gave_up,
         gave_up and tl.final == "succeeded",
+        errored,
         _missed(tl, start, end, seen),
         violations,
         errors,
