@@ -53,7 +53,9 @@ def _sec(x: float | None) -> str:
 
 
 def format_polling(s: dict) -> list[str]:
-    """Load and detection latency per strategy, and what the server took."""
+    """Load and detection latency per strategy, and what the server took. ``gave up``
+    counts the jobs a client's stop ended (in brackets, those that went on to succeed);
+    ``errored`` the jobs it stopped watching on an error answer, apart from those."""
     server = s["server"]
     load = server["requests_per_second"]
     lines = [
@@ -73,7 +75,7 @@ def format_polling(s: dict) -> list[str]:
     lines += [
         "",
         f"  {'':<24}{'':>6}{'load (req/s)':>21}{'detection latency':>29}{'polls':>9}"
-        f"{'gave up':>10}{'Retry-After':>13}",
+        f"{'gave up':>10}{'errored':>9}{'Retry-After':>13}",
         f"  {'strategy':<24}{'jobs':>6}{'mean':>7}{'p99':>7}{'max':>7}"
         f"{'mean':>8}{'p50':>7}{'p95':>7}{'p99':>7}{'/job':>9}{'(false)':>10}{'violations':>13}",
     ]
@@ -84,7 +86,7 @@ def format_polling(s: dict) -> list[str]:
             f"  {short[name]:<24}{m['jobs']:>6,}{rps['mean']:>7.1f}{rps['p99']:>7.0f}"
             f"{rps['max']:>7.0f}{_sec(lat['mean']):>8}{_sec(lat['p50']):>7}{_sec(lat['p95']):>7}"
             f"{_sec(lat['p99']):>7}{m['polls_per_job']['mean']:>9.1f}{gave:>10}"
-            f"{m['retry_after_violations']:>13,}"
+            f"{m.get('errored', 0):>9,}{m['retry_after_violations']:>13,}"
         )
     lines += [f"  {short[n]}: {n}" for n in names if short[n] != n]
     return lines

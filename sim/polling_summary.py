@@ -1,5 +1,11 @@
 """The design's metrics per strategy, from a polling phase: load, detection latency,
-polls per job, wasted polls, give-ups, missed states, Retry-After violations."""
+polls per job, wasted polls, give-ups, errored watches, missed states, Retry-After
+violations.
+
+Three ways a client stops without seeing the end, counted apart: it *gave up* (its stop
+said so: a deadline, a number of polls), of which *false give-ups* on jobs that went on to
+succeed, or it *errored* (an error answer stood after its request-level retries and its
+strategy stops on errors, ``on_error='stop'``)."""
 
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ def polling_summary(p: Polling) -> dict:
             "wasted_polls_per_job": float(sub["wasted_polls"].mean()),
             "gave_up": int(sub["gave_up"].sum()),
             "false_give_ups": int(sub["false_give_up"].sum()),
+            "errored": errored(sub),
             "missed_states": _missed(sub["missed_states"]),
             "retry_after_violations": int(sub["retry_after_violations"].sum()),
             "errors": int(sub["errors"].sum()),
@@ -53,6 +60,14 @@ def polling_summary(p: Polling) -> dict:
         server["queue_max"] = int(load["queue"].max())
         server["utilisation_mean"] = float(load["utilisation"].mean())
     return {"strategies": out, "server": server}
+
+
+def errored(jobs: pd.DataFrame) -> int:
+    """Jobs whose client stopped on an error answer (0 for a frame without the column, as
+    written before clients could stop on errors)."""
+    if "errored" not in jobs:
+        return 0
+    return int(jobs["errored"].fillna(False).astype(bool).sum())
 
 
 def _mean_p95(x: pd.Series) -> dict[str, float]:

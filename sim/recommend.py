@@ -1,6 +1,10 @@
 """Choosing a strategy from a sweep: the Pareto frontier of load against detection
 latency, and the cheapest candidate that meets a latency SLO.
 
+A client that stops on an error answer (``errored_share``) leaves its job unwatched just
+as one that gives up does, so ``max_give_up_share`` bounds the two together: a strategy
+that errors out is never a better candidate than one that gives up as often.
+
 >>> import pandas as pd
 >>> t = pd.DataFrame({"strategy": ["a", "b", "c"], "load_mean": [1.0, 2.0, 3.0],
 ...                   "load_max": [2, 4, 6], "latency_p95": [9.0, 4.0, 5.0],
@@ -49,7 +53,8 @@ class Recommendation:
             f"recommended: {b['strategy']}{_point(b)}",
             f"  mean load {b['load_mean']:.2f}/s, peak {b['load_max']:.0f}/s, "
             f"p95 detection latency {format_duration(b['latency_p95'])} "
-            f"(SLO {format_duration(slo_p95)}), {b['gave_up_share']:.1%} gave up",
+            f"(SLO {format_duration(slo_p95)}), {b['gave_up_share']:.1%} gave up"
+            + (f", {_errored(b):.1%} errored" if _errored(b) else ""),
         ]
         if self.runner_up is not None:
             r = self.runner_up
@@ -72,6 +77,25 @@ def _point(row: pd.Series) -> str:
 _COLUMNS = {"strategy", "template", *METRICS}
 
 
+def _errored(row: pd.Series) -> float:
+    """The share of jobs whose client stopped on an error (0 for a table without it)."""
+    e = row.get("errored_share", 0.0)
+    return 0.0 if pd.isna(e) else float(e)
+
+
+def stopped_share(row: pd.Series) -> float:
+    """The share of jobs whose client stopped without seeing the end: gave up or errored
+    (what ``max_give_up_share`` bounds)."""
+    return float(row["gave_up_share"]) + _errored(row)
+
+
+def _stopped(row: pd.Series) -> str:
+    """How a candidate's clients stopped short, in words."""
+    if _errored(row):
+        return f"gave up on {row['gave_up_share']:.1%} and errored on {_errored(row):.1%}"
+    return f"gave up on {row['gave_up_share']:.1%}"
+
+
 def _name(row: pd.Series) -> str:
     return f"{row['strategy']}{_point(row)}"
 
@@ -80,8 +104,10 @@ def recommend(
     table: pd.DataFrame, slo_p95: float, max_give_up_share: float = 0.0
 ) -> Recommendation:
     """The cheapest candidate (lowest mean load, then lowest peak) whose p95 detection
-    latency meets ``slo_p95`` and whose clients gave up on no more than
-    ``max_give_up_share`` of jobs. NoCandidate names the closest miss otherwise."""
+    latency meets ``slo_p95`` and whose clients gave up on, or errored out of, no more
+    than ``max_give_up_share`` of jobs (``gave_up_share + errored_share``: an error that
+    ends the watch loses the job as a give-up does). NoCandidate names the closest miss
+    otherwise."""
     why: dict[str, str] = {}
     ok = []
     for _, row in table.iterrows():
@@ -90,10 +116,8 @@ def recommend(
             why[_name(row)] = "never saw a job end"
         elif p95 > slo_p95:
             why[_name(row)] = f"p95 latency {format_duration(p95)} > SLO {format_duration(slo_p95)}"
-        elif row["gave_up_share"] > max_give_up_share:
-            why[_name(row)] = (
-                f"gave up on {row['gave_up_share']:.1%} of jobs > {max_give_up_share:.1%}"
-            )
+        elif stopped_share(row) > max_give_up_share:
+            why[_name(row)] = f"{_stopped(row)} of jobs > {max_give_up_share:.1%}"
         else:
             ok.append(row)
     if not ok:
@@ -103,9 +127,9 @@ def recommend(
         closest = seen.sort_values("latency_p95").iloc[0]
         raise NoCandidate(
             f"nothing meets p95 <= {format_duration(slo_p95)} with at most "
-            f"{max_give_up_share:.1%} give-ups; the fastest candidate, {_name(closest)}, "
-            f"has p95 {format_duration(closest['latency_p95'])} and gave up on "
-            f"{closest['gave_up_share']:.1%}"
+            f"{max_give_up_share:.1%} give-ups and errors; the fastest candidate, "
+            f"{_name(closest)}, has p95 {format_duration(closest['latency_p95'])} and "
+            f"{_stopped(closest)}"
         )
     ranked = sorted(ok, key=lambda r: (r["load_mean"], r["load_max"], r["latency_p95"]))
     best = ranked[0]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.polling import Polling
+from sim.polling_summary import errored
 from sim.simulation import Simulation
 from sim.status_server import Outage
 
@@ -27,9 +28,10 @@ def retried_jobs(run: Simulation, k: int = 6) -> list[int]:
 
 def watch_outcomes(polling: Polling) -> pd.DataFrame:
     """Per strategy, what its clients made of their jobs: polls per job, give-ups and
-    false give-ups (jobs that went on to succeed), jobs on which a state was missed
-    (shown, but never while a poll arrived) and which states, p95 detection latency and
-    mean load. Shares are of the strategy's jobs."""
+    false give-ups (jobs that went on to succeed), jobs whose client stopped on an error
+    answer (``errored``, apart from give-ups), jobs on which a state was missed (shown,
+    but never while a poll arrived) and which states, p95 detection latency and mean
+    load. Shares are of the strategy's jobs."""
     jobs = polling.jobs_frame()
     rows = []
     for label, sub in jobs.groupby("strategy", sort=False):
@@ -44,6 +46,8 @@ def watch_outcomes(polling: Polling) -> pd.DataFrame:
                 "gave_up": int(sub["gave_up"].sum()),
                 "false_give_ups": int(sub["false_give_up"].sum()),
                 "false_give_up_share": float(sub["false_give_up"].mean()),
+                "errored": errored(sub),
+                "errored_share": errored(sub) / len(sub),
                 "missed_a_state_share": float((missed != "").mean()),
                 "states_missed": ", ".join(states) or "-",
                 "latency_p95": float(np.quantile(latency, 0.95)) if len(latency) else np.nan,

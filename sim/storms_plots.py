@@ -18,7 +18,8 @@ from sim.status_server import Outage
 
 def watch_plot(run: Simulation, polling: Polling, job_ids: list[int]) -> Figure:
     """A row per job: its states over time as bars, each poll of its client as a tick,
-    and where the client saw the end (a dot) or gave up (a cross)."""
+    and where the client saw the end (a dot), gave up (a cross) or stopped on an error
+    answer (a square)."""
     changes = run.changes_frame()
     changes = changes[changes["step_id"].isna() & changes["job_id"].isin(job_ids)]
     requests = polling.requests_frame()
@@ -41,6 +42,8 @@ def watch_plot(run: Simulation, polling: Polling, job_ids: list[int]) -> Figure:
         w = watched.loc[job_id]
         if w["gave_up"] and len(polls):
             ax.plot(polls[-1], row, "x", color="#e45756", ms=10, mew=2.5)
+        elif _errored(w) and len(polls):
+            ax.plot(polls[-1], row, "s", color="#b279a2", ms=7)
         elif pd.notna(w["t_seen"]):
             ax.plot(w["t_seen"] / scale, row, "o", color="black", ms=5)
     ax.set_yticks(range(len(job_ids)), [f"job {j}" for j in job_ids], fontsize=8)
@@ -55,20 +58,33 @@ def watch_plot(run: Simulation, polling: Polling, job_ids: list[int]) -> Figure:
         Line2D([], [], ls="", marker="o", color="black", label="end seen"),
         Line2D([], [], ls="", marker="x", color="#e45756", mew=2.5, label="gave up"),
     ]
+    if any(_errored(watched.loc[j]) for j in job_ids):
+        handles.append(Line2D([], [], ls="", marker="s", color="#b279a2", label="errored"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig
 
 
+def _errored(w: pd.Series) -> bool:
+    """Did the client stop on an error answer (False where the frame predates it)?"""
+    e = w.get("errored", False)
+    return bool(e) and not pd.isna(e)
+
+
 def outcomes_plot(table: pd.DataFrame) -> Figure:
-    """``watch_outcomes``'s table: per strategy, the share of jobs falsely given up on and
-    of jobs on which a state was missed (left), and the mean load (right)."""
+    """``watch_outcomes``'s table: per strategy, the share of jobs falsely given up on, of
+    jobs whose client stopped on an error (where any did) and of jobs on which a state was
+    missed (left), and the mean load (right)."""
     fig = Figure(figsize=(10, 0.5 * len(table) + 2), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True, width_ratios=[2, 1])
     y = range(len(table))
-    left.barh([k - 0.2 for k in y], table["false_give_up_share"] * 100, height=0.4,
-              color="#e45756", label="gave up on a job that succeeded")  # fmt: skip
-    left.barh([k + 0.2 for k in y], table["missed_a_state_share"] * 100, height=0.4,
-              color="#f58518", label="missed a state it showed")  # fmt: skip
+    bars = [("false_give_up_share", "#e45756", "gave up on a job that succeeded")]
+    if "errored_share" in table and table["errored_share"].fillna(0).any():
+        bars.append(("errored_share", "#b279a2", "stopped on an error answer"))
+    bars.append(("missed_a_state_share", "#f58518", "missed a state it showed"))
+    height = 0.8 / len(bars)
+    for i, (column, colour, label) in enumerate(bars):
+        at = [k - 0.4 + height * (i + 0.5) for k in y]
+        left.barh(at, table[column] * 100, height=height, color=colour, label=label)
     left.set_yticks(list(y), table.index, fontsize=8)
     left.invert_yaxis()
     left.set_xlabel("share of the strategy's jobs (%)")

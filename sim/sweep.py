@@ -32,7 +32,9 @@ from sim.scenario import read_scenario
 from sim.sizing import check_size
 from sim.strategies import StrategyError, parse_strategy
 
-#: the metric columns of a sweep table, per strategy and combination
+#: the metric columns of a sweep table, per strategy and combination; ``gave_up_share`` and
+#: ``errored_share`` are the jobs whose client gave up (its stop) and stopped on an error
+#: answer (``on_error='stop'``), each over the strategy's jobs, counted apart
 METRICS = [
     "jobs",
     "load_mean",
@@ -44,6 +46,7 @@ METRICS = [
     "latency_p99",
     "polls_per_job",
     "gave_up_share",
+    "errored_share",
     "false_give_ups",
     "retry_after_violations",
 ]
@@ -186,6 +189,7 @@ def run_point(data: dict, source: str, templates: Sequence[str], combo: dict, me
                 "latency_p99": lat["p99"],
                 "polls_per_job": m["polls_per_job"]["mean"],
                 "gave_up_share": m["gave_up"] / m["jobs"] if m["jobs"] else 0.0,
+                "errored_share": m["errored"] / m["jobs"] if m["jobs"] else 0.0,
                 "false_give_ups": m["false_give_ups"],
                 "retry_after_violations": m["retry_after_violations"],
             }

@@ -73,3 +73,33 @@ def test_the_herd_after_a_stall_and_retry_after_during_a_503_outage():
         errors.loc["fixed(5)", "before"], rel=0.1
     )
     assert errors.loc["retry_after(fixed(5))", "during"] < 300 / 30 * 1.1
+
+
+def test_clients_that_stopped_on_an_error_are_counted_and_drawn_apart_from_give_ups(retrying):
+    """Until strategies can stop on errors, a polling whose records say so by hand: the
+    errored jobs are their own column and share, the give-ups unchanged, and both plots
+    show them (a bar of their own, a square where the client stopped)."""
+    run, polled = retrying
+    before = polled["fiddler-py"]
+    per_job = before.per_job.copy()
+    kept = set(per_job.loc[~per_job["gave_up"], "job_id"])
+    ids = [j for j in retried_jobs(run, k=40) if j in kept][:2]
+    stopped = per_job["job_id"].isin(ids)
+    per_job.loc[stopped, ["errored", "t_seen", "seen_state"]] = [True, float("nan"), None]
+    erring = dataclasses.replace(before, per_job=per_job)
+    row, plain = watch_outcomes(erring).iloc[0], watch_outcomes(before).iloc[0]
+    assert row["errored"] == stopped.sum() > 0 and plain["errored"] == 0
+    assert row["errored_share"] == pytest.approx(row["errored"] / row["jobs"])
+    assert row["gave_up"] == plain["gave_up"]  # counted apart, not as give-ups
+    fig = outcomes_plot(watch_outcomes(erring))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "stopped on an error answer" in labels and not figure_problems(fig)
+    plain_fig = outcomes_plot(watch_outcomes(before))
+    assert "stopped on an error answer" not in [
+        t.get_text() for t in plain_fig.axes[0].get_legend().get_texts()
+    ]
+    drawn = watch_plot(run, erring, ids)
+    ax = drawn.axes[0]
+    squares = [ln for ln in ax.get_lines() if ln.get_marker() == "s" and len(ln.get_xdata())]
+    assert len(squares) == stopped.sum() and not figure_problems(drawn)
+    assert "errored" in [t.get_text() for t in ax.get_legend().get_texts()]

@@ -5,7 +5,7 @@ import pytest
 
 from sim.plots import slo_cost_plot
 from sim.recommend import NoCandidate, pareto_front, recommend, slo_ladder
-from sim.sweep import SweepError, load_data, parse_grid, sweep
+from sim.sweep import METRICS, SweepError, load_data, parse_grid, sweep
 
 DATA, SOURCE = load_data(None)
 DATA["horizon"] = 1800
@@ -139,3 +139,41 @@ def test_the_slo_ladder_picks_dearer_strategies_as_the_slo_tightens():
     ax = fig.axes[0]
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     assert [t.get_text() for t in ax.texts] == ["slow", "mid", "fast"]  # where it changes
+
+
+def test_a_strategy_that_errors_out_is_no_better_candidate_than_one_that_gives_up():
+    """``max_give_up_share`` bounds give-ups and errored watches together: a cheap
+    strategy whose clients stop on errors loses as one that gives up as often would."""
+    t = pd.DataFrame(
+        [("cheap-erring", 1, 2, 3.0, 0.0, 0.2), ("giver", 1.5, 2, 3.0, 0.2, 0.0),
+         ("half-half", 1.8, 2, 3.0, 0.03, 0.03), ("ok", 3, 9, 5.0, 0.01, 0.01)],
+        columns=["strategy", "load_mean", "load_max", "latency_p95", "gave_up_share",
+                 "errored_share"],
+    )  # fmt: skip
+    r = recommend(t, slo_p95=10.0, max_give_up_share=0.05)
+    assert r.best["strategy"] == "ok"
+    assert "gave up on 0.0% and errored on 20.0% of jobs > 5.0%" in r.why_not["cheap-erring"]
+    assert "gave up on 20.0% of jobs > 5.0%" in r.why_not["giver"]
+    assert "errored on 3.0%" in r.why_not["half-half"]  # each under the bound, not together
+    assert "1.0% gave up, 1.0% errored" in r.describe(10.0)
+    with pytest.raises(NoCandidate, match=r"gave up on 0.0% and errored on 20.0%"):
+        recommend(t.iloc[:1], slo_p95=10.0)
+    assert recommend(t, slo_p95=10.0, max_give_up_share=0.2).best["strategy"] == "cheap-erring"
+
+
+def test_a_sweep_row_counts_errored_jobs_apart_from_give_ups(monkeypatch):
+    """The ``errored_share`` column: the summary's errored jobs over the strategy's jobs,
+    beside (not inside) ``gave_up_share``."""
+    from sim import sweep as sweeping
+
+    def summary(_polling):
+        m = {"jobs": 40, "gave_up": 4, "errored": 10, "false_give_ups": 1}
+        m |= {"retry_after_violations": 0, "polls_per_job": {"mean": 3.0}}
+        m |= {"detection_latency_s": dict.fromkeys(("mean", "p50", "p95", "p99"), 1.0)}
+        m |= {"requests_per_second": dict.fromkeys(("mean", "p99", "max"), 2.0)}
+        return {"strategies": {"fixed(10)": m}}
+
+    monkeypatch.setattr("sim.polling_summary.polling_summary", summary)
+    (row,) = sweeping.run_point(DATA, SOURCE, ["fixed({t})"], {"t": 10}, "auto")
+    assert (row["gave_up_share"], row["errored_share"]) == (0.1, 0.25)
+    assert METRICS.index("errored_share") == METRICS.index("gave_up_share") + 1
