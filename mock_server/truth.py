@@ -42,6 +42,8 @@ class Pair:
     retry_after_violations: int = 0
     errors: int = 0  #: answers other than 200/304
     injected: int = 0  #: of which injected faults
+    #: its latest answer was an error: 4xx but 304, 5xx, no answer, an injected fault
+    last_error: bool = False
     era: int = 0  #: the snapshot it was last copied for (a snapshot's pairs never change)
 
     def copy(self, era: int) -> Pair:
@@ -58,6 +60,7 @@ class Pair:
             self.retry_after_violations,
             self.errors,
             self.injected,
+            self.last_error,
             era,
         )
 
@@ -173,16 +176,19 @@ class Truth:
         if injected is not None:
             self.injected[injected] += 1
         if http_status == 304 and shown is None:  # If-None-Match: *, nothing shown
+            p.last_error = False
             p.wasted += 1
             if not math.isnan(p.t_seen):
                 p.after_seen += 1
             return
         if http_status not in (200, 304) or shown is None:
+            p.last_error = True  # a client that stops here errored (truth_rows)
             if injected is not None:
                 p.injected += 1  # the scenario asked for it: not the server's failure
             else:
                 p.errors += 1
             return
+        p.last_error = False
         if not math.isnan(p.t_seen):
             p.after_seen += 1
         if shown in p.seen:

@@ -1,8 +1,9 @@
 """The ground truth's report, built from a snapshot in time linear in the pairs of client
 and job, so that the server can build it in a worker thread while it keeps answering.
 
-What each row says, and whether a client gave up or was cut off by the run's end:
-``mock_server.truth_rows``.
+What each row says, and whether a client gave up, errored (stopped after an error
+answer) or was cut off by the run's end: ``mock_server.truth_rows``. Per client and in
+all, ``gave_up``, ``errored`` and ``unfinished`` count those jobs, each apart.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ _SUMMED = {
     "requests_after_seen": "requests_after_seen",
     "retry_after_violations": "retry_after_violations",
     "gave_up": "gave_up",
+    "errored": "errored",
     "unfinished": "unfinished",
 }
 
@@ -175,6 +177,7 @@ def _summary(rows: list[dict]) -> dict:
         "requests_after_seen": sum(r["requests_after_seen"] for r in rows),
         "retry_after_violations": sum(r["retry_after_violations"] for r in rows),
         "gave_up": sum(r["gave_up"] for r in rows),
+        "errored": sum(r["errored"] for r in rows),
         "unfinished": sum(r["unfinished"] for r in rows),
         "detection_latency_s": _stats(lat),
     }
@@ -191,6 +194,7 @@ def _one(r: dict) -> dict:
         "requests_after_seen": r["requests_after_seen"],
         "retry_after_violations": r["retry_after_violations"],
         "gave_up": int(r["gave_up"]),
+        "errored": int(r["errored"]),
         "unfinished": int(r["unfinished"]),
         "detection_latency_s": _stats([lat]) if lat is not None else None,
     }

@@ -1,7 +1,8 @@
 """The ground truth's rows: what one client did about one job, read from a snapshot; and
-whether a client that never saw the job's end gave up on it, or was still on it when
-the run ended (unfinished). Its pace is its longest gap between two requests for the job
-(for a job asked about once: between any two of its requests); its allowance is
+whether a client that never saw the job's end gave up on it, errored (stopped after an
+error answer), or was still on it when the run ended (unfinished). Its pace is its
+longest gap between two requests for the job (for a job asked about once: between any
+two of its requests); its allowance is
 ``WATCHING`` times its pace (a backoff that doubles asks next at twice its last gap).
 
 - It moved on when it went on asking about other jobs for longer than its allowance
@@ -19,6 +20,12 @@ the run ended (unfinished). Its pace is its longest gap between two requests for
 
 A client polling several jobs at once moves on from none of them, so none of them is
 counted given up just because its latest request was for another.
+
+A client that stopped (by the rules above) right after an error answer for the job (a
+4xx other than 304, a 5xx, no answer, or any fault or outage answer the scenario
+injected) *errored* rather than gave up: it stopped on the error, as the SDK pollers do
+once their request-level retries are spent, where a give-up is its own deadline or count.
+Each row is exactly one of: seen the end, gave up, errored, unfinished.
 """
 
 from __future__ import annotations
@@ -57,10 +64,12 @@ def report_rows(
             job = known[job_id] = jobs(job_id)
         t_end, t_vis = job["t_end"], job["t_visible"]
         seen = p.t_seen == p.t_seen  # not NaN
-        gave_up = unfinished = False
+        gave_up = errored = unfinished = False
         if not seen:
-            gave_up = _gave_up(p, snap.clients[client], horizon, until, slack)
-            unfinished = not gave_up
+            stopped = _gave_up(p, snap.clients[client], horizon, until, slack)
+            errored = stopped and p.last_error
+            gave_up = stopped and not errored
+            unfinished = not stopped
         yield {
             "client": client,
             "job_id": str(job_id),
@@ -83,6 +92,7 @@ def report_rows(
             "errors": p.errors,
             "injected_errors": p.injected,
             "gave_up": gave_up,
+            "errored": errored,  #: stopped after an error answer: not a give-up
             "unfinished": unfinished,
         }
 

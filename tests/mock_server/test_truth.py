@@ -61,6 +61,7 @@ def naive_pairs(requests: list[tuple]) -> dict[tuple[str, int], dict]:
         p["polls"] += 1
         p.setdefault("first", t)
         p["last"] = t
+        p["last_status"] = status
         if status != 200:
             continue
         p["after"] += p["t_seen"] is not None
@@ -93,6 +94,7 @@ def naive_per_client(rows: list[dict]) -> list[dict]:
                 "requests_after_seen": sum(r["requests_after_seen"] for r in mine),
                 "retry_after_violations": sum(r["retry_after_violations"] for r in mine),
                 "gave_up": sum(r["gave_up"] for r in mine),
+                "errored": sum(r["errored"] for r in mine),
                 "unfinished": sum(r["unfinished"] for r in mine),
                 "detection_latency_s": stats,
             }
@@ -110,6 +112,7 @@ def test_the_report_of_many_clients_matches_a_naive_computation():
     out = truth.report(jobs.__getitem__, now=100.0)
     expected = naive_pairs(requests)
     assert len(out["jobs"]) == len(expected) > 1000
+    stops = {False: 0, True: 0}  #: gave up, errored
     for row in out["jobs"]:
         p = expected[row["client"], int(row["job_id"])]
         assert (row["polls"], row["wasted_polls"], row["requests_after_seen"]) == (
@@ -118,6 +121,11 @@ def test_the_report_of_many_clients_matches_a_naive_computation():
             p["after"],
         )
         assert row["t_seen"] == p["t_seen"] and row["watched_s"] == p["last"] - p["first"]
+        # stopped without seeing the end: errored after an error answer, else gave up
+        if row["errored"] or row["gave_up"]:
+            stops[row["errored"]] += 1
+            assert row["errored"] == (p["last_status"] != 200) != row["gave_up"]
+    assert stops[False] > 100 and stops[True] > 10
     assert out["clients"] == naive_per_client(out["jobs"])
     assert len(out["clients"]) == 300
     (everyone,) = naive_per_client([{**r, "client": "all"} for r in out["jobs"]])
