@@ -1,0 +1,55 @@
+"""azure-core 1.41.0's ``LROPoller`` (``LROBasePolling`` over a pipeline with its default
+``RetryPolicy``), run unchanged on a fake clock over every harness Script; what it does
+is exact (no jitter), so it is pinned here request by request."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conformance import azure_core_runner as azure
+from tests.conformance.harness import BY_NAME, SCRIPTS
+from tests.conformance.library_run import ENDED, ERRORED, POLLING
+
+HORIZON = 3600.0  #: azure's poller has no deadline: a job that never ends is cut off here
+
+#: (status request times, outcome, stop) per script: polls at once, then every 30 s or
+#: the 200's truthy Retry-After; an error answer retried 3 times (after 0, 1.6 and 3.2
+#: s, or the Retry-After) and then raised as HttpResponseError
+EXPECTED = {
+    "ends after 95 s": ((0, 30, 60, 90, 120), ENDED, 120),
+    "503 for 60 s": ((0, 0, 1.6, 4.8), ERRORED, 4.8),
+    "503 for 60 s, Retry-After 5": ((0, 5, 10, 15), ERRORED, 15),
+    "429 for 60 s": ((0, 0, 1.6, 4.8), ERRORED, 4.8),
+    "500 for 60 s": ((0, 0, 1.6, 4.8), ERRORED, 4.8),
+    "Retry-After 0 on 200s": ((0, 30, 60, 90, 120), ENDED, 120),  # 0 is falsy: 30 s
+    "Retry-After 7 on 200s": (tuple(range(0, 99, 7)), ENDED, 98),
+}
+
+
+@pytest.fixture(scope="module")
+def library():
+    """Each script's one run of the library (it has no randomness)."""
+    return {s.name: azure.run(s, horizon=HORIZON) for s in SCRIPTS}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_library_polls_at_once_then_every_30_s_and_raises_after_3_retries(library, name):
+    times, outcome, stop = EXPECTED[name]
+    run = library[name]
+    assert run.times == pytest.approx(times, abs=1e-9)
+    assert (run.outcome, run.stop) == (outcome, pytest.approx(stop, abs=1e-9))
+    assert (run.raised == "HttpResponseError") == (outcome == ERRORED)
+
+
+def test_the_library_never_stops_on_a_job_that_never_ends(library):
+    run = library["never ends"]
+    assert run.outcome == POLLING and run.raised == "Horizon"
+    assert run.times == pytest.approx(range(0, int(HORIZON), 30), abs=1e-9)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("name", ["ends after 95 s", "503 for 60 s, Retry-After 5"])
+def test_real_http_on_loopback_gives_what_the_transport_adapter_gives(library, name):
+    """The adapter stands for the socket faithfully: the same requests, times and end
+    through a real server on 127.0.0.1."""
+    assert azure.run_loopback(BY_NAME[name], horizon=HORIZON) == library[name]
