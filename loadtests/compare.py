@@ -10,7 +10,8 @@ sleeps and scheduling on this machine. The model runs first; its schedule drives
 swarm; the server's clock starts once the swarm is ready (``--start-in``).
 
 Load is counted at the server (its request log, simulated seconds); polls per job,
-detection latency and give-ups come from the server's ground truth, so both sides are
+detection latency, give-ups and errored jobs (a client that stopped on an error answer,
+counted apart from give-ups) come from the server's ground truth, so both sides are
 measured the same way the model measures them.
 """
 
@@ -38,14 +39,16 @@ METRICS = (
     ("latency_p50", "detection latency p50 (s)"),
     ("latency_p95", "detection latency p95 (s)"),
     ("gave_up", "give-ups"),
+    ("errored", "errored (stopped on an error)"),
 )
 ALL = "all"
 
 
 @dataclass
 class Side:
-    """One side of the comparison: a row per job (strategy, polls, gave_up,
-    detection_latency) and status requests per simulated second, per strategy."""
+    """One side of the comparison: a row per job (strategy, polls, gave_up, errored,
+    detection_latency; a frame without ``errored`` has none) and status requests per
+    simulated second, per strategy."""
 
     jobs: pd.DataFrame
     per_second: dict[str, np.ndarray]
@@ -69,6 +72,7 @@ def metrics(side: Side, strategy: str, span: float) -> dict[str, float | None]:
         "latency_p50": float(np.percentile(lat, 50)) if len(lat) else None,
         "latency_p95": float(np.percentile(lat, 95)) if len(lat) else None,
         "gave_up": float(jobs["gave_up"].sum()),
+        "errored": float(jobs["errored"].eq(True).sum()) if "errored" in jobs else 0.0,
     }
 
 
@@ -100,7 +104,7 @@ def predict(scenario: Scenario) -> tuple[Side, pd.DataFrame, float]:
     schedule = pd.DataFrame(
         {"job_id": jobs["job_id"] + 1, "start": jobs["watch_start"], "strategy": jobs["strategy"]}
     ).sort_values("start")
-    side = Side(jobs[["strategy", "polls", "gave_up", "detection_latency"]], per_second)
+    side = Side(jobs[["strategy", "polls", "gave_up", "errored", "detection_latency"]], per_second)
     return side, schedule, polling.end
 
 
@@ -112,6 +116,7 @@ def measured_side(live: Live, schedule: pd.DataFrame) -> Side:
             "strategy": [r["client"] for r in rows],
             "polls": [r["polls"] for r in rows],
             "gave_up": [r["gave_up"] for r in rows],
+            "errored": [bool(r.get("errored")) for r in rows],
             "detection_latency": [r["detection_latency_s"] for r in rows],
         }
     ).astype({"detection_latency": float})

@@ -26,8 +26,9 @@ USERS: list[dict] = []  #: each polling user of this process and its strategy
 
 
 def summary_rows() -> list[dict]:
-    """Per strategy: jobs, polls per job, detection latency p50/p95/max, give-ups: the
-    rows of the web UI's Polling tab and of its CSV."""
+    """Per strategy: jobs, polls per job, detection latency p50/p95/max, give-ups and
+    errored jobs (the client stopped on an error answer), apart: the rows of the web UI's
+    Polling tab and of its CSV."""
     out = []
     for strategy in sorted({o["strategy"] for o in OUTCOMES}):
         mine = [o for o in OUTCOMES if o["strategy"] == strategy]
@@ -45,6 +46,7 @@ def summary_rows() -> list[dict]:
                 "latency_p50": q(0.5),
                 "latency_p95": q(0.95),
                 "gave_up": sum(bool(o["gave_up"]) for o in mine),
+                "errored": sum(bool(o.get("errored")) for o in mine),
             }
         )
     return out
@@ -57,6 +59,7 @@ COLUMNS = [
     ("latency_p50", "Detection latency p50 (sim. s)"),
     ("latency_p95", "p95"),
     ("gave_up", "Gave up"),
+    ("errored", "Errored"),
 ]
 
 
@@ -150,8 +153,10 @@ def _write(environment, **_) -> None:
 
 #: ``job_id`` is the server's (as its ground truth names the job), ``shown_id`` the id the
 #: dialect showed and the client polled (the same digits, or a UUID, ...)
+#: ``errored``: the client stopped on an error answer (after its request-level retries),
+#: apart from ``gave_up`` (its stop: a deadline, a number of polls)
 JOB_FIELDS = ["user", "strategy", "job_id", "polls", "wasted_polls", "gave_up", "seen_state"]
-JOB_FIELDS += ["latency_s", "retry_after_violations", "errors", "late_s", "shown_id"]
+JOB_FIELDS += ["latency_s", "retry_after_violations", "errors", "late_s", "shown_id", "errored"]
 
 
 def write_jobs(path: Path) -> None:
@@ -189,9 +194,10 @@ def add_to_html_report(path: Path) -> None:
     section = (
         '<section id="pollsim" style="font-family:sans-serif;margin:2em">'
         "<h2>Polling (pollsim): what the jobs came to</h2>"
-        "<p>Per strategy: jobs watched to the end or given up on, polls per job, detection "
-        "latency (simulated seconds, from the finished_at the server reported) and "
-        "give-ups. Not counted among the requests above.</p>"
+        "<p>Per strategy: jobs watched to the end, given up on or stopped on an error, "
+        "polls per job, detection latency (simulated seconds, from the finished_at the "
+        "server reported), give-ups and errored jobs (the client stopped on an error "
+        "answer). Not counted among the requests above.</p>"
         f'<table style="border-collapse:collapse" cellpadding="6"><tr>{head}</tr>{body}'
         "</table></section>"
     )
@@ -219,4 +225,5 @@ def outcome_row(user: str, strategy: Strategy, outcome: Outcome, late: float = 0
         "errors": r.errors,
         "late_s": f"{late:.3f}",
         "shown_id": outcome.shown_id,
+        "errored": r.errored,
     }

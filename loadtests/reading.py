@@ -46,12 +46,20 @@ class LoadTest:
     @cached_property
     def watched(self) -> pd.DataFrame:
         """The jobs the clients finished watching: each client's record (``polls``,
-        ``latency_s``, ``gave_up``) beside the server's (``polls_server``,
-        ``detection_latency_s``, ``gave_up_server``) and the job's truth."""
+        ``latency_s``, ``gave_up``, ``errored``) beside the server's (``polls_server``,
+        ``detection_latency_s``, ``gave_up_server``, ``errored_server``) and the job's
+        truth."""
         truth = self.truth.rename(
-            columns={"client": "user", "polls": "polls_server", "gave_up": "gave_up_server"}
+            columns={
+                "client": "user",
+                "polls": "polls_server",
+                "gave_up": "gave_up_server",
+                "errored": "errored_server",
+            }
         )
-        keep = ["user", "job_id", "strategy", "polls", "latency_s", "gave_up"]
+        if "errored_server" not in truth:  # a server older than errored watches
+            truth["errored_server"] = False
+        keep = ["user", "job_id", "strategy", "polls", "latency_s", "gave_up", "errored"]
         return self.clients[keep].merge(truth, on=["user", "job_id"], how="inner")
 
 
@@ -83,6 +91,9 @@ def read(folder: str | Path) -> LoadTest:
     if len(truth):
         truth["job_id"] = truth["job_id"].astype(str)
     clients["gave_up"] = clients["gave_up"].astype(str) == "True"
+    # a jobs.csv written before errored watches were counted has no column: none errored
+    clients["errored"] = clients.get("errored", pd.Series(False, index=clients.index))
+    clients["errored"] = clients["errored"].astype(str) == "True"
     locust = pd.read_csv(_need(folder, "locust_stats.csv"))
     history = pd.read_csv(folder / "locust_stats_history.csv")
     history = history[history["Name"] == "Aggregated"].copy()
@@ -100,7 +111,8 @@ def _q(x: pd.Series, q: float) -> float:
 
 def side_by_side(lt: LoadTest) -> pd.DataFrame:
     """Per strategy, the clients' own figures beside the server's ground truth for the
-    same jobs: jobs, polls per job, detection latency p50/p95 (simulated s), give-ups."""
+    same jobs: jobs, polls per job, detection latency p50/p95 (simulated s), give-ups and
+    errored jobs (the client stopped on an error answer), each counted apart."""
     rows = []
     for strategy, w in lt.watched.groupby("strategy"):
         rows.append(
@@ -115,6 +127,8 @@ def side_by_side(lt: LoadTest) -> pd.DataFrame:
                 "latency_p95_server": _q(w["detection_latency_s"], 0.95),
                 "gave_up_clients": int(w["gave_up"].sum()),
                 "gave_up_server": int(w["gave_up_server"].astype(bool).sum()),
+                "errored_clients": int(w["errored"].sum()),
+                "errored_server": int(w["errored_server"].astype(bool).sum()),
             }
         )
     return pd.DataFrame(rows).set_index("strategy")
@@ -165,7 +179,7 @@ def predict(lt: LoadTest, rtt: float | None = None) -> pd.DataFrame:
     server ran it) polled in the model by the same strategy, from its submission, with
     the clients' round trip (``round_trip`` unless given). A row per job: ``user``,
     ``job_id``, ``strategy``, and the model's ``polls``, ``t_seen``,
-    ``detection_latency`` and ``gave_up``."""
+    ``detection_latency``, ``gave_up`` and ``errored``."""
     w = lt.watched
     if "submit" not in w or "shown" not in w:
         raise LoadTestError(
@@ -177,9 +191,8 @@ def predict(lt: LoadTest, rtt: float | None = None) -> pd.DataFrame:
         tls = [_timeline(r) for _, r in rows.iterrows()]
         spec = ClientSpec(((parse_strategy(str(strategy)), 1.0),), rtt=rtt)
         jobs = poll(tls, spec, ServerSpec(), seed=1, end=lt.end).jobs_frame()
-        jobs = jobs[["job_id", "polls", "t_seen", "detection_latency", "gave_up"]].assign(
-            job_id=jobs["job_id"].astype(str), strategy=strategy
-        )
+        columns = ["job_id", "polls", "t_seen", "detection_latency", "gave_up", "errored"]
+        jobs = jobs[columns].assign(job_id=jobs["job_id"].astype(str), strategy=strategy)
         parts.append(rows[["user", "job_id"]].merge(jobs, on="job_id"))
     return pd.concat(parts, ignore_index=True)
 
@@ -187,7 +200,8 @@ def predict(lt: LoadTest, rtt: float | None = None) -> pd.DataFrame:
 def comparison(lt: LoadTest, model: pd.DataFrame) -> pd.DataFrame:
     """Per strategy, the measurement (the server's ground truth) beside the model's
     prediction (``predict``) for the same jobs: polls per job and detection latency
-    p50/p95, with the model's error."""
+    p50/p95, with the model's error; and give-ups and errored jobs, counts measured and
+    predicted (no ratio: the model may rightly predict none)."""
     w = lt.watched
     rows = []
     for strategy, m in model.groupby("strategy"):
@@ -202,5 +216,10 @@ def comparison(lt: LoadTest, model: pd.DataFrame) -> pd.DataFrame:
             row[f"{name}_measured"] = float(measured)
             row[f"{name}_model"] = float(predicted)
             row[f"{name}_error"] = float(predicted / measured - 1) if measured else math.nan
+        for name, measured, predicted in (
+            ("gave_up", mine["gave_up_server"].astype(bool).sum(), m["gave_up"].eq(True).sum()),
+            ("errored", mine["errored_server"].astype(bool).sum(), m["errored"].eq(True).sum()),
+        ):
+            row[f"{name}_measured"], row[f"{name}_model"] = int(measured), int(predicted)
         rows.append(row)
     return pd.DataFrame(rows).set_index("strategy")

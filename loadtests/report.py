@@ -125,6 +125,7 @@ def write(out: Path, summary: dict) -> Path:
             s["jobs"],
             _cell(s["polls_per_job"], ".1f"),
             s["gave_up"],
+            s.get("errored", 0),
             _cell(s.get("unfinished"), "d"),
             _cell(lat["p50"], ".2f"),
             _cell(lat["p95"], ".2f"),
@@ -150,11 +151,12 @@ td:first-child,th:first-child{{text-align:left}}.warn{{color:#a00;font-weight:bo
 <h1>pollsim loadtest</h1>
 {warnings}
 <table><tr><th>strategy</th><th>jobs</th><th>polls/job</th><th>gave up</th>
-<th>unfinished</th><th>latency p50 (s)</th><th>p95 (s)</th></tr>
+<th>errored</th><th>unfinished</th><th>latency p50 (s)</th><th>p95 (s)</th></tr>
 {"".join(rows)}
 </table>
-<p>{served} Jobs are those the clients finished watching (seen to an end, or given up
-on); unfinished ones were still being watched when the run ended, and are neither.
+<p>{served} Jobs are those the clients finished watching (seen to an end, given up on,
+or errored: the client stopped on an error answer, which is not a give-up); unfinished
+ones were still being watched when the run ended, and are none of these.
 {_failures(summary.get("failures", {}))} Latencies are in simulated seconds, as the
 clients measured them against the end the server reported; the server's own account is
 in truth.json, Locust's in locust.html.</p>

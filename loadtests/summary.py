@@ -1,7 +1,8 @@
 """The summary of a ``pollsim loadtest`` run, from its folder and the server's ground
 truth: per strategy the jobs the clients finished watching, their polls, detection
-latency and give-ups, and apart from those the jobs the end of the run cut off
-(unfinished); the server's requests; the submissions and polls that failed."""
+latency, give-ups and errored jobs (stopped on an error answer), and apart from those
+the jobs the end of the run cut off (unfinished); the server's requests; the submissions
+and polls that failed."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def _rows(path: Path) -> list[dict]:
 
 def summarise(out: Path, report: dict | None, names: tuple[str, str]) -> dict:
     """Per strategy: jobs finished, polls per job, detection latency p50/p95 (simulated
-    seconds, as the clients measured them), give-ups, and unfinished jobs (None where
+    seconds, as the clients measured them), give-ups, errored jobs (the client stopped on
+    an error answer; 0 in a jobs.csv written before they were counted), and unfinished
+    jobs (None where
     the server's truth is missing); the server's requests; failures (``names``: what
     Locust counted submissions and polls under, see ``loadtests.failures.count``)."""
     rows = _rows(out / "jobs.csv")
@@ -52,6 +55,7 @@ def summarise(out: Path, report: dict | None, names: tuple[str, str]) -> dict:
             "jobs": len(mine),
             "polls_per_job": sum(int(r["polls"]) for r in mine) / len(mine) if mine else None,
             "gave_up": sum(r["gave_up"] == "True" for r in mine),
+            "errored": sum(r.get("errored") == "True" for r in mine),
             "unfinished": None if cut is None else cut.get(strategy, 0),
             "detection_latency_s": {"p50": _q(lat, 0.5), "p95": _q(lat, 0.95)},
         }

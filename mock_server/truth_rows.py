@@ -2,8 +2,8 @@
 whether a client that never saw the job's end gave up on it, errored (stopped after an
 error answer), or was still on it when the run ended (unfinished). Its pace is its
 longest gap between two requests for the job (for a job asked about once: between any
-two of its requests); its allowance is
-``WATCHING`` times its pace (a backoff that doubles asks next at twice its last gap).
+two of its requests); its allowance is ``WATCHING`` times its pace (a backoff that
+doubles asks next at twice its last gap).
 
 - It moved on when it went on asking about other jobs for longer than its allowance
   after its last request for this one: it gave up on this job, whether or not the job
