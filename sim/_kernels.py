@@ -33,18 +33,20 @@ def _search(a, x):
 
 @njit(cache=True, nogil=True)
 def walk(
-    lo, hi, counts, done, active, rows, waits, thresholds, start, now, shown, seen, polls,
+    lo, hi, counts, done, active, rows, waits, thresholds, aheads, wakes, start, now, shown,
+    seen, polls,
     wasted, t_seen, seen_code, gave_up, end, times, codes, ended, half, stop_at, terminal_bits,
     late,
 ):  # fmt: skip
     """Advance the clients ``active`` (indices into the per-client arrays) through a
     block of attempts, ``waits[i, r]`` being client ``active[r]``'s wait at the block's
     attempt ``i``, exactly as the SimPy poller does: give up once the time watched
-    reaches the attempt's threshold, stop watching a job that never ends at the end of
-    the run, else send, read what the API shows on arrival, and finish on a terminal
-    state. Clients ``active[lo:hi]`` only, so threads can take a share each; ``done``
-    marks which finished, and ``late[0]`` the latest arrival past the end of ``counts``
-    (the run may not reach so far: the caller refuses it)."""
+    reaches the attempt's threshold (or, for a stop checked ahead, once the wait would
+    end past ``aheads[i]``), stop watching a job that never ends at the end of the run,
+    give up on waking past ``wakes[i]``, else send, read what the API shows on arrival,
+    and finish on a terminal state. Clients ``active[lo:hi]`` only, so threads can take
+    a share each; ``done`` marks which finished, and ``late[0]`` the latest arrival past
+    the end of ``counts`` (the run may not reach so far: the caller refuses it)."""
     width = waits.shape[0]
     seconds = counts.shape[0]
     cols = times.shape[1]
@@ -59,9 +61,20 @@ def walk(
                 end[j] = t
                 done[r] = True
                 break
-            sent = t + waits[i, r]
+            w = waits[i, r]
+            if aheads[i] < np.inf and round(t - s + w, 9) > aheads[i]:
+                gave_up[j] = True
+                end[j] = t
+                done[r] = True
+                break
+            sent = t + w
             if sent >= stop_at and not ended[row]:
                 end[j] = sent  # the job never ends: stop watching at the end of the run
+                done[r] = True
+                break
+            if wakes[i] < np.inf and round(sent - s, 9) > wakes[i]:
+                gave_up[j] = True
+                end[j] = sent
                 done[r] = True
                 break
             arrive = sent + half
@@ -89,11 +102,13 @@ def walk(
 
 @njit(cache=True, nogil=True)
 def on_schedule(
-    lo, hi, counts, rows, start, sent, arrive, back, limit, can_give_up, times, codes, ended,
-    t_vis, stop_at, half, polls, wasted, seen, t_seen, seen_code, gave_up, end,
+    lo, hi, counts, rows, start, sent, arrive, back, limit, can_give_up, woke, times, codes,
+    ended, t_vis, stop_at, half, polls, wasted, seen, t_seen, seen_code, gave_up, end,
 ):  # fmt: skip
     """Every client polls at the same offsets from its start (``sent``, ``arrive``,
-    ``back``) and gives up after ``limit`` polls if ``can_give_up``: per client, a binary
+    ``back``) and gives up after ``limit`` polls if ``can_give_up`` (on waking at offset
+    ``woke`` if that is not nan, which must come before the end of the run for a job
+    that never ends; else after its last answer): per client, a binary
     search for the first poll that sees the end, one per timeline entry for the states
     seen, and the arrivals counted per second. Clients ``lo:hi`` only."""
     n_sched = len(arrive)
@@ -113,6 +128,8 @@ def on_schedule(
         else:
             p = min(limit, stuck_polls)
         gave = (not sees) and can_give_up and (ended[row] or stuck_polls >= limit)
+        if gave and not ended[row] and not np.isnan(woke) and s + woke >= stop_at:
+            gave = False  # the run ended before the client woke to give up
         polls[j] = p
         gave_up[j] = gave
         if sees:
@@ -123,10 +140,14 @@ def on_schedule(
             while ix + 1 < cols and times[row, ix + 1] <= t_seen[j] - half:
                 ix += 1
             seen_code[j] = codes[row, ix]
+        elif gave and not np.isnan(woke):
+            end[j] = s + woke
         elif gave:
             end[j] = s + (back[p - 1] if p > 0 else 0.0)
+        elif p < len(sent):
+            end[j] = s + sent[p]
         else:
-            end[j] = s + (sent[p] if p < len(sent) else np.inf)
+            end[j] = np.inf if np.isnan(woke) else s + woke
         # a state shown was seen if a poll reached the server while it showed
         bits = 0
         first = 0  # before anything shows, the API answers with the first state

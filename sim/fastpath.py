@@ -157,7 +157,7 @@ def _jittered_share(
     be). The polls of each block are taken from ``budget``."""
     n, half = len(rows), rtt / 2
     spent = 0
-    wait, stop, first = strategy.wait, strategy.stop, strategy.first
+    wait, stop, first, shift = strategy.wait, strategy.stop, strategy.first, strategy.wait_shift
     now, prev, shown = start.copy(), np.zeros(n), np.zeros(n, dtype=np.int64)
     counts = holder[0]
     active = np.arange(lo, hi)
@@ -172,10 +172,11 @@ def _jittered_share(
             waits[0], skip = float(first), 1
             p = waits[0]
         if skip < width:
-            wait.fill(attempt + skip, p, rng, waits[skip:])
+            wait.fill(attempt + skip - shift, p, rng, waits[skip:])
         if attempt > limits.MAX_POLLS:
             raise StuckPoller(strategy.label)
-        thresholds = stop.thresholds(np.arange(attempt, attempt + width))
+        block = np.arange(attempt, attempt + width)
+        thresholds, aheads, wakes = stop.thresholds(block), stop.aheads(block), stop.wakes(block)
         reach = float(now[active].max() + waits.sum(axis=0).max()) + width * rtt
         if reach >= len(counts) - 1 and len(counts) < _most_seconds():
             grown = int(min(reach, _most_seconds())) + 2 - len(counts)
@@ -183,7 +184,7 @@ def _jittered_share(
             holder[0] = counts
         done, late = np.zeros(m, dtype=bool), np.zeros(1)
         kernels.walk(
-            0, m, counts, done, active, rows, waits, thresholds, start, now, shown,
+            0, m, counts, done, active, rows, waits, thresholds, aheads, wakes, start, now, shown,
             out["seen"], out["polls"], out["wasted"], out["t_seen"], out["seen_code"],
             out["gave_up"], out["end"], matrix.times, matrix.codes, matrix.ended,
             half, stop_at, TERMINAL_BITS, late,
@@ -202,25 +203,33 @@ def _jittered_share(
 def _schedule(strategy: Strategy, half: float, horizon: float):
     """One client's poll times, relative to its start, for a strategy whose waits are the
     same for every client: when each poll is sent and reaches the server, when each answer
-    is back, and after how many polls the client gives up (None: it never does). Enough
+    is back, and after how many polls the client gives up (None: it never does), and when
+    (None: when the last answer is back; a stop checked on waking gives up then). Enough
     polls to watch for ``horizon`` seconds."""
-    if strategy.wait.constant is not None:
+    if strategy.wait.constant is not None and strategy.stop.checks <= {"poll"}:
         return _constant_schedule(strategy, half, horizon)
     sent, arrive, back = [], [], []
     now, attempt, prev = 0.0, 0, None
-    state_of = strategy.wait
+    stop = strategy.stop
+
+    def done(gave_up: bool, at: float | None = None):
+        k = attempt if gave_up else None
+        return np.array(sent), np.array(arrive), np.array(back), k, at
+
     while True:
-        if strategy.stop(PollState(attempt, round(now, 9))):
-            return np.array(sent), np.array(arrive), np.array(back), attempt
+        state = PollState(attempt, round(now, 9), prev_delay=prev)
+        if stop(state):
+            return done(True)
         if now > horizon:
-            return np.array(sent), np.array(arrive), np.array(back), None
-        if attempt == 0 and strategy.first is not None:
-            w = float(strategy.first)
-        else:
-            w = state_of(PollState(attempt, round(now, 9), prev_delay=prev), None)
+            return done(False)
+        w = strategy.next_delay(state, None)
+        if w is None:  # a stop checked ahead of the sleep
+            return done(True)
         if attempt >= limits.MAX_POLLS:
             raise StuckPoller(strategy.label)
         t = now + w
+        if strategy.gives_up_on_waking(attempt, t):
+            return done(True, t)
         sent.append(t)
         t = t + half if half else t
         arrive.append(t)
@@ -261,7 +270,8 @@ def _constant_schedule(strategy: Strategy, half: float, horizon: float):
         if ends:
             rows = np.concatenate(parts)
             gave_up = len(stop) and int(stop[0]) == cut
-            return rows[:, 0], rows[:, 1], rows[:, 2], (attempt + cut if gave_up else None)
+            k = attempt + cut if gave_up else None
+            return rows[:, 0], rows[:, 1], rows[:, 2], k, None
         now, attempt = float(times[-1]), attempt + SCHEDULE_BLOCK
 
 
@@ -294,7 +304,7 @@ def _same_schedule(
     half = rtt / 2
     t_vis = np.where(matrix.ended[rows], matrix.t_vis[rows], np.inf)
     horizon = float(np.max(np.where(np.isfinite(t_vis), t_vis, stop_at) - start, initial=0))
-    sent, arrive, back, give_up = _schedule(strategy, half, horizon + rtt + 1)
+    sent, arrive, back, give_up, woke = _schedule(strategy, half, horizon + rtt + 1)
     limit = len(arrive) if give_up is None else give_up
     reach = float(start.max(initial=0)) + (float(arrive[limit - 1]) if limit else 0.0)
     if reach >= _most_seconds():
@@ -303,9 +313,9 @@ def _same_schedule(
     counts = threads.counts(int(reach) + 2)
     threads.run(
         kernels.on_schedule, len(rows), counts, rows, start, sent, arrive, back, limit,
-        give_up is not None, matrix.times, matrix.codes, matrix.ended, matrix.t_vis, stop_at,
-        half, out["polls"], out["wasted"], out["seen"], out["t_seen"], out["seen_code"],
-        out["gave_up"], out["end"],
+        give_up is not None, np.nan if woke is None else woke, matrix.times, matrix.codes,
+        matrix.ended, matrix.t_vis, stop_at, half, out["polls"], out["wasted"], out["seen"],
+        out["t_seen"], out["seen_code"], out["gave_up"], out["end"],
     )  # fmt: skip
     return counts.sum(axis=0)
 

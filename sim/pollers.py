@@ -8,7 +8,7 @@ run before, since no job depends on who polls it.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -20,7 +20,7 @@ from sim.distributions import Constant, Distribution
 from sim.limits import LimitError
 from sim.states import JOB_TERMINAL
 from sim.status_server import NO_ANSWER, Response, StatusServer
-from sim.strategies import PollState, Strategy
+from sim.strategies import PollState, Strategy, Wait
 from sim.timelines import Timeline
 
 _TERMINAL = {s.value for s in JOB_TERMINAL}
@@ -158,14 +158,20 @@ def watch(
     and is sent the time after the sleep, and ``(ASK, last status it was told)``, and is
     sent ``(answer, time)``; it returns its PollRecord. A SimPy process or a plain loop
     drives it (``poller``, ``direct``); ``budget`` holds the polls the run has left.
-    StuckPoller past ``limits.MAX_POLLS`` polls, TooManyPolls past the budget."""
+
+    A poll is one or more requests: a failed one is retried per ``strategy.retries``
+    before the answer stands; every request counts in ``polls`` (the load), while the
+    strategy's stop counts polls. An error that stands ends the watch as ``errored``
+    where ``strategy.on_error`` says so. StuckPoller past ``limits.MAX_POLLS`` requests,
+    TooManyPolls past the budget."""
     now = start
     last: str | None = None
     state = PollState()
     seen: set[str] = set()
-    polls = wasted = violations = errors = 0
+    attempts = polls = wasted = violations = errors = 0
     not_before = -math.inf
     t_seen, seen_state, gave_up, errored = math.nan, None, False, False
+    retrying = strategy.retries
     while True:
         delay = strategy.next_delay(state, rng)
         if delay is None:
@@ -175,20 +181,44 @@ def watch(
             now = yield SLEEP, delay
         if now >= stop_at and not tl.ended:
             break  # the job never ends: stop watching at the end of the run
-        if now < not_before:
-            violations += 1
-        if polls >= limits.MAX_POLLS:
-            raise StuckPoller(label)
-        if budget is not None:
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise TooManyPolls()
-        polls += 1
-        if half:
-            now = yield SLEEP, half
-        resp, now = yield ASK, last
-        if half and resp.http is not None:
-            now = yield SLEEP, half
+        if strategy.gives_up_on_waking(attempts, now - start):
+            gave_up = True
+            break
+        first_request, tries, prev = now, 0, None
+        while True:  # the requests of one poll
+            if now < not_before:
+                violations += 1
+            if polls >= limits.MAX_POLLS:
+                raise StuckPoller(label)
+            if budget is not None:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise TooManyPolls()
+            polls += 1
+            if half:
+                now = yield SLEEP, half
+            resp, now = yield ASK, last
+            if half and resp.http is not None:
+                now = yield SLEEP, half
+            if resp.retry_after is not None:
+                not_before = now + resp.retry_after
+            if resp.http in _OK:
+                break
+            errors += 1
+            if retrying is None:
+                break
+            answer = PollState(attempts, 0.0, None, resp.http, resp.retry_after, None, prev)
+            again = retrying.delay(tries, answer, round(now - first_request, 9), rng)
+            if again is None:
+                break
+            tries, prev = tries + 1, again
+            if again > 0:
+                now = yield SLEEP, again
+            if now >= stop_at and not tl.ended:
+                break
+        if resp.http not in _OK and now >= stop_at and not tl.ended:
+            break
+        attempts += 1
         if resp.http in _OK:
             if resp.status in seen:
                 wasted += 1
@@ -197,12 +227,11 @@ def watch(
             if resp.status in _TERMINAL:
                 t_seen, seen_state = now, resp.status
                 break
-        else:
-            errors += 1
-        if resp.retry_after is not None:
-            not_before = now + resp.retry_after
+        elif strategy.stops_on(resp.http):
+            errored = True
+            break
         state = PollState(
-            polls,
+            attempts,
             round(now - start, 9),  # so that 30 waits of 2 s make 60 s, not 59.99...
             resp.status if resp.http in _OK else None,
             resp.http,
@@ -226,6 +255,47 @@ def watch(
         violations,
         errors,
     )
+
+
+class Replay(NamedTuple):
+    """One client's watch against a scripted server: when each request reached it, what
+    the client counted, and when it stopped (saw the end, gave up or errored)."""
+
+    times: list[float]
+    record: PollRecord
+    end: float
+
+
+def replay(
+    strategy: Strategy | Wait,
+    answer: Callable[[float], Response],
+    rng: np.random.Generator | None = None,
+    rtt: float = 0.0,
+    horizon: float = math.inf,
+) -> Replay:
+    """Watch one job per ``strategy`` from time 0, the server answering a request that
+    reaches it at ``t`` with ``answer(t)``: how the preset behaves on a schedule of
+    answers, to compare with a library's own poller on the same schedule (the
+    conformance tests). ``horizon``: stop watching a job that never ends then."""
+    tl = Timeline(0, "replay", 0.0, math.inf, math.inf, "unknown")
+    if not isinstance(strategy, Strategy):  # a bare wait, such as fixed(5)
+        strategy = Strategy(strategy)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    core = watch(tl, strategy, strategy.label, rtt / 2, 0.0, horizon, rng)
+    times: list[float] = []
+    now = 0.0
+    try:
+        command, arg = next(core)
+        while True:
+            if command is SLEEP:
+                now += arg
+                command, arg = core.send(now)
+            else:
+                times.append(now)
+                command, arg = core.send((answer(now), now))
+    except StopIteration as done:
+        record = done.value
+    return Replay(times, record, now)
 
 
 def poller(

@@ -8,6 +8,7 @@ True
 
 from sim.strategies.poll import Strategy, poll
 from sim.strategies.presets import PRESETS
+from sim.strategies.retries import retries
 from sim.strategies.state import PollState, make_state
 from sim.strategies.stops import Stop, after_delay, after_polls, never, stop_all, stop_any
 from sim.strategies.text import StrategyError, parse_strategy
@@ -49,6 +50,7 @@ __all__ = [
     "per_status",
     "poll",
     "progress",
+    "retries",
     "retry_after",
     "stop_all",
     "stop_any",

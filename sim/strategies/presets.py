@@ -3,6 +3,8 @@ people actually run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sim.strategies.poll import Strategy
 from sim.strategies.stops import after_delay, after_polls
 from sim.strategies.waits import (
@@ -16,7 +18,7 @@ from sim.strategies.waits import (
 
 
 def _named(name: str, s: Strategy) -> Strategy:
-    return Strategy(s.wait, s.stop, s.first, s.long_poll, name=name)
+    return replace(s, name=name)
 
 
 PRESETS: dict[str, Strategy] = {

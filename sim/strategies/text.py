@@ -26,6 +26,7 @@ from sim.strategies import stops, waits
 from sim.strategies._values import short
 from sim.strategies.poll import Strategy, poll
 from sim.strategies.presets import PRESETS
+from sim.strategies.retries import retries as request_retries
 from sim.strategies.stops import Stop
 from sim.strategies.waits import Wait
 
@@ -35,7 +36,11 @@ class StrategyError(ValueError):
 
 
 _DURATION_ARGS = {"seconds", "start", "step", "max", "initial", "low", "high", "min", "base"}
-_DURATION_ARGS |= {"first", "long_poll"}
+_DURATION_ARGS |= {"first", "long_poll", "within"}
+#: arguments that take a word, not a duration: after_delay's check, poll's on_error
+_WORD_ARGS = {"check", "on_error"}
+#: arguments that take True or False
+_FLAG_ARGS = {"retry_after", "ignore_zero"}
 
 CALLS: dict[str, Callable] = {
     "fixed": waits.fixed,
@@ -52,6 +57,7 @@ CALLS: dict[str, Callable] = {
     "after_delay": stops.after_delay,
     "after_polls": stops.after_polls,
     "never": stops.never,
+    "retries": request_retries,
     "poll": poll,
 }
 
@@ -127,6 +133,8 @@ class _Builder:
                     result = left & right
             except TypeError:
                 result = NotImplemented
+            except ValueError as exc:  # e.g. & of stops checked at different moments
+                raise self.fail(node, str(exc)) from None
             if result is NotImplemented or result is None:
                 op = {ast.Add: "+", ast.BitOr: "|", ast.BitAnd: "&"}[type(node.op)]
                 raise self.fail(node, f"cannot combine {_kind(left)} {op} {_kind(right)}")
@@ -164,6 +172,17 @@ class _Builder:
             raise self.fail(node, str(exc)) from None
 
     def argument(self, node: ast.AST, key: str | None):
+        if key in _WORD_ARGS:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                return node.value
+            example = "check='ahead'" if key == "check" else "on_error='stop'"
+            raise self.fail(node, f"{key} takes a word in quotes, e.g. {example}")
+        if key in _FLAG_ARGS:
+            if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+                return node.value
+            raise self.fail(node, f"{key} takes True or False")
+        if key == "on" and isinstance(node, ast.List | ast.Tuple):
+            return tuple(self.status(e) for e in node.elts)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
                 return parse_duration(node.value)
@@ -179,6 +198,12 @@ class _Builder:
         if isinstance(node, ast.Name) and node.id == "inf":
             return float("inf")
         return self.build(node)
+
+    def status(self, node: ast.AST) -> int:
+        """An HTTP status in retries' ``on`` list."""
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        raise self.fail(node, "on takes HTTP statuses, e.g. on=[429, 503] (0: no answer)")
 
 
 def _kind(value: object) -> str:

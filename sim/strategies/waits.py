@@ -428,21 +428,30 @@ class per_status(Wait):
 
 @dataclass(frozen=True, repr=False)
 class retry_after(Wait):
-    """The server's Retry-After when it sends one (it wins), else the inner wait."""
+    """The server's Retry-After when it sends one (it wins), else the inner wait. With
+    ``ignore_zero``, a Retry-After of 0 counts as none, as azure-core's LRO poller
+    reads it (``if delay:``): it then waits its default rather than polling at once."""
 
     inner: Wait
+    ignore_zero: bool = False
     open_loop = False
 
     def __post_init__(self) -> None:
         need_wait("retry_after", "inner", self.inner)
+        if not isinstance(self.ignore_zero, bool):
+            raise ValueError(
+                f"retry_after: ignore_zero must be True or False, found {short(self.ignore_zero)}"
+            )
 
     def __call__(self, state, rng):
-        if state.retry_after is not None:
-            return float(state.retry_after)
+        hint = state.retry_after
+        if hint is not None and not (self.ignore_zero and hint == 0):
+            return float(hint)
         return self.inner(state, rng)
 
     def __str__(self) -> str:
-        return f"retry_after({self.inner})"
+        zero = ", ignore_zero=True" if self.ignore_zero else ""
+        return f"retry_after({self.inner}{zero})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -484,7 +493,8 @@ class at_once_on_error(Wait):
         need_wait("at_once_on_error", "inner", self.inner)
 
     def __call__(self, state, rng):
-        if state.attempt > 0 and not state.ok:
+        polled = state.attempt > 0 or state.prev_delay is not None
+        if polled and not state.ok:
             return 0.0
         return self.inner(state, rng)
 

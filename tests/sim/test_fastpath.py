@@ -31,6 +31,11 @@ DETERMINISTIC = [
     "exponential(1, 1.5, max=20) | after_delay(900)",
     "linear(1, 1, max=15) | after_polls(30)",
     "poll(fixed(15), stop=after_polls(40), first=0)",
+    # waits that count from a first poll at once, and deadlines checked ahead or on waking
+    "poll(exponential(1, 2, max=30), stop=after_delay(300, check='ahead'), first=0)",
+    "poll(linear(2, 1), stop=after_delay(200, check='wake'), first=0)",
+    "poll(fixed(6), stop=after_delay(120, check='wake'), first=0)",
+    "poll(fixed(7), stop=after_delay(100, check='ahead') | after_polls(9), first=0)",
 ]
 
 
@@ -60,6 +65,8 @@ JITTERED = [
     "fixed(5) + uniform(0, 2)",
     "equal_jitter(fixed(6))",
     "decorrelated_jitter(1, max=30)",
+    "poll(full_jitter(exponential(1, 1.5, max=20)), stop=after_delay(300, check='ahead'), first=0)",
+    "poll(fixed(4) + uniform(0, 2), stop=after_delay(240, check='wake'), first=0)",
 ]
 
 
