@@ -25,7 +25,9 @@ A client that stopped (by the rules above) right after an error answer for the j
 4xx other than 304, a 5xx, no answer, or any fault or outage answer the scenario
 injected) *errored* rather than gave up: it stopped on the error, as the SDK pollers do
 once their request-level retries are spent, where a give-up is its own deadline or count.
-Each row is exactly one of: seen the end, gave up, errored, unfinished.
+The server sees answers, not reasons: a client whose deadline happened to fall right
+after an error answer is counted errored too. Each row is exactly one of: seen the end,
+gave up, errored, unfinished.
 """
 
 from __future__ import annotations
