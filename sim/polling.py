@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -52,6 +53,8 @@ class Polling:
     server: ServerSpec
     end: float
     methods: dict[str, str]  #: strategy label -> "simpy" or "fast"
+    #: when clients of jobs that never end stop watching (the lifecycle run's end)
+    stop_at: float = math.nan
 
     def jobs_frame(self) -> pd.DataFrame:
         """Per job: the design's metrics, with ``detection_latency = t_seen - t_end`` and
@@ -248,8 +251,58 @@ def poll(
         per_job.append(pd.DataFrame(columns=list(PollRecord._fields)).astype({"job_id": int}))
     per_job_df = pd.concat(per_job, ignore_index=True).sort_values("job_id", ignore_index=True)
     return Polling(
-        timelines, per_job_df, counts_df, requests, queue, server, max(end, last + 1), methods
+        timelines,
+        per_job_df,
+        counts_df,
+        requests,
+        queue,
+        server,
+        max(end, last + 1),
+        methods,
+        stop_at=end,
     )
+
+
+def sampled_requests(
+    polling: Polling, clients: ClientSpec, seed: int, most_jobs: int = 1000
+) -> pd.DataFrame:
+    """The request log (REQUEST_COLUMNS) of up to ``most_jobs`` jobs of each strategy the
+    fast path ran, which logs no single request: those jobs replayed one by one with the
+    plain loop, which gives the same distribution of requests where the fast path applies
+    (same strategy, timeline and watch start; other draws, from a stream of their own).
+    The jobs are spread evenly over the run. For fitting a strategy to its traffic
+    (``sim.fit``) and for reading one client's requests; the load and per-job tables stay
+    the fast path's."""
+    fast = {label for label, how in polling.methods.items() if how == "fast"}
+    if not fast or most_jobs <= 0:
+        return pd.DataFrame(columns=REQUEST_COLUMNS)
+    by_label = {label: s for (s, _), label in zip(clients.strategies, clients.labels, strict=True)}
+    timeline = {t.job_id: t for t in polling.timelines}
+    rng = Draws(np.random.default_rng(np.random.SeedSequence([seed, 2])))
+    log: list = []
+    labels: list[str] = []
+    per_job = polling.per_job
+    for label in sorted(fast):
+        rows = per_job[per_job["strategy"] == label]
+        if len(rows) > most_jobs:
+            rows = rows.iloc[(np.arange(most_jobs) * (len(rows) / most_jobs)).astype(int)]
+        starts = rows["watch_start"].tolist()
+        for job_id, start in zip(rows["job_id"].tolist(), starts, strict=True):
+            before = len(log)
+            direct(
+                timeline[job_id],
+                by_label[label],
+                label,
+                clients,
+                float(start),
+                polling.stop_at,
+                rng,
+                log,
+            )
+            labels += [label] * (len(log) - before)
+    out = pd.DataFrame(log, columns=REQUEST_COLUMNS[:4])
+    out["strategy"] = labels
+    return out
 
 
 def _counts(per: np.ndarray, label: str, http: int) -> pd.DataFrame:

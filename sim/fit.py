@@ -1,0 +1,519 @@
+"""Infer a client's polling strategy from its requests: ``fit(requests)``.
+
+QA measures one real client against the server; planners need its strategy to simulate a
+million of them. From the requests one client made per job (``sim.fit_data``), this
+finds the first poll's delay, the wait family and its parameters (``sim.fit_waits``),
+per-status waits where the answers show states, whether Retry-After is honoured, what
+the client does after an error answer, and its stop (``sim.fit_stops``), and gives the
+strategy's text form, which ``pollsim simulate --strategy`` takes. A client whose waits
+fit no family is reported as such, with its waits' quantiles: never forced into one.
+
+>>> import pandas as pd
+>>> rows = [(job, 3.0 * k, "running" if k < 5 + job % 7 else "succeeded")
+...         for job in range(20) for k in range(1, 6 + job % 7)]
+>>> df = pd.DataFrame(rows, columns=["job_id", "t", "state"])
+>>> df["http_status"], df["start"] = 200, 0.0
+>>> result = fit(df)
+>>> result.text, result.family, result.stop
+('fixed(3)', 'fixed', 'never()')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.fit_data import OK, FitInputError, Trace, traces
+from sim.fit_stops import StopFit, fit_stop
+from sim.fit_waits import Jitter, Schedule, WaitFit, consistent, fit_waits, ks_distance, nice
+from sim.strategies import (
+    Strategy,
+    after_delay,
+    after_polls,
+    at_once_on_error,
+    decorrelated_jitter,
+    equal_jitter,
+    exponential,
+    fixed,
+    full_jitter,
+    linear,
+    never,
+    parse_strategy,
+    per_status,
+    poll,
+    retry_after,
+    uniform,
+)
+from sim.strategies.waits import Wait
+
+__all__ = ["Fit", "FitInputError", "fit"]
+
+QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+#: the most jobs replayed to predict polls per job
+REPLAYED = 2000
+
+
+@dataclass
+class Fit:
+    """What ``fit`` found. ``strategy`` and ``text`` are None where the waits fit no family
+    (``family`` is then "none") and ``waits`` holds their quantiles."""
+
+    strategy: Strategy | None
+    text: str | None
+    family: str  #: "fixed", "linear", "exponential", a jitter ("full_jitter(...)"), "none"
+    parameters: dict
+    first: float | None  #: the first poll's delay (None: the wait's own)
+    first_known: bool  #: the watch start was in the traffic
+    per_status: dict  #: state -> the text of its own wait
+    retry_after: str  #: "honoured", "ignored" or "not seen"
+    on_error: str  #: "polls on", "polls at once", "stops", or "not seen"
+    stop: str  #: the stop's text, or "none fitted"
+    stop_check: str | None  #: "poll", "ahead" (the same requests as "wake") or None
+    ks: float  #: KS distance of the waits from the fitted family (0: a schedule)
+    max_error: float  #: a schedule's largest relative miss (nan for a jitter)
+    waits: dict  #: quantiles of the waits after 2xx answers
+    jobs: int
+    requests: int
+    outcomes: dict  #: "seen", "gave_up", "errored", "censored" -> jobs
+    polls_per_job: dict = field(default_factory=dict)  #: observed, predicted, error
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fitted(self) -> bool:
+        return self.strategy is not None
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out.pop("strategy")
+        out["fitted"] = self.fitted
+        return _plain(out)
+
+
+def fit(
+    requests: pd.DataFrame, tol: float = 0.03, seed: int = 0, where: str = "the requests"
+) -> Fit:
+    """The strategy behind one client's ``requests`` (a row per request: ``job_id``,
+    ``t``, ``http_status``; optionally ``state``, ``retry_after``, ``t_answered``,
+    ``t_sent``, ``t_received``, ``start``, ``gave_up``, see ``sim.fit_data``). ``tol``:
+    how far (relative) waits may stray from a schedule and still be it, for timing noise.
+    FitInputError where the table cannot be read."""
+    if not 0 < tol < 1:
+        raise FitInputError(f"tolerance must be between 0 and 1, found {tol}")
+    trs = traces(requests, where)
+    rows = _wait_rows(trs)
+    notes: list[str] = []
+    outcomes = {k: sum(tr.outcome == k for tr in trs) for k in ("seen", "gave_up", "errored")}
+    outcomes["censored"] = sum(tr.outcome == "censored" for tr in trs)
+    base = dict(jobs=len(trs), requests=int(sum(tr.polls for tr in trs)), outcomes=outcomes)
+    ok = rows[rows["ok"] & rows["ra"].isna()]
+    if len(ok) < 2:
+        return _unfitted(rows, [*notes, "fewer than two waits after 2xx answers"], base)
+    first_known = bool(np.isfinite(rows["first"]).any())
+    waits_q = _quantiles(ok["w"].to_numpy())
+    # the wait family: one for all states, or one per state where they differ
+    fits, by_state = _fit_by_state(ok, tol, notes)
+    main = fits[None]
+    if main.model is None:
+        notes.append(
+            f"the waits after 2xx answers fit no family (nearest KS distance {main.ks:.3f}"
+            + (f", schedule miss {main.max_error:.1%}" if math.isfinite(main.max_error) else "")
+            + ")"
+        )
+        return _unfitted(rows, notes, base, ks=main.ks)
+    # the first poll
+    first = _fit_first(rows, main, tol, notes, first_known)
+    shift = 1 if (first is not None and _COUNTS_FROM_FIRST) else 0
+    wait: Wait = _wait(main.model, shift)
+    if by_state:
+        wait = per_status(wait, **{s: _wait(fits[s].model, shift) for s in by_state})
+    honoured = _retry_after(rows, tol, notes)
+    on_error = _on_error(rows, ok, honoured, notes)
+    if on_error == "polls at once":
+        wait = at_once_on_error(wait)
+    if honoured == "honoured":  # outermost: a Retry-After wins, on errors too
+        wait = retry_after(wait)
+    stop_fit = fit_stop(trs, _longest_wait(main.model, ok))
+    if stop_fit.note:
+        notes.append(stop_fit.note)
+    stop = _stop(stop_fit, notes)
+    strategy = poll(wait, stop, first)
+    if on_error == "stops":
+        strategy = _stopping_on_errors(strategy, notes)
+    text = str(strategy)
+    try:
+        again = parse_strategy(text)
+    except ValueError as exc:  # a fit the language cannot say: a bug of ours
+        raise AssertionError(f"fitted {text!r} does not parse: {exc}") from None
+    result = Fit(
+        again,
+        text,
+        _family(main.model),
+        _parameters(main.model),
+        first,
+        first_known,
+        {s: str(_wait(fits[s].model, shift)) for s in by_state},
+        honoured,
+        on_error,
+        str(stop) if stop_fit.rule else "none fitted",
+        stop_fit.rule if stop_fit.rule in ("poll", "ahead") else None,
+        main.ks,
+        main.max_error,
+        waits_q,
+        notes=notes,
+        **base,
+    )
+    result.polls_per_job = _polls_per_job(trs, again, seed)
+    return result
+
+
+# --- the language as it stands -------------------------------------------------------
+
+
+def _counts_from_first() -> bool:
+    """Whether the wait after poll n is the wait at attempt n - 1 when ``first`` is set."""
+    s = Strategy(exponential(1, 2), first=0)
+    from sim.strategies import PollState
+
+    return s.next_delay(PollState(attempt=1), None) == 1.0
+
+
+_COUNTS_FROM_FIRST = _counts_from_first()
+
+
+def _has_checks() -> bool:
+    try:
+        after_delay(1, check="ahead")  # type: ignore[call-arg]
+    except TypeError:
+        return False
+    return True
+
+
+# --- the pieces ------------------------------------------------------------------------
+
+
+def _wait_rows(trs: list[Trace]) -> pd.DataFrame:
+    """A row per wait: the polls before it (j), the wait, the wait before (prev), and what
+    the answer before it said."""
+    parts = []
+    for tr in trs:
+        w = tr.waits()
+        if not len(w):
+            continue
+        first = tr.sent[0] - tr.start if math.isfinite(tr.start) else math.nan
+        prev = np.concatenate([[first], w[:-1]])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "job": tr.job_id,
+                    "j": np.arange(1, len(w) + 1),
+                    "w": np.maximum(w, 0.0),
+                    "prev": prev,
+                    "http": tr.http[:-1],
+                    "ok": np.isin(tr.http[:-1], OK),
+                    "state": tr.state[:-1],
+                    "ra": tr.retry_after[:-1],
+                    "first": first,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=["job", "j", "w", "prev", "http", "ok", "state", "ra", "first"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _fit_by_state(ok: pd.DataFrame, tol: float, notes: list[str]):
+    """The wait family of the 2xx waits (key None), and of each state whose waits the
+    most common state's family cannot have drawn (the list of those states)."""
+    fits: dict[str | None, WaitFit] = {}
+    by_state: list[str] = []
+    counts = ok["state"].dropna().value_counts()
+    if len(counts) > 1:
+        ref = _fit(ok[ok["state"] == counts.index[0]], tol)
+        for s in counts.index[1:]:
+            mine = ok[ok["state"] == s]
+            if ref.model is None or len(mine) < 5 or _consistent(ref.model, mine, tol):
+                continue
+            f = _fit(mine, tol)
+            if f.model is None:
+                notes.append(f"the waits after {s} answers fit no family of their own")
+                continue
+            fits[s] = f
+            by_state.append(s)
+    rest = ok[~ok["state"].isin(by_state)] if by_state else ok
+    fits[None] = _fit(rest, tol)
+    return fits, sorted(by_state)
+
+
+def _consistent(model, rows: pd.DataFrame, tol: float) -> bool:
+    return consistent(
+        model, rows["j"].to_numpy(), rows["w"].to_numpy(float), rows["prev"].to_numpy(float), tol
+    )
+
+
+def _fit(rows: pd.DataFrame, tol: float) -> WaitFit:
+    return fit_waits(
+        rows["j"].to_numpy(), rows["w"].to_numpy(float), rows["prev"].to_numpy(float), tol
+    )
+
+
+def _wait(model: Schedule | Jitter, shift: int) -> Wait:
+    """The language's wait for a model fitted on waits indexed from the first poll, its
+    attempts ``shift`` behind the polls."""
+    if isinstance(model, Schedule):
+        return _schedule_wait(model, shift)
+    if model.kind == "decorrelated":
+        return decorrelated_jitter(model.low, max=model.cap)
+    inner = _schedule_wait(model.schedule, shift)  # type: ignore[arg-type]
+    if model.kind == "full":
+        return full_jitter(inner, min=model.low)
+    if model.kind == "equal":
+        return equal_jitter(inner)
+    return inner + uniform(0, model.width)
+
+
+def _schedule_wait(s: Schedule, shift: int) -> Wait:
+    if s.family == "fixed":
+        return fixed(s.a)
+    cap = s.cap if math.isfinite(s.cap) else math.inf
+    if s.family == "linear":
+        return linear(nice(max(s.a - s.b * (1 - shift), 0.0)), s.b, max=cap)
+    return exponential(nice(s.a * s.b ** (shift - 1)), s.b, max=cap)
+
+
+def _at(model: Schedule | Jitter, j: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds of the model's wait after ``j`` polls (equal for a schedule)."""
+    if isinstance(model, Schedule):
+        g = model.at(j)
+        return g, g
+    lo, hi = model.bounds(j, prev)
+    return lo, np.minimum(hi, model.cap)
+
+
+def _longest_wait(model, ok: pd.DataFrame):
+    longest_prev = float(ok["w"].max())
+
+    def most(j: int) -> float:
+        return float(_at(model, np.array([j]), np.array([longest_prev]))[1][0])
+
+    return most
+
+
+def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
+    """The first poll's delay: None where it is the wait's own at attempt 0."""
+    if not known:
+        notes.append(
+            "the traffic does not say when each watch started: the first request is taken "
+            "as the start (first=0)"
+        )
+        return 0.0
+    d0 = rows.groupby("job")["first"].first().to_numpy(float)
+    d0 = d0[np.isfinite(d0)]
+    if np.all(d0 <= 0.01 + tol * 0.1):
+        return 0.0
+    zeros, unknown = np.zeros(len(d0)), np.full(len(d0), np.nan)
+    model = main.model
+    if isinstance(model, Schedule):
+        own = model.at(zeros)
+        if np.all(np.abs(d0 - own) <= tol * own + 0.01):
+            return None
+    elif model.kind != "decorrelated" and ks_distance(model, zeros, d0, unknown) < 0.1:
+        return None
+    med = float(np.median(d0))
+    if np.any(np.abs(d0 - med) > tol * med + 0.01):
+        q = np.quantile(d0, [0.05, 0.95])
+        notes.append(
+            f"the first poll's delay varies ({q[0]:.3g} to {q[1]:.3g} s): fitted as {med:.3g}"
+        )
+    return nice(med)
+
+
+def _retry_after(rows: pd.DataFrame, tol: float, notes: list[str]) -> str:
+    asked = rows[rows["ra"].notna()]
+    if asked.empty:
+        return "not seen"
+    ra, w = asked["ra"].to_numpy(float), asked["w"].to_numpy(float)
+    kept = np.abs(w - ra) <= tol * ra + 0.05
+    if kept.mean() >= 0.9:
+        return "honoured"
+    if kept.mean() > 0.1:
+        notes.append(f"{kept.mean():.0%} of the waits after a Retry-After kept to it")
+    return "ignored"
+
+
+def _on_error(rows, ok, honoured: str, notes: list[str]) -> str:
+    bad = rows[~rows["ok"]]
+    if honoured == "honoured":
+        bad = bad[bad["ra"].isna()]
+    if bad.empty:
+        return "not seen"
+    typical = float(ok["w"].median())
+    at_once = bad["w"].to_numpy(float) <= 0.05 + 0.02 * typical
+    if at_once.mean() >= 0.9:
+        return "polls at once"
+    return "polls on"
+
+
+def _stop(s: StopFit, notes: list[str]):
+    if s.rule in (None, "never"):
+        return never()
+    if s.rule == "polls":
+        return after_polls(s.n)
+    seconds = nice(s.seconds, 0.001)
+    if _has_checks():
+        if s.rule == "ahead":
+            notes.append(
+                "the deadline is checked before sleeping; check='wake' (on waking) sends the "
+                "same requests and differs only in when the client reports giving up"
+            )
+        return after_delay(seconds, check=s.rule)  # type: ignore[call-arg]
+    if s.rule == "ahead":
+        notes.append(
+            "the deadline is checked before sleeping (no request after it), which this "
+            "version of the strategy language cannot say: fitted as checked after each poll"
+        )
+    return after_delay(seconds)
+
+
+def _stopping_on_errors(strategy: Strategy, notes: list[str]) -> Strategy:
+    if "on_error" in {f.name for f in dataclasses.fields(Strategy)}:
+        return dataclasses.replace(strategy, on_error="stop")  # type: ignore[call-arg]
+    notes.append("the client stops on errors, which this strategy language cannot say")
+    return strategy
+
+
+def _family(model) -> str:
+    if isinstance(model, Schedule):
+        return model.family
+    return {"full": "full_jitter", "equal": "equal_jitter", "added": "uniform_added"}.get(
+        model.kind, "decorrelated_jitter"
+    )
+
+
+def _parameters(model) -> dict:
+    if isinstance(model, Schedule):
+        return _schedule_params(model)
+    out: dict = {"jitter": model.kind}
+    if model.schedule is not None:
+        out.update(_schedule_params(model.schedule))
+    if model.kind in ("full", "decorrelated"):
+        out["min"] = model.low
+    if model.kind == "added":
+        out["width"] = model.width
+    if model.kind == "decorrelated":
+        out["max"] = model.cap
+    return out
+
+
+def _schedule_params(s: Schedule) -> dict:
+    """The schedule's parameters, as waits after the first, second, ... poll."""
+    out = {"family": s.family, "wait_after_first_poll": s.a}
+    if s.family == "linear":
+        out["step"] = s.b
+    if s.family == "exponential":
+        out["multiplier"] = s.b
+    if s.family != "fixed":
+        out["max"] = s.cap
+    return out
+
+
+def _quantiles(w: np.ndarray) -> dict:
+    if not len(w):
+        return {}
+    return {f"p{round(q * 100)}": float(np.quantile(w, q)) for q in QUANTILES}
+
+
+def _unfitted(rows, notes, base, ks: float = math.nan) -> Fit:
+    ok = rows[rows["ok"]] if len(rows) else rows
+    return Fit(
+        None,
+        None,
+        "none",
+        {},
+        None,
+        False,
+        {},
+        "not seen",
+        "not seen",
+        "none fitted",
+        None,
+        ks,
+        math.nan,
+        _quantiles(ok["w"].to_numpy(float)) if len(ok) else {},
+        notes=notes,
+        **base,
+    )
+
+
+def _polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
+    """Polls per job as observed, and as the fitted strategy makes them against the same
+    jobs (each shown running until between its last two requests, then ended; never
+    ended for a give-up) with the traffic's round trip, for up to REPLAYED jobs."""
+    from sim.status_server import Response
+
+    picked = [tr for tr in trs if tr.outcome in ("seen", "gave_up")]
+    if len(picked) > REPLAYED:
+        picked = [picked[i] for i in np.linspace(0, len(picked) - 1, REPLAYED).astype(int)]
+    if not picked:
+        return {}
+    rng = np.random.default_rng(seed)
+    rtt = float(np.median(np.concatenate([tr.received - tr.sent for tr in picked])))
+    observed, predicted = [], []
+    for tr in picked:
+        e = tr.elapsed(tr.sent)
+        end = (e[-2] + e[-1]) / 2 if tr.outcome == "seen" and tr.polls > 1 else math.inf
+        if tr.outcome == "seen" and tr.polls == 1:
+            end = 0.0
+
+        def answer(t: float, end=end) -> Response:
+            return Response(200, "succeeded" if t >= end else "running", None, None)
+
+        horizon = float(e[-1]) * 4 + 3600
+        predicted.append(_replayed_polls(strategy, answer, rng, horizon, max(rtt, 0.0)))
+        observed.append(tr.polls)
+    o, p = float(np.mean(observed)), float(np.mean(predicted))
+    return {"jobs": len(picked), "observed": o, "predicted": p, "error": (p - o) / o}
+
+
+def _replayed_polls(strategy: Strategy, answer, rng, horizon: float, rtt: float) -> int:
+    """Requests the strategy makes against the scripted answers: the simulator's own
+    ``sim.pollers.replay`` where it has one, else the strategy's decisions in a loop."""
+    try:
+        from sim.pollers import replay
+    except ImportError:
+        replay = None
+    if replay is not None:
+        return replay(strategy, answer, rng, rtt=rtt, horizon=horizon).record.polls
+    from sim.strategies import PollState
+
+    state, now, polls, prev = PollState(), 0.0, 0, None
+    while now < horizon:
+        delay = strategy.next_delay(state, rng)
+        if delay is None:
+            break
+        now += delay + rtt / 2
+        polls += 1
+        resp = answer(now)
+        now += rtt / 2
+        if resp.status == "succeeded":
+            break
+        state = PollState(polls, round(now, 9), resp.status, 200, None, None, delay)
+        prev = delay
+    del prev
+    return polls
+
+
+def _plain(x):
+    """Floats that JSON can carry (inf and nan as None)."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x

@@ -1,0 +1,194 @@
+"""The traffic ``sim.fit`` reads: one client's requests, per job, as the client made them.
+
+A table of requests (a DataFrame with ``job_id``, ``t`` and ``http_status``, and where
+known ``state``, ``retry_after``, ``t_answered``, ``t_sent``, ``t_received``, ``start``
+and ``gave_up``) becomes a ``Trace`` per job: when the client sent each request and got
+its answer, what the answer said, and how the watch ended. Times the client saw
+(``t_sent``, ``t_received``) are used where the table has them; otherwise the server's
+(``t``, ``t_answered``), which differ from the client's by the round trip.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"job_id": [1, 1, 1], "t": [0.0, 5.0, 10.0],
+...                    "http_status": [200, 200, 200],
+...                    "state": ["running", "running", "succeeded"]})
+>>> [tr.outcome for tr in traces(df)], traces(df)[0].waits().tolist()
+(['seen'], [5.0, 5.0])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.states import JOB_TERMINAL
+
+TERMINAL = {s.value for s in JOB_TERMINAL}
+OK = (200, 304)
+REQUIRED = ("job_id", "t", "http_status")
+NUMERIC = ("t", "http_status", "retry_after", "t_answered", "t_sent", "t_received", "start")
+
+
+class FitInputError(ValueError):
+    """Traffic that cannot be fitted: what is wrong with it, in one line."""
+
+
+@dataclass
+class Trace:
+    """One job's requests by one client, in the client's time."""
+
+    job_id: object
+    sent: np.ndarray  #: when each request left the client
+    received: np.ndarray  #: when its answer came back (the send time where unknown)
+    http: np.ndarray  #: HTTP status of each answer (0: no answer)
+    state: list[str | None]  #: the canonical state each answer showed (None: none)
+    retry_after: np.ndarray  #: the Retry-After each answer carried (nan: none)
+    start: float  #: when the client started watching (nan: unknown)
+    #: how the watch ended: "seen" (an answer showed the end), "gave_up", "errored"
+    #: (stopped on an error answer), or "censored" (the traffic ends while it watched)
+    outcome: str
+
+    @property
+    def polls(self) -> int:
+        return len(self.sent)
+
+    def ok(self) -> np.ndarray:
+        return np.isin(self.http, OK)
+
+    def waits(self) -> np.ndarray:
+        """The client's wait after each answer but the last: from its answer's arrival to
+        the next request's sending."""
+        return self.sent[1:] - self.received[:-1]
+
+    def elapsed(self, times: np.ndarray) -> np.ndarray:
+        return times - (self.start if math.isfinite(self.start) else self.sent[0])
+
+
+def traces(df: pd.DataFrame, where: str = "the requests") -> list[Trace]:
+    """A Trace per job of the table; FitInputError names the column or value at fault."""
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        have = ", ".join(map(str, df.columns)) or "none"
+        raise FitInputError(
+            f"{where}: missing column {', '.join(missing)}; expected job_id, t, http_status "
+            f"(and optionally state, retry_after, t_answered, start), found {have}"
+        )
+    if df.empty:
+        raise FitInputError(f"{where}: no requests to fit")
+    df = df.copy()
+    for col in NUMERIC:
+        if col in df.columns:
+            df[col] = _numbers(df[col], col, where)
+    df = df[df["t"].notna()]
+    if df.empty:
+        raise FitInputError(f"{where}: no request has a time (column t)")
+    df["http_status"] = df["http_status"].fillna(0).astype(int)
+    sent = df["t_sent"] if "t_sent" in df.columns else df["t"]
+    got = df["t_received"] if "t_received" in df.columns else df.get("t_answered", df["t"])
+    df["_sent"] = sent.fillna(df["t"])
+    df["_got"] = got.fillna(df["_sent"])
+    df = df.sort_values(["job_id", "_sent"], kind="stable")
+    out = []
+    end_of_log = float(df["_got"].max())
+    for job_id, g in df.groupby("job_id", sort=False):
+        out.append(_trace(job_id, g))
+    _censor(out, end_of_log, "gave_up" in df.columns)
+    return out
+
+
+def _numbers(col: pd.Series, name: str, where: str) -> pd.Series:
+    """The column as floats (empty cells nan); FitInputError at the first that is not."""
+    if col.dtype == object:
+        col = col.replace("", np.nan)
+    values = pd.to_numeric(col, errors="coerce")
+    bad = values.isna() & col.notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise FitInputError(
+            f"{where}: column {name}, row {i + 1}: expected a number, found {col.iloc[i]!r}"
+        )
+    return values.astype(float)
+
+
+def _trace(job_id: object, g: pd.DataFrame) -> Trace:
+    http = g["http_status"].to_numpy(dtype=int)
+    if "state" in g.columns:
+        state = [s if isinstance(s, str) and s else None for s in g["state"].tolist()]
+    else:
+        state = [None] * len(g)
+    ra = g["retry_after"].to_numpy(float) if "retry_after" in g.columns else np.full(len(g), np.nan)
+    start = float(g["start"].iloc[0]) if "start" in g.columns else math.nan
+    ok_last = http[-1] in OK
+    if state[-1] in TERMINAL and ok_last:
+        outcome = "seen"
+    elif "gave_up" in g.columns:  # the table says how each watch ended
+        if _true(g["gave_up"].iloc[0]):
+            outcome = "gave_up"
+        elif "errored" in g.columns and _true(g["errored"].iloc[0]):
+            outcome = "errored"
+        elif "seen_state" in g.columns and isinstance(g["seen_state"].iloc[0], str):
+            outcome = "seen"
+        else:
+            outcome = "censored"  # watched until the run ended
+    else:
+        outcome = "gave_up" if ok_last else "errored"
+    return Trace(
+        job_id,
+        g["_sent"].to_numpy(float),
+        g["_got"].to_numpy(float),
+        http,
+        state,
+        ra,
+        start,
+        outcome,
+    )
+
+
+def _true(v: object) -> bool:
+    return v is True or (isinstance(v, str) and v.strip().lower() == "true") or v == 1
+
+
+def _censor(out: list[Trace], end_of_log: float, told: bool) -> None:
+    """A watch the traffic stops in the middle of is no give-up: where the table does not
+    say who gave up, a job whose last request is within two of its longest waits of the
+    traffic's end is taken as still watched ("censored")."""
+    if told:
+        return
+    for tr in out:
+        if tr.outcome == "seen":
+            continue
+        w = tr.waits()
+        longest = float(w.max()) if len(w) else 0.0
+        if end_of_log - tr.received[-1] <= 2 * longest or len(w) == 0:
+            tr.outcome = "censored"
+
+
+def from_report(
+    requests: pd.DataFrame, polls: pd.DataFrame | None = None, strategy: str | None = None
+) -> pd.DataFrame:
+    """The requests of one strategy from ``pollsim simulate --out``'s tables
+    (requests.csv, and polls.csv for when each watch started and how it ended), as
+    ``traces`` reads them. ``strategy`` picks one of a mix; FitInputError if it is
+    unknown, or if the requests mix strategies and none is picked."""
+    df = requests
+    if "strategy" in df.columns:
+        labels = sorted(df["strategy"].dropna().astype(str).unique())
+        if strategy is not None:
+            if strategy not in labels:
+                raise FitInputError(
+                    f"no requests of strategy {strategy!r}; the requests have "
+                    + (", ".join(labels) or "none")
+                )
+            df = df[df["strategy"] == strategy]
+        elif len(labels) > 1:
+            raise FitInputError(
+                "the requests mix strategies (" + ", ".join(labels) + "): pick one with "
+                "--strategy-label"
+            )
+    if polls is not None and not polls.empty and "job_id" in polls.columns:
+        keep = [c for c in ("watch_start", "gave_up", "errored", "seen_state") if c in polls]
+        per_job = polls[["job_id", *keep]].rename(columns={"watch_start": "start"})
+        df = df.merge(per_job, on="job_id", how="left")
+    return df
