@@ -22,6 +22,7 @@ examples:
   pollsim simulate scenarios/publishing_retry.toml --seed 7 --out out/
   pollsim simulate --horizon 12h --json          summary as JSON on stdout
   pollsim serve --speed 60                       a mock status API on 127.0.0.1:8080
+  pollsim fit out/                               the strategy behind a run's requests
 
 Run 'pollsim COMMAND --help' for a command's options.
 """
@@ -243,6 +244,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comparing.add_compare_arguments(cmp)
     cmp.set_defaults(run=comparing.cmd_compare)
+    from pollsim import fitting
+
+    fit = _command(
+        sub,
+        "fit",
+        "infer a client's polling strategy from its requests",
+        "Read one client's requests (a mock server's request log, or a simulation's "
+        "report) and infer its strategy: the first poll, the wait family and jitter with "
+        "their parameters, per-status waits, Retry-After, what it does on errors and when "
+        "it gives up. Prints the strategy's text form, which 'pollsim simulate --strategy' "
+        "takes, and how well it fits.",
+        fitting.EPILOG_FIT,
+    )
+    fitting.add_fit_arguments(fit)
+    fit.set_defaults(run=fitting.cmd_fit)
     return parser
 
 

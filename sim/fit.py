@@ -80,6 +80,7 @@ class Fit:
     requests: int
     outcomes: dict  #: "seen", "gave_up", "errored", "censored" -> jobs
     polls_per_job: dict = field(default_factory=dict)  #: observed, predicted, error
+    n_waits: int = 0  #: waits the family was fitted to
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -167,6 +168,7 @@ def fit(
         **base,
     )
     result.polls_per_job = _polls_per_job(trs, again, seed)
+    result.n_waits = main.n
     return result
 
 

@@ -70,7 +70,8 @@ def traces(df: pd.DataFrame, where: str = "the requests") -> list[Trace]:
     """A Trace per job of the table; FitInputError names the column or value at fault."""
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        have = ", ".join(map(str, df.columns)) or "none"
+        cols = list(map(str, df.columns))
+        have = ", ".join(cols[:8]) + (", ..." if len(cols) > 8 else "") if cols else "none"
         raise FitInputError(
             f"{where}: missing column {', '.join(missing)}; expected job_id, t, http_status "
             f"(and optionally state, retry_after, t_answered, start), found {have}"

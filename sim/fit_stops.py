@@ -86,8 +86,8 @@ def fit_stop(traces: list[Trace], next_wait_most: Callable[[int], float]) -> Sto
             best.n,
             best.seconds,
             best.gave_up,
-            "the give-ups fit " + " and ".join([_text(best), *others]) + " alike (the "
-            "same requests here): the roundest taken",
+            "the give-ups agree with " + " and ".join([_text(best), *others]) + " (the "
+            "requests cannot tell them apart): the roundest taken",
         )
     return best
 

@@ -1,0 +1,307 @@
+"""``pollsim fit``: infer a client's polling strategy from its requests (``sim.fit``).
+
+The requests come from a mock server's request log (``pollsim serve --request-log``,
+one client picked by ``--client``) or from ``pollsim simulate --out``'s report
+(requests.csv, with polls.csv beside it; ``--strategy-label`` picks one of a mix).
+Exit status 0 when a strategy fits, 3 when the waits fit no family (their quantiles
+are printed instead), 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+from pathlib import Path
+
+from pollsim.failing import fail
+
+NO_FAMILY = 3  #: the exit status when the client's waits fit no family
+
+EPILOG_FIT = """\
+examples:
+  pollsim simulate --strategy google-lro --out out/g
+  pollsim fit out/g
+      the strategy behind the requests of out/g/requests.csv (and polls.csv), e.g.
+      full_jitter(exponential(1, 1.5, max=20)) | after_delay(900), and how well it fits
+  pollsim simulate --strategy "$(pollsim fit out/g --text)"
+      simulate a million of it
+  pollsim fit out/cmp --strategy-label ordo-js
+      one strategy of a mix
+  pollsim serve --request-log requests.jsonl --speed 60
+  pollsim fit --request-log requests.jsonl --client qa:token#1 --json
+      a real client's strategy, from the mock server's log of its requests (simulated
+      seconds); the watch start is not in the log, so the first request is taken as it
+
+exit status: 0 a strategy fits; 3 the waits fit no family (their quantiles are printed);
+2 bad input.
+
+The fitter tells apart: the first poll's delay (at once: first=0); fixed, linear and
+exponential waits (multiplier, cap) and their jitter (full, equal, decorrelated, a
+uniform added); other waits per job state; Retry-After honoured or not; polling at once
+after errors; and the stop: a number of polls, or a deadline checked after each poll or
+before sleeping (check='ahead'; 'wake' sends the same requests).
+"""
+
+
+def add_fit_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "report",
+        nargs="?",
+        type=Path,
+        metavar="REPORT",
+        help="a directory written by 'pollsim simulate --out', or a CSV of requests "
+        "(job_id, t, http_status; optionally state, retry_after, t_answered, start)",
+    )
+    p.add_argument(
+        "--request-log",
+        type=Path,
+        metavar="FILE",
+        help="a request log written by 'pollsim serve --request-log' (JSON lines)",
+    )
+    p.add_argument(
+        "--client",
+        metavar="ID",
+        help="with --request-log: the client to fit (its X-Client-Id, or its token's "
+        "name such as qa:token#1); needed when the log has several",
+    )
+    p.add_argument(
+        "--strategy-label",
+        metavar="LABEL",
+        help="with a report: the strategy to fit, where the run mixed several",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.03,
+        metavar="SHARE",
+        help="how far waits may stray from a schedule and still be it, for timing noise "
+        "(default 0.03: 3%%)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="for the replay that predicts polls")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the fit as JSON")
+    out.add_argument(
+        "--text", action="store_true", help="print only the strategy's text form (for scripts)"
+    )
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from sim.fit import FitInputError, fit
+
+    if (args.report is None) == (args.request_log is None):
+        return fail("give a report (a directory or CSV) or --request-log FILE, one of them")
+    if args.request_log is not None and args.strategy_label is not None:
+        return fail(
+            "--strategy-label picks a strategy of a report; with --request-log use --client"
+        )
+    if args.report is not None and args.client is not None:
+        return fail("--client picks a client of a request log; a report's: --strategy-label")
+    if not 0 < args.tolerance < 1:
+        return fail(f"--tolerance: expected a share between 0 and 1, found {args.tolerance}")
+    try:
+        if args.request_log is not None:
+            where = str(args.request_log)
+            df, who = read_request_log(args.request_log, args.client)
+        else:
+            where = str(args.report)
+            df, who = read_report(args.report, args.strategy_label)
+        result = fit(df, tol=args.tolerance, seed=args.seed, where=where)
+    except FitInputError as exc:
+        return fail(str(exc))
+    if args.json:
+        print(json.dumps({"source": where, "client": who, **result.to_dict()}, indent=2))
+    elif args.text:
+        if result.text:
+            print(result.text)
+        else:
+            fail(f"{where}: the waits of {who} fit no family")
+            return NO_FAMILY
+    else:
+        print(format_fit(result, where, who))
+    return 0 if result.fitted else NO_FAMILY
+
+
+def read_request_log(path: Path, client: str | None):
+    """One client's requests from a server's request log, as ``sim.fit`` reads them."""
+    import pandas as pd
+
+    from sim.fit import FitInputError
+
+    rows = []
+    try:
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    raise FitInputError(
+                        f"{path}, line {n}: not a JSON object (a request log has one per line)"
+                    ) from None
+                if not isinstance(entry, dict) or not {"t", "client", "job_id"} <= entry.keys():
+                    raise FitInputError(
+                        f"{path}, line {n}: expected a request with t, client, job_id, "
+                        "http_status (pollsim serve --request-log)"
+                    )
+                rows.append(entry)
+    except FileNotFoundError:
+        raise FitInputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FitInputError(f"{path}: a directory; --request-log takes a file") from None
+    except UnicodeDecodeError:
+        raise FitInputError(f"{path}: not text (a request log is JSON lines)") from None
+    except OSError as exc:
+        raise FitInputError(f"{path}: cannot read: {exc.strerror}") from None
+    if not rows:
+        raise FitInputError(f"{path}: empty: no request logged")
+    df = pd.DataFrame(rows)
+    clients = sorted(df["client"].astype(str).unique())
+    if client is None:
+        if len(clients) > 1:
+            raise FitInputError(
+                f"{path}: the log has {len(clients)} clients; pick one with --client ("
+                + ", ".join(clients[:10])
+                + (", ..." if len(clients) > 10 else "")
+                + ")"
+            )
+        client = clients[0]
+    elif client not in clients:
+        near = difflib.get_close_matches(client, clients, n=1)
+        hint = f"did you mean {near[0]}?" if near else "it has " + ", ".join(clients[:10])
+        raise FitInputError(f"{path}: no requests of client {client!r}; {hint}")
+    df = df[df["client"].astype(str) == client].rename(columns={"shown": "state"})
+    return df.drop(columns=["client"]), client
+
+
+def read_report(path: Path, label: str | None):
+    """One strategy's requests from ``pollsim simulate --out``'s tables."""
+    from sim.fit import FitInputError
+    from sim.fit_data import from_report
+
+    if path.is_dir():
+        requests_csv, polls_csv = path / "requests.csv", path / "polls.csv"
+        if not requests_csv.exists():
+            raise FitInputError(
+                f"{path}: no requests.csv (written by 'pollsim simulate --out' with clients)"
+            )
+    elif path.exists():
+        requests_csv, polls_csv = path, path.parent / "polls.csv"
+    else:
+        raise FitInputError(f"{path}: no such file or directory")
+    requests = _csv(requests_csv)
+    polls = _csv(polls_csv) if polls_csv.exists() and polls_csv != requests_csv else None
+    if polls is not None and not {"job_id", "watch_start"} <= set(polls.columns):
+        polls = None  # another table: not the per-job polls
+    try:
+        df = from_report(requests, polls, label)
+    except FitInputError as exc:
+        raise FitInputError(f"{requests_csv}: {exc}") from None
+    who = label or (str(df["strategy"].iloc[0]) if "strategy" in df and len(df) else "the client")
+    return df, who
+
+
+def _csv(path: Path):
+    import pandas as pd
+
+    from sim.fit import FitInputError
+
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise FitInputError(f"{path}: empty: no table") from None
+    except (pd.errors.ParserError, UnicodeDecodeError):
+        raise FitInputError(f"{path}: not a CSV table") from None
+    except OSError as exc:
+        raise FitInputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def format_fit(r, where: str, who: str) -> str:
+    """The fit as the terminal shows it."""
+    o = r.outcomes
+    lines = [
+        f"pollsim fit: {who} in {where}: {r.jobs:,} jobs, {r.requests:,} requests "
+        f"({o['seen']:,} saw the end, {o['gave_up']:,} gave up, {o['errored']:,} stopped on "
+        f"an error, {o['censored']:,} still watched)",
+        "",
+    ]
+    if not r.fitted:
+        lines += ["no strategy fits: the waits fit no family", ""]
+        lines += _notes(r)
+        if r.waits:
+            q = "  ".join(f"{k} {v:.4g}" for k, v in r.waits.items())
+            lines += ["", f"  waits after 2xx answers (s): {q}"]
+        return "\n".join(lines)
+    lines += [f"strategy: {r.text}", ""]
+    if not r.first_known:
+        first = "unknown (the traffic has no watch start): taken as at once, first=0"
+    elif r.first is None:
+        first = "the wait's own (no first)"
+    elif r.first == 0:
+        first = "at once (first=0)"
+    else:
+        first = f"after {r.first:g} s (first={r.first:g})"
+    lines.append(f"  first poll     {first}")
+    lines.append(f"  waits          {_describe(r.family, r.parameters)}")
+    for state, text in r.per_status.items():
+        lines.append(f"  after {state:<9}{text}")
+    lines.append(f"  Retry-After    {r.retry_after}")
+    lines.append(f"  on errors      {r.on_error}")
+    check = {"poll": ", checked after each poll", "ahead": ", checked before each sleep"}
+    lines.append(
+        f"  stop           {r.stop}{check.get(r.stop_check or '', '')} ({o['gave_up']:,} give-ups)"
+    )
+    lines += ["", "goodness of fit"]
+    if r.family in ("fixed", "linear", "exponential"):
+        lines.append(
+            f"  waits          every client waits the same; largest miss {r.max_error:.2%}"
+        )
+    else:
+        from sim.fit_waits import ks_bound
+
+        lines.append(
+            f"  waits          KS distance {r.ks:.4f} over {r.n_waits:,} waits "
+            f"(taken as a fit up to {ks_bound(r.n_waits):.4f})"
+        )
+    p = r.polls_per_job
+    if p:
+        lines.append(
+            f"  polls per job  observed {p['observed']:.2f}, predicted {p['predicted']:.2f} "
+            f"({p['error']:+.1%}) over {p['jobs']:,} jobs"
+        )
+    notes = _notes(r)
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines)
+
+
+def _notes(r) -> list[str]:
+    return [f"note: {n}" for n in r.notes]
+
+
+def _describe(family: str, p: dict) -> str:
+    """The wait family in words, its numbers as waits after the first, second ... poll."""
+
+    def sched(q: dict) -> str:
+        a = f"{q['wait_after_first_poll']:g} s after the first poll"
+        cap = q.get("max")
+        most = f", at most {cap:g} s" if cap is not None and math.isfinite(cap) else ""
+        if q["family"] == "fixed":
+            return f"fixed {q['wait_after_first_poll']:g} s"
+        if q["family"] == "linear":
+            return f"linear: {a}, +{q['step']:g} s each poll{most}"
+        return f"exponential: {a}, x{q['multiplier']:g} each poll{most}"
+
+    if family in ("fixed", "linear", "exponential"):
+        return sched(p)
+    if family == "decorrelated_jitter":
+        cap = p.get("max")
+        most = f", at most {cap:g} s" if cap is not None and math.isfinite(cap) else ""
+        return f"decorrelated jitter: from {p['min']:g} s to 3x the last wait{most}"
+    kind = {"full_jitter": "full jitter", "equal_jitter": "equal jitter"}.get(family)
+    if kind is None:
+        return f"{sched(p)}, plus uniform up to {p['width']:g} s"
+    low = f" from {p['min']:g} s" if p.get("min") else ""
+    return f"{kind}{low} up to {sched(p)}"
