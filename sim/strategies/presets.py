@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sim.strategies.poll import Strategy
+from sim.strategies.retries import retries
 from sim.strategies.stops import after_delay, after_polls
 from sim.strategies.waits import (
     at_once_on_error,
@@ -30,8 +31,33 @@ PRESETS: dict[str, Strategy] = {
         _named("fiddler-py", per_status(fixed(10), retry_wait=fixed(30)) | after_delay(3600)),
         # pollers people run
         _named("botocore-waiter", Strategy(fixed(15), after_polls(40), first=0)),
-        _named("azure-lro", Strategy(retry_after(fixed(30)))),  # Retry-After wins
-        _named("google-lro", full_jitter(exponential(1, 1.5, max=20)) | after_delay(900)),
+        # azure-core 1.41.0, LROPoller + LROBasePolling._poll over RetryPolicy() (defaults)
+        _named(
+            "azure-lro",
+            Strategy(
+                retry_after(fixed(30), ignore_zero=True),
+                first=0,
+                retries=retries(
+                    3,
+                    on=[0, 408, 429, 500, 502, 503, 504],
+                    wait=exponential(1.6, 2, max=120),
+                    first=0,
+                    retry_after=True,
+                ),
+                on_error="stop",
+            ),
+        ),
+        # google-api-core 2.44.0, Operation.result() (DEFAULT_POLLING; REST GetOperation retry)
+        _named(
+            "google-lro",
+            Strategy(
+                full_jitter(exponential(1, 1.5, max=20)),
+                after_delay(900, check="ahead"),
+                first=0,
+                retries=retries(on=[503], wait=full_jitter(exponential(0.5, 2, max=10)), within=10),
+                on_error="stop",
+            ),
+        ),
         _named("smithy-waiter", Strategy(full_jitter(exponential(2, 2, max=120), min=2))),
         _named("celery-get", Strategy(fixed(0.5))),
         _named("fiddler-client", at_once_on_error(fixed(6)) | after_delay(1800)),
