@@ -166,3 +166,64 @@ def test_replay_is_deterministic_for_a_seed():
 
 def test_a_wait_of_fixed_once_is_unchanged():
     assert poll(fixed(15), first=0).next_delay(PollState(attempt=3), None) == 15.0
+
+
+def _texts():
+    from hypothesis import strategies as st
+
+    seconds = st.sampled_from(["0", "0.5", "1", "1.6", "30", "'15m'", "900"])
+    wait = st.sampled_from(
+        ["fixed(6)", "exponential(1, 1.5, max=20)", "full_jitter(exponential(2, 2, max=120))"]
+    )
+    codes = st.lists(st.sampled_from([0, 429, 500, 502, 503, 504]), min_size=1, max_size=4)
+    retry = st.builds(
+        lambda n, on, w, first, ra, within: (
+            "retries("
+            + ", ".join(
+                x
+                for x in (
+                    n,
+                    f"on=[{', '.join(map(str, on))}]",
+                    f"wait={w}",
+                    first and f"first={first}",
+                    ra and "retry_after=True",
+                    within and f"within={within}",
+                )
+                if x
+            )
+            + ")"
+        ),
+        st.sampled_from(["", "0", "3", "10"]),
+        codes,
+        wait,
+        st.sampled_from(["", "0", "1"]),
+        st.booleans(),
+        st.sampled_from(["", "10", "60"]),
+    )
+    stop = st.builds(
+        lambda t, check: f"after_delay({t}, check='{check}')",
+        seconds,
+        st.sampled_from(["poll", "ahead", "wake"]),
+    )
+    return st.builds(
+        lambda w, s, first, r, on_error: (
+            f"poll({w}, stop={s}, first={first}, retries={r}, on_error='{on_error}')"
+        ),
+        wait,
+        stop,
+        seconds,
+        retry,
+        st.sampled_from(["poll", "stop"]),
+    )
+
+
+def test_every_combination_of_the_new_forms_parses_back():
+    from hypothesis import given, settings
+
+    @settings(max_examples=300, deadline=None)
+    @given(_texts())
+    def round_trip(text):
+        s = parse_strategy(text)
+        assert parse_strategy(str(s)) == s
+
+    round_trip()
