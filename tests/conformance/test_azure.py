@@ -4,11 +4,14 @@ is exact (no jitter), so it is pinned here request by request."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from sim.pollers import replay
+from sim.strategies.presets import PRESETS
 from tests.conformance import azure_core_runner as azure
 from tests.conformance.harness import BY_NAME, SCRIPTS
-from tests.conformance.library_run import ENDED, ERRORED, POLLING
+from tests.conformance.library_run import ENDED, ERRORED, GAVE_UP, POLLING
 
 HORIZON = 3600.0  #: azure's poller has no deadline: a job that never ends is cut off here
 
@@ -53,3 +56,29 @@ def test_real_http_on_loopback_gives_what_the_transport_adapter_gives(library, n
     """The adapter stands for the socket faithfully: the same requests, times and end
     through a real server on 127.0.0.1."""
     assert azure.run_loopback(BY_NAME[name], horizon=HORIZON) == library[name]
+
+
+# --- the azure-lro preset against the library ----------------------------------------------
+
+PRESET = PRESETS["azure-lro"]
+
+
+def outcome(r) -> str:
+    rec = r.record
+    if rec.seen_state:
+        return ENDED
+    return GAVE_UP if rec.gave_up else ERRORED if rec.errored else POLLING
+
+
+@pytest.mark.parametrize("name", [s.name for s in SCRIPTS])
+def test_the_preset_makes_the_librarys_requests_at_its_times(library, name):
+    """Every request (retries included) at the same time to 1e-9 s, the same outcome,
+    and the same stop (a job that never ends: both still polling at the horizon)."""
+    lib = library[name]
+    r = replay(PRESET, BY_NAME[name].answer, np.random.default_rng(0), horizon=HORIZON)
+    assert r.times == pytest.approx(lib.times, abs=1e-9)
+    assert r.record.polls == lib.requests
+    assert outcome(r) == lib.outcome
+    if lib.outcome != POLLING:
+        assert r.end == pytest.approx(lib.stop, abs=1e-9)
+    assert r.record.errors == sum(h != 200 for h in lib.https)
