@@ -26,8 +26,12 @@ PRESETS: dict[str, Strategy] = {
     s.name: s  # type: ignore[misc]
     for s in (
         # the seeds' clients
-        _named("ordo-js", Strategy(fixed(3))),  # every 3 s, no deadline
-        _named("generic-js", fixed(2) | after_delay(60)),  # polls through errors
+        # the ordo seed's pollJob: fetches at once, then a 3 s timer; no deadline
+        _named("ordo-js", Strategy(fixed(3), first=0)),
+        # the generic seed's pollJobStatus: at once, every 2 s, gives up on waking once more
+        # than 60 s have passed (31 polls at 0..60); polls through errors
+        _named("generic-js", Strategy(fixed(2), after_delay(60, check="wake"), first=0)),
+        # the fiddler seed's manual loop: sleeps 10 s before its first refresh, 30 s in retry
         _named("fiddler-py", per_status(fixed(10), retry_wait=fixed(30)) | after_delay(3600)),
         # pollers people run
         _named("botocore-waiter", Strategy(fixed(15), after_polls(40), first=0)),
@@ -59,7 +63,14 @@ PRESETS: dict[str, Strategy] = {
             ),
         ),
         _named("smithy-waiter", Strategy(full_jitter(exponential(2, 2, max=120), min=2))),
-        _named("celery-get", Strategy(fixed(0.5))),
-        _named("fiddler-client", at_once_on_error(fixed(6)) | after_delay(1800)),
+        # celery 5.7.0, AsyncResult.get() -> SyncBackendMixin.wait_for: result backends that
+        # poll only (Redis and RPC do not poll); a store error leaves get() at once
+        _named("celery-get", Strategy(fixed(0.5), first=0, on_error="stop")),
+        # fiddler-client 3.14.1, Job.wait() -> Job.watch: while elapsed <= 1800 s, 6 s after
+        # a 2xx, at once after any error (Retry-After never read)
+        _named(
+            "fiddler-client",
+            Strategy(at_once_on_error(fixed(6)), after_delay(1800, check="wake"), first=0),
+        ),
     )
 }
