@@ -14,6 +14,10 @@ ready, and otherwise sleeps ``interval`` (0.5 s) and looks again; ``get()`` has 
 timeout by default. A lookup that raises (the store's error answer) leaves ``get()`` at
 once: ``get_task_meta`` retries only with ``result_backend_always_retry`` set (off by
 default) and an exception the backend calls safe to retry.
+
+The preset ``celery-get``, replayed by ``sim.pollers`` on the same script and round trip
+(and the same horizon), must look up at the same times (to 1e-9 s) and stop the same way
+at the same time: an error answer is its one request, then ``errored``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from functools import cache
 import pytest
 
 from tests.conformance.harness import BY_NAME, SCRIPTS
-from tests.conformance.run_celery import Watched, run
+from tests.conformance.run_celery import Watched, preset, run
 
 RTT = 0.25  #: a round trip that binary floats add exactly
 HORIZON = 1800.0  #: where a watch with no deadline is cut off
@@ -73,3 +77,17 @@ def test_a_timeout_counts_its_naps_not_the_clock():
     cut = library("never ends", 0.0, timeout=1.2)  # the last nap is cut to the deadline
     assert cut.times == pytest.approx((0.0, 0.5, 1.0, 1.2), abs=1e-9)
     assert cut.outcome == "gave up" and cut.end == pytest.approx(1.2, abs=1e-9)
+
+
+# --- the preset against the library ----------------------------------------------------
+
+
+@pytest.mark.parametrize("rtt", [0.0, RTT])
+@pytest.mark.parametrize("script", [s.name for s in SCRIPTS])
+def test_the_preset_polls_and_stops_as_the_library(script, rtt):
+    seen, sim = library(script, rtt), preset("celery-get", BY_NAME[script], rtt, HORIZON)
+    assert len(sim.times) == len(seen.times)
+    assert sim.times == pytest.approx(seen.times, abs=1e-9, rel=0)
+    assert sim.answers == seen.answers
+    assert sim.outcome == seen.outcome
+    assert sim.end == pytest.approx(seen.end, abs=1e-9, rel=0)

@@ -8,6 +8,10 @@ go round again at once after any error answer (its central retry is off for this
 and Retry-After is never read). So it polls at once, then every 6 s plus the round
 trip, while no more than 1800 s have passed when it wakes, and raises ``TimeoutError``
 on the first wake past them; an outage is a loop with no wait but the round trip.
+
+The preset ``fiddler-client``, replayed by ``sim.pollers`` on the same script and round
+trip, must send the same requests at the same times (to 1e-9 s: every wait here is
+deterministic) and stop the same way at the same time.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from itertools import pairwise
 import pytest
 
 from tests.conformance.harness import BY_NAME, SCRIPTS
-from tests.conformance.run_fiddler import Watched, run
+from tests.conformance.run_fiddler import Watched, preset, run
 
 pytestmark = pytest.mark.live  # a loopback HTTP server answers the client
 
@@ -75,3 +79,18 @@ RETRY_AFTER = ["503 for 60 s, Retry-After 5", "Retry-After 0 on 200s", "Retry-Af
 def test_retry_after_is_never_read(script):
     plain = "503 for 60 s" if BY_NAME[script].faults else "ends after 95 s"
     assert library(script, RTT).times == library(plain, RTT).times
+
+
+# --- the preset against the library ----------------------------------------------------
+
+CASES = [(s.name, 0.0) for s in SCRIPTS if not s.faults] + [(s.name, RTT) for s in SCRIPTS]
+
+
+@pytest.mark.parametrize(("script", "rtt"), CASES)
+def test_the_preset_polls_and_stops_as_the_library(script, rtt):
+    seen, sim = library(script, rtt), preset("fiddler-client", BY_NAME[script], rtt)
+    assert len(sim.times) == len(seen.times)
+    assert sim.times == pytest.approx(seen.times, abs=1e-9, rel=0)
+    assert sim.answers == seen.answers  # the same requests under 503, 429, 500
+    assert sim.outcome == seen.outcome
+    assert sim.end == pytest.approx(seen.end, abs=1e-9, rel=0)
