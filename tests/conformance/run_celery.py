@@ -129,8 +129,9 @@ def run(
 
 
 def preset(name: str, script: Script, rtt: float = 0.0, horizon: float = math.inf) -> Watched:
-    """The preset ``name`` replayed by ``sim.pollers`` on ``script``, in the same terms:
-    requests by their send time (``replay`` gives their arrival, half a round trip on)."""
+    """The preset (or strategy text) ``name`` replayed by ``sim.pollers`` on ``script``, in
+    the same terms: requests by their send time (``replay`` gives their arrival, half a
+    round trip on)."""
     done = replay(parse_strategy(name), script.answer, np.random.default_rng(0), rtt, horizon)
     answers = tuple(script.answer(t).http for t in done.times)
     sent = tuple(t - rtt / 2 for t in done.times)

@@ -91,3 +91,16 @@ def test_the_preset_polls_and_stops_as_the_library(script, rtt):
     assert sim.answers == seen.answers
     assert sim.outcome == seen.outcome
     assert sim.end == pytest.approx(seen.end, abs=1e-9, rel=0)
+
+
+@pytest.mark.parametrize("rtt", [0.0, RTT])
+def test_a_timeout_of_whole_intervals_is_a_count_of_lookups(rtt):
+    """How to simulate a caller's ``get(timeout=10)``: its naps, not the clock, reach the
+    timeout, after 21 lookups, so ``after_polls(21)`` (not ``after_delay``, which counts
+    the round trips) gives up when it does. A timeout that is not a whole number of
+    intervals cuts the last nap short, which no stop says."""
+    seen = library("never ends", rtt, timeout=10.0)
+    text = "poll(fixed(0.5), stop=after_polls(21), first=0, on_error='stop')"
+    sim = preset(text, BY_NAME["never ends"], rtt, HORIZON)
+    assert sim.times == pytest.approx(seen.times, abs=1e-9, rel=0)
+    assert (sim.outcome, sim.end) == (seen.outcome, pytest.approx(seen.end, abs=1e-9))
