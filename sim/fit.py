@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.fit_data import OK, FitInputError, Trace, traces
+from sim.fit_errors import fit_errors
 from sim.fit_stops import StopFit, fit_stop
 from sim.fit_waits import Jitter, Schedule, WaitFit, consistent, fit_waits, ks_distance, nice
 from sim.strategies import (
@@ -106,6 +107,11 @@ def fit(
         raise FitInputError(f"tolerance must be between 0 and 1, found {tol}")
     trs = traces(requests, where)
     rows = _wait_rows(trs)
+    plain = rows[rows["ok"] & rows["ra"].isna()]
+    usual = float(plain["w"].median()) if len(plain) else math.nan
+    errors = fit_errors(trs, usual, _wait)
+    if errors.retries is not None:  # a request after an error is a retry: no new poll
+        rows = _wait_rows(trs, retrying=True)
     notes: list[str] = []
     outcomes = {k: sum(tr.outcome == k for tr in trs) for k in ("seen", "gave_up", "errored")}
     outcomes["censored"] = sum(tr.outcome == "censored" for tr in trs)
@@ -131,19 +137,21 @@ def fit(
     wait: Wait = _wait(main.model, shift)
     if by_state:
         wait = per_status(wait, **{s: _wait(fits[s].model, shift) for s in by_state})
-    honoured = _retry_after(rows, tol, notes)
-    on_error = _on_error(rows, ok, honoured, notes)
+    asked = rows if errors.on_error != "stops" else rows[rows["ok"]]
+    honoured, ignore_zero = _retry_after(asked, tol, notes)
+    on_error = errors.on_error
+    notes += errors.notes
     if on_error == "polls at once":
         wait = at_once_on_error(wait)
     if honoured == "honoured":  # outermost: a Retry-After wins, on errors too
-        wait = retry_after(wait)
+        wait = retry_after(wait, ignore_zero=True) if ignore_zero else retry_after(wait)
     stop_fit = fit_stop(trs, _longest_wait(main.model, ok))
     if stop_fit.note:
         notes.append(stop_fit.note)
     stop = _stop(stop_fit, notes)
     strategy = poll(wait, stop, first)
     if on_error == "stops":
-        strategy = _stopping_on_errors(strategy, notes)
+        strategy = dataclasses.replace(strategy, retries=errors.retries, on_error="stop")
     text = str(strategy)
     try:
         again = parse_strategy(text)
@@ -197,9 +205,10 @@ def _has_checks() -> bool:
 # --- the pieces ------------------------------------------------------------------------
 
 
-def _wait_rows(trs: list[Trace]) -> pd.DataFrame:
+def _wait_rows(trs: list[Trace], retrying: bool = False) -> pd.DataFrame:
     """A row per wait: the polls before it (j), the wait, the wait before (prev), and what
-    the answer before it said."""
+    the answer before it said. ``retrying``: a request after an error answer is a retry
+    within the same poll, not a poll of its own."""
     parts = []
     for tr in trs:
         w = tr.waits()
@@ -207,11 +216,16 @@ def _wait_rows(trs: list[Trace]) -> pd.DataFrame:
             continue
         first = tr.sent[0] - tr.start if math.isfinite(tr.start) else math.nan
         prev = np.concatenate([[first], w[:-1]])
+        if retrying:
+            new_poll = np.concatenate([[True], np.isin(tr.http[:-1], OK)])
+            j = np.cumsum(new_poll)[:-1]
+        else:
+            j = np.arange(1, len(w) + 1)
         parts.append(
             pd.DataFrame(
                 {
                     "job": tr.job_id,
-                    "j": np.arange(1, len(w) + 1),
+                    "j": j,
                     "w": np.maximum(w, 0.0),
                     "prev": prev,
                     "http": tr.http[:-1],
@@ -333,30 +347,23 @@ def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
     return nice(med)
 
 
-def _retry_after(rows: pd.DataFrame, tol: float, notes: list[str]) -> str:
+def _retry_after(rows: pd.DataFrame, tol: float, notes: list[str]) -> tuple[str, bool]:
+    """Whether the waits after answers with a Retry-After keep to it, and whether a
+    Retry-After of 0 is ignored (the usual wait instead), as azure-core's poller does."""
     asked = rows[rows["ra"].notna()]
     if asked.empty:
-        return "not seen"
+        return "not seen", False
     ra, w = asked["ra"].to_numpy(float), asked["w"].to_numpy(float)
     kept = np.abs(w - ra) <= tol * ra + 0.05
-    if kept.mean() >= 0.9:
-        return "honoured"
-    if kept.mean() > 0.1:
-        notes.append(f"{kept.mean():.0%} of the waits after a Retry-After kept to it")
-    return "ignored"
-
-
-def _on_error(rows, ok, honoured: str, notes: list[str]) -> str:
-    bad = rows[~rows["ok"]]
-    if honoured == "honoured":
-        bad = bad[bad["ra"].isna()]
-    if bad.empty:
-        return "not seen"
-    typical = float(ok["w"].median())
-    at_once = bad["w"].to_numpy(float) <= 0.05 + 0.02 * typical
-    if at_once.mean() >= 0.9:
-        return "polls at once"
-    return "polls on"
+    some = ra > 0
+    share = float(kept[some].mean()) if some.any() else float(kept.mean())
+    if share < 0.9:
+        if share > 0.1:
+            notes.append(f"{share:.0%} of the waits after a Retry-After kept to it")
+        return "ignored", False
+    zero = ~some
+    ignore_zero = bool(zero.any()) and float(np.mean(w[zero] > 0.05)) >= 0.9
+    return "honoured", ignore_zero
 
 
 def _stop(s: StopFit, notes: list[str]):
@@ -378,13 +385,6 @@ def _stop(s: StopFit, notes: list[str]):
             "version of the strategy language cannot say: fitted as checked after each poll"
         )
     return after_delay(seconds)
-
-
-def _stopping_on_errors(strategy: Strategy, notes: list[str]) -> Strategy:
-    if "on_error" in {f.name for f in dataclasses.fields(Strategy)}:
-        return dataclasses.replace(strategy, on_error="stop")  # type: ignore[call-arg]
-    notes.append("the client stops on errors, which this strategy language cannot say")
-    return strategy
 
 
 def _family(model) -> str:
@@ -452,32 +452,47 @@ def _unfitted(rows, notes, base, ks: float = math.nan) -> Fit:
 
 def _polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
     """Polls per job as observed, and as the fitted strategy makes them against the same
-    jobs (each shown running until between its last two requests, then ended; never
-    ended for a give-up) with the traffic's round trip, for up to REPLAYED jobs."""
-    from sim.status_server import Response
-
-    picked = [tr for tr in trs if tr.outcome in ("seen", "gave_up")]
+    jobs, each replayed with its own round trip: each job answers as its client was
+    answered, each answer from halfway between the request before and its own (so a job
+    ends between the last two requests of a client that saw it end), for up to REPLAYED
+    jobs."""
+    picked = [tr for tr in trs if tr.outcome != "censored"]
     if len(picked) > REPLAYED:
         picked = [picked[i] for i in np.linspace(0, len(picked) - 1, REPLAYED).astype(int)]
     if not picked:
         return {}
     rng = np.random.default_rng(seed)
-    rtt = float(np.median(np.concatenate([tr.received - tr.sent for tr in picked])))
     observed, predicted = [], []
     for tr in picked:
-        e = tr.elapsed(tr.sent)
-        end = (e[-2] + e[-1]) / 2 if tr.outcome == "seen" and tr.polls > 1 else math.inf
-        if tr.outcome == "seen" and tr.polls == 1:
-            end = 0.0
-
-        def answer(t: float, end=end) -> Response:
-            return Response(200, "succeeded" if t >= end else "running", None, None)
-
-        horizon = float(e[-1]) * 4 + 3600
-        predicted.append(_replayed_polls(strategy, answer, rng, horizon, max(rtt, 0.0)))
+        answer = _as_answered(tr)
+        horizon = float(tr.elapsed(tr.received)[-1]) * 2 + 3600
+        rtt = max(float(np.median(tr.received - tr.sent)), 0.0)  # its own round trip
+        predicted.append(_replayed_polls(strategy, answer, rng, horizon, rtt))
         observed.append(tr.polls)
     o, p = float(np.mean(observed)), float(np.mean(predicted))
     return {"jobs": len(picked), "observed": o, "predicted": p, "error": (p - o) / o}
+
+
+def _as_answered(tr: Trace):
+    """The job's answers as a function of time since the watch started."""
+    from sim.status_server import Response
+
+    at = tr.elapsed((tr.sent + tr.received) / 2)
+    change = np.concatenate([[-math.inf], (at[:-1] + at[1:]) / 2])
+    answers = [
+        Response(
+            int(h) or None,
+            s if s is not None else ("running" if h in OK else None),
+            None,
+            None if math.isnan(ra) else float(ra),
+        )
+        for h, s, ra in zip(tr.http.tolist(), tr.state, tr.retry_after.tolist(), strict=True)
+    ]
+
+    def answer(t: float) -> Response:
+        return answers[int(np.searchsorted(change, t, side="right")) - 1]
+
+    return answer
 
 
 def _replayed_polls(strategy: Strategy, answer, rng, horizon: float, rtt: float) -> int:
