@@ -10,7 +10,7 @@ import pytest
 from sim.pollers import replay
 from sim.strategies.presets import PRESETS
 from tests.conformance import azure_core_runner as azure
-from tests.conformance.harness import BY_NAME, SCRIPTS
+from tests.conformance.harness import BY_NAME, SCRIPTS, Fault, Script
 from tests.conformance.library_run import ENDED, ERRORED, GAVE_UP, POLLING
 
 HORIZON = 3600.0  #: azure's poller has no deadline: a job that never ends is cut off here
@@ -82,3 +82,27 @@ def test_the_preset_makes_the_librarys_requests_at_its_times(library, name):
     if lib.outcome != POLLING:
         assert r.end == pytest.approx(lib.stop, abs=1e-9)
     assert r.record.errors == sum(h != 200 for h in lib.https)
+
+
+#: answers outside the Scripts where azure-core retries and the language cannot say so
+#: yet: any error answer with a Retry-After (404 here), any status from 506, and a
+#: Retry-After of 0 on an error, which RetryPolicy reads as falsy (its backoff instead)
+BEYOND = [
+    Script("404 with Retry-After 5", 95.0, (Fault(0, 60, 404, 5.0),)),
+    Script("507", 95.0, (Fault(0, 60, 507),)),
+    Script("503 with Retry-After 0", 95.0, (Fault(0, 60, 503, 0.0),)),
+]
+
+
+GAP = "retries: on has no ranges nor 'any error with Retry-After', and no ignore_zero"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=GAP)
+@pytest.mark.parametrize("script", BEYOND, ids=lambda s: s.name)
+def test_what_the_preset_cannot_say_yet(script):
+    """Strict: once the language can say it and the preset does, this passes and fails
+    the run, to be moved up among the Scripts."""
+    lib = azure.run(script, horizon=HORIZON)
+    assert lib.requests == 4 and lib.outcome == ERRORED
+    r = replay(PRESET, script.answer, np.random.default_rng(0), horizon=HORIZON)
+    assert r.times == pytest.approx(lib.times, abs=1e-9)

@@ -6,6 +6,8 @@ with it in distribution."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -87,16 +89,15 @@ def replays(name: str, runs: int) -> list:
     return [replay(PRESET, script.answer, np.random.default_rng([13, k])) for k in range(runs)]
 
 
-@pytest.fixture(scope="module")
-def drawn():
-    """(library runs, preset replays) per script, drawn once: the library through the
-    api_request hook where no error is answered, the GAPIC client where one is."""
-    out = {}
-    for name, (library_runs, preset_runs) in RUNS.items():
-        run = google.run if BY_NAME[name].faults else google.run_http_json
-        library = [run(BY_NAME[name], 10_000 + k) for k in range(library_runs)]
-        out[name] = (library, replays(name, preset_runs))
-    return out
+@functools.cache
+def drawn(name: str) -> tuple[list, list]:
+    """(library runs, preset replays) on a script, drawn once per process (each xdist
+    worker draws only its tests' scripts): the library through the api_request hook
+    where no error is answered, the GAPIC client where one is."""
+    library_runs, preset_runs = RUNS[name]
+    run = google.run if BY_NAME[name].faults else google.run_http_json
+    library = [run(BY_NAME[name], 10_000 + k) for k in range(library_runs)]
+    return library, replays(name, preset_runs)
 
 
 def outcome(r) -> str:
@@ -112,12 +113,12 @@ def waits(times) -> np.ndarray:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RUNS))
-def test_the_preset_draws_the_librarys_schedules(drawn, name):
+def test_the_preset_draws_the_librarys_schedules(name):
     """The same outcome every time; the stop time (end seen, deadline or error) and the
     waits between requests alike (two-sample KS); the mean requests within 2%, and the
     mean stop where it is a give-up or an end seen (under 503s it varies too much, sd
     2 s on 7 s, for 2% at this many runs: the KS stands for it)."""
-    lib, pre = drawn[name]
+    lib, pre = drawn(name)
     assert {r.outcome for r in lib} == {outcome(r) for r in pre} and len(
         {r.outcome for r in lib}
     ) == 1
