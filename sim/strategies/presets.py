@@ -34,7 +34,22 @@ PRESETS: dict[str, Strategy] = {
         # the fiddler seed's manual loop: sleeps 10 s before its first refresh, 30 s in retry
         _named("fiddler-py", per_status(fixed(10), retry_wait=fixed(30)) | after_delay(3600)),
         # pollers people run
-        _named("botocore-waiter", Strategy(fixed(15), after_polls(40), first=0)),
+        # botocore 1.44.8, Waiter.wait (EC2 InstanceRunning: delay 15, 40 attempts) with the
+        # standard retry mode: 3 attempts, rand * 50 ms * 2**i (a 429's 1 s base not said)
+        _named(
+            "botocore-waiter",
+            Strategy(
+                fixed(15),
+                after_polls(40),
+                first=0,
+                retries=retries(
+                    2,
+                    on=[0, 429, 500, 502, 503, 504],
+                    wait=full_jitter(exponential(0.05, 2, max=20)),
+                ),
+                on_error="stop",
+            ),
+        ),
         # azure-core 1.41.0, LROPoller + LROBasePolling._poll over RetryPolicy() (defaults)
         _named(
             "azure-lro",
@@ -43,10 +58,12 @@ PRESETS: dict[str, Strategy] = {
                 first=0,
                 retries=retries(
                     3,
-                    on=[0, 408, 429, 500, 502, 503, 504],
+                    on=[0, 408, 429, 500, 502, 503, 504, "506-599"],
                     wait=exponential(1.6, 2, max=120),
                     first=0,
                     retry_after=True,
+                    on_retry_after=True,  # any error answer with a Retry-After
+                    ignore_zero=True,  # a Retry-After of 0 is falsy: the backoff
                 ),
                 on_error="stop",
             ),
@@ -62,7 +79,36 @@ PRESETS: dict[str, Strategy] = {
                 on_error="stop",
             ),
         ),
-        _named("smithy-waiter", Strategy(full_jitter(exponential(2, 2, max=120), min=2))),
+        # Smithy 2.0 waiter specification (smithy.waiters#waitable, "Waiter retries"): at once,
+        # then uniform(2, min(2 * 2**k, 120)); maxWaitTime an hour, never polled past (its
+        # last delay trimmed to poll at the deadline is not said: it gives up instead)
+        _named(
+            "smithy-waiter",
+            Strategy(
+                full_jitter(exponential(2, 2, max=120), min=2),
+                after_delay(3600, check="ahead"),
+                first=0,
+                on_error="stop",
+            ),
+        ),
+        # @smithy/util-waiter 4.6.2, createWaiter (AWS SDK for JavaScript v3, defaults 2/120
+        # s, maxWaitTime an hour) over the client's standard retries; an error it retries.
+        # Its uniform(2, 2 * 2**k) waits for 6 retries, then a fixed 120 s, are said by their
+        # means 1 + 2**k (no wait turns from jitter to fixed after n polls), so the 7th is 65
+        _named(
+            "aws-js-waiter",
+            Strategy(
+                exponential(1, 2, max=119) + fixed(1),
+                after_delay(3600, check="ahead"),
+                first=0,
+                retries=retries(
+                    2,
+                    on=[0, 429, 500, 502, 503, 504],
+                    wait=full_jitter(exponential(0.05, 2, max=20)),
+                    retry_after=True,
+                ),
+            ),
+        ),
         # celery 5.7.0, AsyncResult.get() -> SyncBackendMixin.wait_for: result backends that
         # poll only (Redis and RPC do not poll); a store error leaves get() at once
         _named("celery-get", Strategy(fixed(0.5), first=0, on_error="stop")),
