@@ -34,6 +34,17 @@ TRANSIENT = (429, 500, 502, 503, 504)
 AT_ONCE = fixed(0)
 
 
+def _span(c: object) -> tuple[int, int] | None:
+    """A range of statuses written as text, '506-599', as (506, 599); None otherwise."""
+    if not isinstance(c, str):
+        return None
+    lo, sep, hi = c.strip().partition("-")
+    if not (sep and lo.strip().isdigit() and hi.strip().isdigit()):
+        return None
+    a, b = int(lo), int(hi)
+    return (a, b) if 100 <= a <= b <= 599 else None
+
+
 @dataclass(frozen=True, repr=False)
 class retries:
     """After a request of one poll is answered with an HTTP status in ``on`` (0 in
@@ -41,16 +52,21 @@ class retries:
     more times (None: no limit but ``within``). Retry ``k`` (from 0) waits ``wait`` at
     attempt ``k``; with ``first``, retry 0 waits ``first`` and retry ``k`` the wait at
     attempt ``k - 1``, as a strategy's waits count. ``retry_after``: a Retry-After on the
-    answer replaces the wait. ``within``: no retry whose wait would end more than
-    ``within`` seconds after the poll's first request (checked before sleeping, as
-    google-api-core's ``Retry`` deadline is)."""
+    answer replaces the wait (``ignore_zero``: one of 0 counts as none, as azure-core's
+    RetryPolicy reads it). ``on_retry_after``: an error answer (400 and up) that carries
+    a Retry-After is retried whatever its status, as azure-core's is. ``within``: no retry
+    whose wait would end more than ``within`` seconds after the poll's first request
+    (checked before sleeping, as google-api-core's ``Retry`` deadline is). ``on`` takes
+    statuses and ranges of them as text: ``on=[429, 503, '506-599']``."""
 
     n: int | None = None
-    on: tuple[int, ...] = TRANSIENT
+    on: tuple[int | str, ...] = TRANSIENT
     wait: Wait = AT_ONCE
     first: float | None = None
     retry_after: bool = False
     within: float | None = None
+    on_retry_after: bool = False
+    ignore_zero: bool = False
 
     def __post_init__(self) -> None:
         n = self.n
@@ -61,28 +77,40 @@ class retries:
                 f"retries: n must be a whole number from 0 to {MAX_POLLS:,}, found {short(n)}"
             )
         codes = self.on
-        if isinstance(codes, int) and not isinstance(codes, bool):
+        if not isinstance(codes, tuple | list):
             codes = (codes,)
-        wrong = [
-            c
-            for c in (codes if isinstance(codes, tuple | list) else [codes])
-            if not (isinstance(c, int) and not isinstance(c, bool) and (c == 0 or 100 <= c <= 599))
-        ]
-        if wrong or not isinstance(codes, tuple | list):
-            raise ValueError(
-                "retries: on must be a list of HTTP statuses (100 to 599, or 0 for no "
-                f"answer), found {short(wrong[0] if wrong else codes)}"
-            )
-        object.__setattr__(self, "on", tuple(sorted(set(codes))))
+        single, spans = set(), set()
+        for c in codes:
+            span = _span(c)
+            if isinstance(c, int) and not isinstance(c, bool) and (c == 0 or 100 <= c <= 599):
+                single.add(c)
+            elif span is not None:
+                spans.add(span)
+            else:
+                raise ValueError(
+                    "retries: on must be a list of HTTP statuses (100 to 599, or 0 for no "
+                    f"answer) or ranges such as '506-599', found {short(c)}"
+                )
+        shown = [f"{lo}-{hi}" for lo, hi in sorted(spans)]
+        object.__setattr__(self, "on", (*sorted(single), *shown))
+        object.__setattr__(self, "_spans", tuple(sorted(spans)))
         need_wait("retries", "wait", self.wait)
         if self.first is not None:
             check_non_negative(self, "retries", "first")
         if self.within is not None:
             check_non_negative(self, "retries", "within")
-        if not isinstance(self.retry_after, bool):
-            raise ValueError(
-                f"retries: retry_after must be True or False, found {short(self.retry_after)}"
-            )
+        for key in ("retry_after", "on_retry_after", "ignore_zero"):
+            if not isinstance(getattr(self, key), bool):
+                raise ValueError(
+                    f"retries: {key} must be True or False, found {short(getattr(self, key))}"
+                )
+
+    def retried(self, code: int, hint: float | None = None) -> bool:
+        """Whether an answer ``code`` (0: none) carrying the Retry-After ``hint`` is
+        retried, retries left aside."""
+        if code in self.on or any(lo <= code <= hi for lo, hi in self._spans):  # type: ignore[attr-defined]
+            return True
+        return self.on_retry_after and hint is not None and code >= 400
 
     def delay(
         self, tries: int, answer: PollState, spent: float, rng: np.random.Generator | None
@@ -91,10 +119,15 @@ class retries:
         ``answer`` (its ``http_status``, None: no answer, and ``retry_after``), ``spent``
         seconds after the poll's first request; None: no retry, the answer stands."""
         code = answer.http_status or 0
-        if code not in self.on or (self.n is not None and tries >= self.n):
+        if not self.retried(code, answer.retry_after):
             return None
-        if self.retry_after and answer.retry_after is not None:
-            d = float(answer.retry_after)
+        if self.n is not None and tries >= self.n:
+            return None
+        hint = answer.retry_after
+        if self.ignore_zero and hint == 0:
+            hint = None
+        if self.retry_after and hint is not None:
+            d = float(hint)
         elif tries == 0 and self.first is not None:
             d = self.first
         else:
@@ -109,7 +142,7 @@ class retries:
 
     def __str__(self) -> str:
         parts = [] if self.n is None else [str(self.n)]
-        parts.append(f"on=[{', '.join(map(str, self.on))}]")
+        parts.append(f"on=[{', '.join(map(repr, self.on))}]")
         if self.wait != AT_ONCE:
             parts.append(f"wait={self.wait}")
         if self.first is not None:
@@ -118,4 +151,8 @@ class retries:
             parts.append("retry_after=True")
         if self.within is not None:
             parts.append(f"within={num(self.within)}")
+        if self.on_retry_after:
+            parts.append("on_retry_after=True")
+        if self.ignore_zero:
+            parts.append("ignore_zero=True")
         return f"retries({', '.join(parts)})"

@@ -40,7 +40,7 @@ _DURATION_ARGS |= {"first", "long_poll", "within"}
 #: arguments that take a word, not a duration: after_delay's check, poll's on_error
 _WORD_ARGS = {"check", "on_error"}
 #: arguments that take True or False
-_FLAG_ARGS = {"retry_after", "ignore_zero"}
+_FLAG_ARGS = {"retry_after", "ignore_zero", "on_retry_after"}
 
 CALLS: dict[str, Callable] = {
     "fixed": waits.fixed,
@@ -201,9 +201,11 @@ class _Builder:
 
     def status(self, node: ast.AST) -> int:
         """An HTTP status in retries' ``on`` list."""
-        if isinstance(node, ast.Constant) and type(node.value) is int:
+        if isinstance(node, ast.Constant) and type(node.value) in (int, str):
             return node.value
-        raise self.fail(node, "on takes HTTP statuses, e.g. on=[429, 503] (0: no answer)")
+        raise self.fail(
+            node, "on takes HTTP statuses and ranges, e.g. on=[429, 503, '506-599'] (0: no answer)"
+        )
 
 
 def _kind(value: object) -> str:

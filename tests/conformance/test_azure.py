@@ -84,9 +84,9 @@ def test_the_preset_makes_the_librarys_requests_at_its_times(library, name):
     assert r.record.errors == sum(h != 200 for h in lib.https)
 
 
-#: answers outside the Scripts where azure-core retries and the language cannot say so
-#: yet: any error answer with a Retry-After (404 here), any status from 506, and a
-#: Retry-After of 0 on an error, which RetryPolicy reads as falsy (its backoff instead)
+#: answers outside the Scripts where azure-core retries on more than the usual list: any
+#: error answer with a Retry-After (404 here), any status from 506, and a Retry-After of 0
+#: on an error, which RetryPolicy reads as falsy (its backoff instead)
 BEYOND = [
     Script("404 with Retry-After 5", 95.0, (Fault(0, 60, 404, 5.0),)),
     Script("507", 95.0, (Fault(0, 60, 507),)),
@@ -94,15 +94,10 @@ BEYOND = [
 ]
 
 
-GAP = "retries: on has no ranges nor 'any error with Retry-After', and no ignore_zero"
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=GAP)
 @pytest.mark.parametrize("script", BEYOND, ids=lambda s: s.name)
-def test_what_the_preset_cannot_say_yet(script):
-    """Strict: once the language can say it and the preset does, this passes and fails
-    the run, to be moved up among the Scripts."""
+def test_the_preset_retries_what_the_retry_policy_retries_beyond_the_list(script):
     lib = azure.run(script, horizon=HORIZON)
     assert lib.requests == 4 and lib.outcome == ERRORED
     r = replay(PRESET, script.answer, np.random.default_rng(0), horizon=HORIZON)
     assert r.times == pytest.approx(lib.times, abs=1e-9)
+    assert outcome(r) == lib.outcome and r.end == pytest.approx(lib.stop, abs=1e-9)

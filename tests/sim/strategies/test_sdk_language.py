@@ -63,7 +63,7 @@ def test_the_new_forms_parse_back_to_equal_values(text):
         ("fixed(1) | after_delay(5, check='soon')", "check must be one of"),
         ("fixed(1) | after_delay(5, check=3)", "check takes a word in quotes"),
         ("poll(fixed(1), retries=retries(on=[999]))", "found 999"),
-        ("poll(fixed(1), retries=retries(on=['x']))", "on takes HTTP statuses"),
+        ("poll(fixed(1), retries=retries(on=['x']))", "ranges such as '506-599', found 'x'"),
         ("poll(fixed(1), retries=retries(-1))", "n must be a whole number"),
         ("poll(fixed(1), retries=fixed(2))", "retries must be retries(...)"),
         ("retry_after(fixed(1), ignore_zero=1)", "ignore_zero takes True or False"),
