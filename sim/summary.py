@@ -34,7 +34,8 @@ def stats(values: pd.Series | np.ndarray) -> dict[str, float | None]:
 
 def summarize(run: Simulation) -> dict:
     """The run's summary as a JSON-ready dict; with clients, also ``strategies`` (the
-    design's metrics keyed by strategy) and ``server`` (the load it took)."""
+    design's metrics keyed by strategy, ``gave_up`` and ``errored`` counted apart: see
+    ``sim.polling_summary``) and ``server`` (the load it took)."""
     from sim.polling_summary import polling_summary
 
     s = run.scenario
