@@ -174,12 +174,16 @@ def _timeline(row) -> Timeline:
     )  # fmt: skip
 
 
-def predict(lt: LoadTest, rtt: float | None = None) -> pd.DataFrame:
+def predict(
+    lt: LoadTest, rtt: float | None = None, server: ServerSpec | None = None
+) -> pd.DataFrame:
     """The model's prediction for each job the clients watched: the same job (as the
     server ran it) polled in the model by the same strategy, from its submission, with
-    the clients' round trip (``round_trip`` unless given). A row per job: ``user``,
-    ``job_id``, ``strategy``, and the model's ``polls``, ``t_seen``,
-    ``detection_latency``, ``gave_up`` and ``errored``."""
+    the clients' round trip (``round_trip`` unless given), against ``server`` (the
+    scenario's ``server`` with its outages, for errors and give-ups they cause; default:
+    an API that never fails, since the folder does not say what the server was told). A
+    row per job: ``user``, ``job_id``, ``strategy``, and the model's ``polls``,
+    ``t_seen``, ``detection_latency``, ``gave_up`` and ``errored``."""
     w = lt.watched
     if "submit" not in w or "shown" not in w:
         raise LoadTestError(
@@ -190,7 +194,7 @@ def predict(lt: LoadTest, rtt: float | None = None) -> pd.DataFrame:
     for strategy, rows in w.groupby("strategy"):
         tls = [_timeline(r) for _, r in rows.iterrows()]
         spec = ClientSpec(((parse_strategy(str(strategy)), 1.0),), rtt=rtt)
-        jobs = poll(tls, spec, ServerSpec(), seed=1, end=lt.end).jobs_frame()
+        jobs = poll(tls, spec, server or ServerSpec(), seed=1, end=lt.end).jobs_frame()
         columns = ["job_id", "polls", "t_seen", "detection_latency", "gave_up", "errored"]
         jobs = jobs[columns].assign(job_id=jobs["job_id"].astype(str), strategy=strategy)
         parts.append(rows[["user", "job_id"]].merge(jobs, on="job_id"))

@@ -16,9 +16,11 @@ import pandas as pd
 import pytest
 
 from loadtests.compare import METRICS, Side, metrics, table
-from loadtests.reading import comparison, read, side_by_side
+from loadtests.reading import comparison, predict, read, side_by_side
 from loadtests.report import write
 from loadtests.summary import summarise, users_path
+from sim.status_server import Outage, ServerSpec
+from sim.strategies import parse_strategy
 
 NAMES = ("/s", "/s/[id]")
 
@@ -72,9 +74,9 @@ def _write(path, fields, rows):
         w.writerows(rows)
 
 
-def folder(tmp_path, errored: bool = True):
-    """A load test's folder by hand: three jobs of strategy ``fixed(5)``, one seen, one
-    given up on, one errored (by the clients and by the server)."""
+def folder(tmp_path, errored: bool = True, strategy: str = "fixed(5)"):
+    """A load test's folder by hand: three jobs of ``strategy``, one seen (at 10 s, of an
+    end at 8 s), one given up on, one errored (by the clients and by the server)."""
     fields = ["user", "strategy", "job_id", "polls", "gave_up", "latency_s"]
     fields += ["errored"] if errored else []
     rows = [
@@ -83,7 +85,7 @@ def folder(tmp_path, errored: bool = True):
         {"user": "u3", "job_id": "3", "polls": 2, "gave_up": "False", "latency_s": ""},
     ]
     for k, row in enumerate(rows):
-        row["strategy"] = "fixed(5)"
+        row["strategy"] = strategy
         if errored:
             row["errored"] = str(k == 2)
     _write(tmp_path / "jobs.csv", fields, rows)
@@ -169,3 +171,21 @@ def test_compare_puts_the_models_errored_jobs_beside_the_measured():
     t = table(predicted, old, span=2.0).set_index(["strategy", "metric"])
     assert t.loc[("a", "errored"), "predicted"] == 1.0 and t.loc[("a", "errored"), "measured"] == 0
     assert t.loc[("all", "errored"), "rel_error"] == pytest.approx(-1.0)
+
+
+def test_the_model_predicts_errored_jobs_where_it_is_told_of_the_outage(tmp_path):
+    """``predict`` against the server the scenario described (its outage): a strategy
+    that stops on errors errors out in the model on every job still running then; told
+    of no outage (the default: the folder does not say), it predicts none."""
+    stops = "poll(fixed(5), first=0, on_error='stop')"
+    folder(tmp_path, strategy=stops)
+    lt = read(tmp_path)
+    label = parse_strategy(stops).label
+    down = ServerSpec(outages=(Outage(20.0, 3600.0, "503"),))
+    told = predict(lt, rtt=0.0, server=down).set_index("job_id")
+    assert told.loc["1", "t_seen"] == 10.0  # polls at 0, 5, 10: the end shown at 8
+    assert told.loc[["2", "3"], "errored"].all() and not told["gave_up"].any()
+    assert told.loc[["2", "3"], "polls"].tolist() == [5, 5]  # 0, 5, ..., 20: the 503
+    assert not predict(lt, rtt=0.0)["errored"].any()
+    c = comparison(lt, told.reset_index()).loc[label]
+    assert (c["errored_measured"], c["errored_model"]) == (1, 2)
