@@ -6,6 +6,7 @@
 True
 """
 
+from sim.strategies.feedback import at_once_on_error, per_status, progress, retry_after
 from sim.strategies.poll import Strategy, poll
 from sim.strategies.presets import PRESETS
 from sim.strategies.retries import retries
@@ -14,16 +15,13 @@ from sim.strategies.stops import Stop, after_delay, after_polls, never, stop_all
 from sim.strategies.text import StrategyError, parse_strategy
 from sim.strategies.waits import (
     Wait,
-    at_once_on_error,
     decorrelated_jitter,
     equal_jitter,
     exponential,
     fixed,
+    for_attempts,
     full_jitter,
     linear,
-    per_status,
-    progress,
-    retry_after,
     uniform,
     wait_sum,
 )
@@ -42,6 +40,7 @@ __all__ = [
     "equal_jitter",
     "exponential",
     "fixed",
+    "for_attempts",
     "full_jitter",
     "linear",
     "make_state",

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sim.strategies.feedback import at_once_on_error, per_status, retry_after
 from sim.strategies.poll import Strategy
 from sim.strategies.retries import retries
 from sim.strategies.stops import after_delay, after_polls
-from sim.strategies.waits import (
-    at_once_on_error,
-    exponential,
-    fixed,
-    full_jitter,
-    per_status,
-    retry_after,
-)
+from sim.strategies.waits import exponential, fixed, full_jitter
 
 
 def _named(name: str, s: Strategy) -> Strategy:

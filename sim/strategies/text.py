@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from sim.durations import parse_duration
 from sim.limits import MAX_DEPTH, MAX_STRATEGY_CHARS, MAX_TERMS
-from sim.strategies import stops, waits
+from sim.strategies import feedback, stops, waits
 from sim.strategies._values import short
 from sim.strategies.poll import Strategy, poll
 from sim.strategies.presets import PRESETS
@@ -50,10 +50,11 @@ CALLS: dict[str, Callable] = {
     "full_jitter": waits.full_jitter,
     "equal_jitter": waits.equal_jitter,
     "decorrelated_jitter": waits.decorrelated_jitter,
-    "per_status": waits.per_status,
-    "retry_after": waits.retry_after,
-    "progress": waits.progress,
-    "at_once_on_error": waits.at_once_on_error,
+    "for_attempts": waits.for_attempts,
+    "per_status": feedback.per_status,
+    "retry_after": feedback.retry_after,
+    "progress": feedback.progress,
+    "at_once_on_error": feedback.at_once_on_error,
     "after_delay": stops.after_delay,
     "after_polls": stops.after_polls,
     "never": stops.never,

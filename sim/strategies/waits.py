@@ -6,24 +6,24 @@
 8.0
 >>> (fixed(5) + fixed(1))(PollState(), None)
 6.0
->>> str(per_status(fixed(10), retry_wait=fixed(30)))
-'per_status(fixed(10), retry_wait=fixed(30))'
+>>> str(for_attempts(6, full_jitter(exponential(2, 2), min=2), then=fixed(120)))
+'for_attempts(6, full_jitter(exponential(2, 2), min=2), then=fixed(120))'
+
+The waits that read the server's answers (per status, Retry-After, progress, errors)
+are in ``sim.strategies.feedback``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from sim.limits import MAX_DURATION
-from sim.states import JobState
+from sim.limits import MAX_DURATION, MAX_POLLS
 from sim.strategies._values import check_non_negative, num, short
 from sim.strategies.state import PollState
 
-_STATES = {s.value for s in JobState}
 #: the largest growth factor of an exponential backoff
 MAX_MULTIPLIER = 1000.0
 
@@ -392,111 +392,39 @@ class decorrelated_jitter(Wait):
 
 
 @dataclass(frozen=True, repr=False)
-class per_status(Wait):
-    """Another wait per observed canonical status (``retry_wait=fixed(30)``); ``default``
-    for the rest, and before the first answer."""
+class for_attempts(Wait):
+    """``wait`` for the first ``n`` attempts, ``then`` from attempt ``n`` on: a backoff
+    that turns into another, such as the AWS SDK for JavaScript v3's waiter, jittered
+    for six retries and a fixed 120 s after."""
 
-    default: Wait
-    by_status: Mapping[str, Wait] = field(default_factory=dict)
+    n: int
+    wait: Wait
+    then: Wait
 
-    def __init__(self, default: Wait, **by_status: Wait):
-        need_wait("per_status", "default", default)
-        table = dict(by_status)
-        for key, w in table.items():
-            if key not in _STATES:
-                raise ValueError(
-                    f"per_status: {key!r} is not a job state; expected one of "
-                    + ", ".join(sorted(_STATES))
-                )
-            need_wait("per_status", key, w)
-        object.__setattr__(self, "default", default)
-        object.__setattr__(self, "by_status", dict(sorted(table.items())))
+    def __post_init__(self) -> None:
+        n = self.n
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_POLLS:
+            raise ValueError(
+                f"for_attempts: n must be a whole number from 0 to {MAX_POLLS:,}, found {short(n)}"
+            )
+        need_wait("for_attempts", "wait", self.wait)
+        need_wait("for_attempts", "then", self.then)
 
-    def __hash__(self) -> int:
-        return hash((self.default, tuple(self.by_status.items())))
+    @property
+    def open_loop(self) -> bool:  # type: ignore[override]
+        return self.wait.open_loop and self.then.open_loop
 
-    open_loop = False
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return self.wait.deterministic and self.then.deterministic
+
+    def draw(self, attempt, prev, rng, n):
+        w = self.wait if attempt < self.n else self.then
+        return w.draw(attempt, prev, rng, n)
 
     def __call__(self, state, rng):
-        w = self.by_status.get(state.status, self.default) if state.status else self.default
+        w = self.wait if state.attempt < self.n else self.then
         return w(state, rng)
 
     def __str__(self) -> str:
-        rest = "".join(f", {k}={w}" for k, w in self.by_status.items())
-        return f"per_status({self.default}{rest})"
-
-
-@dataclass(frozen=True, repr=False)
-class retry_after(Wait):
-    """The server's Retry-After when it sends one (it wins), else the inner wait. With
-    ``ignore_zero``, a Retry-After of 0 counts as none, as azure-core's LRO poller
-    reads it (``if delay:``): it then waits its default rather than polling at once."""
-
-    inner: Wait
-    ignore_zero: bool = False
-    open_loop = False
-
-    def __post_init__(self) -> None:
-        need_wait("retry_after", "inner", self.inner)
-        if not isinstance(self.ignore_zero, bool):
-            raise ValueError(
-                f"retry_after: ignore_zero must be True or False, found {short(self.ignore_zero)}"
-            )
-
-    def __call__(self, state, rng):
-        hint = state.retry_after
-        if hint is not None and not (self.ignore_zero and hint == 0):
-            return float(hint)
-        return self.inner(state, rng)
-
-    def __str__(self) -> str:
-        zero = ", ignore_zero=True" if self.ignore_zero else ""
-        return f"retry_after({self.inner}{zero})"
-
-
-@dataclass(frozen=True, repr=False)
-class progress(Wait):
-    """From reported progress, estimate the time left (``elapsed * (1 - p) / p``) and wait
-    ``fraction`` of it, between ``min`` and ``max``; ``min`` until progress is reported."""
-
-    min: float
-    max: float
-    fraction: float = 0.5
-    open_loop = False
-
-    def __post_init__(self) -> None:
-        check_non_negative(self, "progress", "min", "max", "fraction")
-        if self.min > self.max:
-            raise ValueError(f"progress: min must be <= max, found {self.min} > {self.max}")
-
-    def __call__(self, state, rng):
-        p = state.progress
-        if not p or p <= 0:
-            return self.min
-        left = state.elapsed * (1 - min(p, 1.0)) / p
-        return min(self.max, max(self.min, self.fraction * left))
-
-    def __str__(self) -> str:
-        frac = f", fraction={num(self.fraction)}" if self.fraction != 0.5 else ""
-        return f"progress({num(self.min)}, {num(self.max)}{frac})"
-
-
-@dataclass(frozen=True, repr=False)
-class at_once_on_error(Wait):
-    """After an error or a non-2xx answer, poll again at once without sleeping. A real
-    client's bug, modelled so the harness can show what it does to a struggling server."""
-
-    inner: Wait
-    open_loop = False
-
-    def __post_init__(self) -> None:
-        need_wait("at_once_on_error", "inner", self.inner)
-
-    def __call__(self, state, rng):
-        polled = state.attempt > 0 or state.prev_delay is not None
-        if polled and not state.ok:
-            return 0.0
-        return self.inner(state, rng)
-
-    def __str__(self) -> str:
-        return f"at_once_on_error({self.inner})"
+        return f"for_attempts({self.n}, {self.wait}, then={self.then})"

@@ -67,6 +67,7 @@ JITTERED = [
     "decorrelated_jitter(1, max=30)",
     "poll(full_jitter(exponential(1, 1.5, max=20)), stop=after_delay(300, check='ahead'), first=0)",
     "poll(fixed(4) + uniform(0, 2), stop=after_delay(240, check='wake'), first=0)",
+    "poll(for_attempts(4, full_jitter(exponential(2, 2), min=2), then=fixed(30)), first=0)",
 ]
 
 

@@ -227,3 +227,19 @@ def test_every_combination_of_the_new_forms_parses_back():
         assert parse_strategy(str(s)) == s
 
     round_trip()
+
+
+def test_for_attempts_turns_one_wait_into_another_after_n_attempts():
+    from sim.strategies import for_attempts, full_jitter
+
+    w = for_attempts(3, exponential(2, 2), then=fixed(120))
+    assert [w(PollState(attempt=k), None) for k in range(5)] == [2, 4, 8, 120, 120]
+    s = parse_strategy(
+        "poll(for_attempts(6, full_jitter(exponential(2, 2), min=2), then=fixed(120)), first=0)"
+    )
+    assert parse_strategy(str(s)) == s and s.open_loop and not s.wait.deterministic
+    rng = np.random.default_rng(2)
+    drawn = [s.next_delay(PollState(attempt=k), rng) for k in range(1, 10)]
+    assert all(2 <= d <= 2 * 2**k for k, d in enumerate(drawn[:6])) and drawn[6:] == [120] * 3
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        for_attempts(-1, fixed(1), then=full_jitter(fixed(2)))
