@@ -186,14 +186,16 @@ def _seconds(flag: str, text: str, low: float) -> float:
 def format_summary(summary: dict) -> str:
     from loadtests.summary import strategies
 
-    head = f"{'strategy':<36}{'jobs':>6}{'polls/job':>10}{'gave up':>8}{'unfinished':>11}"
+    head = f"{'strategy':<36}{'jobs':>6}{'polls/job':>10}{'gave up':>8}{'errored':>8}"
+    head += f"{'unfinished':>11}"
     lines = [f"{head}{'lat p50':>9}{'p95':>8}"]
     for name, s in strategies(summary):
         lat = s["detection_latency_s"]
         cells = [_cell(s["polls_per_job"], ".1f"), _cell(s["unfinished"], "d")]
         cells += [_cell(lat["p50"], ".2f"), _cell(lat["p95"], ".2f")]
         lines.append(
-            f"{name[:35]:<36}{s['jobs']:>6}{cells[0]:>10}{s['gave_up']:>8}{cells[1]:>11}"
+            f"{name[:35]:<36}{s['jobs']:>6}{cells[0]:>10}{s['gave_up']:>8}"
+            f"{s.get('errored', 0):>8}{cells[1]:>11}"
             f"{cells[2]:>9}{cells[3]:>8}"
         )
     server = summary["server"]

@@ -127,18 +127,21 @@ def _message(exc: urllib.error.HTTPError) -> str:
 
 
 def format_report(report: dict) -> str:
-    """Per client: jobs, polls, wasted polls, detection latency, give-ups (and jobs cut
-    off by the run's end, where there are any); then totals, and what else to know: the
-    overflow entry, the server's own errors, the faults injected."""
+    """Per client: jobs, polls, wasted polls, detection latency, give-ups (and jobs whose
+    client stopped on an error answer, and jobs cut off by the run's end, where there
+    are any); then totals, and what else to know: the overflow entry, the server's own
+    errors, the faults injected."""
     totals = report["totals"]
     unfinished = bool(totals.get("unfinished"))
+    errored = bool(totals.get("errored"))
 
     def lat(stats: dict | None, key: str) -> str:
         return "-" if not stats else f"{stats[key]:.2f}"
 
     head = (
         f"{'client':<24}{'jobs':>6}{'polls':>8}{'per job':>9}{'wasted':>8}{'after':>7}"
-        f"{'RA viol.':>9}{'gave up':>8}{' unfin.' if unfinished else ''}"
+        f"{'RA viol.':>9}{'gave up':>8}{' errored' if errored else ''}"
+        f"{' unfin.' if unfinished else ''}"
         f"{'lat mean':>10}{'p95':>8}{'max':>8}"
     )
     lines = [_heading(report), head]
@@ -146,11 +149,13 @@ def format_report(report: dict) -> str:
         per = row["polls_per_job"]
         d = row["detection_latency_s"]
         cut = f"{row.get('unfinished', 0):>7}" if unfinished else ""
+        err = f"{row.get('errored', 0):>8}" if errored else ""
         lines.append(
             f"{_printable(row['client'])[:23]:<24}{row['jobs']:>6}{row['polls']:>8}"
             f"{'-' if per is None else f'{per:.1f}':>9}{row['wasted_polls']:>8}"
             f"{row['requests_after_seen']:>7}{row['retry_after_violations']:>9}"
-            f"{row['gave_up']:>8}{cut}{lat(d, 'mean'):>10}{lat(d, 'p95'):>8}{lat(d, 'max'):>8}"
+            f"{row['gave_up']:>8}{err}{cut}"
+            f"{lat(d, 'mean'):>10}{lat(d, 'p95'):>8}{lat(d, 'max'):>8}"
         )
     return "\n".join(lines + _notes(totals))
 
@@ -173,6 +178,11 @@ def _heading(report: dict) -> str:
 def _notes(totals: dict) -> list[str]:
     """The lines under the table, each only where there is something to say."""
     lines = []
+    if totals.get("errored"):
+        lines.append(
+            f"errored: {totals['errored']} (a client stopped right after an error answer "
+            "for the job: not a give-up)"
+        )
     if totals.get("unfinished"):
         lines.append(
             f"unfinished: {totals['unfinished']} (a client still watching a job when the "

@@ -172,13 +172,14 @@ def _format(table) -> str:
     lines = [
         "  ".join(f"{p:>10}" for p in params)
         + f"  {'strategy':<40}{'load mean':>10}{'max':>7}{'p50':>8}{'p95':>8}{'gave up':>9}"
+        f"{'errored':>9}"
     ]
     for _, r in table.iterrows():
         lines.append(
             "  ".join(f"{r[p]!s:>10}" for p in params)
             + f"  {r['strategy'][:40]:<40}{r['load_mean']:>10.2f}{r['load_max']:>7.0f}"
             f"{_d(r['latency_p50'], format_duration):>8}{_d(r['latency_p95'], format_duration):>8}"
-            f"{r['gave_up_share']:>9.1%}"
+            f"{r['gave_up_share']:>9.1%}{r['errored_share']:>9.1%}"
         )
     return "\n".join(lines)
 
