@@ -22,3 +22,17 @@ class Run:
     @property
     def requests(self) -> int:
         return len(self.times)
+
+
+def from_replay(replay) -> Run:
+    """A ``sim.pollers.replay`` result as a Run."""
+    rec = replay.record
+    if rec.seen_state:
+        outcome = "ended"
+    elif rec.errored:
+        outcome = "errored"
+    elif rec.gave_up:
+        outcome = "gave up"
+    else:
+        outcome = "watching"  # reached the replay's horizon
+    return Run(tuple(replay.times), outcome, replay.end)
