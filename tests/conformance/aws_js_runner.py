@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 from sim.status_server import Response
 from tests.conformance.aws_answers import ERROR_CODES, http_answer
@@ -65,29 +66,37 @@ def _bodies() -> dict[str, str]:
     return out
 
 
-def run(
-    node: str,
-    script: Script,
-    max_wait_time: float,
-    runs: int = 1,
-    seed: int = 0,
-    client: str = "sdk",
-    **waiter,
-) -> tuple[dict[str, str], list[Run]]:
-    """``runs`` waiters, seeded ``seed``, ``seed + 1``, ...; the packages' versions and
-    what each waiter did. ``client``: "sdk", the EC2 client with its retries, or "send",
-    a stand-in making one request per call (waiter.js says when it is faithful)."""
+class Job(NamedTuple):
+    """``runs`` waiters on ``script``, seeded ``seed``, ``seed + 1``, ...; ``client``:
+    "sdk", the EC2 client with its retries, or "send", a stand-in making one request per
+    call (js/waiter.js says when it is faithful); ``waiter`` overrides DEFAULTS."""
+
+    script: Script
+    max_wait_time: float
+    runs: int = 1
+    seed: int = 0
+    client: str = "sdk"
+    waiter: dict | None = None
+
+
+def run_jobs(node: str, jobs: list[Job]) -> tuple[dict[str, str], list[list[Run]]]:
+    """Every job in one node process: the packages' versions and each job's runs."""
     given = {
-        "script": {
-            "ends_at": script.ends_at,
-            "faults": [[f.start, f.stop, f.http, f.retry_after] for f in script.faults],
-            "retry_after_on_200": script.retry_after_on_200,
-        },
         "bodies": _bodies(),
-        "waiter": {"maxWaitTime": max_wait_time, **DEFAULTS, **waiter},
-        "runs": runs,
-        "seed": seed,
-        "client": client,
+        "jobs": [
+            {
+                "script": {
+                    "ends_at": j.script.ends_at,
+                    "faults": [[f.start, f.stop, f.http, f.retry_after] for f in j.script.faults],
+                    "retry_after_on_200": j.script.retry_after_on_200,
+                },
+                "waiter": {"maxWaitTime": j.max_wait_time, **DEFAULTS, **(j.waiter or {})},
+                "runs": j.runs,
+                "seed": j.seed,
+                "client": j.client,
+            }
+            for j in jobs
+        ],
     }
     done = subprocess.run(
         [node, str(JS / "waiter.js")],
@@ -100,4 +109,11 @@ def run(
     if done.returncode:
         raise RuntimeError(f"waiter.js failed: {done.stderr.strip()[-2000:]}")
     out = json.loads(done.stdout)
-    return out["versions"], [Run(tuple(r["times"]), r["outcome"], r["end"]) for r in out["runs"]]
+    runs = [[Run(tuple(r["times"]), r["outcome"], r["end"]) for r in job] for job in out["jobs"]]
+    return out["versions"], runs
+
+
+def run(node: str, script: Script, max_wait_time: float, **job) -> tuple[dict[str, str], list[Run]]:
+    """One job's runs (see Job)."""
+    versions, (runs,) = run_jobs(node, [Job(script, max_wait_time, **job)])
+    return versions, runs

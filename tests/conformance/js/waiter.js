@@ -16,11 +16,12 @@
 // distribution needs. Where the script answers no error, both give the same times (the
 // test checks it); under errors only the SDK client is faithful.
 //
-// Input (stdin, JSON): {script: {ends_at, faults: [[start, stop, http, retry_after]],
-//   retry_after_on_200}, bodies: {"running"|"succeeded"|"<status>": text},
-//   waiter: {maxWaitTime, minDelay, maxDelay}, runs, seed, client: "sdk"|"send"}
-// Output (stdout, JSON): {versions, runs: [{times, outcome, end}]}, times and end in
-// seconds since the waiter started; outcome "ended", "gave up" or "errored".
+// Input (stdin, JSON): {bodies: {"running"|"succeeded"|"<status>": text}, jobs: [{script:
+//   {ends_at, faults: [[start, stop, http, retry_after]], retry_after_on_200},
+//   waiter: {maxWaitTime, minDelay, maxDelay}, runs, seed, client: "sdk"|"send"}]}
+// Output (stdout, JSON): {versions, jobs: [[{times, outcome, end}, ...], ...]}, times and
+// end in seconds since the waiter started; outcome "ended", "gave up" or "errored".
+// Several jobs in one process: loading the EC2 client takes most of a second.
 "use strict";
 
 const { Readable } = require("node:stream");
@@ -122,13 +123,23 @@ function stand_in(script, times) {
 
 async function main() {
   const input = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
-  const { EC2Client, waitForInstanceRunning } = require("@aws-sdk/client-ec2");
-  const { HttpResponse } = require("@smithy/core/protocols");
   const utilWaiter = require("@smithy/util-waiter");
   if (utilWaiter.createWaiter !== require("@smithy/core/client").createWaiter) {
     throw new Error("@smithy/util-waiter is not the waiter the EC2 client runs");
   }
   const version = (name) => require(`${name}/package.json`).version;
+  const jobs = [];
+  for (const job of input.jobs) jobs.push(await runJob({ ...job, bodies: input.bodies }));
+  process.stdout.write(JSON.stringify({
+    versions: { "@aws-sdk/client-ec2": version("@aws-sdk/client-ec2"),
+      "@smithy/util-waiter": version("@smithy/util-waiter"), "@smithy/core": version("@smithy/core") },
+    jobs,
+  }));
+}
+
+async function runJob(input) {
+  const { EC2Client, waitForInstanceRunning } = require("@aws-sdk/client-ec2");
+  const { HttpResponse } = require("@smithy/core/protocols");
   const runs = [];
   for (let r = 0; r < input.runs; r++) {
     Math.random = seeded(input.seed + r);
@@ -161,11 +172,7 @@ async function main() {
     runs.push({ times, outcome, end: now / 1000 });
     client.destroy();
   }
-  process.stdout.write(JSON.stringify({
-    versions: { "@aws-sdk/client-ec2": version("@aws-sdk/client-ec2"),
-      "@smithy/util-waiter": version("@smithy/util-waiter"), "@smithy/core": version("@smithy/core") },
-    runs,
-  }));
+  return runs;
 }
 
 main().catch((e) => { process.stderr.write(`waiter.js: ${e && e.stack || e}\n`); process.exit(1); });
