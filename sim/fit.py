@@ -109,9 +109,9 @@ def fit(
     rows = _wait_rows(trs)
     plain = rows[rows["ok"] & rows["ra"].isna()]
     usual = float(plain["w"].median()) if len(plain) else math.nan
-    errors = fit_errors(trs, usual, _wait)
-    if errors.retries is not None:  # a request after an error is a retry: no new poll
-        rows = _wait_rows(trs, retrying=True)
+    errors = fit_errors(trs, usual, _wait, *_guide(trs, rows, plain, tol))
+    if errors.retried:  # a retry within a poll is no poll of its own
+        rows = _wait_rows(trs, errors.retried)
     notes: list[str] = []
     outcomes = {k: sum(tr.outcome == k for tr in trs) for k in ("seen", "gave_up", "errored")}
     outcomes["censored"] = sum(tr.outcome == "censored" for tr in trs)
@@ -152,6 +152,8 @@ def fit(
     strategy = poll(wait, stop, first)
     if on_error == "stops":
         strategy = dataclasses.replace(strategy, retries=errors.retries, on_error="stop")
+    elif errors.retries is not None:
+        strategy = dataclasses.replace(strategy, retries=errors.retries)
     text = str(strategy)
     try:
         again = parse_strategy(text)
@@ -205,10 +207,10 @@ def _has_checks() -> bool:
 # --- the pieces ------------------------------------------------------------------------
 
 
-def _wait_rows(trs: list[Trace], retrying: bool = False) -> pd.DataFrame:
+def _wait_rows(trs: list[Trace], retried: dict | None = None) -> pd.DataFrame:
     """A row per wait: the polls before it (j), the wait, the wait before (prev), and what
-    the answer before it said. ``retrying``: a request after an error answer is a retry
-    within the same poll, not a poll of its own."""
+    the answer before it said. ``retried``: per job, the requests that are retries within
+    a poll, not polls of their own."""
     parts = []
     for tr in trs:
         w = tr.waits()
@@ -216,8 +218,9 @@ def _wait_rows(trs: list[Trace], retrying: bool = False) -> pd.DataFrame:
             continue
         first = tr.sent[0] - tr.start if math.isfinite(tr.start) else math.nan
         prev = np.concatenate([[first], w[:-1]])
-        if retrying:
-            new_poll = np.concatenate([[True], np.isin(tr.http[:-1], OK)])
+        if retried:
+            again = retried.get(tr.job_id, ())
+            new_poll = np.array([i not in again for i in range(tr.polls)])
             j = np.cumsum(new_poll)[:-1]
         else:
             j = np.arange(1, len(w) + 1)
@@ -239,6 +242,28 @@ def _wait_rows(trs: list[Trace], retrying: bool = False) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["job", "j", "w", "prev", "http", "ok", "state", "ra", "first"])
     return pd.concat(parts, ignore_index=True)
+
+
+def _guide(trs: list[Trace], rows: pd.DataFrame, plain: pd.DataFrame, tol: float):
+    """The waits a client could make after poll j, fitted on the watches that met no
+    error (their polls are counted right whatever the client does on errors), and
+    whether it keeps to a Retry-After between polls: what tells its retries from its
+    polls."""
+    clean = {tr.job_id for tr in trs if np.all(np.isin(tr.http, OK))}
+    basis = plain[plain["job"].isin(clean)]
+    if basis["job"].nunique() < 10:
+        basis = plain
+    found = _fit(basis, tol).model if len(basis) >= 2 else None
+    ra_polls = _retry_after(rows[rows["ok"]], tol, [])[0] == "honoured"
+    if found is None:
+        return None, ra_polls
+    longest = float(plain["w"].max())
+
+    def bounds(j: int) -> tuple[float, float]:
+        lo, hi = _at(found, np.array([j]), np.array([longest]))
+        return float(lo[0]), float(hi[0])
+
+    return bounds, ra_polls
 
 
 def _fit_by_state(ok: pd.DataFrame, tol: float, notes: list[str]):
@@ -297,7 +322,8 @@ def _schedule_wait(s: Schedule, shift: int) -> Wait:
     cap = s.cap if math.isfinite(s.cap) else math.inf
     if s.family == "linear":
         return linear(nice(max(s.a - s.b * (1 - shift), 0.0)), s.b, max=cap)
-    return exponential(nice(s.a * s.b ** (shift - 1)), s.b, max=cap)
+    grown = exponential(nice(s.a * s.b ** (shift - 1)), s.b, max=cap)
+    return grown + fixed(s.offset) if s.offset else grown
 
 
 def _at(model: Schedule | Jitter, j: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -336,7 +362,11 @@ def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
         own = model.at(zeros)
         if np.all(np.abs(d0 - own) <= tol * own + 0.01):
             return None
-    elif model.kind != "decorrelated" and ks_distance(model, zeros, d0, unknown) < 0.1:
+    elif model.kind == "decorrelated":  # before any wait: from base to three times it
+        attempt0 = Jitter("added", Schedule("fixed", model.low), width=2 * model.low)
+        if ks_distance(attempt0, zeros, d0, unknown) < 0.1:
+            return None
+    elif ks_distance(model, zeros, d0, unknown) < 0.1:
         return None
     med = float(np.median(d0))
     if np.any(np.abs(d0 - med) > tol * med + 0.01):
@@ -417,6 +447,8 @@ def _schedule_params(s: Schedule) -> dict:
         out["step"] = s.b
     if s.family == "exponential":
         out["multiplier"] = s.b
+        if s.offset:
+            out["plus"] = s.offset
     if s.family != "fixed":
         out["max"] = s.cap
     return out

@@ -47,6 +47,8 @@ class ErrorFit:
     on_error: str  #: "not seen", "polls on", "polls at once" or "stops"
     retries: retries | None = None
     notes: list[str] = field(default_factory=list)
+    #: per job, the requests that are retries within a poll (not polls of their own)
+    retried: dict = field(default_factory=dict)
 
 
 def error_runs(traces: list[Trace]) -> list[Run]:
@@ -66,10 +68,14 @@ def error_runs(traces: list[Trace]) -> list[Run]:
     return out
 
 
-def fit_errors(traces: list[Trace], usual: float, wait_for) -> ErrorFit:
+def fit_errors(
+    traces: list[Trace], usual: float, wait_for, guide=None, ra_polls: bool = False
+) -> ErrorFit:
     """The client's behaviour on errors; ``usual`` is its typical wait after a 2xx (what
-    "at once" is measured against), ``wait_for(make)`` turns a fitted model into a wait
-    (``sim.fit._wait``)."""
+    "at once" is measured against), ``wait_for(model, shift)`` turns a fitted model into
+    a wait (``sim.fit._wait``). ``guide``: the wait model of the watches without errors
+    (``bounds(j)``: a wait after poll j it could make), and ``ra_polls``: the client keeps
+    to a Retry-After between polls; they tell a retry from the next poll."""
     runs = error_runs(traces)
     if not runs:
         return ErrorFit("not seen")
@@ -83,8 +89,62 @@ def fit_errors(traces: list[Trace], usual: float, wait_for) -> ErrorFit:
         ]
         if gaps and np.mean(np.array(gaps) <= AT_ONCE + 0.02 * usual) >= 0.9:
             return ErrorFit("polls at once")
+        return _retrying_then_polling(runs, usual, wait_for, guide, ra_polls)
+    retried = {}
+    for r in runs:  # a request after an error is a retry: the error would have stopped it
+        after = range(r.first + 1, min(r.first + r.length + 1, r.trace.polls))
+        retried.setdefault(r.trace.job_id, set()).update(after)
+    return ErrorFit("stops", *_retries(runs, ending, wait_for), retried=retried)
+
+
+def _retrying_then_polling(runs: list[Run], usual: float, wait_for, guide, ra_polls) -> ErrorFit:
+    """A client that polls on after errors, maybe after retrying each: a gap after an
+    error that the client's poll wait could be (or a Retry-After it keeps to between
+    polls) is the next poll; one much shorter, or a Retry-After kept to only here, is a
+    retry. The same number of retries before every poll that follows errors:
+    ``retries(n)``."""
+    groups, k, gap, ra, codes = [], [], [], [], set()
+    retried: dict = {}
+    for r in runs:
+        tr = r.trace
+        mine = retried.setdefault(tr.job_id, set())
+        before = tr.sent[r.first] - tr.received[r.first - 1] if r.first else usual
+        tries = 0
+        for i in range(r.first, min(r.first + r.length, tr.polls - 1)):
+            g = tr.sent[i + 1] - tr.received[i]
+            a = tr.retry_after[i]
+            kept = not math.isnan(a) and abs(g - a) <= 0.05 + 0.03 * a
+            polls = i + 1 - sum(1 for x in mine if x <= i)  # polls made, retries not
+            if guide is not None:
+                lo, hi = guide(polls)
+                poll_like = lo * 0.97 - 0.02 <= g <= hi * 1.03 + 0.02 or (kept and ra_polls)
+                retry = not poll_like and (g < 0.5 * lo or kept)
+            else:
+                retry = g < 0.25 * before or (kept and a < before)
+            if retry:
+                k.append(tries)
+                gap.append(g)
+                ra.append(a)
+                codes.add(int(tr.http[i]))
+                mine.add(i + 1)
+                tries += 1
+            else:
+                groups.append(tries)  # the answer stood after ``tries`` retries
+                tries = 0
+    complete = [g for g in groups if g > 0] or groups
+    if not k or not complete:
         return ErrorFit("polls on")
-    return ErrorFit("stops", *_retries(runs, ending, wait_for))
+    values, counts = np.unique(complete, return_counts=True)
+    n = int(values[np.argmax(counts)])
+    notes: list[str] = []
+    if counts.max() < 0.8 * len(complete):
+        notes.append(f"the retries before a poll vary ({min(complete)} to {max(complete)})")
+    k_, gap_, ra_ = np.array(k), np.maximum(np.array(gap, float), 0), np.array(ra, float)
+    asked = ~np.isnan(ra_)
+    honours = bool(asked.any())
+    wait, first = _retry_wait(k_[~asked], gap_[~asked], wait_for, notes)
+    made = retries(n, on=sorted(codes), wait=wait, first=first, retry_after=honours)
+    return ErrorFit("polls on", made, notes, retried)
 
 
 def _retries(runs: list[Run], ending: list[Run], wait_for) -> tuple[retries | None, list[str]]:
@@ -125,7 +185,10 @@ def _retry_wait(k: np.ndarray, gap: np.ndarray, wait_for, notes) -> tuple[Wait, 
     """The retries' wait (and ``first``) from the gap after retry ``k`` (from 0)."""
     if not len(k) or np.all(gap <= AT_ONCE):
         return fixed(0), None
-    zero_first = np.all(gap[k == 0] <= AT_ONCE) and np.any(gap[k > 0] > AT_ONCE)
+    later = gap[k > 0]
+    zero_first = bool(len(later)) and bool(
+        np.max(gap[k == 0], initial=0.0) <= min(AT_ONCE, 0.1 * float(np.median(later))) + 1e-3
+    )
     if zero_first:
         rows = k > 0
         j = k[rows]  # retry k waits the wait at attempt k - 1: j = k from 1

@@ -77,9 +77,12 @@ def fit_stop(traces: list[Trace], next_wait_most: Callable[[int], float]) -> Sto
     # a deadline rounder than a whole minute is no likelier for it; on a tie, the rule
     # checked after each poll, then a number of polls, then the deadline checked ahead
     prefer = {"poll": 0, "polls": 1, "ahead": 2}
-    fits.sort(key=lambda f: (max(f[0], 3), prefer[f[1].rule or ""]))
-    best = fits[0][1]
-    others = [_text(f) for _, f in fits[1:]]
+    fits.sort(key=lambda f: (f[0], prefer[f[1].rule or ""]))  # roundest first
+    delay = next((f for f in fits if f[1].rule != "polls"), None)
+    count = next((f for f in fits if f[1].rule == "polls"), None)
+    finalists = [f for f in (delay, count) if f is not None]
+    best = min(finalists, key=lambda f: (max(f[0], 3), prefer[f[1].rule or ""]))[1]
+    others = [_text(f) for _, f in fits if f is not best]
     if others:
         best = StopFit(
             best.rule,

@@ -12,7 +12,7 @@ none within bounds means no family, never the least bad one.
 >>> import numpy as np
 >>> j = np.arange(1, 9)
 >>> fit_schedule(j, 2.0 * 1.5 ** (j - 1), tol=0.01)
-Schedule(family='exponential', a=2.0, b=1.5, cap=inf)
+Schedule(family='exponential', a=2.0, b=1.5, cap=inf, offset=0.0)
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class Schedule:
     a: float
     b: float = 0.0
     cap: float = math.inf
+    #: a fixed part added to an exponential (``exponential(1, 2) + fixed(1)``: 1 + 2**k)
+    offset: float = 0.0
 
     def at(self, j: np.ndarray) -> np.ndarray:
         j = np.asarray(j, dtype=float)
@@ -39,7 +41,7 @@ class Schedule:
             return np.full(j.shape, self.a)
         if self.family == "linear":
             return np.minimum(self.a + self.b * (j - 1), self.cap)
-        return np.minimum(self.a * self.b ** (j - 1), self.cap)
+        return np.minimum(self.a * self.b ** (j - 1), self.cap) + self.offset
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def fit_waits(j: np.ndarray, w: np.ndarray, prev: np.ndarray, tol: float) -> Wai
         return WaitFit(None, math.nan, math.nan, 0)
     if _same_per_index(j, w, tol):
         idx, med, count = _per_index(j, w, np.median)
-        s = fit_schedule(idx, med, tol, count)
+        s = fit_schedule(idx, med, tol, count, snap=0.001)  # every wait says the same
         err = _schedule_error(s, j, w) if s is not None else math.inf
         return WaitFit(s if err <= tol else None, 0.0 if err <= tol else 1.0, err, n)
     best: tuple[float, int, Jitter] | None = None
@@ -122,13 +124,18 @@ def ks_distance(model: Jitter, j, w, prev) -> float:
     keep = ~np.isnan(prev) if model.kind == "decorrelated" else np.ones(len(w), bool)
     lo, hi = model.bounds(j[keep], prev[keep])
     x = w[keep]
-    if model.cap < math.inf:
-        hi = np.minimum(hi, model.cap)
     span = hi - lo
     wide = span > 1e-9
     if not wide.any():
         return float(np.mean(np.abs(x - lo) > 0.01 + 0.01 * lo)) if len(x) else 1.0
-    u = np.sort(np.clip((x[wide] - lo[wide]) / span[wide], -1.0, 2.0))
+    u = (x[wide] - lo[wide]) / span[wide]
+    if model.cap < math.inf:  # a wait cut to the cap stands for any draw past it
+        cut = (x[wide] >= model.cap * (1 - 1e-9)) & (hi[wide] > model.cap)
+        below = (model.cap - lo[wide][cut]) / span[wide][cut]
+        draws = np.random.default_rng(0).random(int(cut.sum()))
+        u[cut] = below + (1 - below) * draws
+        hi = np.minimum(hi, model.cap)
+    u = np.sort(np.clip(u, -1.0, 2.0))
     n = len(u)
     ecdf_hi = np.arange(1, n + 1) / n
     ecdf_lo = np.arange(n) / n
@@ -139,7 +146,11 @@ def ks_distance(model: Jitter, j, w, prev) -> float:
 
 
 def fit_schedule(
-    j: np.ndarray, v: np.ndarray, tol: float, weight: np.ndarray | None = None
+    j: np.ndarray,
+    v: np.ndarray,
+    tol: float,
+    weight: np.ndarray | None = None,
+    snap: float = 0.01,
 ) -> Schedule | None:
     """The schedule through the per-index values ``v`` at ``j`` (each within ``tol``
     relative, looser where ``weight``, the waits behind a value, is small), or None."""
@@ -168,15 +179,36 @@ def fit_schedule(
         slope, icpt = np.polyfit(jg - 1, vg, 1, w=np.sqrt(wg))
         if slope > 1e-9 and icpt >= 0:
             candidates.append(Schedule("linear", float(icpt), float(slope), cap or math.inf))
+        shifted = _offset_exponential(jg, vg, cap)
+        if shifted is not None:
+            candidates.append(shifted)
     best = None
     for s in candidates:
         miss = np.abs(s.at(j) - v) / np.maximum(v, 1e-9)
         if _fits(miss, allowed, weight):
-            s = _snapped(s, j, v, allowed, weight)
+            s = _snapped(s, j, v, allowed, weight, snap)
             err = float(np.max(np.abs(s.at(j) - v) / np.maximum(v, 1e-9)))
             if best is None or (s.family != "fixed" and err < best[0] * 0.5):
                 best = (err, s)
     return best[1] if best else None
+
+
+def _offset_exponential(j: np.ndarray, v: np.ndarray, cap: float | None) -> Schedule | None:
+    """``a * b ** (j - 1) + offset`` through consecutive growing values: the steps between
+    them grow by ``b``."""
+    if len(j) < 3 or not np.all(np.diff(j) == 1):
+        return None
+    steps = np.diff(v)
+    if np.any(steps <= 0):
+        return None
+    b = float(np.median(steps[1:] / steps[:-1]))
+    if not b > 1 + 1e-6:
+        return None
+    a = float(steps[0] / (b - 1))
+    offset = float(v[0] - a)
+    if offset <= 1e-3 * v[0]:
+        return None
+    return Schedule("exponential", a, b, (cap - offset) if cap else math.inf, offset)
 
 
 def _fits(miss: np.ndarray, allowed: np.ndarray, weight: np.ndarray) -> bool:
@@ -187,16 +219,16 @@ def _fits(miss: np.ndarray, allowed: np.ndarray, weight: np.ndarray) -> bool:
     return share >= 0.97 and bool(np.all(miss <= 3 * allowed))
 
 
-def _snapped(s: Schedule, j, v, allowed, weight) -> Schedule:
+def _snapped(s: Schedule, j, v, allowed, weight, snap: float) -> Schedule:
     """The schedule with each parameter given the fewest significant digits that still
     fit (1.4999 is 1.5, 120.56 is 120)."""
-    for name in ("a", "b", "cap"):
+    for name in ("a", "b", "cap", "offset"):
         x = getattr(s, name)
         if not math.isfinite(x) or (name == "b" and s.family == "fixed"):
             continue
         for digits in range(1, 5):
             r = float(f"{x:.{digits}g}")
-            if r <= 0 or abs(r - x) > 0.01 * abs(x):
+            if r <= 0 or abs(r - x) > snap * abs(x):
                 continue
             t = Schedule(s.family, **{**_fields(s), name: r})
             if _fits(np.abs(t.at(j) - v) / np.maximum(v, 1e-9), allowed, weight):
@@ -206,7 +238,7 @@ def _snapped(s: Schedule, j, v, allowed, weight) -> Schedule:
 
 
 def _fields(s: Schedule) -> dict:
-    return {"a": s.a, "b": s.b, "cap": s.cap}
+    return {"a": s.a, "b": s.b, "cap": s.cap, "offset": s.offset}
 
 
 def nice(x: float, rel: float = 0.01) -> float:
@@ -221,17 +253,19 @@ def nice(x: float, rel: float = 0.01) -> float:
 
 
 def _schedule_error(s: Schedule, j, w) -> float:
+    """The schedule's miss at the 99th percentile of the waits (a wait in a hundred may be
+    a retry taken for a poll)."""
     g = s.at(j)
-    return float(np.max(np.abs(w - g) / np.maximum(g, 1e-9)))
+    return float(np.quantile(np.abs(w - g) / np.maximum(g, 1e-9), 0.99))
 
 
 def _same_per_index(j, w, tol) -> bool:
     """Every client waits the same at each index (within ``tol`` of the index's median,
-    and 10 ms for timing noise)."""
+    and 10 ms for timing noise), but for one wait in a hundred."""
     idx, med, _ = _per_index(j, w, np.median)
     lookup = dict(zip(idx.tolist(), med.tolist(), strict=True))
     m = np.array([lookup[k] for k in j.tolist()])
-    return bool(np.all(np.abs(w - m) <= tol * m + 0.01))
+    return bool(np.mean(np.abs(w - m) <= tol * m + 0.01) >= 0.99)
 
 
 def _per_index(j, w, stat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -271,13 +305,16 @@ def _jitter_candidates(j, w, prev, tol):
     floor = float(w.min())
     low = 0.0 if floor <= 0.02 * float(np.median(w)) + 0.01 else nice(floor)
     upper = fit_schedule(idx, hi, loose, count)
+    if upper is not None and low == 0:
+        yield Jitter("full", upper)
     if upper is not None:
-        yield Jitter("full", upper, low=low)
         yield Jitter("equal", upper)
     lower = fit_schedule(idx, np.maximum(lo, 1e-9), loose, count)
     if lower is not None:
         width = nice(_wmedian(hi - lo, count.astype(float)))
         yield Jitter("added", lower, width=width)
+    if upper is not None and low > 0:  # after "added": fixed(5) + uniform(0, 2) reads better
+        yield Jitter("full", upper, low=low)
     known = ~np.isnan(prev)
     if known.any() and np.all(w[known] <= 3 * np.maximum(prev[known], floor) * 1.02 + 0.01):
         top = float(w.max())

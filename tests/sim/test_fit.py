@@ -1,0 +1,291 @@
+"""sim.fit recovers a strategy from its own traffic: every preset and the wait families,
+from clients replayed by the simulator's own client logic (``sim.pollers.replay``)
+against scripted jobs; and a client that fits no family is reported as such.
+
+Each job's script: running, then ended at a log-uniform time (a tenth never end); some
+jobs show a retry_wait spell, a 60 s outage of 503s with or without Retry-After, or a
+Retry-After of 7 s or 0 s on their 200s. Each client has its own round trip, so that
+the jobs' timings differ as real ones do.
+
+What requests cannot show is compared as the fit can know it (``observable``): a stop
+checked on waking sends the same requests as one checked before sleeping ('ahead'); a
+retry's statuses are those the traffic retried (503 here); a cap no retry reaches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.fit import FitInputError, fit
+from sim.pollers import replay
+from sim.status_server import Response
+from sim.strategies import PRESETS, Strategy, parse_strategy
+from sim.strategies.stops import Stop
+
+KINDS = {"retry": 0.15, "outage": 0.1, "outage_ra": 0.1, "hint": 0.1, "hint0": 0.05}
+REL = 0.05  #: parameters within 5%
+
+
+@dataclasses.dataclass(frozen=True)
+class Script:
+    """One job as the server shows it: running until ``end`` (inf: never), retry_wait
+    over ``retry``, ``error`` (with Retry-After ``error_ra``) over ``outage``, and a
+    Retry-After of ``hint`` on its 200s."""
+
+    end: float
+    retry: tuple[float, float] | None = None
+    outage: tuple[float, float] | None = None
+    error: int = 503
+    error_ra: float | None = None
+    hint: float | None = None
+
+    def __call__(self, t: float) -> Response:
+        if self.outage and self.outage[0] <= t < self.outage[1]:
+            return Response(self.error, None, None, self.error_ra)
+        if t >= self.end:
+            return Response(200, "succeeded", 1.0, self.hint)
+        if self.retry and self.retry[0] <= t < self.retry[1]:
+            return Response(200, "retry_wait", None, self.hint)
+        return Response(200, "running", None, self.hint)
+
+
+def scripts(n: int, seed: int, longest: float, kinds: dict[str, float]) -> list[Script]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        never = rng.random() < 0.1
+        end = math.inf if never else float(np.exp(rng.uniform(np.log(5), np.log(longest))))
+        u, share, kw = rng.random(), 0.0, {}
+        for kind, p in kinds.items():
+            share += p
+            if u < share:
+                at = float(rng.uniform(0, min(end, longest) * 0.8))
+                if kind == "retry":
+                    kw["retry"] = (at, at + float(rng.uniform(60, 300)))
+                elif kind.startswith("outage"):
+                    kw.update(outage=(at, at + 60.0), error_ra=5.0 if kind == "outage_ra" else None)
+                else:
+                    kw["hint"] = 7.0 if kind == "hint" else 0.0
+                break
+        out.append(Script(end, **kw))
+    return out
+
+
+def traffic(strategy: Strategy, jobs: list[Script], seed: int, horizon: float) -> pd.DataFrame:
+    """Every job's requests by a client of ``strategy``, with the client's own times and
+    how each watch ended, as ``sim.fit`` reads them."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for job_id, script in enumerate(jobs):
+        rtt = float(rng.uniform(0.005, 0.1))
+        run = replay(strategy, script, rng, rtt=rtt, horizon=horizon)
+        r = run.record
+        for t in run.times:
+            a = script(t)
+            state = a.status if a.http == 200 else None
+            sent, got = t - rtt / 2, t + rtt / 2
+            ended = (r.gave_up, r.errored, r.seen_state)
+            rows.append((job_id, t, a.http, state, a.retry_after, sent, got, 0.0, *ended))
+    cols = ["job_id", "t", "http_status", "state", "retry_after", "t_sent", "t_received"]
+    return pd.DataFrame(rows, columns=[*cols, "start", "gave_up", "errored", "seen_state"])
+
+
+def deadline(s: Strategy) -> float:
+    """The longest deadline of the strategy's stop (0: none)."""
+    found = [v for v in _values(s.stop) if isinstance(v, Stop) and hasattr(v, "seconds")]
+    return max((float(v.seconds) for v in found), default=0.0)
+
+
+def _values(x):
+    yield x
+    if dataclasses.is_dataclass(x):
+        for f in dataclasses.fields(x):
+            yield from _values(getattr(x, f.name))
+    elif isinstance(x, tuple | list):
+        for v in x:
+            yield from _values(v)
+    elif isinstance(x, dict):
+        for v in x.values():
+            yield from _values(v)
+
+
+def fitted(strategy: Strategy, seed: int = 1, jobs: int = 200, kinds=KINDS):
+    """The fit of the strategy's traffic over scripted jobs long enough to reach its
+    deadline."""
+    longest = max(600.0, 1.5 * deadline(strategy))
+    df = traffic(strategy, scripts(jobs, seed, longest, kinds), seed + 1, 1.2 * longest)
+    return fit(df)
+
+
+def observable(s: Strategy, retried=(503,)) -> Strategy:
+    """The strategy as requests can show it (see the module's docstring)."""
+
+    def walk(x):
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            changes = {}
+            for f in dataclasses.fields(x):
+                if not f.init:
+                    continue
+                v = getattr(x, f.name)
+                if f.name == "check" and v == "wake":
+                    v = "ahead"
+                changes[f.name] = walk(v)
+            if type(x).__name__ == "retries":
+                changes["on"] = tuple(c for c in x.on if c in retried)
+                changes["wait"] = _uncapped(x)
+                # no Retry-After of 0, and no status outside ``on``, on the errors here
+                for name in ("ignore_zero", "on_retry_after"):
+                    if name in changes:
+                        changes[name] = False
+            try:
+                return dataclasses.replace(x, **changes)
+            except (TypeError, ValueError):
+                return x
+        if isinstance(x, tuple):
+            return tuple(walk(v) for v in x)
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items()}
+        return x
+
+    return walk(s)
+
+
+def _uncapped(r):
+    """A retry wait's cap beyond any wait the retries can make (their count, or their
+    time limit) is not in the traffic."""
+    w = r.wait
+    cap = getattr(w, "max", None)
+    if cap is None or not math.isfinite(cap):
+        inner = getattr(w, "inner", None)
+        if inner is None or not math.isfinite(getattr(inner, "max", math.inf)):
+            return w
+        return dataclasses.replace(w, inner=_uncapped(dataclasses.replace(r, wait=inner)))
+    reach = r.within if r.within is not None else math.inf
+    if r.n is not None:
+        from sim.strategies.state import PollState
+
+        reach = min(reach, w(PollState(attempt=max(r.n - 1, 0)), None))
+    return dataclasses.replace(w, max=math.inf) if cap >= reach else w
+
+
+def same(a, b, path="strategy") -> list[str]:
+    """Where ``a`` and ``b`` differ beyond REL (numbers), or in kind."""
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        if math.isinf(a) or math.isinf(b):
+            return [] if a == b else [f"{path}: {a} != {b}"]
+        return [] if abs(a - b) <= REL * max(abs(a), abs(b), 1e-9) else [f"{path}: {a} != {b}"]
+    if type(a) is not type(b):
+        return [f"{path}: {a!r} != {b!r}"]
+    if dataclasses.is_dataclass(a):
+        out = []
+        for f in dataclasses.fields(a):
+            if f.compare:
+                out += same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+        return out
+    if isinstance(a, tuple | list):
+        if len(a) != len(b):
+            return [f"{path}: {a!r} != {b!r}"]
+        return [
+            m for i, (x, y) in enumerate(zip(a, b, strict=True)) for m in same(x, y, f"{path}[{i}]")
+        ]
+    if isinstance(a, dict):
+        if a.keys() != b.keys():
+            return [f"{path}: {a!r} != {b!r}"]
+        return [m for k in a for m in same(a[k], b[k], f"{path}.{k}")]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_is_recovered_from_its_traffic(name):
+    preset = PRESETS[name]
+    result = fitted(preset)
+    assert result.fitted, (result.notes, result.waits)
+    assert parse_strategy(result.text) == result.strategy
+    assert same(observable(preset), observable(result.strategy)) == [], result.text
+    # the fitted strategy replays the jobs as the client did
+    assert abs(result.polls_per_job["error"]) < 0.03, result.polls_per_job
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "linear(2, 3, max=30)",
+        "poll(exponential(1, 2, max=64), first=0)",
+        "equal_jitter(exponential(2, 2, max=60))",
+        "fixed(5) + uniform(0, 2)",
+        "decorrelated_jitter(1, max=30)",
+        "poll(retry_after(fixed(10)), first=0)",
+        "poll(fixed(4), first=12)",
+    ],
+)
+def test_wait_families_are_recovered(text):
+    s = parse_strategy(text)
+    result = fitted(s, jobs=150)
+    assert result.fitted, (result.notes, result.waits)
+    assert same(observable(s), observable(result.strategy)) == [], result.text
+
+
+def test_stop_after_polls_and_after_delay_told_apart_by_jitter():
+    """Jittered waits spread the give-ups' times: a number of polls and a deadline are
+    then no longer alike (with a fixed wait, they send the same requests)."""
+    by_polls = fitted(parse_strategy("poll(full_jitter(fixed(10)), stop=after_polls(12), first=0)"))
+    by_time = fitted(parse_strategy("full_jitter(fixed(10)) | after_delay(120)"))
+    assert by_polls.stop == "after_polls(12)" and by_polls.stop_check is None
+    assert by_time.stop == "after_delay(120)" and by_time.stop_check == "poll"
+
+
+def _waits_table(waits_per_job: list[list[float]]) -> pd.DataFrame:
+    rows = []
+    for job, waits in enumerate(waits_per_job):
+        t = np.concatenate([[0.0], np.cumsum(waits)])
+        states = ["running"] * (len(t) - 1) + ["succeeded"]
+        rows += [(job, float(x), 200, s, 0.0) for x, s in zip(t, states, strict=True)]
+    return pd.DataFrame(rows, columns=["job_id", "t", "http_status", "state", "start"])
+
+
+def test_a_bimodal_client_fits_no_family_and_shows_its_waits():
+    rng = np.random.default_rng(5)
+    jobs = [
+        np.where(rng.random(30) < 0.5, rng.uniform(1, 2, 30), rng.uniform(10, 11, 30)).tolist()
+        for _ in range(100)
+    ]
+    result = fit(_waits_table(jobs))
+    assert not result.fitted and result.family == "none" and result.text is None
+    assert any("fit no family" in n for n in result.notes)
+    assert 0.9 < result.waits["p5"] < 2.1 and 9.9 < result.waits["p95"] < 11.1
+
+
+def test_a_schedule_of_no_family_is_not_forced_into_one():
+    schedule = [1.0, 7.0, 2.0, 9.0, 3.0, 8.0, 1.0, 7.0, 2.0, 9.0]
+    result = fit(_waits_table([schedule] * 40))
+    assert not result.fitted and result.family == "none"
+    assert result.waits["p0"] == pytest.approx(1.0) and result.waits["p100"] == pytest.approx(9.0)
+
+
+def test_a_report_of_requests_fits_with_server_times_only():
+    """No client times, no watch start: the first request is taken as the start."""
+    jobs = [[5.0] * (3 + k % 9) for k in range(50)]
+    df = _waits_table(jobs).drop(columns=["start"])
+    result = fit(df)
+    assert result.text == "poll(fixed(5), first=0)" and not result.first_known
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        (pd.DataFrame({"job_id": [1], "t": [0.0]}), "missing column http_status"),
+        (pd.DataFrame(columns=["job_id", "t", "http_status"]), "no requests"),
+        (
+            pd.DataFrame({"job_id": [1], "t": ["x"], "http_status": [200]}),
+            "row 1: expected a number",
+        ),
+    ],
+)
+def test_bad_tables_say_what_is_wrong(table, says):
+    with pytest.raises(FitInputError, match=says):
+        fit(table)
