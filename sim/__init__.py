@@ -20,6 +20,7 @@ from sim.dialects import (
 )
 from sim.distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Uniform
 from sim.durations import format_duration, parse_duration, parse_rate
+from sim.fit import Fit, FitInputError, fit
 from sim.job import Job
 from sim.lifecycle import Lifecycle
 from sim.limits import LimitError
@@ -52,6 +53,8 @@ __all__ = [
     "Empirical",
     "Exponential",
     "ExponentialRetry",
+    "Fit",
+    "FitInputError",
     "FixedRetry",
     "Job",
     "JobState",
@@ -76,6 +79,7 @@ __all__ = [
     "TransitionError",
     "Uniform",
     "default_scenario",
+    "fit",
     "format_duration",
     "get_dialect",
     "load_scenario",
