@@ -61,10 +61,12 @@ def _client(endpoint_url: str):
     )
 
 
-def run(script: Script, seed: int = 0, http: bool = False) -> Run:
+def run(script: Script, seed: int = 0, http: bool = False, rtt: float = 0.0) -> Run:
     """Wait for instance ``i-0`` with a new client (its retry quota full, as a new
     process's) until the waiter returns or raises; ``seed`` seeds the retry jitter
-    (botocore draws it from the ``random`` module)."""
+    (botocore draws it from the ``random`` module). ``rtt``: through the hook, each
+    request takes that long on the fake clock, half on the way there (its time is when
+    it reaches the server, as ``sim.pollers.replay`` logs it)."""
     random.seed(seed)
     clock = FakeTime()
     with fake_clock(clock), contextlib.ExitStack() as stack:
@@ -75,7 +77,7 @@ def run(script: Script, seed: int = 0, http: bool = False) -> Run:
         else:
             client = _client("https://ec2.us-east-1.amazonaws.com")
             times = []
-            _answer_in_place(client, script, clock, times)
+            _answer_in_place(client, script, clock, times, rtt)
         stack.callback(client.close)
         return _wait(client, clock, times)
 
@@ -101,14 +103,18 @@ def runs(script: Script, n: int, seed: int = 0) -> list[Run]:
     return out
 
 
-def _answer_in_place(client, script: Script, clock: FakeTime, times: list[float]) -> None:
+def _answer_in_place(
+    client, script: Script, clock: FakeTime, times: list[float], rtt: float = 0.0
+) -> None:
     """botocore's ``before-send`` event answers each request as ``script`` says at the
     fake time (and logs it): no HTTP, everything else as sent."""
 
     def answer(request, **_):
+        clock.t += rtt / 2
         t = clock.elapsed
         times.append(t)
         status, headers, body = http_answer(script.answer(t))
+        clock.t += rtt / 2
         return AWSResponse(request.url, status, headers, _Body(body))
 
     client.meta.events.register("before-send.ec2.DescribeInstances", answer)

@@ -19,11 +19,13 @@ P_MIN = 0.01  #: two-sample KS: the same distribution unless p is below this
 REL = 0.02  #: means within 2%
 
 
-def preset_runs(preset: Strategy, script: Script, n: int, seed: int = 0) -> list[Run]:
-    """``n`` watches of ``preset`` replayed against ``script`` (no round trip), from one
-    generator seeded ``seed``."""
+def preset_runs(
+    preset: Strategy, script: Script, n: int, seed: int = 0, rtt: float = 0.0
+) -> list[Run]:
+    """``n`` watches of ``preset`` replayed against ``script`` (a round trip of ``rtt``),
+    from one generator seeded ``seed``."""
     rng = np.random.default_rng(seed)
-    return [from_replay(replay(preset, script.answer, rng)) for _ in range(n)]
+    return [from_replay(replay(preset, script.answer, rng, rtt=rtt)) for _ in range(n)]
 
 
 def same_times(lib: Run, pre: Run, tol: float = 1e-9) -> bool:

@@ -63,10 +63,11 @@ def test_real_http_on_loopback_gives_what_the_transport_hook_gives(name):
     assert botocore_runner.run(script, seed=3, http=True) == botocore_runner.run(script, seed=3)
 
 
+@pytest.mark.parametrize("rtt", [0.0, 0.25], ids=lambda r: f"rtt {r:g} s")
 @pytest.mark.parametrize("script", CLEAN, ids=lambda s: s.name)
-def test_the_preset_polls_at_the_libraries_times(script):
-    (preset,) = preset_runs(PRESET, script, 1)
-    assert same_times(botocore_runner.run(script), preset)
+def test_the_preset_polls_at_the_libraries_times(script, rtt):
+    (preset,) = preset_runs(PRESET, script, 1, rtt=rtt)
+    assert same_times(botocore_runner.run(script, rtt=rtt), preset)
 
 
 @pytest.mark.parametrize("script", ERROR_SCRIPTS, ids=lambda s: s.name)
