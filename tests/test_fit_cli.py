@@ -1,0 +1,148 @@
+"""``pollsim fit`` as users run it: the round trip of the issue's acceptance (simulate a
+preset with --out, fit its requests, simulate the fitted text form: polls per job and
+p95 detection latency within 3%), a client that fits no family (exit 3, its waits'
+quantiles), and bad input (one line, exit 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pollsim.cli import main
+from sim.strategies import parse_strategy
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ("--seed", "3", "--horizon", "1h", "--quiet")
+
+
+def pollsim(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pollsim", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def figures(summary: str) -> tuple[float, float]:
+    """Polls per job (mean) and p95 detection latency of the run's one strategy."""
+    (s,) = json.loads(summary)["strategies"].values()
+    return s["polls_per_job"]["mean"], s["detection_latency_s"]["p95"]
+
+
+@pytest.mark.parametrize("preset", ["google-lro", "fiddler-py", "aws-js-waiter"])
+def test_round_trip_simulate_fit_simulate(preset, tmp_path):
+    out = tmp_path / "run"
+    original = pollsim("simulate", "--strategy", preset, *RUN, "--json", "--out", str(out))
+    assert original.returncode == 0, original.stderr
+    fitted = pollsim("fit", str(out), "--text")
+    assert fitted.returncode == 0, fitted.stderr
+    text = fitted.stdout.strip()
+    parse_strategy(text)  # what simulate --strategy takes
+    again = pollsim("simulate", "--strategy", text, *RUN, "--json")
+    assert again.returncode == 0, again.stderr
+    (polls, p95), (polls2, p95_2) = figures(original.stdout), figures(again.stdout)
+    assert polls2 == pytest.approx(polls, rel=0.03)
+    assert p95_2 == pytest.approx(p95, rel=0.03)
+
+
+def run_main(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _requests_csv(path: Path, waits_per_job: list[list[float]]) -> Path:
+    rows = []
+    for job, waits in enumerate(waits_per_job):
+        t = np.concatenate([[0.0], np.cumsum(waits)])
+        states = ["running"] * (len(t) - 1) + ["succeeded"]
+        rows += [(job, float(x), 200, s, 0.0) for x, s in zip(t, states, strict=True)]
+    pd.DataFrame(rows, columns=["job_id", "t", "http_status", "state", "start"]).to_csv(
+        path, index=False
+    )
+    return path
+
+
+def test_a_client_of_no_family_exits_3_with_its_waits(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    mix = [
+        np.where(rng.random(30) < 0.5, rng.uniform(1, 2, 30), rng.uniform(10, 11, 30)).tolist()
+        for _ in range(100)
+    ]
+    csv = _requests_csv(tmp_path / "requests.csv", mix)
+    code, out, _ = run_main(capsys, "fit", str(csv))
+    assert code == 3
+    assert "no strategy fits: the waits fit no family" in out
+    assert "waits after 2xx answers (s): p0 " in out and "p95 " in out
+    code, out, _ = run_main(capsys, "fit", str(csv), "--json")
+    assert code == 3 and json.loads(out)["fitted"] is False
+    code, out, err = run_main(capsys, "fit", str(csv), "--text")
+    assert code == 3 and out == "" and "fit no family" in err
+
+
+def test_a_request_log_is_fitted_for_one_client(tmp_path, capsys):
+    log = tmp_path / "requests.jsonl"
+    lines = []
+    for job in range(30):
+        for k in range(6 + job % 5):
+            shown = "succeeded" if k == 5 + job % 5 else "running"
+            for client, wait in (("a", 4.0), ("b", 9.0)):
+                lines.append(
+                    {
+                        "t": 100.0 * job + wait * k,
+                        "client": client,
+                        "job_id": job,
+                        "shown": shown,
+                        "http_status": 200,
+                        "retry_after": None,
+                    }
+                )
+    log.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    code, out, _ = run_main(capsys, "fit", "--request-log", str(log), "--client", "b", "--text")
+    assert (code, out) == (0, "poll(fixed(9), first=0)\n")
+    code, _, err = run_main(capsys, "fit", "--request-log", str(log))
+    assert code == 2 and "the log has 2 clients; pick one with --client (a, b)" in err
+    code, _, err = run_main(capsys, "fit", "--request-log", str(log), "--client", "c")
+    assert code == 2 and "no requests of client 'c'" in err
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "says"),
+    [
+        (None, ("fit",), "give a report (a directory or CSV) or --request-log FILE"),
+        (None, ("fit", "{d}/nope"), "nope: no such file or directory"),
+        (None, ("fit", "--request-log", "{d}/nope.jsonl"), "nope.jsonl: no such file"),
+        ("", ("fit", "--request-log", "{d}/f"), "f: empty: no request logged"),
+        ("{not json\n", ("fit", "--request-log", "{d}/f"), "f, line 1: not a JSON object"),
+        ("a,b\n1,2\n", ("fit", "{d}/f"), "missing column job_id, t, http_status"),
+        ("job_id,t,http_status\n1,soon,200\n", ("fit", "{d}/f"), "column t, row 1: expected"),
+        ("job_id,t,http_status\n", ("fit", "{d}/f"), "no requests to fit"),
+        ("", ("fit", "{d}/f"), "f: empty: no table"),
+        ("job_id,t,http_status\n1,0,200\n", ("fit", "{d}/f", "--tolerance", "2"), "between 0"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make, args, says):
+    if make is not None:
+        (tmp_path / "f").write_text(make)
+    code, out, err = run_main(capsys, *(a.format(d=tmp_path) for a in args))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and says in err, err
+
+
+def test_an_unknown_strategy_label_names_the_ones_there(tmp_path, capsys):
+    csv = tmp_path / "requests.csv"
+    pd.DataFrame(
+        {"t": [0.0, 1.0], "job_id": [1, 2], "http_status": [200, 200], "strategy": ["x", "y"]}
+    ).to_csv(csv, index=False)
+    code, _, err = run_main(capsys, "fit", str(csv))
+    assert code == 2 and "mix strategies (x, y): pick one with --strategy-label" in err
+    code, _, err = run_main(capsys, "fit", str(csv), "--strategy-label", "z")
+    assert code == 2 and "no requests of strategy 'z'; the requests have x, y" in err
