@@ -87,7 +87,8 @@ def test_the_retry_backoff_is_the_libraries(name):
     600 library runs and 4000 replays) and as long on average (a 500 is retried as a
     503 is: the same code, and the test above sees its requests)."""
     script = BY_NAME[name]
-    library = [r.end for r in botocore_runner.runs(script, 600, seed=2)]
+    n = 600 if script.faults[0].http != 429 else 200  # the xfail needs no more
+    library = [r.end for r in botocore_runner.runs(script, n, seed=2)]
     preset = [r.end for r in preset_runs(PRESET, script, 4000)]
     assert ks_p(library, preset) > 0.01
     agree, figures = means_agree(library, preset)
