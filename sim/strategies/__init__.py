@@ -6,12 +6,26 @@
 True
 """
 
-from sim.strategies.feedback import at_once_on_error, per_status, progress, retry_after
+from sim.strategies.feedback import (
+    at_once_on_error,
+    per_http,
+    per_status,
+    progress,
+    retry_after,
+)
 from sim.strategies.poll import Strategy, poll
 from sim.strategies.presets import PRESETS
 from sim.strategies.retries import retries
 from sim.strategies.state import PollState, make_state
-from sim.strategies.stops import Stop, after_delay, after_polls, never, stop_all, stop_any
+from sim.strategies.stops import (
+    Stop,
+    after_delay,
+    after_polls,
+    max_wait,
+    never,
+    stop_all,
+    stop_any,
+)
 from sim.strategies.text import StrategyError, parse_strategy
 from sim.strategies.waits import (
     Wait,
@@ -44,8 +58,10 @@ __all__ = [
     "full_jitter",
     "linear",
     "make_state",
+    "max_wait",
     "never",
     "parse_strategy",
+    "per_http",
     "per_status",
     "poll",
     "progress",

@@ -132,3 +132,34 @@ class at_once_on_error(Wait):
 
     def __str__(self) -> str:
         return f"at_once_on_error({self.inner})"
+
+
+@dataclass(frozen=True, repr=False)
+class per_http(Wait):
+    """``wait`` after an answer whose HTTP status is in ``on`` (statuses, or ranges as
+    text such as '500-599'; 0: no answer), else ``default``: a backoff per kind of
+    error, as botocore's retries back a throttled 429 off from 1 s and a 5xx from 50 ms."""
+
+    default: Wait
+    on: tuple[int | str, ...] = ()
+    wait: Wait | None = None
+
+    def __post_init__(self) -> None:
+        from sim.strategies.retries import statuses
+
+        need_wait("per_http", "default", self.default)
+        need_wait("per_http", "wait", self.wait)
+        single, spans = statuses("per_http", self.on)
+        object.__setattr__(self, "on", (*sorted(single), *(f"{a}-{b}" for a, b in spans)))
+        object.__setattr__(self, "_match", (frozenset(single), spans))
+
+    open_loop = False
+
+    def __call__(self, state, rng):
+        code = state.http_status or 0
+        single, spans = self._match  # type: ignore[attr-defined]
+        hit = code in single or any(lo <= code <= hi for lo, hi in spans)
+        return (self.wait if hit else self.default)(state, rng)  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        return f"per_http({self.default}, on=[{', '.join(map(repr, self.on))}], wait={self.wait})"

@@ -83,6 +83,7 @@ class Strategy:
             delay = self.first
         else:
             delay = self.wait(self.wait_state(state), rng)
+        delay = self.stop.trim(state, delay)
         if self.stop.gives_up_ahead(state, delay):
             return None
         return delay
@@ -113,7 +114,7 @@ class Strategy:
     @property
     def open_loop(self) -> bool:
         """Needs nothing from the server but the end of the job: the fast path applies."""
-        return self.wait.open_loop and self.long_poll is None
+        return self.wait.open_loop and self.long_poll is None and "trim" not in self.stop.checks
 
     @property
     def label(self) -> str:

@@ -5,15 +5,36 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sim.strategies.feedback import at_once_on_error, per_status, retry_after
+from sim.strategies import stops
+from sim.strategies.feedback import at_once_on_error, per_http, per_status, retry_after
 from sim.strategies.poll import Strategy
 from sim.strategies.retries import retries
 from sim.strategies.stops import after_delay, after_polls
-from sim.strategies.waits import exponential, fixed, full_jitter
+from sim.strategies.waits import exponential, fixed, for_attempts, full_jitter
 
 
 def _named(name: str, s: Strategy) -> Strategy:
     return replace(s, name=name)
+
+
+#: the AWS SDKs' standard retry mode's backoff: full jitter from 50 ms doubling to 20 s,
+#: from 1 s for a throttled answer (botocore 1.44.8, @smithy/util-retry)
+AWS_RETRY_WAIT = per_http(
+    full_jitter(exponential(0.05, 2, max=20)), on=[429], wait=full_jitter(exponential(1, 2, max=20))
+)
+
+
+def smithy_waiter(max_wait: float = 3600) -> Strategy:
+    """A waiter per the Smithy 2.0 specification, whose ``maxWaitTime`` its caller sets
+    (``smithy-waiter(max_wait='10m')`` in the text form): at once, then uniform(2, min(2 *
+    2**k, 120)) s, the last delay cut to poll once at ``max_wait``; an error no acceptor
+    matches fails it."""
+    return Strategy(
+        full_jitter(exponential(2, 2, max=120), min=2),
+        stops.max_wait(max_wait, min_delay=2),
+        first=0,
+        on_error="stop",
+    )
 
 
 PRESETS: dict[str, Strategy] = {
@@ -29,18 +50,14 @@ PRESETS: dict[str, Strategy] = {
         _named("fiddler-py", per_status(fixed(10), retry_wait=fixed(30)) | after_delay(3600)),
         # pollers people run
         # botocore 1.44.8, Waiter.wait (EC2 InstanceRunning: delay 15, 40 attempts) with the
-        # standard retry mode: 3 attempts, rand * 50 ms * 2**i (a 429's 1 s base not said)
+        # standard retry mode: 3 attempts, rand * 2**i * 50 ms (1 s on a throttled 429)
         _named(
             "botocore-waiter",
             Strategy(
                 fixed(15),
                 after_polls(40),
                 first=0,
-                retries=retries(
-                    2,
-                    on=[0, 429, 500, 502, 503, 504],
-                    wait=full_jitter(exponential(0.05, 2, max=20)),
-                ),
+                retries=retries(2, on=[0, 429, 500, 502, 503, 504], wait=AWS_RETRY_WAIT),
                 on_error="stop",
             ),
         ),
@@ -74,32 +91,21 @@ PRESETS: dict[str, Strategy] = {
             ),
         ),
         # Smithy 2.0 waiter specification (smithy.waiters#waitable, "Waiter retries"): at once,
-        # then uniform(2, min(2 * 2**k, 120)); maxWaitTime an hour, never polled past (its
-        # last delay trimmed to poll at the deadline is not said: it gives up instead)
-        _named(
-            "smithy-waiter",
-            Strategy(
-                full_jitter(exponential(2, 2, max=120), min=2),
-                after_delay(3600, check="ahead"),
-                first=0,
-                on_error="stop",
-            ),
-        ),
-        # @smithy/util-waiter 4.6.2, createWaiter (AWS SDK for JavaScript v3, defaults 2/120
-        # s, maxWaitTime an hour) over the client's standard retries; an error it retries.
-        # Its uniform(2, 2 * 2**k) waits for 6 retries, then a fixed 120 s, are said by their
-        # means 1 + 2**k (no wait turns from jitter to fixed after n polls), so the 7th is 65
+        # then uniform(2, min(2 * 2**k, 120)); maxWaitTime an hour (smithy-waiter(max_wait=T)
+        # for another), the last delay cut to poll at it; an unmatched error fails it
+        _named("smithy-waiter", smithy_waiter(3600)),
+        # @smithy/util-waiter 4.6.2, createWaiter (AWS SDK for JavaScript v3, EC2's waiters:
+        # minDelay 2, maxDelay 120, maxWaitTime an hour): uniform(2, 2 * 2**k) for 6 retries,
+        # then a fixed 120 s; no sleep past maxWaitTime; the client's standard retries
+        # (honouring Retry-After); the generated waiters retry any other error
         _named(
             "aws-js-waiter",
             Strategy(
-                exponential(1, 2, max=119) + fixed(1),
+                for_attempts(6, full_jitter(exponential(2, 2), min=2), then=fixed(120)),
                 after_delay(3600, check="ahead"),
                 first=0,
                 retries=retries(
-                    2,
-                    on=[0, 429, 500, 502, 503, 504],
-                    wait=full_jitter(exponential(0.05, 2, max=20)),
-                    retry_after=True,
+                    2, on=[0, 429, 500, 502, 503, 504], wait=AWS_RETRY_WAIT, retry_after=True
                 ),
             ),
         ),
@@ -114,3 +120,6 @@ PRESETS: dict[str, Strategy] = {
         ),
     )
 }
+
+#: presets that take parameters in the text form, ``smithy-waiter(max_wait='10m')``
+PRESET_MAKERS = {"smithy-waiter": smithy_waiter}

@@ -45,6 +45,26 @@ def _span(c: object) -> tuple[int, int] | None:
     return (a, b) if 100 <= a <= b <= 599 else None
 
 
+def statuses(name: str, codes: object) -> tuple[set[int], tuple[tuple[int, int], ...]]:
+    """The HTTP statuses (0: no answer) and ranges of them ('506-599') of an ``on``
+    list, or ValueError naming ``name``."""
+    if not isinstance(codes, tuple | list):
+        codes = (codes,)
+    single, spans = set(), set()
+    for c in codes:
+        span = _span(c)
+        if isinstance(c, int) and not isinstance(c, bool) and (c == 0 or 100 <= c <= 599):
+            single.add(c)
+        elif span is not None:
+            spans.add(span)
+        else:
+            raise ValueError(
+                f"{name}: on must be a list of HTTP statuses (100 to 599, or 0 for no "
+                f"answer) or ranges such as '506-599', found {short(c)}"
+            )
+    return single, tuple(sorted(spans))
+
+
 @dataclass(frozen=True, repr=False)
 class retries:
     """After a request of one poll is answered with an HTTP status in ``on`` (0 in
@@ -76,24 +96,10 @@ class retries:
             raise ValueError(
                 f"retries: n must be a whole number from 0 to {MAX_POLLS:,}, found {short(n)}"
             )
-        codes = self.on
-        if not isinstance(codes, tuple | list):
-            codes = (codes,)
-        single, spans = set(), set()
-        for c in codes:
-            span = _span(c)
-            if isinstance(c, int) and not isinstance(c, bool) and (c == 0 or 100 <= c <= 599):
-                single.add(c)
-            elif span is not None:
-                spans.add(span)
-            else:
-                raise ValueError(
-                    "retries: on must be a list of HTTP statuses (100 to 599, or 0 for no "
-                    f"answer) or ranges such as '506-599', found {short(c)}"
-                )
-        shown = [f"{lo}-{hi}" for lo, hi in sorted(spans)]
+        single, spans = statuses("retries", self.on)
+        shown = [f"{lo}-{hi}" for lo, hi in spans]
         object.__setattr__(self, "on", (*sorted(single), *shown))
-        object.__setattr__(self, "_spans", tuple(sorted(spans)))
+        object.__setattr__(self, "_spans", spans)
         need_wait("retries", "wait", self.wait)
         if self.first is not None:
             check_non_negative(self, "retries", "first")

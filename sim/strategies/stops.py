@@ -28,7 +28,8 @@ from sim.limits import MAX_POLLS
 from sim.strategies._values import check_non_negative, num, short
 from sim.strategies.state import PollState
 
-#: the moments a stop may be checked at (see the module's docstring)
+#: the moments a stop may be checked at (see the module's docstring); a ``max_wait``
+#: also trims the last sleep ("trim")
 CHECKS = ("poll", "ahead", "wake")
 
 
@@ -57,6 +58,11 @@ class Stop:
         ``attempt`` polls, gives up instead of polling."""
         limit = self.wake(attempt)
         return limit < math.inf and round(elapsed, 9) > limit
+
+    def trim(self, state: PollState, sleep: float) -> float:
+        """The sleep the client takes instead of ``sleep`` (a stop may cut the last one
+        short to poll at its deadline, as a Smithy waiter does)."""
+        return sleep
 
     def threshold(self, attempt: int) -> float:
         """After ``attempt`` polls, the time watched from which the client gives up
@@ -172,6 +178,38 @@ class after_delay(Stop):
 
 
 @dataclass(frozen=True, repr=False)
+class max_wait(Stop):
+    """A Smithy waiter's maximum wait (``maxWaitTime``): a sleep that would end within
+    ``min_delay`` of ``seconds`` after the start, or past it, is cut to end there, for
+    one last poll at the deadline; after it, the client gives up ("Waiter retries":
+    ``if remainingTime - delay <= minDelay: delay = remainingTime``)."""
+
+    seconds: float
+    min_delay: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_non_negative(self, "max_wait", "seconds", "min_delay")
+
+    def trim(self, state, sleep):
+        left = self.seconds - state.elapsed
+        return max(left, 0.0) if round(left - sleep, 9) <= self.min_delay else sleep
+
+    def threshold(self, attempt):
+        return float(self.seconds)
+
+    def thresholds(self, attempts):
+        return np.full(len(attempts), float(self.seconds))
+
+    @property
+    def checks(self) -> frozenset[str]:
+        return frozenset({"poll", "trim"})
+
+    def __str__(self) -> str:
+        low = "" if self.min_delay == 2 else f", min_delay={num(self.min_delay)}"
+        return f"max_wait({num(self.seconds)}{low})"
+
+
+@dataclass(frozen=True, repr=False)
 class after_polls(Stop):
     """Give up after ``n`` polls."""
 
@@ -205,6 +243,11 @@ class stop_any(Stop):
 
     def ahead(self, attempt):
         return min(s.ahead(attempt) for s in self.stops)
+
+    def trim(self, state, sleep):
+        for s in self.stops:
+            sleep = s.trim(state, sleep)
+        return sleep
 
     def wake(self, attempt):
         return min(s.wake(attempt) for s in self.stops)

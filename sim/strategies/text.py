@@ -15,6 +15,7 @@ sim.strategies.text.StrategyError: strategy 'fixed(-3)': at column 1: fixed: sec
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import inspect
 import re
@@ -23,9 +24,9 @@ from collections.abc import Callable
 from sim.durations import parse_duration
 from sim.limits import MAX_DEPTH, MAX_STRATEGY_CHARS, MAX_TERMS
 from sim.strategies import feedback, stops, waits
-from sim.strategies._values import short
+from sim.strategies._values import num, short
 from sim.strategies.poll import Strategy, poll
-from sim.strategies.presets import PRESETS
+from sim.strategies.presets import PRESET_MAKERS, PRESETS
 from sim.strategies.retries import retries as request_retries
 from sim.strategies.stops import Stop
 from sim.strategies.waits import Wait
@@ -36,7 +37,7 @@ class StrategyError(ValueError):
 
 
 _DURATION_ARGS = {"seconds", "start", "step", "max", "initial", "low", "high", "min", "base"}
-_DURATION_ARGS |= {"first", "long_poll", "within"}
+_DURATION_ARGS |= {"first", "long_poll", "within", "min_delay"}
 #: arguments that take a word, not a duration: after_delay's check, poll's on_error
 _WORD_ARGS = {"check", "on_error"}
 #: arguments that take True or False
@@ -55,8 +56,10 @@ CALLS: dict[str, Callable] = {
     "retry_after": feedback.retry_after,
     "progress": feedback.progress,
     "at_once_on_error": feedback.at_once_on_error,
+    "per_http": feedback.per_http,
     "after_delay": stops.after_delay,
     "after_polls": stops.after_polls,
+    "max_wait": stops.max_wait,
     "never": stops.never,
     "retries": request_retries,
     "poll": poll,
@@ -68,6 +71,9 @@ def parse_strategy(text: str) -> Strategy:
     name = text.strip()
     if name in PRESETS:
         return PRESETS[name]
+    made = re.fullmatch(r"([a-z][a-z0-9]*(?:-[a-z0-9]+)+)\s*\((.*)\)", name, re.S)
+    if made and made.group(1) in PRESET_MAKERS:
+        return _made(text, made.group(1), made.group(2))
     if re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)+", name):  # reads as a preset name
         hint = difflib.get_close_matches(name, PRESETS, n=1)
         more = f"did you mean {hint[0]}?" if hint else "expected one of " + ", ".join(PRESETS)
@@ -85,6 +91,32 @@ def parse_strategy(text: str) -> Strategy:
     if not isinstance(value, Strategy):
         raise _error(text, 1, "a stop alone is not a strategy; give a wait, e.g. fixed(5) | ...")
     return value
+
+
+def _made(text: str, preset: str, inside: str) -> Strategy:
+    """A preset that takes parameters, ``smithy-waiter(max_wait='10m')``, named by the
+    parameters it was given (its text form is the whole strategy, which parses back)."""
+    _check_size(text, inside)
+    try:
+        call = ast.parse(f"f({inside})", mode="eval").body
+    except SyntaxError as exc:
+        raise _error(text, 1, f"not a strategy ({exc.msg})") from None
+    builder = _Builder(text)
+    make = PRESET_MAKERS[preset]
+    args = [builder.argument(a, None) for a in call.args]  # type: ignore[attr-defined]
+    kwargs = {k.arg: builder.argument(k.value, k.arg) for k in call.keywords if k.arg}  # type: ignore[attr-defined]
+    try:
+        inspect.signature(make).bind(*args, **kwargs)
+        made = make(*args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        params = ", ".join(inspect.signature(make).parameters)
+        raise _error(text, 1, f"{preset}({params}): {exc}") from None
+    given = [_shown(a) for a in args] + [f"{k}={_shown(v)}" for k, v in kwargs.items()]
+    return dataclasses.replace(made, name=f"{preset}({', '.join(given)})")
+
+
+def _shown(value: object) -> str:
+    return num(value) if isinstance(value, int | float) else repr(value)
 
 
 def _error(text: str, col: int, message: str) -> StrategyError:

@@ -17,14 +17,6 @@ HOUR = 3600.0  #: the maxWaitTime the preset is set to
 PRESET = PRESETS["aws-js-waiter"]
 CLEAN = [s for s in SCRIPTS if not s.faults]
 ERROR_SCRIPTS = [s for s in SCRIPTS if s.faults]
-#: the waiter's schedule that the language cannot say
-SWITCH = pytest.mark.xfail(
-    strict=True,
-    reason="no wait in the strategy language turns from jitter to a fixed wait after n "
-    "polls: util-waiter draws uniform(2, 2 * 2**k) for 6 retries, then 120 s; the preset "
-    "waits their means 2, 3, 5, 9, 17, 33, then 65 and 120, so a job's end is seen about "
-    "40 s early and the polls inside an outage follow other times",
-)
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +91,7 @@ def test_errors_are_retried_by_the_client_and_then_by_the_waiter(node, script):
             assert 0 <= first_poll_retries[0] <= base and 0 <= first_poll_retries[1] <= 2 * base
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param("ends after 95 s", marks=SWITCH), "never ends"], ids=str
-)
+@pytest.mark.parametrize("name", ["ends after 95 s", "never ends"], ids=str)
 def test_the_preset_polls_as_often_and_stops_as_late_as_the_library(library, name):
     """Means over 2000 runs: requests and stop time within 2% (an hour: 36 polls each)."""
     lib, preset = library[name], preset_runs(PRESET, BY_NAME[name], 2000)
@@ -114,7 +104,6 @@ def test_the_preset_polls_as_often_and_stops_as_late_as_the_library(library, nam
 
 
 @pytest.mark.parametrize("name", ["ends after 95 s", "never ends"], ids=str)
-@SWITCH
 def test_the_preset_stops_when_the_library_does_in_distribution(library, name):
     lib, preset = library[name], preset_runs(PRESET, BY_NAME[name], 2000)
     assert ks_p([r.end for r in lib], [r.end for r in preset]) > 0.01
@@ -123,10 +112,10 @@ def test_the_preset_stops_when_the_library_does_in_distribution(library, name):
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param("503 for 60 s", marks=SWITCH),
+        "503 for 60 s",
         "503 for 60 s, Retry-After 5",
         "429 for 60 s",
-        pytest.param("500 for 60 s", marks=SWITCH),
+        "500 for 60 s",
     ],
     ids=str,
 )

@@ -13,12 +13,6 @@ from tests.conformance.harness import BY_NAME, SCRIPTS
 PRESET = PRESETS["botocore-waiter"]
 CLEAN = [s for s in SCRIPTS if not s.faults]
 ERROR_SCRIPTS = [s for s in SCRIPTS if s.faults]
-#: the language's retries wait alike on every status: botocore backs a 429 off from 1 s
-THROTTLE_SCALE = pytest.mark.xfail(
-    strict=True,
-    reason="a retry wait per HTTP status is not in the strategy language: botocore's "
-    "backoff base is 1 s on a 429 (throttling), 50 ms on 5xx; the preset says 50 ms",
-)
 
 
 def test_the_library_under_test_is_the_pinned_one():
@@ -80,14 +74,14 @@ def test_under_errors_the_preset_makes_three_requests_and_errs_as_the_library(sc
 
 @pytest.mark.parametrize(
     "name",
-    ["503 for 60 s", pytest.param("429 for 60 s", marks=THROTTLE_SCALE)],
+    ["503 for 60 s", "429 for 60 s"],
 )
 def test_the_retry_backoff_is_the_libraries(name):
     """When the error stands: two jittered backoffs, as the library draws them (KS over
     600 library runs and 4000 replays) and as long on average (a 500 is retried as a
     503 is: the same code, and the test above sees its requests)."""
     script = BY_NAME[name]
-    n = 600 if script.faults[0].http != 429 else 200  # the xfail needs no more
+    n = 600 if script.faults[0].http != 429 else 200  # a 429's waits are longer
     library = [r.end for r in botocore_runner.runs(script, n, seed=2)]
     preset = [r.end for r in preset_runs(PRESET, script, 4000)]
     assert ks_p(library, preset) > 0.01

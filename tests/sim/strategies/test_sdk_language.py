@@ -243,3 +243,25 @@ def test_for_attempts_turns_one_wait_into_another_after_n_attempts():
     assert all(2 <= d <= 2 * 2**k for k, d in enumerate(drawn[:6])) and drawn[6:] == [120] * 3
     with pytest.raises(ValueError, match="n must be a whole number"):
         for_attempts(-1, fixed(1), then=full_jitter(fixed(2)))
+
+
+def test_a_smithy_waiter_takes_its_callers_maximum_wait_and_polls_once_at_it():
+    s = parse_strategy("smithy-waiter(max_wait='5m')")
+    assert s.label == "smithy-waiter(max_wait=300)" and parse_strategy(str(s)) == s
+    for seed in range(50):
+        r = replay(s, lambda t: RUNNING, np.random.default_rng(seed))
+        # the last delay is cut so that the last poll is at the deadline, then it gives up
+        assert r.times[-1] == pytest.approx(300, abs=1e-9) and r.record.gave_up
+        assert all(b - a >= 2 - 1e-9 for a, b in zip(r.times[1:-2], r.times[2:-1], strict=True))
+    with pytest.raises(StrategyError, match=r"smithy-waiter\(max_wait\): max_wait: seconds"):
+        parse_strategy("smithy-waiter(max_wait=-1)")
+    with pytest.raises(StrategyError, match="unexpected keyword argument 'foo'"):
+        parse_strategy("smithy-waiter(foo=1)")
+
+
+def test_per_http_backs_a_throttled_answer_off_apart():
+    from sim.strategies import per_http
+
+    w = per_http(fixed(0.05), on=[429, "500-503"], wait=fixed(1))
+    assert [w(PollState(http_status=c), None) for c in (429, 502, 504, None)] == [1, 1, 0.05, 0.05]
+    assert parse_strategy(str(poll(w))) == poll(w)

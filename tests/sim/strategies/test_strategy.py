@@ -90,22 +90,36 @@ def test_presets_round_trip_and_keep_their_name(name):
 
 
 def test_presets_are_what_the_clients_do():
+    """The presets' decisions at a few moments; tests/conformance replays them against
+    the libraries' own code."""
+    import numpy as np
+
     st = make_state
+    for name in ("ordo-js", "generic-js", "botocore-waiter", "azure-lro", "google-lro"):
+        assert PRESETS[name].next_delay(st(attempt=0), np.random.default_rng(0)) == 0, name
     assert PRESETS["ordo-js"].next_delay(st(attempt=100, elapsed=1e6), None) == 3
-    assert PRESETS["generic-js"].next_delay(st(attempt=30, elapsed=60.0), None) is None
+    g = PRESETS["generic-js"]  # gives up on waking once more than 60 s have passed
+    assert g.next_delay(st(attempt=30, elapsed=60.0), None) == 2
+    assert g.gives_up_on_waking(31, 62.0) and not g.gives_up_on_waking(30, 60.0)
     fp = PRESETS["fiddler-py"]
+    assert fp.next_delay(st(attempt=0), None) == 10  # sleeps before its first refresh
     assert fp.next_delay(st(attempt=1, status="retry_wait"), None) == 30
     assert fp.next_delay(st(attempt=1, status="running"), None) == 10
     assert fp.next_delay(st(attempt=1, elapsed=3600.0), None) is None
     bw = PRESETS["botocore-waiter"]
-    assert bw.next_delay(st(attempt=0), None) == 0 and bw.next_delay(st(attempt=40), None) is None
-    assert PRESETS["azure-lro"].next_delay(st(attempt=1, retry_after=5.0), None) == 5
-    assert PRESETS["azure-lro"].next_delay(st(attempt=1), None) == 30
-    assert PRESETS["google-lro"].stop(st(elapsed=900.0))
+    assert bw.next_delay(st(attempt=40), None) is None
+    azure = PRESETS["azure-lro"]
+    assert azure.next_delay(st(attempt=1, retry_after=5.0), None) == 5
+    assert azure.next_delay(st(attempt=1, retry_after=0.0), None) == 30  # 0 is falsy
+    assert azure.next_delay(st(attempt=1), None) == 30
+    assert azure.stops_on(503) and not azure.stops_on(304)
+    google = PRESETS["google-lro"]  # never sleeps past its 900 s deadline
+    assert google.next_delay(st(attempt=50, elapsed=900.0), np.random.default_rng(0)) is None
     assert PRESETS["celery-get"].next_delay(st(attempt=5), None) == 0.5
     fc = PRESETS["fiddler-client"]
     assert fc.next_delay(st(attempt=2, http_status=500), None) == 0
     assert fc.next_delay(st(attempt=2, http_status=200), None) == 6
+    assert not fc.stops_on(500)
 
 
 def test_smithy_waiter_waits_between_2s_and_120s():
@@ -113,10 +127,11 @@ def test_smithy_waiter_waits_between_2s_and_120s():
 
     rng = np.random.default_rng(1)
     s = PRESETS["smithy-waiter"]
-    for k in range(0, 12):
+    assert s.next_delay(make_state(attempt=0), rng) == 0  # at once
+    for k in range(1, 12):  # the wait after poll k is the backoff's (k-1)th
         for _ in range(200):
             d = s.next_delay(make_state(attempt=k), rng)
-            assert 2 <= d <= min(120, 2 * 2**k)
+            assert 2 <= d <= min(120, 2 * 2 ** (k - 1))
 
 
 @pytest.mark.parametrize(
