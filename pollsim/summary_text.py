@@ -77,7 +77,8 @@ def format_polling(s: dict) -> list[str]:
         f"  {'':<24}{'':>6}{'load (req/s)':>21}{'detection latency':>29}{'polls':>9}"
         f"{'gave up':>10}{'errored':>9}{'Retry-After':>13}",
         f"  {'strategy':<24}{'jobs':>6}{'mean':>7}{'p99':>7}{'max':>7}"
-        f"{'mean':>8}{'p50':>7}{'p95':>7}{'p99':>7}{'/job':>9}{'(false)':>10}{'violations':>13}",
+        f"{'mean':>8}{'p50':>7}{'p95':>7}{'p99':>7}{'/job':>9}{'(false)':>10}{'':>9}"
+        f"{'violations':>13}",
     ]
     for name, m in s["strategies"].items():
         rps, lat = m["requests_per_second"], m["detection_latency_s"]
