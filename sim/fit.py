@@ -30,7 +30,18 @@ import pandas as pd
 from sim.fit_data import OK, FitInputError, Trace, traces
 from sim.fit_errors import fit_errors
 from sim.fit_stops import StopFit, fit_stop
-from sim.fit_waits import Jitter, Schedule, WaitFit, consistent, fit_waits, ks_distance, nice
+from sim.fit_waits import (
+    Jitter,
+    Schedule,
+    Switch,
+    WaitFit,
+    bounds_of,
+    consistent,
+    fit_waits,
+    ks_distance,
+    nice,
+)
+from sim.limits import LimitError
 from sim.strategies import (
     Strategy,
     after_delay,
@@ -40,6 +51,7 @@ from sim.strategies import (
     equal_jitter,
     exponential,
     fixed,
+    for_attempts,
     full_jitter,
     linear,
     never,
@@ -145,7 +157,7 @@ def fit(
         wait = at_once_on_error(wait)
     if honoured == "honoured":  # outermost: a Retry-After wins, on errors too
         wait = retry_after(wait, ignore_zero=True) if ignore_zero else retry_after(wait)
-    stop_fit = fit_stop(trs, _longest_wait(main.model, ok))
+    stop_fit = fit_stop(trs, _longest_wait(main.model, ok), isinstance(main.model, Schedule))
     if stop_fit.note:
         notes.append(stop_fit.note)
     stop = _stop(stop_fit, notes)
@@ -301,9 +313,13 @@ def _fit(rows: pd.DataFrame, tol: float) -> WaitFit:
     )
 
 
-def _wait(model: Schedule | Jitter, shift: int) -> Wait:
+def _wait(model: Schedule | Jitter | Switch, shift: int) -> Wait:
     """The language's wait for a model fitted on waits indexed from the first poll, its
     attempts ``shift`` behind the polls."""
+    if isinstance(model, Switch):
+        return for_attempts(
+            model.at - shift, _wait(model.head, shift), then=_wait(model.tail, shift)
+        )
     if isinstance(model, Schedule):
         return _schedule_wait(model, shift)
     if model.kind == "decorrelated":
@@ -326,13 +342,9 @@ def _schedule_wait(s: Schedule, shift: int) -> Wait:
     return grown + fixed(s.offset) if s.offset else grown
 
 
-def _at(model: Schedule | Jitter, j: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _at(model, j: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The bounds of the model's wait after ``j`` polls (equal for a schedule)."""
-    if isinstance(model, Schedule):
-        g = model.at(j)
-        return g, g
-    lo, hi = model.bounds(j, prev)
-    return lo, np.minimum(hi, model.cap)
+    return bounds_of(model, j, prev)
 
 
 def _longest_wait(model, ok: pd.DataFrame):
@@ -357,7 +369,7 @@ def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
     if np.all(d0 <= 0.01 + tol * 0.1):
         return 0.0
     zeros, unknown = np.zeros(len(d0)), np.full(len(d0), np.nan)
-    model = main.model
+    model = main.model.head if isinstance(main.model, Switch) else main.model
     if isinstance(model, Schedule):
         own = model.at(zeros)
         if np.all(np.abs(d0 - own) <= tol * own + 0.01):
@@ -401,6 +413,10 @@ def _stop(s: StopFit, notes: list[str]):
         return never()
     if s.rule == "polls":
         return after_polls(s.n)
+    if s.rule == "max_wait":
+        from sim.strategies.stops import max_wait
+
+        return max_wait(nice(s.seconds, 0.001))
     seconds = nice(s.seconds, 0.001)
     if _has_checks():
         if s.rule == "ahead":
@@ -418,6 +434,8 @@ def _stop(s: StopFit, notes: list[str]):
 
 
 def _family(model) -> str:
+    if isinstance(model, Switch):
+        return "for_attempts"
     if isinstance(model, Schedule):
         return model.family
     return {"full": "full_jitter", "equal": "equal_jitter", "added": "uniform_added"}.get(
@@ -426,6 +444,12 @@ def _family(model) -> str:
 
 
 def _parameters(model) -> dict:
+    if isinstance(model, Switch):
+        return {
+            "until_poll": model.at,
+            "wait": _parameters(model.head),
+            "then": _parameters(model.tail),
+        }
     if isinstance(model, Schedule):
         return _schedule_params(model)
     out: dict = {"jitter": model.kind}
@@ -495,11 +519,19 @@ def _polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
         return {}
     rng = np.random.default_rng(seed)
     observed, predicted = [], []
+    # without the client's own times, the shortest gap in the traffic stands for the
+    # round trip (a client that polls at once into errors is slowed by nothing else)
+    gaps = np.concatenate([tr.sent[1:] - tr.sent[:-1] for tr in picked])
+    floor = max(float(gaps[gaps > 0].min()), 1e-3) if np.any(gaps > 0) else 1e-3
     for tr in picked:
         answer = _as_answered(tr)
         horizon = float(tr.elapsed(tr.received)[-1]) * 2 + 3600
-        rtt = max(float(np.median(tr.received - tr.sent)), 0.0)  # its own round trip
-        predicted.append(_replayed_polls(strategy, answer, rng, horizon, rtt))
+        rtt = float(np.median(tr.received - tr.sent))  # its own round trip
+        try:
+            polls = _replayed_polls(strategy, answer, rng, horizon, rtt if rtt > 0 else floor)
+        except LimitError:  # polls at once into errors with no round trip to slow it
+            return {}
+        predicted.append(polls)
         observed.append(tr.polls)
     o, p = float(np.mean(observed)), float(np.mean(predicted))
     return {"jobs": len(picked), "observed": o, "predicted": p, "error": (p - o) / o}

@@ -22,7 +22,7 @@ from sim.fit_waits import fit_waits, nice
 from sim.strategies.retries import retries
 from sim.strategies.waits import Wait, fixed
 
-AT_ONCE = 0.05  #: seconds: a wait this short (plus 2% of the usual wait) is no wait
+AT_ONCE = 0.05  #: seconds: a wait this short (plus a tenth of the usual wait) is no wait
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def fit_errors(
             for i in range(r.first, r.first + r.length)
             if i + 1 < r.trace.polls
         ]
-        if gaps and np.mean(np.array(gaps) <= AT_ONCE + 0.02 * usual) >= 0.9:
+        if gaps and np.mean(np.array(gaps) <= AT_ONCE + 0.1 * usual) >= 0.9:
             return ErrorFit("polls at once")
         return _retrying_then_polling(runs, usual, wait_for, guide, ra_polls)
     retried = {}

@@ -27,8 +27,9 @@ _STEPS = (3600, 600, 300, 60, 30, 10, 5, 1, 0.5, 0.1, 0.01, 0.001)
 
 @dataclass(frozen=True)
 class StopFit:
-    """The stop found: ``rule`` is "never", "polls", "poll", "ahead" or None (no rule
-    fits the give-ups); ``n`` polls or ``seconds`` for the rule; ``gave_up`` watches."""
+    """The stop found: ``rule`` is "never", "polls", "poll", "ahead", "max_wait" or None
+    (no rule fits the give-ups); ``n`` polls or ``seconds`` for the rule; ``gave_up``
+    watches."""
 
     rule: str | None
     n: int = 0
@@ -37,10 +38,16 @@ class StopFit:
     note: str = ""
 
 
-def fit_stop(traces: list[Trace], next_wait_most: Callable[[int], float]) -> StopFit:
+def fit_stop(
+    traces: list[Trace], next_wait_most: Callable[[int], float], exact: bool = False
+) -> StopFit:
     """The stop of the client behind ``traces``; ``next_wait_most(j)`` is the longest
-    wait the fitted wait makes after ``j`` polls (for the rule checked ahead)."""
+    wait the fitted wait makes after ``j`` polls (for the rule checked ahead), ``exact``
+    that it makes no other (every client waits the same)."""
     quit_ = [tr for tr in traces if tr.outcome == "gave_up"]
+    cut = _max_wait(quit_, next_wait_most, exact)
+    if cut is not None:
+        return cut
     if not quit_:
         longest = max((float(tr.elapsed(tr.received)[-1]) for tr in traces), default=0.0)
         return StopFit(
@@ -100,6 +107,24 @@ def _text(f: StopFit) -> str:
         return f"after_polls({f.n})"
     check = "" if f.rule == "poll" else f", check='{f.rule}'"
     return f"after_delay({f.seconds:g}{check})"
+
+
+def _max_wait(quit_: list[Trace], next_wait_most, exact: bool) -> StopFit | None:
+    """A Smithy waiter's maximum wait: every give-up's last request at the same time
+    after the start, its sleep before cut short to get there (a jittered wait never
+    lands every client on one instant; a schedule must show the cut)."""
+    if len(quit_) < 3:
+        return None
+    last = np.array([float(tr.elapsed(tr.sent)[-1]) for tr in quit_])
+    t = float(np.median(last))
+    if t <= 0 or np.any(np.abs(last - t) > 0.005 * t + 0.2):
+        return None
+    if exact:
+        gaps = [(tr.sent[-1] - tr.received[-2], tr.polls - 1) for tr in quit_ if tr.polls > 1]
+        short = [g < next_wait_most(j) * 0.97 - 0.01 for g, j in gaps]
+        if not short or np.mean(short) < 0.5:
+            return None
+    return StopFit("max_wait", seconds=round_between(t - 0.2, t + 0.2, True)[0], gave_up=len(quit_))
 
 
 def _count_rank(n: int) -> int:

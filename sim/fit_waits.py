@@ -92,6 +92,9 @@ def fit_waits(j: np.ndarray, w: np.ndarray, prev: np.ndarray, tol: float) -> Wai
         s = fit_schedule(idx, med, tol, count, snap=0.001)  # every wait says the same
         err = _schedule_error(s, j, w) if s is not None else math.inf
         return WaitFit(s if err <= tol else None, 0.0 if err <= tol else 1.0, err, n)
+    switch = _switch(j, w, prev, tol)
+    if switch is not None:
+        return switch
     best: tuple[float, int, Jitter] | None = None
     for rank, model in enumerate(_jitter_candidates(j, w, prev, tol)):
         d = ks_distance(model, j, w, prev)
@@ -104,8 +107,66 @@ def fit_waits(j: np.ndarray, w: np.ndarray, prev: np.ndarray, tol: float) -> Wai
     return WaitFit(model if d <= ks_bound(n) else None, d, math.nan, n)
 
 
-def consistent(model: Schedule | Jitter, j, w, prev, tol: float) -> bool:
+@dataclass(frozen=True)
+class Switch:
+    """One wait for the waits after polls ``1 .. at - 1``, another from poll ``at`` on:
+    a backoff that turns into another (the AWS JavaScript SDK's waiter: jittered, then
+    a fixed 120 s)."""
+
+    at: int
+    head: Schedule | Jitter
+    tail: Schedule | Jitter
+
+    @property
+    def cap(self) -> float:
+        return math.inf
+
+    def bounds(self, j: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo1, hi1 = bounds_of(self.head, j, prev)
+        lo2, hi2 = bounds_of(self.tail, j, prev)
+        early = np.asarray(j) < self.at
+        return np.where(early, lo1, lo2), np.where(early, hi1, hi2)
+
+
+def bounds_of(model, j, prev):
+    if isinstance(model, Schedule):
+        g = model.at(j)
+        return g, g
+    lo, hi = model.bounds(j, prev)
+    return lo, np.minimum(hi, model.cap)
+
+
+def _switch(j, w, prev, tol) -> WaitFit | None:
+    """A jittered head and a tail where every client waits the same, from the first
+    index after which every index's waits agree (at least two such indices)."""
+    idx, med, count = _per_index(j, w, np.median)
+    lookup = dict(zip(idx.tolist(), med.tolist(), strict=True))
+    m = np.array([lookup[k] for k in j.tolist()])
+    near = np.abs(w - m) <= tol * m + 0.01
+    _, share, _ = _per_index(j, near.astype(float), np.mean)
+    same = (share >= 0.95) | (count < 2)  # one wait in twenty may be a retry taken for a poll
+    if same.all():
+        return None
+    last_random = int(np.flatnonzero(~same)[-1])
+    tail_idx = idx[last_random + 1 :]
+    if len(tail_idx[count[last_random + 1 :] >= 2]) < 2:
+        return None
+    at = int(tail_idx[0])
+    early = j < at
+    head = fit_waits(j[early], w[early], prev[early], tol)
+    tail = fit_waits(j[~early], w[~early], prev[~early], tol)
+    if head.model is None or tail.model is None or isinstance(head.model, Switch):
+        return None
+    return WaitFit(Switch(at, head.model, tail.model), head.ks, tail.max_error, len(w))
+
+
+def consistent(model, j, w, prev, tol: float) -> bool:
     """Whether the waits could come from the model."""
+    if isinstance(model, Switch):
+        early = np.asarray(j) < model.at
+        return consistent(model.head, j[early], w[early], prev[early], tol) and consistent(
+            model.tail, j[~early], w[~early], prev[~early], tol
+        )
     if isinstance(model, Schedule):
         g = model.at(j)
         return bool(np.all(np.abs(w - g) <= tol * g + 0.01))
@@ -179,8 +240,8 @@ def fit_schedule(
         slope, icpt = np.polyfit(jg - 1, vg, 1, w=np.sqrt(wg))
         if slope > 1e-9 and icpt >= 0:
             candidates.append(Schedule("linear", float(icpt), float(slope), cap or math.inf))
-        shifted = _offset_exponential(jg, vg, cap)
-        if shifted is not None:
+        shifted = _offset_exponential(jg, vg, cap) if snap < 0.01 else None
+        if shifted is not None:  # four parameters: only where every wait says the same
             candidates.append(shifted)
     best = None
     for s in candidates:

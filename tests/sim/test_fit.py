@@ -9,7 +9,8 @@ the jobs' timings differ as real ones do.
 
 What requests cannot show is compared as the fit can know it (``observable``): a stop
 checked on waking sends the same requests as one checked before sleeping ('ahead'); a
-retry's statuses are those the traffic retried (503 here); a cap no retry reaches.
+retry's statuses are those the traffic retried (503 here), and a backoff for other
+statuses (``per_http``) or a cap no retry reaches is not in it.
 """
 
 from __future__ import annotations
@@ -135,9 +136,11 @@ def observable(s: Strategy, retried=(503,)) -> Strategy:
                 if f.name == "check" and v == "wake":
                     v = "ahead"
                 changes[f.name] = walk(v)
+            if type(x).__name__ == "per_http" and not set(x.on) & set(retried):
+                return walk(x.default)  # a backoff for statuses the traffic never had
             if type(x).__name__ == "retries":
                 changes["on"] = tuple(c for c in x.on if c in retried)
-                changes["wait"] = _uncapped(x)
+                changes["wait"] = _uncapped(dataclasses.replace(x, wait=changes["wait"]))
                 # no Retry-After of 0, and no status outside ``on``, on the errors here
                 for name in ("ignore_zero", "on_retry_after"):
                     if name in changes:

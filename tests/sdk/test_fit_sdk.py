@@ -1,0 +1,147 @@
+"""``pollsim fit`` recovers real SDK clients from their own traffic: fiddler-client's
+``Job.wait``, azure-core's ``LROPoller`` and google-api-core's ``Operation.result``,
+unchanged, each polling jobs on a real ``pollsim serve`` that logs every status request
+(``--request-log``), read back as ``pollsim fit --request-log`` reads it.
+
+The server's log is in simulated seconds: a client that sleeps ``s`` wall seconds shows
+waits of ``s * SPEED``, plus its request's round trip, scaled as well (a few ms, some
+0.1 simulated s): the fits are asked for the wall settings times SPEED, within 5%. The
+watch start is not in the log: the fit takes each job's first request as it (first=0),
+which is what fiddler-client and google-api-core do; azure-core sleeps its interval
+before its first poll, which a log without the submission cannot show.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from pollsim.fitting import read_request_log
+from sim.fit import Fit, fit
+from tests.mock_server.server import ADMIN, Server, call, start
+
+pytestmark = pytest.mark.live
+
+SPEED = 20.0  #: simulated seconds per wall second
+REL = 0.05
+
+
+@pytest.fixture
+def logged(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    s = start(SPEED, "--request-log", str(log))
+    yield s, log
+    s.stop()
+
+
+def fitted(server: Server, log: Path, client: str) -> Fit:
+    """The fit of one client's requests in the server's log (a report flushes it)."""
+    assert call(server, "GET", "/_admin/report", token=ADMIN).status == 200
+    df, _ = read_request_log(log, client)
+    return fit(df, tol=0.05)
+
+
+def test_fiddler_client_job_wait(logged, monkeypatch):
+    """Job.watch: at once, then its interval after every 2xx, at once after an error."""
+    fiddler = pytest.importorskip("fiddler")
+    from fiddler.entities.job import Job
+
+    from tests.sdk.test_fiddler_client import connect, put_faults, submit
+
+    server, log = logged
+    connect(server, monkeypatch)
+    fiddler.conn.client.session.headers["X-Client-Id"] = "fiddler-fit"
+    interval = 0.25  # wall seconds: 5 simulated
+    put_faults(server, {"errors": {"500": 0.2}})
+    shown = [submit(server, "succeed", duration="15s") for _ in range(8)]
+
+    def watch(one: str) -> None:
+        job = Job()  # no Job.get: the watch's own requests only
+        job.id = uuid.UUID(one)
+        job.wait(interval=interval, timeout=60)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(watch, shown))
+    result = fitted(server, log, "fiddler-fit")
+    assert result.family == "fixed", (result.notes, result.waits)
+    assert result.parameters["wait_after_first_poll"] == pytest.approx(interval * SPEED, rel=REL)
+    assert result.first == 0 and result.on_error == "polls at once", result.text
+    assert result.text.startswith("poll(at_once_on_error(fixed(")
+
+
+def test_azure_core_lro_poller(logged):
+    """LROBasePolling: its interval between polls (no Retry-After here)."""
+    pytest.importorskip("azure.core")
+    from azure.core.polling import LROPoller
+    from azure.core.polling.base_polling import LROBasePolling
+    from azure.core.rest import HttpRequest
+
+    from tests.sdk.test_azure_core import Counter, azure_client
+
+    server, log = logged
+    interval = 0.25  # wall seconds: 5 simulated
+
+    def run(_: int) -> None:
+        client = azure_client(server, "azure-fit", Counter())
+        request = HttpRequest(
+            "POST", client.format_url("/azure/jobs"), json={"outcome": "succeed", "duration": "20s"}
+        )
+        initial = client.send_request(request, _return_pipeline_response=True, enforce_https=False)
+        assert initial.http_response.status_code == 202
+        poller = LROPoller(
+            client,
+            initial,
+            lambda response: response.http_response.json(),
+            LROBasePolling(timeout=interval, enforce_https=False),
+        )
+        poller.result()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(run, range(8)))
+    result = fitted(server, log, "azure-fit")
+    assert result.family == "fixed", (result.notes, result.waits)
+    assert result.parameters["wait_after_first_poll"] == pytest.approx(interval * SPEED, rel=REL)
+    assert result.retry_after == "not seen" and result.on_error == "not seen"
+
+
+def test_google_api_core_operation_result(logged):
+    """Operation.result: full jitter up to an exponential backoff with a cap (its own
+    polling Retry, given as google's DEFAULT_POLLING but quicker: 0.25 s, x1.5, at most
+    0.75 s wall; 5, x1.5, at most 15 simulated)."""
+    pytest.importorskip("google.api_core")
+    import google.api_core.retry as retries
+    from google.api_core import operation
+    from google.api_core.future import polling
+    from google.protobuf import struct_pb2
+
+    from tests.sdk.test_google_api_core import Client
+
+    server, log = logged
+    wall = retries.Retry(
+        predicate=polling.POLLING_PREDICATE, initial=0.25, maximum=0.75, multiplier=1.5
+    )
+
+    def run(_: int) -> None:
+        client = Client(server)
+        op = client.submit(outcome="succeed", duration="45s")
+        future = operation.from_gapic(
+            op,
+            client.ops,
+            struct_pb2.Struct,
+            metadata_type=struct_pb2.Struct,
+            polling=wall.with_timeout(60),
+        )
+        future.result(timeout=60)
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(run, range(60)))
+    result = fitted(server, log, "alpha:token#1")
+    assert result.family == "full_jitter", (result.notes, result.waits, result.ks)
+    p = result.parameters
+    assert p["family"] == "exponential" and p["min"] == 0
+    assert p["wait_after_first_poll"] == pytest.approx(wall._initial * SPEED, rel=REL)
+    assert p["multiplier"] == pytest.approx(wall._multiplier, rel=REL)
+    assert p["max"] == pytest.approx(wall._maximum * SPEED, rel=REL)
