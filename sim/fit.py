@@ -27,47 +27,42 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.fit_build import (
+    COUNTS_FROM_FIRST,
+    bounds_at,
+    family_of,
+    longest_wait,
+    parameters_of,
+    stop_of,
+    wait_of,
+)
 from sim.fit_data import OK, FitInputError, Trace, traces
 from sim.fit_errors import fit_errors
-from sim.fit_stops import StopFit, fit_stop
+from sim.fit_predict import polls_per_job
+from sim.fit_stops import fit_stop
 from sim.fit_waits import (
     Jitter,
     Schedule,
     Switch,
     WaitFit,
-    bounds_of,
     consistent,
     fit_waits,
     ks_distance,
     nice,
 )
-from sim.limits import LimitError
 from sim.strategies import (
     Strategy,
-    after_delay,
-    after_polls,
     at_once_on_error,
-    decorrelated_jitter,
-    equal_jitter,
-    exponential,
-    fixed,
-    for_attempts,
-    full_jitter,
-    linear,
-    never,
     parse_strategy,
     per_status,
     poll,
     retry_after,
-    uniform,
 )
 from sim.strategies.waits import Wait
 
 __all__ = ["Fit", "FitInputError", "fit"]
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
-#: the most jobs replayed to predict polls per job
-REPLAYED = 2000
 
 
 @dataclass
@@ -121,7 +116,7 @@ def fit(
     rows = _wait_rows(trs)
     plain = rows[rows["ok"] & rows["ra"].isna()]
     usual = float(plain["w"].median()) if len(plain) else math.nan
-    errors = fit_errors(trs, usual, _wait, *_guide(trs, rows, plain, tol))
+    errors = fit_errors(trs, usual, wait_of, *_guide(trs, rows, plain, tol))
     if errors.retried:  # a retry within a poll is no poll of its own
         rows = _wait_rows(trs, errors.retried)
     notes: list[str] = []
@@ -145,10 +140,10 @@ def fit(
         return _unfitted(rows, notes, base, ks=main.ks)
     # the first poll
     first = _fit_first(rows, main, tol, notes, first_known)
-    shift = 1 if (first is not None and _COUNTS_FROM_FIRST) else 0
-    wait: Wait = _wait(main.model, shift)
+    shift = 1 if (first is not None and COUNTS_FROM_FIRST) else 0
+    wait: Wait = wait_of(main.model, shift)
     if by_state:
-        wait = per_status(wait, **{s: _wait(fits[s].model, shift) for s in by_state})
+        wait = per_status(wait, **{s: wait_of(fits[s].model, shift) for s in by_state})
     asked = rows if errors.on_error != "stops" else rows[rows["ok"]]
     honoured, ignore_zero = _retry_after(asked, tol, notes)
     on_error = errors.on_error
@@ -157,10 +152,10 @@ def fit(
         wait = at_once_on_error(wait)
     if honoured == "honoured":  # outermost: a Retry-After wins, on errors too
         wait = retry_after(wait, ignore_zero=True) if ignore_zero else retry_after(wait)
-    stop_fit = fit_stop(trs, _longest_wait(main.model, ok), isinstance(main.model, Schedule))
+    stop_fit = fit_stop(trs, longest_wait(main.model, ok), isinstance(main.model, Schedule))
     if stop_fit.note:
         notes.append(stop_fit.note)
-    stop = _stop(stop_fit, notes)
+    stop = stop_of(stop_fit, notes)
     strategy = poll(wait, stop, first)
     if on_error == "stops":
         strategy = dataclasses.replace(strategy, retries=errors.retries, on_error="stop")
@@ -174,11 +169,11 @@ def fit(
     result = Fit(
         again,
         text,
-        _family(main.model),
-        _parameters(main.model),
+        family_of(main.model),
+        parameters_of(main.model),
         first,
         first_known,
-        {s: str(_wait(fits[s].model, shift)) for s in by_state},
+        {s: str(wait_of(fits[s].model, shift)) for s in by_state},
         honoured,
         on_error,
         str(stop) if stop_fit.rule else "none fitted",
@@ -189,34 +184,9 @@ def fit(
         notes=notes,
         **base,
     )
-    result.polls_per_job = _polls_per_job(trs, again, seed)
+    result.polls_per_job = polls_per_job(trs, again, seed)
     result.n_waits = main.n
     return result
-
-
-# --- the language as it stands -------------------------------------------------------
-
-
-def _counts_from_first() -> bool:
-    """Whether the wait after poll n is the wait at attempt n - 1 when ``first`` is set."""
-    s = Strategy(exponential(1, 2), first=0)
-    from sim.strategies import PollState
-
-    return s.next_delay(PollState(attempt=1), None) == 1.0
-
-
-_COUNTS_FROM_FIRST = _counts_from_first()
-
-
-def _has_checks() -> bool:
-    try:
-        after_delay(1, check="ahead")  # type: ignore[call-arg]
-    except TypeError:
-        return False
-    return True
-
-
-# --- the pieces ------------------------------------------------------------------------
 
 
 def _wait_rows(trs: list[Trace], retried: dict | None = None) -> pd.DataFrame:
@@ -272,7 +242,7 @@ def _guide(trs: list[Trace], rows: pd.DataFrame, plain: pd.DataFrame, tol: float
     longest = float(plain["w"].max())
 
     def bounds(j: int) -> tuple[float, float]:
-        lo, hi = _at(found, np.array([j]), np.array([longest]))
+        lo, hi = bounds_at(found, np.array([j]), np.array([longest]))
         return float(lo[0]), float(hi[0])
 
     return bounds, ra_polls
@@ -311,49 +281,6 @@ def _fit(rows: pd.DataFrame, tol: float) -> WaitFit:
     return fit_waits(
         rows["j"].to_numpy(), rows["w"].to_numpy(float), rows["prev"].to_numpy(float), tol
     )
-
-
-def _wait(model: Schedule | Jitter | Switch, shift: int) -> Wait:
-    """The language's wait for a model fitted on waits indexed from the first poll, its
-    attempts ``shift`` behind the polls."""
-    if isinstance(model, Switch):
-        return for_attempts(
-            model.at - shift, _wait(model.head, shift), then=_wait(model.tail, shift)
-        )
-    if isinstance(model, Schedule):
-        return _schedule_wait(model, shift)
-    if model.kind == "decorrelated":
-        return decorrelated_jitter(model.low, max=model.cap)
-    inner = _schedule_wait(model.schedule, shift)  # type: ignore[arg-type]
-    if model.kind == "full":
-        return full_jitter(inner, min=model.low)
-    if model.kind == "equal":
-        return equal_jitter(inner)
-    return inner + uniform(0, model.width)
-
-
-def _schedule_wait(s: Schedule, shift: int) -> Wait:
-    if s.family == "fixed":
-        return fixed(s.a)
-    cap = s.cap if math.isfinite(s.cap) else math.inf
-    if s.family == "linear":
-        return linear(nice(max(s.a - s.b * (1 - shift), 0.0)), s.b, max=cap)
-    grown = exponential(nice(s.a * s.b ** (shift - 1)), s.b, max=cap)
-    return grown + fixed(s.offset) if s.offset else grown
-
-
-def _at(model, j: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The bounds of the model's wait after ``j`` polls (equal for a schedule)."""
-    return bounds_of(model, j, prev)
-
-
-def _longest_wait(model, ok: pd.DataFrame):
-    longest_prev = float(ok["w"].max())
-
-    def most(j: int) -> float:
-        return float(_at(model, np.array([j]), np.array([longest_prev]))[1][0])
-
-    return most
 
 
 def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
@@ -408,76 +335,6 @@ def _retry_after(rows: pd.DataFrame, tol: float, notes: list[str]) -> tuple[str,
     return "honoured", ignore_zero
 
 
-def _stop(s: StopFit, notes: list[str]):
-    if s.rule in (None, "never"):
-        return never()
-    if s.rule == "polls":
-        return after_polls(s.n)
-    if s.rule == "max_wait":
-        from sim.strategies.stops import max_wait
-
-        return max_wait(nice(s.seconds, 0.001))
-    seconds = nice(s.seconds, 0.001)
-    if _has_checks():
-        if s.rule == "ahead":
-            notes.append(
-                "the deadline is checked before sleeping; check='wake' (on waking) sends the "
-                "same requests and differs only in when the client reports giving up"
-            )
-        return after_delay(seconds, check=s.rule)  # type: ignore[call-arg]
-    if s.rule == "ahead":
-        notes.append(
-            "the deadline is checked before sleeping (no request after it), which this "
-            "version of the strategy language cannot say: fitted as checked after each poll"
-        )
-    return after_delay(seconds)
-
-
-def _family(model) -> str:
-    if isinstance(model, Switch):
-        return "for_attempts"
-    if isinstance(model, Schedule):
-        return model.family
-    return {"full": "full_jitter", "equal": "equal_jitter", "added": "uniform_added"}.get(
-        model.kind, "decorrelated_jitter"
-    )
-
-
-def _parameters(model) -> dict:
-    if isinstance(model, Switch):
-        return {
-            "until_poll": model.at,
-            "wait": _parameters(model.head),
-            "then": _parameters(model.tail),
-        }
-    if isinstance(model, Schedule):
-        return _schedule_params(model)
-    out: dict = {"jitter": model.kind}
-    if model.schedule is not None:
-        out.update(_schedule_params(model.schedule))
-    if model.kind in ("full", "decorrelated"):
-        out["min"] = model.low
-    if model.kind == "added":
-        out["width"] = model.width
-    if model.kind == "decorrelated":
-        out["max"] = model.cap
-    return out
-
-
-def _schedule_params(s: Schedule) -> dict:
-    """The schedule's parameters, as waits after the first, second, ... poll."""
-    out = {"family": s.family, "wait_after_first_poll": s.a}
-    if s.family == "linear":
-        out["step"] = s.b
-    if s.family == "exponential":
-        out["multiplier"] = s.b
-        if s.offset:
-            out["plus"] = s.offset
-    if s.family != "fixed":
-        out["max"] = s.cap
-    return out
-
-
 def _quantiles(w: np.ndarray) -> dict:
     if not len(w):
         return {}
@@ -504,87 +361,6 @@ def _unfitted(rows, notes, base, ks: float = math.nan) -> Fit:
         notes=notes,
         **base,
     )
-
-
-def _polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
-    """Polls per job as observed, and as the fitted strategy makes them against the same
-    jobs, each replayed with its own round trip: each job answers as its client was
-    answered, each answer from halfway between the request before and its own (so a job
-    ends between the last two requests of a client that saw it end), for up to REPLAYED
-    jobs."""
-    picked = [tr for tr in trs if tr.outcome != "censored"]
-    if len(picked) > REPLAYED:
-        picked = [picked[i] for i in np.linspace(0, len(picked) - 1, REPLAYED).astype(int)]
-    if not picked:
-        return {}
-    rng = np.random.default_rng(seed)
-    observed, predicted = [], []
-    # without the client's own times, the shortest gap in the traffic stands for the
-    # round trip (a client that polls at once into errors is slowed by nothing else)
-    gaps = np.concatenate([tr.sent[1:] - tr.sent[:-1] for tr in picked])
-    floor = max(float(gaps[gaps > 0].min()), 1e-3) if np.any(gaps > 0) else 1e-3
-    for tr in picked:
-        answer = _as_answered(tr)
-        horizon = float(tr.elapsed(tr.received)[-1]) * 2 + 3600
-        rtt = float(np.median(tr.received - tr.sent))  # its own round trip
-        try:
-            polls = _replayed_polls(strategy, answer, rng, horizon, rtt if rtt > 0 else floor)
-        except LimitError:  # polls at once into errors with no round trip to slow it
-            return {}
-        predicted.append(polls)
-        observed.append(tr.polls)
-    o, p = float(np.mean(observed)), float(np.mean(predicted))
-    return {"jobs": len(picked), "observed": o, "predicted": p, "error": (p - o) / o}
-
-
-def _as_answered(tr: Trace):
-    """The job's answers as a function of time since the watch started."""
-    from sim.status_server import Response
-
-    at = tr.elapsed((tr.sent + tr.received) / 2)
-    change = np.concatenate([[-math.inf], (at[:-1] + at[1:]) / 2])
-    answers = [
-        Response(
-            int(h) or None,
-            s if s is not None else ("running" if h in OK else None),
-            None,
-            None if math.isnan(ra) else float(ra),
-        )
-        for h, s, ra in zip(tr.http.tolist(), tr.state, tr.retry_after.tolist(), strict=True)
-    ]
-
-    def answer(t: float) -> Response:
-        return answers[int(np.searchsorted(change, t, side="right")) - 1]
-
-    return answer
-
-
-def _replayed_polls(strategy: Strategy, answer, rng, horizon: float, rtt: float) -> int:
-    """Requests the strategy makes against the scripted answers: the simulator's own
-    ``sim.pollers.replay`` where it has one, else the strategy's decisions in a loop."""
-    try:
-        from sim.pollers import replay
-    except ImportError:
-        replay = None
-    if replay is not None:
-        return replay(strategy, answer, rng, rtt=rtt, horizon=horizon).record.polls
-    from sim.strategies import PollState
-
-    state, now, polls, prev = PollState(), 0.0, 0, None
-    while now < horizon:
-        delay = strategy.next_delay(state, rng)
-        if delay is None:
-            break
-        now += delay + rtt / 2
-        polls += 1
-        resp = answer(now)
-        now += rtt / 2
-        if resp.status == "succeeded":
-            break
-        state = PollState(polls, round(now, 9), resp.status, 200, None, None, delay)
-        prev = delay
-    del prev
-    return polls
 
 
 def _plain(x):
