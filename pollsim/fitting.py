@@ -246,13 +246,17 @@ def format_fit(r, where: str, who: str) -> str:
     lines.append(f"  first poll     {first}")
     lines.append(f"  waits          {_describe(r.family, r.parameters)}")
     for state, text in r.per_status.items():
-        lines.append(f"  after {state:<9}{text}")
-    lines.append(f"  Retry-After    {r.retry_after}")
-    lines.append(f"  on errors      {r.on_error}")
+        lines.append(f"  {'after ' + state:<14} {text}")
+    zero = " (a Retry-After of 0 ignored)" if "ignore_zero=True" in (r.text or "") else ""
+    lines.append(f"  Retry-After    {r.retry_after}{zero}")
+    tries = r.strategy.retries if r.strategy is not None else None
+    on_error = {"stops": "stops (errored)"}.get(r.on_error, r.on_error)
+    if tries is not None:
+        on_error += f", after {tries}"
+    lines.append(f"  on errors      {on_error}")
     check = {"poll": ", checked after each poll", "ahead": ", checked before each sleep"}
-    lines.append(
-        f"  stop           {r.stop}{check.get(r.stop_check or '', '')} ({o['gave_up']:,} give-ups)"
-    )
+    gave = f"{o['gave_up']:,} give-ups" if o["gave_up"] else "no watch gave up"
+    lines.append(f"  stop           {r.stop}{check.get(r.stop_check or '', '')} ({gave})")
     lines += ["", "goodness of fit"]
     if r.family in ("fixed", "linear", "exponential"):
         lines.append(
