@@ -62,7 +62,8 @@ def request_log(run: Simulation, max_requests: int = 1_000_000) -> pd.DataFrame:
     trip either side of the server's ``t`` and ``t_answered``), so that ``pollsim fit``
     reads the client's own waits. Where the fast path ran, the requests of a sample of
     its jobs (``sim.polling.sampled_requests``). At most ``max_requests`` rows, whole jobs
-    taken evenly over the run (a job's requests are kept together or not at all)."""
+    taken evenly over the run (a job's requests are kept together, but for the first
+    requests of one more job that fill the rest)."""
     p = run.polling
     requests = p.requests_frame()
     if "fast" in p.methods.values() and run.scenario.clients is not None:
@@ -74,7 +75,11 @@ def request_log(run: Simulation, max_requests: int = 1_000_000) -> pd.DataFrame:
         step = max(1, int(np.ceil(len(requests) / max(max_requests, 1))))
         keep = sizes.iloc[::step]
         keep = keep[keep.cumsum() <= max_requests]
-        requests = requests[requests["job_id"].isin(keep.index)].reset_index(drop=True)
+        whole = requests["job_id"].isin(keep.index)
+        left = max_requests - int(whole.sum())  # the rest: the first requests of one more job
+        more = sizes.index[~sizes.index.isin(keep.index)][:1]
+        part = requests[requests["job_id"].isin(more)].head(left)
+        requests = pd.concat([requests[whole], part]).reset_index(drop=True)
     half = run.scenario.clients.rtt / 2 if run.scenario.clients is not None else 0.0
     timeline = {t.job_id: t for t in p.timelines}
     ok = requests["http_status"].isin((200, 304)).to_numpy()
