@@ -347,14 +347,28 @@ def _wquantile(v: np.ndarray, weight: np.ndarray, q: float) -> float:
 
 
 def _endpoints(j, w) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per index with at least two waits: the uniform's estimated low and high ends (the
-    sample's extremes widened by a spacing) and the waits behind them."""
-    idx, lo, count = _per_index(j, w, np.min)
-    _, hi, _ = _per_index(j, w, np.max)
+    """Per index with enough waits: the uniform's estimated low and high ends (the
+    sample's extremes widened by a spacing) and the waits behind them. An extreme that
+    stands apart from the rest by more than six spacings (one request held up, as a
+    live client's can be) gives way to the next one."""
+    idx, lo, count = _per_index(j, w, _low_end)
+    _, hi, _ = _per_index(j, w, _high_end)
     keep = count >= min(20, max(2, int(count.max())))  # a few waits say little of the ends
     idx, lo, hi, count = idx[keep], lo[keep], hi[keep], count[keep]
     spacing = (hi - lo) / np.maximum(count - 1, 1)
     return idx, np.maximum(lo - spacing, 0), hi + spacing, count
+
+
+def _high_end(g: np.ndarray) -> float:
+    if len(g) < 3:
+        return float(g.max())
+    top, second = np.partition(g, len(g) - 2)[-2:][::-1]
+    apart = top - second > 6 * (top - g.min()) / (len(g) - 1)
+    return float(second if apart else top)
+
+
+def _low_end(g: np.ndarray) -> float:
+    return -_high_end(-g)
 
 
 def _jitter_candidates(j, w, prev, tol):

@@ -37,6 +37,7 @@ def figures(summary: str) -> tuple[float, float]:
     return s["polls_per_job"]["mean"], s["detection_latency_s"]["p95"]
 
 
+@pytest.mark.slow  # three runs of pollsim, some 9 s in all
 @pytest.mark.parametrize("preset", ["google-lro", "fiddler-py", "aws-js-waiter"])
 def test_round_trip_simulate_fit_simulate(preset, tmp_path):
     out = tmp_path / "run"

@@ -54,9 +54,9 @@ def test_fiddler_client_job_wait(logged, monkeypatch):
     server, log = logged
     connect(server, monkeypatch)
     fiddler.conn.client.session.headers["X-Client-Id"] = "fiddler-fit"
-    interval = 0.25  # wall seconds: 5 simulated
+    interval = 0.5  # wall seconds: 10 simulated (timing noise a small share of it)
     put_faults(server, {"errors": {"500": 0.2}})
-    shown = [submit(server, "succeed", duration="15s") for _ in range(8)]
+    shown = [submit(server, "succeed", duration="30s") for _ in range(8)]
 
     def watch(one: str) -> None:
         job = Job()  # no Job.get: the watch's own requests only
@@ -82,12 +82,12 @@ def test_azure_core_lro_poller(logged):
     from tests.sdk.test_azure_core import Counter, azure_client
 
     server, log = logged
-    interval = 0.25  # wall seconds: 5 simulated
+    interval = 0.5  # wall seconds: 10 simulated (timing noise a small share of it)
 
     def run(_: int) -> None:
         client = azure_client(server, "azure-fit", Counter())
         request = HttpRequest(
-            "POST", client.format_url("/azure/jobs"), json={"outcome": "succeed", "duration": "20s"}
+            "POST", client.format_url("/azure/jobs"), json={"outcome": "succeed", "duration": "40s"}
         )
         initial = client.send_request(request, _return_pipeline_response=True, enforce_https=False)
         assert initial.http_response.status_code == 202
