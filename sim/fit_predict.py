@@ -11,8 +11,9 @@ from sim.fit_data import OK, Trace
 from sim.limits import LimitError
 from sim.strategies import Strategy
 
-#: the most jobs replayed to predict polls per job
+#: the most jobs replayed to predict polls per job, and about the most polls in all
 REPLAYED = 2000
+REPLAYED_POLLS = 100_000
 
 
 def polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
@@ -20,10 +21,12 @@ def polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
     jobs, each replayed with its own round trip: each job answers as its client was
     answered, each answer from halfway between the request before and its own (so a job
     ends between the last two requests of a client that saw it end), for up to REPLAYED
-    jobs."""
+    jobs (fewer where they polled more than REPLAYED_POLLS times in all)."""
     picked = [tr for tr in trs if tr.outcome != "censored"]
-    if len(picked) > REPLAYED:
-        picked = [picked[i] for i in np.linspace(0, len(picked) - 1, REPLAYED).astype(int)]
+    total = sum(tr.polls for tr in picked)
+    most = min(REPLAYED, max(20, int(len(picked) * REPLAYED_POLLS / max(total, 1))))
+    if len(picked) > most:
+        picked = [picked[i] for i in np.linspace(0, len(picked) - 1, most).astype(int)]
     if not picked:
         return {}
     rng = np.random.default_rng(seed)
