@@ -31,16 +31,23 @@ def polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
         return {}
     rng = np.random.default_rng(seed)
     observed, predicted = [], []
-    # without the client's own times, the shortest gap in the traffic stands for the
-    # round trip (a client that polls at once into errors is slowed by nothing else)
-    gaps = np.concatenate([tr.sent[1:] - tr.sent[:-1] for tr in picked])
+    # without the client's own times, the shortest gap after an error answer stands for
+    # the round trip of a job with errors (a client that polls at once into them is
+    # slowed by nothing else)
+    after = [
+        tr.sent[1:][~np.isin(tr.http[:-1], OK)] - tr.received[:-1][~np.isin(tr.http[:-1], OK)]
+        for tr in picked
+    ]
+    gaps = np.concatenate(after) if after else np.zeros(0)
     floor = max(float(gaps[gaps > 0].min()), 1e-3) if np.any(gaps > 0) else 1e-3
     for tr in picked:
         answer = _as_answered(tr)
         horizon = float(tr.elapsed(tr.received)[-1]) * 2 + 3600
         rtt = float(np.median(tr.received - tr.sent))  # its own round trip
+        if rtt <= 0 and not np.all(np.isin(tr.http, OK)):
+            rtt = floor
         try:
-            polls = _replayed_polls(strategy, answer, rng, horizon, rtt if rtt > 0 else floor)
+            polls = _replayed_polls(strategy, answer, rng, horizon, rtt)
         except LimitError:  # polls at once into errors with no round trip to slow it
             return {}
         predicted.append(polls)

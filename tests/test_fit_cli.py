@@ -109,6 +109,12 @@ def test_a_request_log_is_fitted_for_one_client(tmp_path, capsys):
     log.write_text("".join(json.dumps(x) + "\n" for x in lines))
     code, out, _ = run_main(capsys, "fit", "--request-log", str(log), "--client", "b", "--text")
     assert (code, out) == (0, "poll(fixed(9), first=0)\n")
+    code, out, _ = run_main(capsys, "fit", "--request-log", str(log), "--client", "a", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["client"] == "a" and doc["fitted"] is True
+    assert doc["text"] == "poll(fixed(4), first=0)" and doc["family"] == "fixed"
+    assert doc["parameters"]["wait_after_first_poll"] == 4.0 and doc["first_known"] is False
+    assert doc["polls_per_job"]["error"] == 0.0
     code, _, err = run_main(capsys, "fit", "--request-log", str(log))
     assert code == 2 and "the log has 2 clients; pick one with --client (a, b)" in err
     code, _, err = run_main(capsys, "fit", "--request-log", str(log), "--client", "c")
