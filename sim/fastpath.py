@@ -176,7 +176,7 @@ def _jittered_share(
         if attempt > limits.MAX_POLLS:
             raise StuckPoller(strategy.label)
         block = np.arange(attempt, attempt + width)
-        thresholds, aheads, wakes = stop.thresholds(block), stop.aheads(block), stop.wakes(block)
+        thresholds, aheads, wakes = stop.after_poll(block), stop.aheads(block), stop.wakes(block)
         reach = float(now[active].max() + waits.sum(axis=0).max()) + width * rtt
         if reach >= len(counts) - 1 and len(counts) < _most_seconds():
             grown = int(min(reach, _most_seconds())) + 2 - len(counts)
@@ -260,7 +260,7 @@ def _constant_schedule(strategy: Strategy, half: float, horizon: float):
         steps[1::3], steps[2::3], steps[3::3] = waits, half, half
         times = np.add.accumulate(steps)
         before = times[0:-1:3]  # ``now`` before each attempt
-        stop = np.flatnonzero(np.round(before, 9) >= strategy.stop.thresholds(k))
+        stop = np.flatnonzero(np.round(before, 9) >= strategy.stop.after_poll(k))
         over = np.flatnonzero(before > horizon)
         ends = [int(x[0]) for x in (stop, over) if len(x)]
         cut = min(ends) if ends else SCHEDULE_BLOCK

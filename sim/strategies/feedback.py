@@ -141,8 +141,8 @@ class per_http(Wait):
     error, as botocore's retries back a throttled 429 off from 1 s and a 5xx from 50 ms."""
 
     default: Wait
-    on: tuple[int | str, ...] = ()
-    wait: Wait | None = None
+    on: tuple[int | str, ...]
+    wait: Wait
 
     def __post_init__(self) -> None:
         from sim.strategies.retries import statuses

@@ -80,10 +80,9 @@ class Strategy:
         if self.stop(state):
             return None
         if state.attempt == 0 and self.first is not None:
-            delay = self.first
+            delay = self.first  # the first poll is at its set time, never cut short
         else:
-            delay = self.wait(self.wait_state(state), rng)
-        delay = self.stop.trim(state, delay)
+            delay = self.stop.trim(state, self.wait(self.wait_state(state), rng))
         if self.stop.gives_up_ahead(state, delay):
             return None
         return delay

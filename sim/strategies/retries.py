@@ -39,7 +39,8 @@ def _span(c: object) -> tuple[int, int] | None:
     if not isinstance(c, str):
         return None
     lo, sep, hi = c.strip().partition("-")
-    if not (sep and lo.strip().isdigit() and hi.strip().isdigit()):
+    lo, hi = lo.strip(), hi.strip()
+    if not (sep and lo.isascii() and lo.isdigit() and hi.isascii() and hi.isdigit()):
         return None
     a, b = int(lo), int(hi)
     return (a, b) if 100 <= a <= b <= 599 else None

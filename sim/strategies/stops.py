@@ -45,8 +45,9 @@ class Stop:
         return str(self)
 
     def __call__(self, state: PollState) -> bool:
-        """Whether the client gives up after the poll ``state`` follows."""
-        return state.elapsed >= self.threshold(state.attempt)
+        """Whether the client gives up after the poll ``state`` follows (before the
+        first poll there is none to check after: a deadline of 0 still polls once)."""
+        return state.attempt > 0 and state.elapsed >= self.threshold(state.attempt)
 
     def gives_up_ahead(self, state: PollState, sleep: float) -> bool:
         """Whether the client gives up rather than sleep ``sleep`` seconds and poll."""
@@ -95,15 +96,27 @@ class Stop:
         """``wake`` of each of ``attempts``, as an array."""
         return np.array([self.wake(int(a)) for a in attempts], dtype=float)
 
+    def after_poll(self, attempts: np.ndarray) -> np.ndarray:
+        """``thresholds``, as checked: none before the first poll (attempt 0)."""
+        out = self.thresholds(attempts)
+        out[np.asarray(attempts) == 0] = math.inf
+        return out
+
     def __or__(self, other: Stop) -> Stop:
         if not isinstance(other, Stop):
             return NotImplemented
-        return stop_any(_parts(self, stop_any) + _parts(other, stop_any))
+        parts = [p for p in _parts(self, stop_any) + _parts(other, stop_any) if p != never()]
+        if len(parts) <= 1:  # never() | x is x: it stops when x does
+            return parts[0] if parts else never()
+        return stop_any(tuple(parts))
 
     def __and__(self, other: Stop) -> Stop:
         if not isinstance(other, Stop):
             return NotImplemented
-        return stop_all(_parts(self, stop_all) + _parts(other, stop_all))
+        parts = _parts(self, stop_all) + _parts(other, stop_all)
+        if never() in parts:  # never() & x never stops
+            return never()
+        return stop_all(parts)
 
 
 def _parts(s: Stop, kind: type) -> tuple[Stop, ...]:
@@ -276,6 +289,8 @@ class stop_all(Stop):
     stops: tuple[Stop, ...]
 
     def __post_init__(self) -> None:
+        if any("trim" in s.checks for s in self.stops):
+            raise ValueError("&: a max_wait joins other stops with | only")
         moments = {m for s in self.stops for m in s.checks}
         if len(moments) > 1:
             raise ValueError(

@@ -67,20 +67,22 @@ CALLS: dict[str, Callable] = {
 
 
 def parse_strategy(text: str) -> Strategy:
-    """A Strategy from its text form or a preset name; StrategyError says what is wrong."""
+    """A Strategy from its text form or a preset name; StrategyError says what is wrong.
+    A preset may stand in an expression (``ordo-js | after_delay('1h')``), and one that
+    takes parameters is called (``smithy-waiter(max_wait='10m')``)."""
     name = text.strip()
     if name in PRESETS:
         return PRESETS[name]
-    made = re.fullmatch(r"([a-z][a-z0-9]*(?:-[a-z0-9]+)+)\s*\((.*)\)", name, re.S)
-    if made and made.group(1) in PRESET_MAKERS:
-        return _made(text, made.group(1), made.group(2))
     if re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)+", name):  # reads as a preset name
         hint = difflib.get_close_matches(name, PRESETS, n=1)
         more = f"did you mean {hint[0]}?" if hint else "expected one of " + ", ".join(PRESETS)
         raise _error(text, 1, f"unknown preset {name!r}; {more}")
     _check_size(text, name)
+    # a text over several lines (a TOML multi-line string) reads as one; a preset's name
+    # becomes an identifier of the same length, so columns stay where the user wrote them
+    source = _PRESET_NAME.sub(lambda m: _AS_NAME[m.group(0)], re.sub(r"[\r\n\t]", " ", name))
     try:
-        tree = ast.parse(name, mode="eval")
+        tree = ast.parse(source, mode="eval")
         value = _Builder(text).build(tree.body)
     except SyntaxError as exc:
         raise _error(text, exc.offset or 1, f"not a strategy ({exc.msg})") from None
@@ -93,26 +95,14 @@ def parse_strategy(text: str) -> Strategy:
     return value
 
 
-def _made(text: str, preset: str, inside: str) -> Strategy:
-    """A preset that takes parameters, ``smithy-waiter(max_wait='10m')``, named by the
-    parameters it was given (its text form is the whole strategy, which parses back)."""
-    _check_size(text, inside)
-    try:
-        call = ast.parse(f"f({inside})", mode="eval").body
-    except SyntaxError as exc:
-        raise _error(text, 1, f"not a strategy ({exc.msg})") from None
-    builder = _Builder(text)
-    make = PRESET_MAKERS[preset]
-    args = [builder.argument(a, None) for a in call.args]  # type: ignore[attr-defined]
-    kwargs = {k.arg: builder.argument(k.value, k.arg) for k in call.keywords if k.arg}  # type: ignore[attr-defined]
-    try:
-        inspect.signature(make).bind(*args, **kwargs)
-        made = make(*args, **kwargs)
-    except (TypeError, ValueError) as exc:
-        params = ", ".join(inspect.signature(make).parameters)
-        raise _error(text, 1, f"{preset}({params}): {exc}") from None
-    given = [_shown(a) for a in args] + [f"{k}={_shown(v)}" for k, v in kwargs.items()]
-    return dataclasses.replace(made, name=f"{preset}({', '.join(given)})")
+#: each preset's name as an identifier (the same length) and back
+_AS_NAME = {n: n.replace("-", "_") for n in PRESETS}
+_PRESET_OF = {v: k for k, v in _AS_NAME.items()}
+_PRESET_NAME = re.compile(
+    r"(?<![\w-])("
+    + "|".join(map(re.escape, sorted(PRESETS, key=len, reverse=True)))
+    + r")(?![\w-])"
+)
 
 
 def _shown(value: object) -> str:
@@ -177,6 +167,8 @@ class _Builder:
         if isinstance(node, ast.Name):
             if node.id == "never":
                 return stops.never()
+            if node.id in _PRESET_OF:
+                return PRESETS[_PRESET_OF[node.id]]
             raise self.unknown(node, node.id)
         raise self.fail(node, "expected a call such as fixed(5), or a preset name")
 
@@ -188,21 +180,35 @@ class _Builder:
 
     def call(self, node: ast.Call):
         name = node.func.id  # type: ignore[attr-defined]
-        make = CALLS.get(name)
+        preset = _PRESET_OF.get(name)
+        make = CALLS.get(name) if preset is None else PRESET_MAKERS.get(preset)
+        if make is None and preset is not None:
+            raise self.fail(node, f"the preset {preset} takes no parameters")
         if make is None:
             raise self.unknown(node, name)
         args = [self.argument(a, None) for a in node.args]
-        kwargs = {k.arg: self.argument(k.value, k.arg) for k in node.keywords if k.arg}
+        kwargs: dict = {}
+        for k in node.keywords:
+            if k.arg is None:
+                raise self.fail(k.value, "** is not taken; name each argument")
+            if k.arg in kwargs:
+                raise self.fail(k.value, f"{k.arg} is given twice")
+            kwargs[k.arg] = self.argument(k.value, k.arg)
+        shown = name if preset is None else preset
         signature = inspect.signature(make)
         try:
             signature.bind(*args, **kwargs)
         except TypeError as exc:
             params = ", ".join(signature.parameters)
-            raise self.fail(node, f"{name}({params}): {exc}") from None
+            raise self.fail(node, f"{shown}({params}): {exc}") from None
         try:
-            return make(*args, **kwargs)
+            made = make(*args, **kwargs)
         except (ValueError, TypeError) as exc:
             raise self.fail(node, str(exc)) from None
+        if preset is not None:  # named by the parameters it was given
+            given = [_shown(a) for a in args] + [f"{k}={_shown(v)}" for k, v in kwargs.items()]
+            made = dataclasses.replace(made, name=f"{preset}({', '.join(given)})")
+        return made
 
     def argument(self, node: ast.AST, key: str | None):
         if key in _WORD_ARGS:
@@ -214,8 +220,13 @@ class _Builder:
             if isinstance(node, ast.Constant) and isinstance(node.value, bool):
                 return node.value
             raise self.fail(node, f"{key} takes True or False")
-        if key == "on" and isinstance(node, ast.List | ast.Tuple):
-            return tuple(self.status(e) for e in node.elts)
+        if key == "on":
+            elements = node.elts if isinstance(node, ast.List | ast.Tuple) else [node]
+            return tuple(self.status(e) for e in elements)
+        if isinstance(node, ast.List | ast.Tuple):
+            raise self.fail(node, "a list is taken only by on=, e.g. on=[429, 503]")
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
                 return parse_duration(node.value)
@@ -223,10 +234,15 @@ class _Builder:
                 raise self.fail(node, f"{short(node.value)}: {exc}") from None
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             if isinstance(node.value, bool):
-                raise self.fail(node, "expected a number, found a boolean")
+                raise self.fail(
+                    node,
+                    "True or False is taken only by name, e.g. retry_after=True; expected a number",
+                )
             return node.value
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             inner = self.argument(node.operand, key)
+            if isinstance(inner, bool) or not isinstance(inner, int | float):
+                raise self.fail(node, "- goes before a number only")
             return -inner
         if isinstance(node, ast.Name) and node.id == "inf":
             return float("inf")

@@ -253,7 +253,7 @@ def test_a_smithy_waiter_takes_its_callers_maximum_wait_and_polls_once_at_it():
         # the last delay is cut so that the last poll is at the deadline, then it gives up
         assert r.times[-1] == pytest.approx(300, abs=1e-9) and r.record.gave_up
         assert all(b - a >= 2 - 1e-9 for a, b in zip(r.times[1:-2], r.times[2:-1], strict=True))
-    with pytest.raises(StrategyError, match=r"smithy-waiter\(max_wait\): max_wait: seconds"):
+    with pytest.raises(StrategyError, match="max_wait: seconds must be a number >= 0"):
         parse_strategy("smithy-waiter(max_wait=-1)")
     with pytest.raises(StrategyError, match="unexpected keyword argument 'foo'"):
         parse_strategy("smithy-waiter(foo=1)")
@@ -265,3 +265,58 @@ def test_per_http_backs_a_throttled_answer_off_apart():
     w = per_http(fixed(0.05), on=[429, "500-503"], wait=fixed(1))
     assert [w(PollState(http_status=c), None) for c in (429, 502, 504, None)] == [1, 1, 0.05, 0.05]
     assert parse_strategy(str(poll(w))) == poll(w)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("smithy-waiter(1)(2)", "expected a call"),
+        ("smithy-waiter(**{'max_wait': 5})", "** is not taken"),
+        ("fixed(5, **{'x': 1})", "** is not taken"),
+        ("fixed(seconds=1, seconds=2)", "seconds is given twice"),
+        ("fixed(-fixed(1))", "- goes before a number only"),
+        ("botocore-waiter(1)", "the preset botocore-waiter takes no parameters"),
+        ("retries(3, [503]) | fixed(1)", "a list is taken only by on="),
+        ("retry_after(fixed(1), True)", "True or False is taken only by name"),
+        # full-width digits
+        (
+            "poll(fixed(1), retries=retries(on=['\uff15\uff10\uff10-\uff15\uff19\uff19']))",
+            "ranges such as",
+        ),
+        ("poll(fixed(1), retries=retries(on=['²-5']))", "ranges such as '506-599'"),
+        ("fixed(1) | (max_wait(7) & after_polls(3))", "a max_wait joins other stops with | only"),
+        ("poll(per_http(fixed(1)))", "missing a required argument: 'on'"),
+    ],
+)
+def test_what_an_attack_found_is_refused_in_one_line(text, says):
+    with pytest.raises(StrategyError, match="at column") as info:
+        parse_strategy(text)
+    assert says in str(info.value) and "\n" not in str(info.value)
+
+
+def test_presets_stand_in_expressions_and_texts_may_span_lines():
+    s = parse_strategy("smithy-waiter(max_wait=5) | after_polls(3)")
+    assert str(s.stop) == "max_wait(5) | after_polls(3)" and parse_strategy(str(s)) == s
+    assert parse_strategy("ordo-js | after_delay('1h')").stop == after_delay(3600)
+    assert parse_strategy("fixed(1)\n| after_delay(5)") == fixed(1) | after_delay(5)
+    assert parse_strategy("poll(fixed(1), retries=retries(3, on='500-599'))").retries.on == (
+        "500-599",
+    )
+
+
+def test_never_inside_a_join_of_stops_round_trips():
+    for text in ("fixed(1) | (never() | after_delay(5))", "fixed(1) | (never() & after_delay(5))"):
+        s = parse_strategy(text)
+        assert parse_strategy(str(s)) == s
+
+
+def test_a_deadline_of_zero_still_polls_once_and_a_first_poll_is_never_cut():
+    for text in (
+        "poll(fixed(5), first=0) | after_delay(0)",
+        "poll(fixed(5), first=0) | after_delay(0, check='ahead')",
+        "smithy-waiter(max_wait=0)",
+    ):
+        r = replay(parse_strategy(text), lambda t: RUNNING)
+        assert r.times == [0] and r.record.gave_up, text
+    r = replay(parse_strategy("smithy-waiter(max_wait=1)"), lambda t: RUNNING)
+    assert r.times == [0, 1] and r.record.gave_up
