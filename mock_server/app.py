@@ -20,7 +20,7 @@ from mock_server.admission import Admission, client_key, operator
 from mock_server.clock import ScaledClock
 from mock_server.core import Config, Core, Delay, Hold, Request, Response, error
 from mock_server.faults import Faults
-from mock_server.injected import long_poll_refused
+from mock_server.injected import abandoned, long_poll_refused
 from mock_server.journal import Journal
 from mock_server.model import LiveModel
 from mock_server.offload import Offload
@@ -97,13 +97,16 @@ async def _answer(
     resp = core.handle(req)
     held = False
     # a client that hangs up ends the waits (its slot is free at once), not the request:
-    # it is still answered, to nobody, and recorded in the ground truth as it arrived
+    # it is still answered, to nobody, and recorded in the ground truth as it arrived;
+    # but a stall would go on until it ends: its request is recorded as unanswered
     gone = request.protocol.lost() if isinstance(request.protocol, Connection) else None
     if isinstance(resp, Offload):  # the ground truth's report: built in a worker thread
         resp = await resp.run(gone)
     while not isinstance(resp, Response):
         if isinstance(resp, Delay):
-            await _pause(resp.seconds, gone)
+            if await _pause(resp.seconds, gone) and resp.abandoned is not None:
+                abandoned(core, resp)  # a stall outlives its client: nobody to answer
+                return cut(request, reset=True)
         else:  # a long-poll: until the job's document changes or the wait ends
             refused = await _hold(core, req, resp, admission, gone)
             if refused is not None:

@@ -27,7 +27,8 @@ def outage(
         return None
     speed = core.model.clock.speed
     if down.mode == "stall":  # held until it recovers, then answered
-        return Delay((down.start + down.duration - now) / speed + 0.001, decision)
+        wait = (down.start + down.duration - now) / speed + 0.001
+        return Delay(wait, decision, abandoned=(now, client, rec.id))
     if down.mode == "no_answer":
         core.truth.status_request(now, client, rec.id, None, 0, None, "outage_no_answer")
         return Response(0, transport="hang")
@@ -54,6 +55,13 @@ def fault(
     code = int(kind)
     core.truth.status_request(now, client, rec.id, None, code, None, kind)
     return error(code, "injected", f"an injected {code} (a fault the scenario asked for)")
+
+
+def abandoned(core: Core, delay: Delay) -> None:
+    """A stalled request whose client hung up before the stall ended: recorded as it
+    arrived, a request that got no answer (what the client saw), as no_answer outages are."""
+    now, client, job_id = delay.abandoned  # type: ignore[misc]
+    core.truth.status_request(now, client, job_id, None, 0, None, "outage_stall")
 
 
 def rate_limited(core: Core, client: str, rec: JobRecord | None, wait: float) -> Response:

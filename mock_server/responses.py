@@ -55,10 +55,13 @@ class Hold:
 @dataclass(frozen=True)
 class Delay:
     """Wait ``seconds`` (wall), then handle the request again with ``decision``: injected
-    latency, or a stalled outage."""
+    latency, or a stalled outage. A stall names what to record if its client hangs up
+    first (``abandoned``: the simulated time it arrived, the client, the job): a request
+    that got no answer, not one answered when the stall ended."""
 
     seconds: float
     decision: Decision
+    abandoned: tuple[float, str, int] | None = None
 
 
 def error(status: int, kind: str, message: str, **headers: str) -> Response:
