@@ -33,7 +33,7 @@ STRATEGIES = [
     "generic-js",
     "botocore-waiter",
     "google-lro",
-    "smithy-waiter",
+    "aws-js-waiter",  # smithy-waiter cuts its last sleep to its deadline: no fast path
     "celery-get",
     "exponential(1, 2, max=60) | after_delay(3600)",
     "fixed(5) + uniform(0, 1)",
