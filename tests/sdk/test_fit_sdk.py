@@ -13,6 +13,7 @@ before its first poll, which a log without the submission cannot show.
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -73,8 +74,10 @@ def test_fiddler_client_job_wait(logged, monkeypatch):
 
 
 def test_azure_core_lro_poller(logged):
-    """LROBasePolling: its interval between polls (no Retry-After here)."""
+    """LROBasePolling: its interval between polls; on a 503 outage, azure-core's
+    RetryPolicy retries three times, keeping to the Retry-After, then the poller raises."""
     pytest.importorskip("azure.core")
+    from azure.core.exceptions import HttpResponseError
     from azure.core.polling import LROPoller
     from azure.core.polling.base_polling import LROBasePolling
     from azure.core.rest import HttpRequest
@@ -99,18 +102,33 @@ def test_azure_core_lro_poller(logged):
         )
         poller.result()
 
+    def refused(n: int) -> None:
+        with pytest.raises(HttpResponseError):
+            run(n)
+
+    # 5 wall seconds of 503s, each with a Retry-After of 1 s (the scenario's 5 simulated
+    # seconds, which a header rounds up): 3 retries, some 3.5 s, and the poller raises
+    now = call(server, "GET", "/healthz").json["now"]
+    outage = {"outages": [{"start": now, "duration": 5 * SPEED, "mode": "503"}]}
+    began = time.monotonic()
+    assert call(server, "PUT", "/_admin/faults", outage, token=ADMIN).status == 200
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(refused, range(4)))
+    time.sleep(max(0.0, began + 5.2 - time.monotonic()))  # the outage over
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(run, range(8)))
     result = fitted(server, log, "azure-fit")
     assert result.family == "fixed", (result.notes, result.waits)
     assert result.parameters["wait_after_first_poll"] == pytest.approx(interval * SPEED, rel=REL)
-    assert result.retry_after == "not seen" and result.on_error == "not seen"
+    assert result.outcomes["errored"] == 4 and result.on_error == "stops", result.text
+    tries = result.strategy.retries
+    assert (tries.n, tries.on, tries.retry_after) == (3, (503,), True)
 
 
 def test_google_api_core_operation_result(logged):
     """Operation.result: full jitter up to an exponential backoff with a cap (its own
-    polling Retry, given as google's DEFAULT_POLLING but quicker: 0.25 s, x1.5, at most
-    0.75 s wall; 5, x1.5, at most 15 simulated)."""
+    polling Retry, given as google's DEFAULT_POLLING but quicker: 0.5 s, x1.5, at most
+    1.5 s wall; 10, x1.5, at most 30 simulated)."""
     pytest.importorskip("google.api_core")
     import google.api_core.retry as retries
     from google.api_core import operation
@@ -121,12 +139,12 @@ def test_google_api_core_operation_result(logged):
 
     server, log = logged
     wall = retries.Retry(
-        predicate=polling.POLLING_PREDICATE, initial=0.25, maximum=0.75, multiplier=1.5
+        predicate=polling.POLLING_PREDICATE, initial=0.5, maximum=1.5, multiplier=1.5
     )
 
     def run(_: int) -> None:
         client = Client(server)
-        op = client.submit(outcome="succeed", duration="45s")
+        op = client.submit(outcome="succeed", duration="30s")
         future = operation.from_gapic(
             op,
             client.ops,
