@@ -31,7 +31,7 @@ def polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
         return {}
     rng = np.random.default_rng(seed)
     observed, predicted = [], []
-    # without the client's own times, the shortest gap after an error answer stands for
+    # without the client's own times, the usual gap after an error answer stands for
     # the round trip of a job with errors (a client that polls at once into them is
     # slowed by nothing else)
     after = [
@@ -39,7 +39,7 @@ def polls_per_job(trs: list[Trace], strategy: Strategy, seed: int) -> dict:
         for tr in picked
     ]
     gaps = np.concatenate(after) if after else np.zeros(0)
-    floor = max(float(gaps[gaps > 0].min()), 1e-3) if np.any(gaps > 0) else 1e-3
+    floor = max(float(np.median(gaps[gaps > 0])), 1e-3) if np.any(gaps > 0) else 1e-3
     for tr in picked:
         answer = _as_answered(tr)
         horizon = float(tr.elapsed(tr.received)[-1]) * 2 + 3600
