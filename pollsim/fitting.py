@@ -33,6 +33,9 @@ examples:
   pollsim fit --request-log requests.jsonl --client qa:token#1 --json
       a real client's strategy, from the mock server's log of its requests (simulated
       seconds); the watch start is not in the log, so the first request is taken as it
+  pollsim report --server URL --admin-token-file tok --csv truth.csv
+  pollsim fit --request-log requests.jsonl --client qa:token#1 --jobs truth.csv
+      ... with each job's submission as the watch start: the first poll's delay fitted
 
 exit status: 0 a strategy fits; 3 the waits fit no family (their quantiles are printed);
 2 bad input.
@@ -67,6 +70,14 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
         "name such as qa:token#1); needed when the log has several",
     )
     p.add_argument(
+        "--jobs",
+        type=Path,
+        metavar="FILE",
+        help="with --request-log: the server's ground truth ('pollsim report --csv FILE' or "
+        "--json), for when each job was submitted (the watch start, so the first poll's "
+        "delay is fitted) and how each watch ended",
+    )
+    p.add_argument(
         "--strategy-label",
         metavar="LABEL",
         help="with a report: the strategy to fit, where the run mixed several",
@@ -96,6 +107,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         return fail(
             "--strategy-label picks a strategy of a report; with --request-log use --client"
         )
+    if args.jobs is not None and args.request_log is None:
+        return fail("--jobs goes with --request-log (a report has its own polls.csv)")
     if args.report is not None and args.client is not None:
         return fail("--client picks a client of a request log; a report's: --strategy-label")
     if not 0 < args.tolerance < 1:
@@ -103,7 +116,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     try:
         if args.request_log is not None:
             where = str(args.request_log)
-            df, who = read_request_log(args.request_log, args.client)
+            df, who = read_request_log(args.request_log, args.client, args.jobs)
         else:
             where = str(args.report)
             df, who = read_report(args.report, args.strategy_label)
@@ -123,8 +136,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0 if result.fitted else NO_FAMILY
 
 
-def read_request_log(path: Path, client: str | None):
-    """One client's requests from a server's request log, as ``sim.fit`` reads them."""
+def read_request_log(path: Path, client: str | None, jobs: Path | None = None):
+    """One client's requests from a server's request log, as ``sim.fit`` reads them;
+    with ``jobs`` (the server's ground truth), each watch's start and end."""
     import pandas as pd
 
     from sim.fit import FitInputError
@@ -173,7 +187,62 @@ def read_request_log(path: Path, client: str | None):
         hint = f"did you mean {near[0]}?" if near else "it has " + ", ".join(clients[:10])
         raise FitInputError(f"{path}: no requests of client {client!r}; {hint}")
     df = df[df["client"].astype(str) == client].rename(columns={"shown": "state"})
-    return df.drop(columns=["client"]), client
+    df = df.drop(columns=["client"])
+    if jobs is not None:
+        df = with_truth(df, read_truth(jobs), client, jobs)
+    return df, client
+
+
+def read_truth(path: Path):
+    """The per-job rows of a server's ground truth: ``pollsim report --csv`` or
+    ``--json`` (or ``GET /_admin/report``'s body)."""
+    import pandas as pd
+
+    from sim.fit import FitInputError
+
+    if path.suffix.lower() == ".json":
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FitInputError(f"{path}: no such file") from None
+        except (ValueError, UnicodeDecodeError):
+            raise FitInputError(f"{path}: not JSON (expected 'pollsim report --json')") from None
+        except OSError as exc:
+            raise FitInputError(f"{path}: cannot read: {exc.strerror}") from None
+        rows = doc.get("jobs") if isinstance(doc, dict) else None
+        if not isinstance(rows, list):
+            raise FitInputError(f"{path}: no 'jobs' list (expected 'pollsim report --json')")
+        table = pd.DataFrame(rows)
+    elif not path.exists():
+        raise FitInputError(f"{path}: no such file")
+    else:
+        table = _csv(path)
+    need = {"client", "job_id", "submit"}
+    if not need <= set(table.columns):
+        raise FitInputError(
+            f"{path}: expected the server's per-job rows (client, job_id, submit, ...), "
+            "as 'pollsim report --csv' writes them"
+        )
+    return table
+
+
+def with_truth(df, truth, client: str, where: Path):
+    """The requests with each job's submission as the watch start, and how the watch
+    ended (given up, errored, or still watched), from the ground truth."""
+    from sim.fit import FitInputError
+
+    mine = truth[truth["client"].astype(str) == client].copy()
+    if mine.empty:
+        raise FitInputError(f"{where}: no jobs of client {client!r}")
+    mine["job_id"] = mine["job_id"].astype(str)
+    cols = {"submit": "start"}
+    keep = ["job_id", "submit"] + [c for c in ("gave_up", "errored") if c in mine.columns]
+    out = df.assign(job_id=df["job_id"].astype(str)).merge(
+        mine[keep].rename(columns=cols), on="job_id", how="left"
+    )
+    if "gave_up" in out.columns:
+        out["gave_up"] = out["gave_up"].fillna(False)
+    return out
 
 
 def read_report(path: Path, label: str | None):

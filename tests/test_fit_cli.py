@@ -153,3 +153,27 @@ def test_an_unknown_strategy_label_names_the_ones_there(tmp_path, capsys):
     assert code == 2 and "mix strategies (x, y): pick one with --strategy-label" in err
     code, _, err = run_main(capsys, "fit", str(csv), "--strategy-label", "z")
     assert code == 2 and "no requests of strategy 'z'; the requests have x, y" in err
+
+
+def test_the_servers_report_gives_the_watch_start(tmp_path, capsys):
+    """--jobs: each job's submission from the ground truth, so the first poll's delay
+    (here 12 s, then every 4 s) is fitted rather than taken as at once."""
+    log, truth = tmp_path / "requests.jsonl", tmp_path / "truth.csv"
+    lines, rows = [], []
+    for job in range(20):
+        polls = 4 + job % 4
+        for k in range(polls):
+            shown = "succeeded" if k == polls - 1 else "running"
+            t = 100.0 * job + 12.0 + 4.0 * k
+            lines.append(
+                {"t": t, "client": "qa", "job_id": job, "shown": shown, "http_status": 200}
+            )
+        rows.append({"client": "qa", "job_id": str(job), "submit": 100.0 * job, "gave_up": False})
+    log.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    pd.DataFrame(rows).to_csv(truth, index=False)
+    code, out, _ = run_main(
+        capsys, "fit", "--request-log", str(log), "--jobs", str(truth), "--text"
+    )
+    assert (code, out) == (0, "poll(fixed(4), first=12)\n")
+    code, _, err = run_main(capsys, "fit", "--request-log", str(log), "--jobs", str(log))
+    assert code == 2 and "expected the server's per-job rows" in err
