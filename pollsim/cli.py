@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="SHARE",
-        help="the share of jobs clients may give up on (default 0)",
+        help="the share of jobs clients may give up on or stop on an error, together (default 0)",
     )
     rec.set_defaults(run=sweeping.cmd_recommend)
     from pollsim import reporting, serving
