@@ -49,6 +49,10 @@ class per_status(Wait):
 
     open_loop = False
 
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return self.default.deterministic and all(w.deterministic for w in self.by_status.values())
+
     def __call__(self, state, rng):
         w = self.by_status.get(state.status, self.default) if state.status else self.default
         return w(state, rng)
@@ -67,6 +71,10 @@ class retry_after(Wait):
     inner: Wait
     ignore_zero: bool = False
     open_loop = False
+
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return self.inner.deterministic
 
     def __post_init__(self) -> None:
         need_wait("retry_after", "inner", self.inner)
@@ -121,6 +129,10 @@ class at_once_on_error(Wait):
     inner: Wait
     open_loop = False
 
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return self.inner.deterministic
+
     def __post_init__(self) -> None:
         need_wait("at_once_on_error", "inner", self.inner)
 
@@ -154,6 +166,10 @@ class per_http(Wait):
         object.__setattr__(self, "_match", (frozenset(single), spans))
 
     open_loop = False
+
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return self.default.deterministic and self.wait.deterministic
 
     def __call__(self, state, rng):
         code = state.http_status or 0

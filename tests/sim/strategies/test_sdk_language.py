@@ -320,3 +320,14 @@ def test_a_deadline_of_zero_still_polls_once_and_a_first_poll_is_never_cut():
         assert r.times == [0] and r.record.gave_up, text
     r = replay(parse_strategy("smithy-waiter(max_wait=1)"), lambda t: RUNNING)
     assert r.times == [0, 1] and r.record.gave_up
+
+
+def test_waits_that_read_answers_are_deterministic_only_when_what_they_wrap_is():
+    from sim.strategies import at_once_on_error, full_jitter, per_http, per_status
+
+    jittered = full_jitter(fixed(4))
+    assert not per_http(fixed(1), on=[429], wait=jittered).deterministic
+    assert not per_status(jittered).deterministic
+    assert not per_status(fixed(1), retry_wait=jittered).deterministic
+    assert not retry_after(jittered).deterministic and not at_once_on_error(jittered).deterministic
+    assert per_http(fixed(1), on=[429], wait=fixed(2)).deterministic
