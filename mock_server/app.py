@@ -281,15 +281,31 @@ async def serve(scenario: Scenario, host: str, port: int, stopper: Stopper) -> N
     # does not stall requests for a fraction of a second. The sweep freezes again as
     # jobs accumulate.
     gc.freeze()
+    flusher = loop.create_task(_flush_every(journal, JOURNAL_FLUSH)) if journal else None
     try:
         await stopper.stopped.wait()
     finally:
+        if flusher is not None:
+            flusher.cancel()
         watch.stop()
         server.close()
         # requests in progress (held long-polls, dribbled answers) are cut, not waited for
         await web_server.shutdown(SHUTDOWN)
         if journal is not None:
             journal.flush()
+
+
+#: wall seconds between flushes of the request log, so that a client's requests can be
+#: read (``pollsim fit --request-log``) while the server runs
+JOURNAL_FLUSH = 1.0
+
+
+async def _flush_every(journal: Journal, seconds: float) -> None:
+    """Flush the request log every ``seconds`` (a write a second at most; the buffer
+    keeps the many requests between off the disk)."""
+    while True:
+        await asyncio.sleep(seconds)
+        journal.flush()
 
 
 def run(scenario: Scenario, host: str = "127.0.0.1", port: int = 8080) -> None:
