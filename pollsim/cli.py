@@ -93,6 +93,8 @@ def _command(sub, name: str, help: str, description: str, epilog: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sim.strategies.presets import PRESETS
+
     parser = _Parser(
         prog="pollsim",
         description="Design and test how clients poll asynchronous jobs: load on the status "
@@ -135,9 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="poll every job with this strategy (repeat it to compare several, each job "
         "drawn among them); overrides the scenario's [clients] strategies. A preset name "
-        "(ordo-js, generic-js, fiddler-py, botocore-waiter, azure-lro, google-lro, "
-        "smithy-waiter, celery-get, fiddler-client) or an expression such as "
-        "\"full_jitter(exponential(1, 1.5, max=20)) | after_delay('15m')\"",
+        f"({', '.join(PRESETS)}; smithy-waiter(max_wait='10m') takes its maximum wait) or "
+        'an expression such as "poll(full_jitter(exponential(1, 1.5, max=20)), '
+        "stop=after_delay('15m', check='ahead'), first=0)\"",
     )
     sim.add_argument(
         "--method",
@@ -152,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1_000_000,
         metavar="N",
-        help="with --out, keep at most N rows of the request log, sampled evenly (default 1000000)",
+        help="with --out, keep at most N rows of the request log, whole jobs taken evenly "
+        "(default 1000000)",
     )
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(run=cmd_simulate)
@@ -211,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         "a mock server's ground truth: load and detection latency per client",
         "Fetch the ground truth of a running mock server and print it per "
-        "client: polls, wasted polls, Retry-After violations, give-ups, detection latency.",
+        "client: polls, wasted polls, Retry-After violations, give-ups, errored jobs, detection "
+        "latency.",
         reporting.EPILOG_REPORT,
     )
     reporting.add_report_arguments(rep)
@@ -239,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         "background jobs, each watched by a Locust client with the strategy the model drew "
         "for it, from when the model's client started. Prints per strategy, predicted and "
         "measured: mean and peak requests per second at the server, polls per job, "
-        "detection latency p50/p95 and give-ups, with the relative error of each.",
+        "detection latency p50/p95, give-ups and errored jobs, with the relative error of each.",
         comparing.EPILOG_COMPARE,
     )
     comparing.add_compare_arguments(cmp)

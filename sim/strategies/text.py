@@ -90,6 +90,10 @@ def parse_strategy(text: str) -> Strategy:
         raise _error(text, 1, f"nested too deeply; at most {MAX_DEPTH} levels") from None
     if isinstance(value, Wait):
         return Strategy(value)
+    if isinstance(value, request_retries):
+        raise _error(
+            text, 1, "retries go inside poll(...), e.g. poll(fixed(5), retries=retries(3))"
+        )
     if not isinstance(value, Strategy):
         raise _error(text, 1, "a stop alone is not a strategy; give a wait, e.g. fixed(5) | ...")
     return value
