@@ -129,7 +129,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if result.text:
             print(result.text)
         else:
-            fail(f"{where}: the waits of {who} fit no family")
+            fail(f"{where}: the waits of {who} fit no family ({why_unfitted(result)[-1]})")
             return NO_FAMILY
     else:
         print(format_fit(result, where, who))
@@ -290,10 +290,18 @@ def _csv(path: Path):
 def format_fit(r, where: str, who: str) -> str:
     """The fit as the terminal shows it."""
     o = r.outcomes
+    if o.get("unknown"):
+        ends = (
+            "how each watch ended unknown: no state column, nor gave_up (polls.csv beside "
+            "the requests, or --jobs)"
+        )
+    else:
+        ends = (
+            f"{o['seen']:,} saw the end, {o['gave_up']:,} gave up, {o['errored']:,} stopped "
+            f"on an error, {o['censored']:,} still watched"
+        )
     lines = [
-        f"pollsim fit: {who} in {where}: {r.jobs:,} jobs, {r.requests:,} requests "
-        f"({o['seen']:,} saw the end, {o['gave_up']:,} gave up, {o['errored']:,} stopped on "
-        f"an error, {o['censored']:,} still watched)",
+        f"pollsim fit: {who} in {where}: {r.jobs:,} jobs, {r.requests:,} requests ({ends})",
         "",
     ]
     if not r.fitted:
@@ -302,6 +310,7 @@ def format_fit(r, where: str, who: str) -> str:
         if r.waits:
             q = "  ".join(f"{k} {v:.4g}" for k, v in r.waits.items())
             lines += ["", f"  waits after 2xx answers (s): {q}"]
+        lines += ["", *why_unfitted(r)]
         return "\n".join(lines)
     lines += [f"strategy: {r.text}", ""]
     if not r.first_known:
@@ -317,17 +326,27 @@ def format_fit(r, where: str, who: str) -> str:
     for state, text in r.per_status.items():
         lines.append(f"  {'after ' + state:<14} {text}")
     zero = " (a Retry-After of 0 ignored)" if "ignore_zero=True" in (r.text or "") else ""
-    lines.append(f"  Retry-After    {r.retry_after}{zero}")
+    seen = r.retry_after_seen
+    if seen:  # where the answers carried one: after 2xx answers and after errors
+        lines.append(
+            f"  Retry-After    after 2xx answers: {seen['after 2xx']}{zero}; "
+            f"after errors: {seen['after errors']}"
+        )
+    else:
+        lines.append(f"  Retry-After    {r.retry_after}{zero}")
     tries = r.strategy.retries if r.strategy is not None else None
     on_error = {"stops": "stops (errored)"}.get(r.on_error, r.on_error)
     if tries is not None:
         on_error += f", after {tries}"
     lines.append(f"  on errors      {on_error}")
     check = {"poll": ", checked after each poll", "ahead": ", checked before each sleep"}
-    gave = f"{o['gave_up']:,} give-ups" if o["gave_up"] else "no watch gave up"
+    if o.get("unknown"):
+        gave = "how the watches ended is unknown"
+    else:
+        gave = f"{o['gave_up']:,} give-ups" if o["gave_up"] else "no watch gave up"
     lines.append(f"  stop           {r.stop}{check.get(r.stop_check or '', '')} ({gave})")
     lines += ["", "goodness of fit"]
-    if r.family in ("fixed", "linear", "exponential"):
+    if r.ks == 0 and math.isfinite(r.max_error):  # a schedule, or schedules in turn
         lines.append(
             f"  waits          every client waits the same; largest miss {r.max_error:.2%}"
         )
@@ -340,9 +359,16 @@ def format_fit(r, where: str, who: str) -> str:
         )
     p = r.polls_per_job
     if p:
+        of = p.get("of", p["jobs"])
+        over = (
+            f"over all {of:,} ended watches"
+            if p["jobs"] >= of
+            else f"over a sample of {p['jobs']:,} of the {of:,} ended watches (all {of:,}: "
+            f"{p['observed_all']:.2f} observed)"
+        )
         lines.append(
             f"  polls per job  observed {p['observed']:.2f}, predicted {p['predicted']:.2f} "
-            f"({p['error']:+.1%}) over {p['jobs']:,} jobs"
+            f"({p['error']:+.1%}) {over}"
         )
     notes = _notes(r)
     if notes:
@@ -350,31 +376,68 @@ def format_fit(r, where: str, who: str) -> str:
     return "\n".join(lines)
 
 
+#: fewer waits than this may be too few to tell a family apart
+FEW_WAITS = 200
+
+
+def why_unfitted(r) -> list[str]:
+    """What to try when no family fits: a larger tolerance for a live client's own
+    request time, and more traffic where there were few waits."""
+    out = [
+        f"hint: the waits may stray from a schedule by --tolerance (now {r.tolerance:g}); a "
+        "live client's own request time counts in its waits, and grows with the server's "
+        "--speed (20 ms wall is 1.2 simulated s at --speed 60): try a larger --tolerance, "
+        "or measure the client at a lower --speed"
+    ]
+    if r.n_waits < FEW_WAITS:
+        out.append(
+            f"hint: only {r.n_waits:,} waits after 2xx answers were fitted: the sample may be "
+            "too small to tell a family apart; fit more jobs or a longer run"
+        )
+    return out
+
+
 def _notes(r) -> list[str]:
     return [f"note: {n}" for n in r.notes]
 
 
 def _describe(family: str, p: dict) -> str:
-    """The wait family in words, its numbers as waits after the first, second ... poll."""
+    """The wait family in words, its numbers as waits after the first, second ... poll:
+    every family ``sim.fit`` returns (``parameters``: a schedule's, a jitter's with
+    ``jitter``, or a turn from one wait to another with ``until_poll``)."""
+    if family == "none" or not p:
+        return "none fitted"
+    return _in_words(p)
 
-    def sched(q: dict) -> str:
-        a = f"{q['wait_after_first_poll']:g} s after the first poll"
-        cap = q.get("max")
-        most = f", at most {cap:g} s" if cap is not None and math.isfinite(cap) else ""
-        if q["family"] == "fixed":
-            return f"fixed {q['wait_after_first_poll']:g} s"
-        if q["family"] == "linear":
-            return f"linear: {a}, +{q['step']:g} s each poll{most}"
-        return f"exponential: {a}, x{q['multiplier']:g} each poll{most}"
 
-    if family in ("fixed", "linear", "exponential"):
-        return sched(p)
-    if family == "decorrelated_jitter":
-        cap = p.get("max")
-        most = f", at most {cap:g} s" if cap is not None and math.isfinite(cap) else ""
-        return f"decorrelated jitter: from {p['min']:g} s to 3x the last wait{most}"
-    kind = {"full_jitter": "full jitter", "equal_jitter": "equal jitter"}.get(family)
+def _in_words(p: dict) -> str:
+    if "until_poll" in p:
+        at = p["until_poll"]
+        polls = "the first poll" if at == 2 else f"polls 1 to {at - 1}"
+        return f"after {polls}: {_in_words(p['wait'])}; from poll {at} on: {_in_words(p['then'])}"
+    kind = p.get("jitter")
     if kind is None:
-        return f"{sched(p)}, plus uniform up to {p['width']:g} s"
+        return _schedule_words(p)
+    if kind == "decorrelated":
+        return f"decorrelated jitter: from {p['min']:g} s to 3x the last wait{_most(p)}"
+    if kind == "added":
+        return f"{_schedule_words(p)}, plus uniform up to {p['width']:g} s"
     low = f" from {p['min']:g} s" if p.get("min") else ""
-    return f"{kind}{low} up to {sched(p)}"
+    name = {"full": "full jitter", "equal": "equal jitter"}.get(kind, f"{kind} jitter")
+    return f"{name}{low} up to {_schedule_words(p)}"
+
+
+def _schedule_words(q: dict) -> str:
+    first = q["wait_after_first_poll"]
+    if q["family"] == "fixed":
+        return f"fixed {first:g} s"
+    a = f"{first:g} s after the first poll"
+    if q["family"] == "linear":
+        return f"linear: {a}, +{q['step']:g} s each poll{_most(q)}"
+    plus = f", plus {q['plus']:g} s" if q.get("plus") else ""
+    return f"exponential: {a}, x{q['multiplier']:g} each poll{_most(q)}{plus}"
+
+
+def _most(q: dict) -> str:
+    cap = q.get("max")
+    return f", at most {cap:g} s" if cap is not None and math.isfinite(cap) else ""

@@ -39,7 +39,7 @@ from sim.fit_build import (
 from sim.fit_data import OK, FitInputError, Trace, traces
 from sim.fit_errors import fit_errors
 from sim.fit_predict import polls_per_job
-from sim.fit_stops import fit_stop
+from sim.fit_stops import StopFit, fit_stop
 from sim.fit_waits import (
     Jitter,
     Schedule,
@@ -86,9 +86,12 @@ class Fit:
     waits: dict  #: quantiles of the waits after 2xx answers
     jobs: int
     requests: int
-    outcomes: dict  #: "seen", "gave_up", "errored", "censored" -> jobs
+    outcomes: dict  #: "seen", "gave_up", "errored", "censored", "unknown" -> jobs
     polls_per_job: dict = field(default_factory=dict)  #: observed, predicted, error
     n_waits: int = 0  #: waits the family was fitted to
+    tolerance: float = 0.03  #: the ``tol`` fitted with
+    #: what the Retry-After line looked at: "after 2xx" and "after errors" -> what it found
+    retry_after_seen: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -122,10 +125,15 @@ def fit(
     notes: list[str] = []
     outcomes = {k: sum(tr.outcome == k for tr in trs) for k in ("seen", "gave_up", "errored")}
     outcomes["censored"] = sum(tr.outcome == "censored" for tr in trs)
+    outcomes["unknown"] = sum(tr.outcome == "unknown" for tr in trs)
     base = dict(jobs=len(trs), requests=int(sum(tr.polls for tr in trs)), outcomes=outcomes)
     ok = rows[rows["ok"] & rows["ra"].isna()]
+    if len(ok):  # a give-up's last wait may be cut to a deadline (a Smithy max_wait)
+        ok = ok[~ok["cut"].astype(bool)]
     if len(ok) < 2:
-        return _unfitted(rows, [*notes, "fewer than two waits after 2xx answers"], base)
+        return _unfitted(
+            rows, [*notes, "fewer than two waits after 2xx answers"], base, n=len(ok), tol=tol
+        )
     first_known = bool(np.isfinite(rows["first"]).any())
     waits_q = _quantiles(ok["w"].to_numpy())
     # the wait family: one for all states, or one per state where they differ
@@ -137,7 +145,7 @@ def fit(
             + (f", schedule miss {main.max_error:.1%}" if math.isfinite(main.max_error) else "")
             + ")"
         )
-        return _unfitted(rows, notes, base, ks=main.ks)
+        return _unfitted(rows, notes, base, ks=main.ks, n=main.n, tol=tol)
     # the first poll
     first = _fit_first(rows, main, tol, notes, first_known)
     shift = 1 if (first is not None and COUNTS_FROM_FIRST) else 0
@@ -152,7 +160,16 @@ def fit(
         wait = at_once_on_error(wait)
     if honoured == "honoured":  # outermost: a Retry-After wins, on errors too
         wait = retry_after(wait, ignore_zero=True) if ignore_zero else retry_after(wait)
-    stop_fit = fit_stop(trs, longest_wait(main.model, ok), isinstance(main.model, Schedule))
+    if outcomes["unknown"]:
+        notes.append(
+            "the requests do not say how each watch ended (no state column, nor gave_up): "
+            "which watches saw the job end and which gave up is unknown, so no stop is "
+            "fitted (never() in the text form: add the stop you know, e.g. "
+            "'| after_delay(900)'), nor polls per job predicted"
+        )
+        stop_fit = StopFit(None)
+    else:
+        stop_fit = fit_stop(trs, longest_wait(main.model, ok), isinstance(main.model, Schedule))
     if stop_fit.note:
         notes.append(stop_fit.note)
     stop = stop_of(stop_fit, notes)
@@ -176,7 +193,7 @@ def fit(
         {s: str(wait_of(fits[s].model, shift)) for s in by_state},
         honoured,
         on_error,
-        str(stop) if stop_fit.rule else "none fitted",
+        str(stop) if stop_fit.rule else ("unknown" if outcomes["unknown"] else "none fitted"),
         stop_fit.rule if stop_fit.rule in ("poll", "ahead") else None,
         main.ks,
         main.max_error,
@@ -184,8 +201,14 @@ def fit(
         notes=notes,
         **base,
     )
-    result.polls_per_job = polls_per_job(trs, again, seed)
+    if not outcomes["unknown"]:
+        result.polls_per_job = polls_per_job(trs, again, seed)
     result.n_waits = main.n
+    result.tolerance = tol
+    result.retry_after_seen = {
+        "after 2xx": _retry_after(rows[rows["ok"].astype(bool)], tol, [])[0],
+        "after errors": _errors_retry_after(rows, errors, tol),
+    }
     return result
 
 
@@ -218,11 +241,14 @@ def _wait_rows(trs: list[Trace], retried: dict | None = None) -> pd.DataFrame:
                     "state": tr.state[:-1],
                     "ra": tr.retry_after[:-1],
                     "first": first,
+                    # a give-up's last wait may be cut to its deadline (max_wait)
+                    "cut": np.arange(len(w)) == len(w) - 1 if tr.outcome == "gave_up" else False,
                 }
             )
         )
     if not parts:
-        return pd.DataFrame(columns=["job", "j", "w", "prev", "http", "ok", "state", "ra", "first"])
+        cols = ["job", "j", "w", "prev", "http", "ok", "state", "ra", "first", "cut"]
+        return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True)
 
 
@@ -336,13 +362,25 @@ def _retry_after(rows: pd.DataFrame, tol: float, notes: list[str]) -> tuple[str,
     return "honoured", ignore_zero
 
 
+def _errors_retry_after(rows: pd.DataFrame, errors, tol: float) -> str:
+    """Whether the waits after error answers that carried a Retry-After kept to it: in
+    the request-level retries where the client makes them, else between its polls."""
+    bad = rows[~rows["ok"].astype(bool)]
+    if bad["ra"].notna().sum() == 0:
+        return "not seen"
+    if errors.retries is not None:
+        kept = "honoured" if errors.retries.retry_after else "ignored"
+        return f"{kept} by the retries within a poll"
+    return _retry_after(bad, tol, [])[0]
+
+
 def _quantiles(w: np.ndarray) -> dict:
     if not len(w):
         return {}
     return {f"p{round(q * 100)}": float(np.quantile(w, q)) for q in QUANTILES}
 
 
-def _unfitted(rows, notes, base, ks: float = math.nan) -> Fit:
+def _unfitted(rows, notes, base, ks: float = math.nan, n: int = 0, tol: float = 0.03) -> Fit:
     ok = rows[rows["ok"]] if len(rows) else rows
     return Fit(
         None,
@@ -360,6 +398,8 @@ def _unfitted(rows, notes, base, ks: float = math.nan) -> Fit:
         math.nan,
         _quantiles(ok["w"].to_numpy(float)) if len(ok) else {},
         notes=notes,
+        n_waits=n,
+        tolerance=tol,
         **base,
     )
 

@@ -47,7 +47,8 @@ class Trace:
     retry_after: np.ndarray  #: the Retry-After each answer carried (nan: none)
     start: float  #: when the client started watching (nan: unknown)
     #: how the watch ended: "seen" (an answer showed the end), "gave_up", "errored"
-    #: (stopped on an error answer), or "censored" (the traffic ends while it watched)
+    #: (stopped on an error answer), "censored" (the traffic ends while it watched), or
+    #: "unknown" (the table has no state, nor gave_up: whether the job ended is unknown)
     outcome: str
 
     @property
@@ -133,6 +134,8 @@ def _trace(job_id: object, g: pd.DataFrame) -> Trace:
             outcome = "seen"
         else:
             outcome = "censored"  # watched until the run ended
+    elif "state" not in g.columns:  # nothing says whether the job ended: no guess
+        outcome = "unknown"
     else:
         outcome = "gave_up" if ok_last else "errored"
     return Trace(
@@ -158,7 +161,7 @@ def _censor(out: list[Trace], end_of_log: float, told: bool) -> None:
     if told:
         return
     for tr in out:
-        if tr.outcome == "seen":
+        if tr.outcome in ("seen", "unknown"):
             continue
         w = tr.waits()
         longest = float(w.max()) if len(w) else 0.0

@@ -76,6 +76,10 @@ def fit_waits(j: np.ndarray, w: np.ndarray, prev: np.ndarray, tol: float) -> Wai
         idx, med, count = per_index(j, w, np.median)
         s = fit_schedule(idx, med, tol, count, snap=0.001)  # every wait says the same
         err = schedule_error(s, j, w) if s is not None else math.inf
+        if err > tol:  # one schedule, then another (for_attempts(3, fixed(1), then=...))
+            turned = _schedule_switch(j, w, tol)
+            if turned is not None:
+                return turned
         return WaitFit(s if err <= tol else None, 0.0 if err <= tol else 1.0, err, n)
     switch = _switch(j, w, prev, tol)
     if switch is not None:
@@ -143,6 +147,27 @@ def _switch(j, w, prev, tol) -> WaitFit | None:
     if head.model is None or tail.model is None or isinstance(head.model, Switch):
         return None
     return WaitFit(Switch(at, head.model, tail.model), head.ks, tail.max_error, len(w))
+
+
+def _schedule_switch(j, w, tol) -> WaitFit | None:
+    """Where every client waits the same but no one schedule runs through the waits:
+    a schedule for the waits after polls ``1 .. at - 1`` and another from poll ``at``
+    on, each fitting the waits at its own indices (the earliest such turn, at least two
+    indices after it, so that a last odd wait is not taken for a new schedule)."""
+    idx, med, count = per_index(j, w, np.median)
+    for k in range(1, len(idx) - 1):
+        at = int(idx[k])
+        head = fit_schedule(idx[:k], med[:k], tol, count[:k], snap=0.001)
+        tail = fit_schedule(idx[k:], med[k:], tol, count[k:], snap=0.001)
+        if head is None or tail is None:
+            continue
+        early = j < at
+        err = max(
+            schedule_error(head, j[early], w[early]), schedule_error(tail, j[~early], w[~early])
+        )
+        if err <= tol:
+            return WaitFit(Switch(at, head, tail), 0.0, err, len(w))
+    return None
 
 
 def consistent(model, j, w, prev, tol: float) -> bool:
