@@ -128,8 +128,8 @@ def fit(
     outcomes["unknown"] = sum(tr.outcome == "unknown" for tr in trs)
     base = dict(jobs=len(trs), requests=int(sum(tr.polls for tr in trs)), outcomes=outcomes)
     ok = rows[rows["ok"] & rows["ra"].isna()]
-    if len(ok):  # a give-up's last wait may be cut to a deadline (a Smithy max_wait)
-        ok = ok[~ok["cut"].astype(bool)]
+    if len(ok):
+        ok = ok[~_near_a_cut(trs, ok)]
     if len(ok) < 2:
         return _unfitted(
             rows, [*notes, "fewer than two waits after 2xx answers"], base, n=len(ok), tol=tol
@@ -243,13 +243,29 @@ def _wait_rows(trs: list[Trace], retried: dict | None = None) -> pd.DataFrame:
                     "first": first,
                     # a give-up's last wait may be cut to its deadline (max_wait)
                     "cut": np.arange(len(w)) == len(w) - 1 if tr.outcome == "gave_up" else False,
+                    "at": tr.elapsed(tr.sent[:-1]),  # when the wait began, from the start
                 }
             )
         )
     if not parts:
-        cols = ["job", "j", "w", "prev", "http", "ok", "state", "ra", "first", "cut"]
+        cols = ["job", "j", "w", "prev", "http", "ok", "state", "ra", "first", "cut", "at"]
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True)
+
+
+def _near_a_cut(trs: list[Trace], ok: pd.DataFrame) -> np.ndarray:
+    """The waits a deadline may have cut or picked: a give-up's last wait (a Smithy
+    max_wait cuts it to end at the deadline), and where every give-up's last request is
+    at the same time from the start (a deadline), every wait that began within the
+    longest wait of it: a long draw there is cut, so the uncut ones are the short draws,
+    which would hide the family's top (its cap)."""
+    near = ok["cut"].astype(bool).to_numpy().copy()
+    ends = [float(tr.elapsed(tr.sent)[-1]) for tr in trs if tr.outcome == "gave_up"]
+    if len(ends) >= 3 and max(ends) - min(ends) <= 0.5:
+        longest = float(ok["w"].max())
+        near |= ok["at"].to_numpy(float) + longest >= min(ends) - 0.5
+    keep = ~near
+    return near if keep.sum() >= 2 else np.zeros(len(near), bool)
 
 
 def _guide(trs: list[Trace], rows: pd.DataFrame, plain: pd.DataFrame, tol: float):

@@ -228,8 +228,9 @@ def _same_per_index(j, w, tol) -> bool:
 def _endpoints(j, w) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per index with enough waits: the uniform's estimated low and high ends (the
     sample's extremes widened by a spacing) and the waits behind them. An extreme that
-    stands apart from the rest by more than six spacings (one request held up, as a
-    live client's can be) gives way to the next one."""
+    stands apart from the rest by more than ten spacings (one request held up, as a
+    live client's can be; a uniform's top draw does so by chance once in e**10) gives
+    way to the next one."""
     idx, lo, count = per_index(j, w, _low_end)
     _, hi, _ = per_index(j, w, _high_end)
     keep = count >= min(20, max(2, int(count.max())))  # a few waits say little of the ends
@@ -242,7 +243,7 @@ def _high_end(g: np.ndarray) -> float:
     if len(g) < 3:
         return float(g.max())
     top, second = np.partition(g, len(g) - 2)[-2:][::-1]
-    apart = top - second > 6 * (top - g.min()) / (len(g) - 1)
+    apart = top - second > 10 * (top - g.min()) / (len(g) - 1)
     return float(second if apart else top)
 
 
