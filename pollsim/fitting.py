@@ -24,12 +24,15 @@ examples:
   pollsim simulate --strategy google-lro --out out/g
   pollsim fit out/g
       the strategy behind the requests of out/g/requests.csv (and polls.csv), e.g.
-      full_jitter(exponential(1, 1.5, max=20)) | after_delay(900), and how well it fits
+      poll(full_jitter(exponential(1, 1.5, max=20)), stop=after_delay(900,
+      check='ahead'), first=0), and how well it fits
   pollsim simulate --strategy "$(pollsim fit out/g --text)"
       simulate a million of it
   pollsim fit out/cmp --strategy-label ordo-js
       one strategy of a mix
-  pollsim serve --request-log requests.jsonl --speed 60
+  pollsim serve --token qa=s3cret --request-log requests.jsonl --speed 10
+      (run the client against it with the token s3cret; then stop the server, or run
+      'pollsim report', before fitting: the log is written in buffered blocks)
   pollsim fit --request-log requests.jsonl --client qa:token#1 --json
       a real client's strategy, from the mock server's log of its requests (simulated
       seconds); the watch start is not in the log, so the first request is taken as it
@@ -37,14 +40,22 @@ examples:
   pollsim fit --request-log requests.jsonl --client qa:token#1 --jobs truth.csv
       ... with each job's submission as the watch start: the first poll's delay fitted
 
-exit status: 0 a strategy fits; 3 the waits fit no family (their quantiles are printed);
-2 bad input.
+A live client's own request time counts in its waits and is scaled by the server's
+--speed (20 ms wall is 0.2 simulated s at --speed 10, 1.2 s at 60): fit live clients
+from a server at a low --speed, or give a larger --tolerance.
+
+exit status: 0 a strategy fits; 3 the waits fit no family (their quantiles are printed,
+with hints: a larger --tolerance, more traffic); 2 bad input.
 
 The fitter tells apart: the first poll's delay (at once: first=0); fixed, linear and
 exponential waits (multiplier, cap) and their jitter (full, equal, decorrelated, a
-uniform added); other waits per job state; Retry-After honoured or not; polling at once
-after errors; and the stop: a number of polls, or a deadline checked after each poll or
-before sleeping (check='ahead'; 'wake' sends the same requests).
+uniform added); a wait that turns into another after some polls (for_attempts); other
+waits per job state; Retry-After honoured or not, between polls and in retries; polling
+at once after errors, or stopping on them (on_error='stop') after request-level retries
+(retries: how many, which statuses, Retry-After); and the stop: a number of polls, a
+deadline checked after each poll or before sleeping (check='ahead'; 'wake' sends the
+same requests), or a Smithy maximum wait (max_wait). Without a state column (nor how
+each watch ended) no stop is fitted: the endings are unknown.
 """
 
 
@@ -55,7 +66,8 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="REPORT",
         help="a directory written by 'pollsim simulate --out', or a CSV of requests "
-        "(job_id, t, http_status; optionally state, retry_after, t_answered, start)",
+        "(job_id, t, http_status; optionally state, retry_after, t_answered, t_sent, "
+        "t_received, start, gave_up)",
     )
     p.add_argument(
         "--request-log",
@@ -88,7 +100,8 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
         default=0.03,
         metavar="SHARE",
         help="how far waits may stray from a schedule and still be it, for timing noise "
-        "(default 0.03: 3%%)",
+        "(default 0.03: 3%%; a live client's request time, scaled by the server's --speed, "
+        "may need more)",
     )
     p.add_argument("--seed", type=int, default=0, help="for the replay that predicts polls")
     out = p.add_mutually_exclusive_group()

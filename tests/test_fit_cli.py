@@ -177,3 +177,111 @@ def test_the_servers_report_gives_the_watch_start(tmp_path, capsys):
     assert (code, out) == (0, "poll(fixed(4), first=12)\n")
     code, _, err = run_main(capsys, "fit", "--request-log", str(log), "--jobs", str(log))
     assert code == 2 and "expected the server's per-job rows" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("poll(fixed(5), first=0)", "fixed 5 s"),
+        ("poll(linear(2, 3, max=30), first=0)", "linear: 2 s after the first poll, +3 s each poll"),
+        (
+            "poll(exponential(1, 2, max=64), first=0)",
+            "exponential: 1 s after the first poll, x2 each poll, at most 64 s",
+        ),
+        ("poll(full_jitter(fixed(10)), first=0)", "full jitter up to fixed "),
+        ("equal_jitter(exponential(2, 2, max=60))", "equal jitter up to exponential: "),
+        ("fixed(5) + uniform(0, 2)", "fixed 5 s, plus uniform up to 2"),
+        ("decorrelated_jitter(1, max=30)", "decorrelated jitter: from 1"),
+        (
+            "poll(for_attempts(3, full_jitter(fixed(4)), then=fixed(20)), first=0)",
+            "after polls 1 to 3: full jitter up to fixed ",
+        ),
+        (
+            "poll(for_attempts(4, exponential(1, 2), then=fixed(30)), first=0)",
+            "after polls 1 to 4: exponential: 1 s after the first poll, x2 each poll; "
+            "from poll 5 on: fixed 30 s",
+        ),
+    ],
+)
+def test_every_family_is_told_in_words(text, says, tmp_path, capsys):
+    """The terminal's text, not only --json and --text: a for_attempts fit crashed it
+    (KeyError 'wait_after_first_poll')."""
+    from tests.sim.fit_traffic import scripts, traffic
+
+    csv = tmp_path / "requests.csv"
+    traffic(parse_strategy(text), scripts(80, 2, 600, {}), 3, 900).to_csv(csv, index=False)
+    code, out, err = run_main(capsys, "fit", str(csv))
+    assert code == 0 and err == "", err
+    waits = next(line for line in out.splitlines() if line.startswith("  waits "))
+    assert says in waits, out
+
+
+def test_no_family_hints_at_the_tolerance_and_a_small_sample(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    mix = [
+        np.where(rng.random(12) < 0.5, rng.uniform(1, 2, 12), rng.uniform(10, 11, 12)).tolist()
+        for _ in range(8)
+    ]
+    csv = _requests_csv(tmp_path / "requests.csv", mix)
+    code, out, _ = run_main(capsys, "fit", str(csv), "--tolerance", "0.05")
+    assert code == 3
+    assert "--tolerance (now 0.05)" in out and "--speed" in out
+    assert "only 96 waits after 2xx answers were fitted: the sample may be too small" in out
+    code, out, err = run_main(capsys, "fit", str(csv), "--text")
+    assert code == 3 and "the sample may be too small" in err
+
+
+def test_retry_after_line_says_what_it_looked_at(tmp_path, capsys):
+    """azure-lro honours a 503's Retry-After in its retries; its 200s carried none."""
+    from sim.strategies import PRESETS
+    from tests.sim.fit_traffic import scripts, traffic
+
+    csv = tmp_path / "requests.csv"
+    jobs = scripts(150, 1, 600, {"outage_ra": 0.4})
+    traffic(PRESETS["azure-lro"], jobs, 2, 900).to_csv(csv, index=False)
+    code, out, _ = run_main(capsys, "fit", str(csv))
+    assert code == 0 and "retry_after=True" in out
+    assert (
+        "Retry-After    after 2xx answers: not seen; "
+        "after errors: honoured by the retries within a poll"
+    ) in out
+
+
+def test_polls_per_job_says_when_it_is_a_sample(tmp_path, capsys, monkeypatch):
+    import sim.fit_predict
+    from tests.sim.fit_traffic import scripts, traffic
+
+    monkeypatch.setattr(sim.fit_predict, "REPLAYED", 25)
+    csv = tmp_path / "requests.csv"
+    s = parse_strategy("poll(fixed(5), stop=after_polls(12), first=0)")
+    traffic(s, scripts(80, 3, 600, {}), 4, 900).to_csv(csv, index=False)
+    code, out, _ = run_main(capsys, "fit", str(csv))
+    assert code == 0
+    assert "over a sample of 25 of the " in out and " observed)" in out
+
+
+def test_without_a_state_column_the_endings_are_unknown(tmp_path, capsys):
+    from tests.sim.fit_traffic import scripts, traffic
+
+    csv = tmp_path / "requests.csv"
+    s = parse_strategy("poll(fixed(5), stop=after_polls(12), first=0)")
+    df = traffic(s, scripts(60, 3, 600, {}), 4, 900)
+    df.drop(columns=["state", "gave_up", "errored", "seen_state"]).to_csv(csv, index=False)
+    code, out, _ = run_main(capsys, "fit", str(csv))
+    assert code == 0
+    assert "how each watch ended unknown" in out and " 0 gave up" not in out
+    assert "  stop           unknown" in out and "  polls per job" not in out
+
+
+def test_the_help_examples_agree(capsys):
+    """The request-log example's client is the token's name of the server it shows."""
+    from pollsim.fitting import EPILOG_FIT
+
+    assert "--token qa=s3cret" in EPILOG_FIT and "--client qa:token#1" in EPILOG_FIT
+    assert "t_sent" in EPILOG_FIT or "t_sent" in run_help(capsys)
+
+
+def run_help(capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    return capsys.readouterr().out
