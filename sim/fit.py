@@ -336,7 +336,7 @@ def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
     d0 = rows.groupby("job")["first"].first().to_numpy(float)
     d0 = d0[np.isfinite(d0)]
     usual = float(np.median(rows.loc[rows["ok"], "w"])) if rows["ok"].any() else 0.0
-    if np.all(d0 <= 0.01 + 0.05 * usual):  # at once, but for a request's own time
+    if np.all(d0 <= 0.01 + max(0.05, tol) * usual):  # at once, but for a request's own time
         return 0.0
     zeros, unknown = np.zeros(len(d0)), np.full(len(d0), np.nan)
     model = main.model.head if isinstance(main.model, Switch) else main.model
