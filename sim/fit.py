@@ -140,9 +140,14 @@ def fit(
     fits, by_state = _fit_by_state(ok, tol, notes)
     main = fits[None]
     if main.model is None:
+        near = []
+        if math.isfinite(main.ks):
+            near.append(f"nearest jitter's KS distance {main.ks:.3f}")
+        if math.isfinite(main.max_error):  # every client waits the same, on no schedule
+            near.append(f"nearest schedule's miss {main.max_error:.1%}")
         notes.append(
-            f"the waits after 2xx answers fit no family (nearest KS distance {main.ks:.3f}"
-            + (f", schedule miss {main.max_error:.1%}" if math.isfinite(main.max_error) else "")
+            f"the {main.n:,} waits after 2xx answers fit no family ("
+            + ("; ".join(near) or "no jitter's bounds could be read from them")
             + ")"
         )
         return _unfitted(rows, notes, base, ks=main.ks, n=main.n, tol=tol)

@@ -80,7 +80,7 @@ def fit_waits(j: np.ndarray, w: np.ndarray, prev: np.ndarray, tol: float) -> Wai
             turned = _schedule_switch(j, w, tol)
             if turned is not None:
                 return turned
-        return WaitFit(s if err <= tol else None, 0.0 if err <= tol else 1.0, err, n)
+        return WaitFit(s if err <= tol else None, 0.0 if err <= tol else math.nan, err, n)
     switch = _switch(j, w, prev, tol)
     if switch is not None:
         return switch
@@ -91,7 +91,7 @@ def fit_waits(j: np.ndarray, w: np.ndarray, prev: np.ndarray, tol: float) -> Wai
         if best is None or key < (round(best[0], 2), best[1]):
             best = (d, rank, model)
     if best is None:
-        return WaitFit(None, 1.0, math.nan, n)
+        return WaitFit(None, math.nan, math.nan, n)  # no jitter's bounds could be read
     d, _, model = best
     return WaitFit(model if d <= ks_bound(n) else None, d, math.nan, n)
 
