@@ -196,9 +196,11 @@ def ks_distance(model: Jitter, j, w, prev) -> float:
     lo, hi = model.bounds(j[keep], prev[keep])
     x = w[keep]
     span = hi - lo
-    wide = span > 1e-9
+    # bounds within 1% (and 10 ms) of each other draw no spread a KS can read: a full
+    # jitter from 2 s up to 2.02 s is 2 s (its fitted top a rounding off the 2 s it is)
+    wide = span > 0.01 * hi + 0.01
     if not wide.any():
-        return float(np.mean(np.abs(x - lo) > 0.01 + 0.01 * lo)) if len(x) else 1.0
+        return float(np.mean(np.abs(x - lo) > 0.01 + 0.01 * hi)) if len(x) else 1.0
     u = (x[wide] - lo[wide]) / span[wide]
     if model.cap < math.inf:  # a wait cut to the cap stands for any draw past it
         cut = (x[wide] >= model.cap * (1 - 1e-9)) & (hi[wide] > model.cap)
