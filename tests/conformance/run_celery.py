@@ -25,18 +25,15 @@ store answers, half after), as ``sim.pollers`` has it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from unittest import mock
 
 import celery.backends.base as celery_base
-import numpy as np
 from celery import Celery, states
 from celery.backends.base import KeyValueStoreBackend
 from celery.result import AsyncResult
 
-from sim.pollers import PollRecord, replay
-from sim.strategies import parse_strategy
 from tests.conformance.harness import FakeTime, Script
+from tests.conformance.watched import Watched
 
 TASK_ID = "5d0c5a0e-7a43-4d8c-a4c8-1f2e3d4c5b6a"
 
@@ -51,17 +48,6 @@ class StoreError(Exception):
 
 class Horizon(Exception):
     """Watching went on to the run's horizon: the caller stops looking."""
-
-
-@dataclass(frozen=True)
-class Watched:
-    """What the library did on one script."""
-
-    times: tuple[float, ...]  #: each lookup's send time, seconds after watching started
-    answers: tuple[int, ...]  #: the store's answer (an HTTP status) to each
-    outcome: str  #: "ended", "gave up" (TimeoutError), "errored", or "watching" (horizon)
-    end: float  #: seconds after watching started when the client stopped
-    raised: str | None  #: the exception's class name, if it raised one
 
 
 class ScriptedStore(KeyValueStoreBackend):
@@ -126,20 +112,3 @@ def run(
         except StoreError as e:
             outcome, raised = "errored", type(e).__name__
     return Watched(tuple(store.times), tuple(store.answers), outcome, clock.elapsed, raised)
-
-
-def preset(name: str, script: Script, rtt: float = 0.0, horizon: float = math.inf) -> Watched:
-    """The preset (or strategy text) ``name`` replayed by ``sim.pollers`` on ``script``, in
-    the same terms: requests by their send time (``replay`` gives their arrival, half a
-    round trip on)."""
-    done = replay(parse_strategy(name), script.answer, np.random.default_rng(0), rtt, horizon)
-    answers = tuple(script.answer(t).http for t in done.times)
-    sent = tuple(t - rtt / 2 for t in done.times)
-    return Watched(sent, answers, outcome(done.record), done.end, None)
-
-
-def outcome(r: PollRecord) -> str:
-    """How a simulated client stopped, in the words ``Watched`` uses."""
-    if r.seen_state:
-        return "ended"
-    return "gave up" if r.gave_up else "errored" if r.errored else "watching"

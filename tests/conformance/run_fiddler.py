@@ -21,21 +21,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 import fiddler
 import fiddler.entities.job as fiddler_job
-import numpy as np
 from fiddler.entities.job import Job
 
-from sim.pollers import PollRecord, replay
-from sim.strategies import parse_strategy
 from tests.conformance.harness import FakeTime, Script
+from tests.conformance.watched import Watched
 
 JOB_ID = "0b8f7a52-3c1e-4d7a-9f3e-5a6b7c8d9e01"
 WORD = {"running": "STARTED", "succeeded": "SUCCESS"}  #: canonical state -> fiddler's
@@ -45,25 +41,6 @@ MAX_REQUESTS = 20_000  #: a loop that takes no fake time is cut off after this m
 class Runaway(Exception):
     """The client asked more than ``MAX_REQUESTS`` times: a loop with no wait and no
     round trip, which no fake clock would ever end."""
-
-
-@dataclass(frozen=True)
-class Watched:
-    """What the library did on one script."""
-
-    times: tuple[float, ...]  #: each request's send time, seconds after watching started
-    answers: tuple[int, ...]  #: the HTTP status each request was answered
-    outcome: str  #: "ended", "gave up" (TimeoutError), "errored" or "runaway"
-    end: float  #: seconds after watching started when the client stopped
-    raised: str | None  #: the exception's class name, if it raised one
-
-    @property
-    def under(self) -> dict[int, int]:
-        """Requests per HTTP status answered."""
-        out: dict[int, int] = {}
-        for a in self.answers:
-            out[a] = out.get(a, 0) + 1
-        return out
 
 
 class _Jobs(ThreadingHTTPServer):
@@ -195,19 +172,3 @@ def run(script: Script, rtt: float = 0.0) -> Watched:
         except Exception as e:  # an error answer the library does not ride through
             outcome, raised = "errored", type(e).__name__
         return Watched(tuple(jobs.times), tuple(jobs.answers), outcome, clock.elapsed, raised)
-
-
-def preset(name: str, script: Script, rtt: float = 0.0, horizon: float = math.inf) -> Watched:
-    """The preset ``name`` replayed by ``sim.pollers`` on ``script``, in the same terms:
-    requests by their send time (``replay`` gives their arrival, half a round trip on)."""
-    done = replay(parse_strategy(name), script.answer, np.random.default_rng(0), rtt, horizon)
-    answers = tuple(script.answer(t).http for t in done.times)
-    sent = tuple(t - rtt / 2 for t in done.times)
-    return Watched(sent, answers, outcome(done.record), done.end, None)
-
-
-def outcome(r: PollRecord) -> str:
-    """How a simulated client stopped, in the words ``Watched`` uses."""
-    if r.seen_state:
-        return "ended"
-    return "gave up" if r.gave_up else "errored" if r.errored else "watching"

@@ -27,7 +27,8 @@ from functools import cache
 import pytest
 
 from tests.conformance.harness import BY_NAME, SCRIPTS
-from tests.conformance.run_celery import Watched, preset, run
+from tests.conformance.run_celery import run
+from tests.conformance.watched import Watched, preset
 
 RTT = 0.25  #: a round trip that binary floats add exactly
 HORIZON = 1800.0  #: where a watch with no deadline is cut off

@@ -22,7 +22,8 @@ from itertools import pairwise
 import pytest
 
 from tests.conformance.harness import BY_NAME, SCRIPTS
-from tests.conformance.run_fiddler import Watched, preset, run
+from tests.conformance.run_fiddler import run
+from tests.conformance.watched import Watched, preset
 
 pytestmark = pytest.mark.live  # a loopback HTTP server answers the client
 
