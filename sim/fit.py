@@ -47,6 +47,7 @@ from sim.fit_waits import (
     WaitFit,
     consistent,
     fit_waits,
+    ks_bound,
     ks_distance,
     nice,
 )
@@ -77,7 +78,7 @@ class Fit:
     first: float | None  #: the first poll's delay (None: the wait's own)
     first_known: bool  #: the watch start was in the traffic
     per_status: dict  #: state -> the text of its own wait
-    retry_after: str  #: "honoured", "ignored" or "not seen"
+    retry_after: str  #: "honoured", "ignored", "not seen" or "not told apart" (NOT_TOLD)
     on_error: str  #: "polls on", "polls at once", "stops", or "not seen"
     stop: str  #: the stop's text, or "none fitted"
     stop_check: str | None  #: "poll", "ahead" (the same requests as "wake") or None
@@ -158,7 +159,12 @@ def fit(
     if by_state:
         wait = per_status(wait, **{s: wait_of(fits[s].model, shift) for s in by_state})
     asked = rows if errors.on_error != "stops" else rows[rows["ok"]]
-    honoured, ignore_zero = _retry_after(asked, tol, notes)
+    honoured, ignore_zero = _retry_after(asked, tol, notes, main.model)
+    if honoured == NOT_TOLD:
+        notes.append(
+            "every Retry-After the answers carried asked for the wait the client makes "
+            "anyway: whether it honours Retry-After cannot be told (fitted without it)"
+        )
     on_error = errors.on_error
     notes += errors.notes
     if on_error == "polls at once":
@@ -211,8 +217,8 @@ def fit(
     result.n_waits = main.n
     result.tolerance = tol
     result.retry_after_seen = {
-        "after 2xx": _retry_after(rows[rows["ok"].astype(bool)], tol, [])[0],
-        "after errors": _errors_retry_after(rows, errors, tol),
+        "after 2xx": _retry_after(rows[rows["ok"].astype(bool)], tol, [], main.model)[0],
+        "after errors": _errors_retry_after(rows, errors, tol, main.model),
     }
     return result
 
@@ -340,9 +346,8 @@ def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
         return 0.0
     d0 = rows.groupby("job")["first"].first().to_numpy(float)
     d0 = d0[np.isfinite(d0)]
-    usual = float(np.median(rows.loc[rows["ok"], "w"])) if rows["ok"].any() else 0.0
-    if np.all(d0 <= 0.01 + max(0.05, tol) * usual):  # at once, but for a request's own time
-        return 0.0
+    # the wait's own at attempt 0 first: a first wait of 1 s before waits of 600 s is
+    # no request's own time; a jitter's draws judged by the KS bound for their number
     zeros, unknown = np.zeros(len(d0)), np.full(len(d0), np.nan)
     model = main.model.head if isinstance(main.model, Switch) else main.model
     if isinstance(model, Schedule):
@@ -351,10 +356,14 @@ def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
             return None
     elif model.kind == "decorrelated":  # before any wait: from base to three times it
         attempt0 = Jitter("added", Schedule("fixed", model.low), width=2 * model.low)
-        if ks_distance(attempt0, zeros, d0, unknown) < 0.1:
+        if ks_distance(attempt0, zeros, d0, unknown) <= ks_bound(len(d0)):
             return None
-    elif ks_distance(model, zeros, d0, unknown) < 0.1:
+    elif ks_distance(model, zeros, d0, unknown) <= ks_bound(len(d0)):
         return None
+    ok = rows.loc[rows["ok"].astype(bool), "w"]
+    short = float(np.quantile(ok, 0.05)) if len(ok) else 0.0
+    if np.all(d0 <= 0.01 + max(0.05, tol) * short):  # at once, but for a request's own time
+        return 0.0
     med = float(np.median(d0))
     if np.any(np.abs(d0 - med) > tol * med + 0.01):
         q = np.quantile(d0, [0.05, 0.95])
@@ -364,12 +373,24 @@ def _fit_first(rows, main: WaitFit, tol, notes, known: bool) -> float | None:
     return nice(med)
 
 
-def _retry_after(rows: pd.DataFrame, tol: float, notes: list[str]) -> tuple[str, bool]:
+NOT_TOLD = "not told apart"  #: every Retry-After asked for the wait made anyway
+
+
+def _retry_after(rows: pd.DataFrame, tol: float, notes: list[str], model=None) -> tuple[str, bool]:
     """Whether the waits after answers with a Retry-After keep to it, and whether a
-    Retry-After of 0 is ignored (the usual wait instead), as azure-core's poller does."""
+    Retry-After of 0 is ignored (the usual wait instead), as azure-core's poller does.
+    Where the fitted schedule (``model``) waits what every Retry-After asked anyway, the
+    traffic cannot tell: NOT_TOLD."""
     asked = rows[rows["ra"].notna()]
     if asked.empty:
         return "not seen", False
+    if isinstance(model, Schedule):
+        g = model.at(asked["j"].to_numpy(float))
+        ra = asked["ra"].to_numpy(float)
+        anyway = np.abs(ra - g) <= tol * g + 0.05
+        if anyway.all():
+            return NOT_TOLD, False
+        asked = asked[~anyway]
     ra, w = asked["ra"].to_numpy(float), asked["w"].to_numpy(float)
     kept = np.abs(w - ra) <= tol * ra + 0.05
     some = ra > 0
@@ -383,7 +404,7 @@ def _retry_after(rows: pd.DataFrame, tol: float, notes: list[str]) -> tuple[str,
     return "honoured", ignore_zero
 
 
-def _errors_retry_after(rows: pd.DataFrame, errors, tol: float) -> str:
+def _errors_retry_after(rows: pd.DataFrame, errors, tol: float, model=None) -> str:
     """Whether the waits after error answers that carried a Retry-After kept to it: in
     the request-level retries where the client makes them, else between its polls."""
     bad = rows[~rows["ok"].astype(bool)]
@@ -392,7 +413,7 @@ def _errors_retry_after(rows: pd.DataFrame, errors, tol: float) -> str:
     if errors.retries is not None:
         kept = "honoured" if errors.retries.retry_after else "ignored"
         return f"{kept} by the retries within a poll"
-    return _retry_after(bad, tol, [])[0]
+    return _retry_after(bad, tol, [], model)[0]
 
 
 def _quantiles(w: np.ndarray) -> dict:

@@ -123,15 +123,25 @@ def _trace(job_id: object, g: pd.DataFrame) -> Trace:
     ra = g["retry_after"].to_numpy(float) if "retry_after" in g.columns else np.full(len(g), np.nan)
     start = float(g["start"].iloc[0]) if "start" in g.columns else math.nan
     ok_last = http[-1] in OK
+    told = "gave_up" in g.columns
+    logged = _polls_told(g)
+    if logged is not None and logged > len(g):  # the requests stop before the watch did
+        told = False
     if state[-1] in TERMINAL and ok_last:
         outcome = "seen"
-    elif "gave_up" in g.columns:  # the table says how each watch ended
+    elif logged is not None and logged > len(g):  # (--max-requests): watched past them
+        outcome = "censored"
+    elif told and logged is not None and logged != len(g):
+        # the table's outcome is of other requests (a replay of the job, other draws)
+        outcome = "gave_up" if ok_last else "errored"
+    elif told:  # the table says how each watch ended
         if _true(g["gave_up"].iloc[0]):
             outcome = "gave_up"
         elif "errored" in g.columns and _true(g["errored"].iloc[0]):
             outcome = "errored"
         elif "seen_state" in g.columns and isinstance(g["seen_state"].iloc[0], str):
-            outcome = "seen"
+            # seen, but not in these requests: they stop before the end was shown
+            outcome = "censored" if "state" in g.columns else "seen"
         else:
             outcome = "censored"  # watched until the run ended
     elif "state" not in g.columns:  # nothing says whether the job ended: no guess
@@ -148,6 +158,14 @@ def _trace(job_id: object, g: pd.DataFrame) -> Trace:
         start,
         outcome,
     )
+
+
+def _polls_told(g: pd.DataFrame) -> int | None:
+    """The polls the per-job table (polls.csv) counts for this watch, where it does."""
+    if "_polls_table" not in g.columns:
+        return None
+    n = pd.to_numeric(g["_polls_table"].iloc[0], errors="coerce")
+    return int(n) if pd.notna(n) else None
 
 
 def _true(v: object) -> bool:
@@ -192,7 +210,11 @@ def from_report(
                 "--strategy-label"
             )
     if polls is not None and not polls.empty and "job_id" in polls.columns:
-        keep = [c for c in ("watch_start", "gave_up", "errored", "seen_state") if c in polls]
-        per_job = polls[["job_id", *keep]].rename(columns={"watch_start": "start"})
+        keep = [
+            c for c in ("watch_start", "gave_up", "errored", "seen_state", "polls") if c in polls
+        ]
+        per_job = polls[["job_id", *keep]].rename(
+            columns={"watch_start": "start", "polls": "_polls_table"}
+        )
         df = df.merge(per_job, on="job_id", how="left")
     return df

@@ -52,15 +52,21 @@ def fit_schedule(
     allowed = tol + 3.0 / np.maximum(weight, 1)
     candidates: list[Schedule] = [Schedule("fixed", float(wmedian(v, weight)))]
     # a cap: from the first value near the top on, every value is the cap (the top read
-    # robustly: the values of a few waits may overshoot it)
-    top = _wquantile(v, weight, 0.9)
-    near = np.flatnonzero(v >= (1 - 2 * tol) * top)
-    cap = None
-    if len(near):
+    # robustly: the values of a few waits may overshoot it; and where few waits reach
+    # the cap, the late values that did are the top, not the bulk's 90th percentile)
+    cap, near = None, np.zeros(0, int)
+    for late, top in enumerate((_wquantile(v, weight, 0.9), _late_top(v, weight))):
+        near = np.flatnonzero(v >= (1 - 2 * tol) * top)
+        if not len(near):
+            continue
         tail = np.arange(near[0], len(v))
         level = wmedian(v[tail], weight[tail])
-        if len(tail) >= 2 and _fits(np.abs(v[tail] - level) / level, allowed[tail], weight[tail]):
+        miss = np.abs(v[tail] - level) / level
+        # the late values are of few waits each: each within the tolerance itself
+        flat = np.all(miss <= 2 * tol + 0.01) if late else _fits(miss, allowed[tail], weight[tail])
+        if len(tail) >= 2 and flat:
             cap = level
+            break
     grow = np.arange(len(v)) < (near[0] if cap is not None else len(v))
     if grow.sum() >= 2 and v[grow].min() > 0:
         jg, vg, wg = j[grow], v[grow], weight[grow]
@@ -84,6 +90,13 @@ def fit_schedule(
             if best is None or (s.family != "fixed" and err < best[0] * 0.5):
                 best = (err, s)
     return best[1] if best else None
+
+
+def _late_top(v: np.ndarray, weight: np.ndarray) -> float:
+    """The top of the values at the indices with at least a few waits (a value of one
+    or two waits may overshoot)."""
+    some = weight >= min(3.0, float(weight.max()))
+    return float(np.max(v[some]))
 
 
 def _offset_exponential(j: np.ndarray, v: np.ndarray, cap: float | None) -> Schedule | None:

@@ -283,3 +283,60 @@ def test_polls_per_job_on_a_sample_compares_the_samples_own_polls(monkeypatch):
     assert p["jobs"] == 25 and p["of"] == len(ended) > 25
     assert p["observed"] == pytest.approx(np.mean([tr.polls for tr in sample]))
     assert p["observed_all"] == pytest.approx(np.mean([tr.polls for tr in ended]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a cap only the late polls of long watches reach (90 of 3,356 waits in the
+        # attacker's run): not the bulk's 90th percentile
+        "exponential(5, 2, max=600)",
+        "exponential(2, 3, max=600)",
+        # and no cap where the waits grow to the end
+        "exponential(0.5, 1.3)",
+        # a first poll 1 s after the start before waits of up to 600 s is no request's
+        # own time: not "at once"
+        "poll(exponential(2, 3, max=600), first=1)",
+    ],
+)
+def test_long_watches_show_the_cap_and_the_first_poll(text):
+    s = parse_strategy(text)
+    result = fit(traffic(s, scripts(300, 1, 4000, {}), 2, 5000))
+    assert result.text == text, result.notes
+
+
+def test_a_watch_cut_short_by_the_requests_kept_is_still_watched_not_seen():
+    """pollsim simulate --max-requests keeps some of a job's requests; polls.csv says it
+    saw the end: those requests did not show it, so it was still watched."""
+    from sim.fit_data import from_report
+
+    rows = [
+        (job, 5.0 * k, 200, "running" if k < 6 else "succeeded")
+        for job in range(30)
+        for k in range(7)
+    ]
+    rows += [(99, 5.0 * k, 200, "running") for k in range(10)]  # 10 kept of its 50
+    requests = pd.DataFrame(rows, columns=["job_id", "t", "http_status", "state"])
+    polls = pd.DataFrame(
+        {
+            "job_id": [*range(30), 99],
+            "watch_start": 0.0,
+            "polls": [7] * 30 + [50],
+            "gave_up": False,
+            "errored": False,
+            "seen_state": "succeeded",
+        }
+    )
+    result = fit(from_report(requests, polls))
+    assert result.outcomes["censored"] == 1 and result.outcomes["seen"] == 30
+    assert result.polls_per_job["observed"] == pytest.approx(7.0)
+
+
+def test_a_retry_after_asking_for_the_usual_wait_is_not_taken_as_honoured():
+    """A fixed(5) client met 503s with Retry-After 5: keeping to it and ignoring it send
+    the same requests."""
+    result = fitted(parse_strategy("fixed(5)"), kinds={"outage_ra": 0.4})
+    assert result.text == "fixed(5)"
+    assert result.retry_after == "not told apart"
+    assert result.retry_after_seen["after errors"] == "not told apart"
+    assert any("cannot be told" in n for n in result.notes)
