@@ -173,6 +173,7 @@ def read_request_log(path: Path, client: str | None, jobs: Path | None = None):
                         f"{path}, line {n}: expected a request with t, client, job_id, "
                         "http_status (pollsim serve --request-log)"
                     )
+                _check_entry(entry, f"{path}, line {n}")
                 rows.append(entry)
     except FileNotFoundError:
         raise FitInputError(f"{path}: no such file") from None
@@ -204,6 +205,27 @@ def read_request_log(path: Path, client: str | None, jobs: Path | None = None):
     if jobs is not None:
         df = with_truth(df, read_truth(jobs), client, jobs)
     return df, client
+
+
+def _check_entry(entry: dict, where: str) -> None:
+    """One logged request's fields as the server writes them, or FitInputError naming
+    the line: a time in seconds (a finite number, not true/false), a job id (a string
+    or a whole number), a client (a string)."""
+    from sim.fit import FitInputError
+    from sim.fit_data import TIME_MOST
+
+    t = entry["t"]
+    if isinstance(t, bool) or not isinstance(t, int | float) or not abs(t) <= TIME_MOST:
+        raise FitInputError(f"{where}: t: expected a time in seconds, found {t!r:.40}")
+    job = entry["job_id"]
+    if isinstance(job, bool) or not isinstance(job, int | str):
+        raise FitInputError(f"{where}: job_id: expected a string or a number, found {job!r:.40}")
+    if not isinstance(entry["client"], str):
+        raise FitInputError(f"{where}: client: expected a string, found {entry['client']!r:.40}")
+    for key in ("http_status", "retry_after"):
+        v = entry.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise FitInputError(f"{where}: {key}: expected a number, found {v!r:.40}")
 
 
 def read_truth(path: Path):
@@ -242,12 +264,42 @@ def read_truth(path: Path):
 def with_truth(df, truth, client: str, where: Path):
     """The requests with each job's submission as the watch start, and how the watch
     ended (given up, errored, or still watched), from the ground truth."""
+    import numpy as np
+    import pandas as pd
+
     from sim.fit import FitInputError
+    from sim.fit_data import TIME_MOST
 
     mine = truth[truth["client"].astype(str) == client].copy()
     if mine.empty:
         raise FitInputError(f"{where}: no jobs of client {client!r}")
     mine["job_id"] = mine["job_id"].astype(str)
+    submit = pd.to_numeric(mine["submit"], errors="coerce")
+    bad = ~np.isfinite(submit.to_numpy(float)) | (submit.abs() > TIME_MOST).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise FitInputError(
+            f"{where}: column submit, job {mine['job_id'].iloc[i]}: expected a time in "
+            f"seconds, found {mine['submit'].iloc[i]!r:.40}"
+        )
+    mine["submit"] = submit
+    logged = set(df["job_id"].astype(str))
+    missing = logged - set(mine["job_id"])
+    if missing:
+        raise FitInputError(
+            f"{where}: has {len(logged) - len(missing):,} of the {len(logged):,} jobs client "
+            f"{client!r} polled in the log (not {sorted(missing)[0]}, ...): expected the "
+            "report of the same server run"
+        )
+    first = df.assign(job_id=df["job_id"].astype(str)).groupby("job_id")["t"].min()
+    late = mine.set_index("job_id")["submit"].reindex(first.index) > first + 1e-6
+    if late.any():
+        job = late[late].index[0]
+        raise FitInputError(
+            f"{where}: job {job} submitted at {mine.set_index('job_id')['submit'][job]:g}, "
+            f"after its first request ({first[job]:g}): expected the report of the same "
+            "server run"
+        )
     cols = {"submit": "start"}
     keep = ["job_id", "submit"] + [c for c in ("gave_up", "errored") if c in mine.columns]
     out = df.assign(job_id=df["job_id"].astype(str)).merge(

@@ -116,14 +116,27 @@ def fit(
     FitInputError where the table cannot be read."""
     if not 0 < tol < 1:
         raise FitInputError(f"tolerance must be between 0 and 1, found {tol}")
+    notes: list[str] = []
+    twice = requests.duplicated()
+    if twice.any():  # a row written twice is one request, not two at the same time
+        notes.append(
+            f"{int(twice.sum()):,} rows repeat an earlier row exactly (a table written "
+            "twice?): each taken once"
+        )
+        requests = requests[~twice]
     trs = traces(requests, where)
     rows = _wait_rows(trs)
+    if len(rows) < 2:  # nothing to fit a wait to: input, not a client of no family
+        raise FitInputError(
+            f"{where}: too little traffic to fit: {sum(tr.polls for tr in trs):,} requests "
+            f"in {len(trs):,} jobs give {len(rows)} waits (at least 2 needed, and some "
+            "hundreds to tell the families apart)"
+        )
     plain = rows[rows["ok"] & rows["ra"].isna()]
     usual = float(plain["w"].median()) if len(plain) else math.nan
     errors = fit_errors(trs, usual, wait_of, *_guide(trs, rows, plain, tol))
     if errors.retried:  # a retry within a poll is no poll of its own
         rows = _wait_rows(trs, errors.retried)
-    notes: list[str] = []
     outcomes = {k: sum(tr.outcome == k for tr in trs) for k in ("seen", "gave_up", "errored")}
     outcomes["censored"] = sum(tr.outcome == "censored" for tr in trs)
     outcomes["unknown"] = sum(tr.outcome == "unknown" for tr in trs)

@@ -83,14 +83,19 @@ def traces(df: pd.DataFrame, where: str = "the requests") -> list[Trace]:
     for col in NUMERIC:
         if col in df.columns:
             df[col] = _numbers(df[col], col, where)
-    df = df[df["t"].notna()]
-    if df.empty:
-        raise FitInputError(f"{where}: no request has a time (column t)")
+    _sane(df, where)
     df["http_status"] = df["http_status"].fillna(0).astype(int)
     sent = df["t_sent"] if "t_sent" in df.columns else df["t"]
     got = df["t_received"] if "t_received" in df.columns else df.get("t_answered", df["t"])
     df["_sent"] = sent.fillna(df["t"])
     df["_got"] = got.fillna(df["_sent"])
+    back = df["_got"] < df["_sent"]
+    if back.any():
+        i = int(np.flatnonzero(back.to_numpy())[0])
+        raise FitInputError(
+            f"{where}: row {i + 1}: answered ({df['_got'].iloc[i]:g}) before it was sent "
+            f"({df['_sent'].iloc[i]:g})"
+        )
     df = df.sort_values(["job_id", "_sent"], kind="stable")
     out = []
     end_of_log = float(df["_got"].max())
@@ -98,6 +103,35 @@ def traces(df: pd.DataFrame, where: str = "the requests") -> list[Trace]:
         out.append(_trace(job_id, g))
     _censor(out, end_of_log, "gave_up" in df.columns)
     return out
+
+
+#: the most seconds a time may be from 0 (a century), past which it is no time
+TIME_MOST = 3.2e9
+
+
+def _sane(df: pd.DataFrame, where: str) -> None:
+    """Every request has a finite time, and every time is within a century of 0;
+    FitInputError names the first row that is not."""
+    for col in ("t", "t_sent", "t_received", "t_answered", "start"):
+        if col not in df.columns:
+            continue
+        v = df[col].to_numpy(float)
+        bad = ~np.isfinite(v) if col == "t" else np.isinf(v)
+        bad |= np.abs(np.nan_to_num(v)) > TIME_MOST
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise FitInputError(
+                f"{where}: column {col}, row {i + 1}: expected a time in seconds, found "
+                f"{float(v[i]):g}"
+            )
+    if "start" in df.columns:
+        late = df["start"].to_numpy(float) > df["t"].to_numpy(float) + 1e-6
+        if late.any():
+            i = int(np.flatnonzero(late)[0])
+            raise FitInputError(
+                f"{where}: row {i + 1}: the watch starts ({df['start'].iloc[i]:g}) after "
+                f"the request ({df['t'].iloc[i]:g})"
+            )
 
 
 def _numbers(col: pd.Series, name: str, where: str) -> pd.Series:

@@ -285,3 +285,79 @@ def run_help(capsys) -> str:
     with pytest.raises(SystemExit):
         main(["fit", "--help"])
     return capsys.readouterr().out
+
+
+def _log_line(**over) -> str:
+    entry = {"t": 0.0, "client": "x", "job_id": 1, "http_status": 200, "shown": "running"}
+    return json.dumps({**entry, **over}) + "\n"
+
+
+GOOD = "".join(_log_line(t=5.0 * k) for k in range(3))
+
+
+@pytest.mark.parametrize(
+    ("log", "says"),
+    [
+        (GOOD + _log_line(job_id=[1, 2]), "line 4: job_id: expected a string or a number"),
+        (GOOD + _log_line(client=None), "line 4: client: expected a string, found None"),
+        (GOOD + _log_line(t=True), "line 4: t: expected a time in seconds, found True"),
+        (GOOD + _log_line(t=1e308), "line 4: t: expected a time in seconds"),
+        (GOOD + _log_line(t=None), "line 4: t: expected a time in seconds, found None"),
+        (GOOD + _log_line(t="bad"), "line 4: t: expected a time in seconds, found 'bad'"),
+        (_log_line(), "too little traffic to fit: 1 requests in 1 jobs give 0 waits"),
+    ],
+)
+def test_a_bad_request_log_names_its_line(tmp_path, capsys, log, says):
+    """Tracebacks before (unhashable job ids, a null client); a bad value named by the
+    file's line, not the client's row."""
+    path = tmp_path / "requests.jsonl"
+    path.write_text(log)
+    code, out, err = run_main(capsys, "fit", "--request-log", str(path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and says in err, err
+
+
+@pytest.mark.parametrize(
+    ("csv", "says"),
+    [
+        ("job_id,t,http_status\n1,0,200\n", "too little traffic to fit"),
+        ("job_id,t,http_status\n1,0,200\n1,,200\n1,10,200\n", "column t, row 2"),
+        ("job_id,t,http_status\n1,0,200\n1,inf,200\n1,10,200\n", "column t, row 2"),
+        (
+            "job_id,t,http_status,t_sent,t_received\n1,0,200,0,0.1\n1,5,200,5.2,5.1\n",
+            "row 2: answered (5.1) before it was sent (5.2)",
+        ),
+        (
+            "job_id,t,http_status,start\n1,0,200,1e9\n1,5,200,1e9\n",
+            "row 1: the watch starts (1e+09) after the request (0)",
+        ),
+    ],
+)
+def test_impossible_times_are_refused(tmp_path, capsys, csv, says):
+    path = tmp_path / "requests.csv"
+    path.write_text(csv)
+    code, out, err = run_main(capsys, "fit", str(path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and says in err, err
+
+
+def test_the_jobs_file_must_be_of_the_same_run(tmp_path, capsys):
+    log = tmp_path / "requests.jsonl"
+    log.write_text("".join(_log_line(job_id=j, t=5.0 * k) for j in (1, 2) for k in range(4)))
+    truth = tmp_path / "truth.csv"
+    truth.write_text("client,job_id,submit\nx,1,0\n")
+    code, _, err = run_main(capsys, "fit", "--request-log", str(log), "--jobs", str(truth))
+    assert code == 2 and "truth.csv: has 1 of the 2 jobs client 'x' polled" in err
+    truth.write_text("client,job_id,submit\nx,1,abc\nx,2,0\n")
+    code, _, err = run_main(capsys, "fit", "--request-log", str(log), "--jobs", str(truth))
+    assert code == 2 and "truth.csv: column submit, job 1: expected a time" in err
+
+
+def test_a_table_written_twice_is_taken_once(tmp_path, capsys):
+    jobs = [[5.0] * (3 + k % 9) for k in range(50)]
+    csv = _requests_csv(tmp_path / "requests.csv", jobs)
+    df = pd.read_csv(csv)
+    pd.concat([df, df]).to_csv(csv, index=False)
+    code, out, _ = run_main(capsys, "fit", str(csv))
+    assert code == 0 and "strategy: poll(fixed(5), first=0)" in out
+    assert f"{len(df):,} rows repeat an earlier row exactly" in out
