@@ -443,6 +443,7 @@ def format_fit(r, where: str, who: str) -> str:
 
 #: fewer waits than this may be too few to tell a family apart
 FEW_WAITS = 200
+FEW_JOBS = 20  #: sim.fit_waits.FEW_JOBS: the fewest jobs a jitter is read from
 
 
 def why_unfitted(r) -> list[str]:
@@ -458,6 +459,11 @@ def why_unfitted(r) -> list[str]:
         out.append(
             f"hint: only {r.n_waits:,} waits after 2xx answers were fitted: the sample may be "
             "too small to tell a family apart; fit more jobs or a longer run"
+        )
+    elif r.jobs < FEW_JOBS:
+        out.append(
+            f"hint: only {r.jobs:,} jobs: the waits after each poll are compared across "
+            f"jobs, and a jitter is read from {FEW_JOBS} at least; fit more jobs"
         )
     return out
 

@@ -35,7 +35,9 @@ class Schedule:
             return np.full(j.shape, self.a)
         if self.family == "linear":
             return np.minimum(self.a + self.b * (j - 1), self.cap)
-        return np.minimum(self.a * self.b ** (j - 1), self.cap) + self.offset
+        with np.errstate(over="ignore", invalid="ignore"):  # a long watch passes any cap
+            grown = self.a * self.b ** (j - 1)
+        return np.minimum(np.nan_to_num(grown, nan=math.inf), self.cap) + self.offset
 
 
 def fit_schedule(

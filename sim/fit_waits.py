@@ -28,6 +28,9 @@ from sim.fit_schedules import (
     wmedian,
 )
 
+#: the fewest waits after one poll (jobs) that a jitter's bounds are read from
+FEW_JOBS = 20
+
 
 @dataclass(frozen=True)
 class Jitter:
@@ -84,6 +87,8 @@ def fit_waits(j: np.ndarray, w: np.ndarray, prev: np.ndarray, tol: float) -> Wai
     switch = _switch(j, w, prev, tol)
     if switch is not None:
         return switch
+    if per_index(j, w, len)[2].max() < FEW_JOBS:  # a jitter's bounds read across jobs
+        return WaitFit(None, math.nan, math.nan, n)
     best: tuple[float, int, Jitter] | None = None
     for rank, model in enumerate(_jitter_candidates(j, w, prev, tol)):
         d = ks_distance(model, j, w, prev)

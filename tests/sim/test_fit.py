@@ -340,3 +340,12 @@ def test_a_retry_after_asking_for_the_usual_wait_is_not_taken_as_honoured():
     assert result.retry_after == "not told apart"
     assert result.retry_after_seen["after errors"] == "not told apart"
     assert any("cannot be told" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("jobs", [2, 10])
+def test_a_jitter_is_not_read_from_a_few_jobs(jobs):
+    """The waits after each poll are compared across jobs: two jobs of full jitter were
+    fitted as fixed(1e-09) + uniform(0, 5.3) with a first poll at 4.4 s."""
+    s = parse_strategy("full_jitter(fixed(6))")
+    result = fit(traffic(s, scripts(jobs, 4, 600, {}), 5, 1200))
+    assert not result.fitted and result.n_waits > 0, result.text
