@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.plots import gantt, latency_cdf, load_over_time, states_over_time
-from sim.polling import sampled_requests
+from sim.polling import REPLAYED_ENDS, sampled_requests
 from sim.simulation import Simulation
 
 
@@ -62,8 +62,9 @@ def request_log(run: Simulation, max_requests: int = 1_000_000) -> pd.DataFrame:
     trip either side of the server's ``t`` and ``t_answered``), so that ``pollsim fit``
     reads the client's own waits. Where the fast path ran, the requests of a sample of
     its jobs (``sim.polling.sampled_requests``). At most ``max_requests`` rows, whole jobs
-    taken evenly over the run (a job's requests are kept together, but for the first
-    requests of one more job that fill the rest)."""
+    taken evenly over the run (a job's requests are kept together), the rest filled with
+    the requests of the jobs not taken, in order, the last of them cut short: exactly
+    ``max_requests`` rows."""
     p = run.polling
     requests = p.requests_frame()
     if "fast" in p.methods.values() and run.scenario.clients is not None:
@@ -76,9 +77,13 @@ def request_log(run: Simulation, max_requests: int = 1_000_000) -> pd.DataFrame:
         keep = sizes.iloc[::step]
         keep = keep[keep.cumsum() <= max_requests]
         whole = requests["job_id"].isin(keep.index)
-        left = max_requests - int(whole.sum())  # the rest: the first requests of one more job
-        more = sizes.index[~sizes.index.isin(keep.index)][:1]
-        part = requests[requests["job_id"].isin(more)].head(left)
+        left = max_requests - int(whole.sum())  # the rest: the next jobs', the last cut short
+        part = requests[~whole].head(left).copy()
+        cut = part["job_id"].iloc[-1] if len(part) else None
+        if cut is not None and (part["job_id"] == cut).sum() < sizes[cut]:
+            for c in (c for c in REPLAYED_ENDS if c in part.columns):
+                part[c] = part[c].astype(object)
+                part.loc[part["job_id"] == cut, c] = None  # cut short: it did not end here
         requests = pd.concat([requests[whole], part]).reset_index(drop=True)
     half = run.scenario.clients.rtt / 2 if run.scenario.clients is not None else 0.0
     timeline = {t.job_id: t for t in p.timelines}

@@ -251,4 +251,26 @@ def from_report(
             columns={"watch_start": "start", "polls": "_polls_table"}
         )
         df = df.merge(per_job, on="job_id", how="left")
-    return df
+    return _replays_own_endings(df)
+
+
+REPLAYED_ENDS = ("replay_gave_up", "replay_errored", "replay_seen_state")
+
+
+def _replays_own_endings(df: pd.DataFrame) -> pd.DataFrame:
+    """Where requests.csv holds a replay of a fast-path job (other draws than the run's,
+    ``sim.polling.sampled_requests``), its own ending, not polls.csv's."""
+    if REPLAYED_ENDS[0] not in df.columns:
+        return df
+    df = df.copy()
+    mine = df[REPLAYED_ENDS[0]].notna().to_numpy()
+    for src, dst in zip(REPLAYED_ENDS, ("gave_up", "errored", "seen_state"), strict=True):
+        values = df[src].astype(object).where(df[src].notna(), None)
+        if dst == "seen_state":
+            values = values.where(values.astype(str).str.len() > 0, None)
+        column = df[dst].astype(object) if dst in df.columns else pd.Series(None, df.index)
+        column[mine] = values[mine]
+        df[dst] = column
+    if "_polls_table" in df.columns:
+        df.loc[mine, "_polls_table"] = np.nan
+    return df.drop(columns=list(REPLAYED_ENDS))

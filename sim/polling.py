@@ -34,6 +34,8 @@ from sim.timelines import Timeline
 POLL_STREAMS = ("mix", "start", "waits", "server", "fast")
 METHODS = ("auto", "simpy", "direct", "fast")
 REQUEST_COLUMNS = ["t", "job_id", "http_status", "t_answered", "strategy"]
+#: how each replayed watch of ``sampled_requests`` ended (its requests' own columns)
+REPLAYED_ENDS = ("replay_gave_up", "replay_errored", "replay_seen_state")
 
 
 class MethodError(ValueError):
@@ -281,6 +283,7 @@ def sampled_requests(
     rng = Draws(np.random.default_rng(np.random.SeedSequence([seed, 2])))
     log: list = []
     labels: list[str] = []
+    ends: list[tuple] = []  # each replayed watch's own ending, on each of its requests
     per_job = polling.per_job
     for label in sorted(fast):
         rows = per_job[per_job["strategy"] == label]
@@ -289,7 +292,7 @@ def sampled_requests(
         starts = rows["watch_start"].tolist()
         for job_id, start in zip(rows["job_id"].tolist(), starts, strict=True):
             before = len(log)
-            direct(
+            record = direct(
                 timeline[job_id],
                 by_label[label],
                 label,
@@ -300,8 +303,12 @@ def sampled_requests(
                 log,
             )
             labels += [label] * (len(log) - before)
+            ended = (record.gave_up, record.errored, record.seen_state or "")
+            ends += [ended] * (len(log) - before)
     out = pd.DataFrame(log, columns=REQUEST_COLUMNS[:4])
     out["strategy"] = labels
+    # the replay's own endings: polls.csv's are the fast path's, of other draws
+    out[list(REPLAYED_ENDS)] = pd.DataFrame(ends, columns=list(REPLAYED_ENDS), index=out.index)
     return out
 
 

@@ -361,3 +361,22 @@ def test_a_table_written_twice_is_taken_once(tmp_path, capsys):
     code, out, _ = run_main(capsys, "fit", str(csv))
     assert code == 0 and "strategy: poll(fixed(5), first=0)" in out
     assert f"{len(df):,} rows repeat an earlier row exactly" in out
+
+
+def test_replayed_requests_carry_their_own_endings_and_max_requests_is_exact(tmp_path):
+    """The fast path logs no request: requests.csv holds replays of its jobs (other
+    draws), whose give-ups are their own, not polls.csv's (six give-ups were counted as
+    having seen the end); and --max-requests writes exactly that many rows."""
+    out = tmp_path / "run"
+    s = "full_jitter(fixed(10)) | after_polls(20)"
+    run = pollsim("simulate", "--strategy", s, *RUN, "--out", str(out), "--max-requests", "3000")
+    assert run.returncode == 0, run.stderr
+    requests = pd.read_csv(out / "requests.csv")
+    assert len(requests) == 3000
+    per_job = requests.groupby("job_id").agg(n=("t", "size"), quit=("replay_gave_up", "first"))
+    expected = int(((per_job["quit"] == True) & (per_job["n"] == 20)).sum())  # noqa: E712
+    fitted = pollsim("fit", str(out), "--json")
+    assert fitted.returncode == 0, fitted.stderr
+    result = json.loads(fitted.stdout)
+    assert result["outcomes"]["gave_up"] == expected > 0
+    assert result["text"] == s
