@@ -65,9 +65,11 @@ def test_each_jobs_polls_and_latency_agree_with_the_ground_truth(swarm):
     _, jobs, report, out = swarm
     truth = {(r["client"], r["job_id"]): r for r in report["jobs"]}
     assert len(jobs) >= 40
-    # the server takes its time as it answers, the client as the answer arrives: they
-    # differ by at most a round trip, the longest the run measured (simulated seconds)
-    slowest = round_trip(out / "locust_stats.csv", "/ordo/jobs/[id]", speed=20) + 0.01
+    # the server takes its time as it answers, the client once it has read and handled
+    # the answer: they differ by the way back and the client's own turn to run, each at
+    # most the longest round trip the run measured (simulated seconds; a loaded machine
+    # made the client's turn 3 ms more than Locust's slowest 18 ms)
+    slowest = 2 * round_trip(out / "locust_stats.csv", "/ordo/jobs/[id]", speed=20) + 0.01
     for job in jobs:
         row = truth[job["user"], job["job_id"]]
         assert int(job["polls"]) == row["polls"]
