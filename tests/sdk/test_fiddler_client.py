@@ -2,8 +2,8 @@
 dialect: ``fdl.init``, ``Job.get`` and ``job.wait`` on jobs with forced outcomes, and
 under injected faults.
 
-Every request the client makes is counted on its own side, by a ``requests`` response
-hook on the session its connection uses (the library's own transport; none of its
+Every request the client makes is counted and timed on its own side, around the
+``send`` of the session its connection uses (the library's own transport; none of its
 logic is touched), and the server's ground truth (``GET /_admin/report``) must count
 exactly those status requests for the job; the detection latency it reports must lie
 within what the client saw: after the client's last answer that showed the job
@@ -18,7 +18,6 @@ as on success on REVOKED.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from itertools import pairwise
 from urllib.parse import urlsplit
@@ -31,6 +30,7 @@ from fiddler.exceptions import ApiError, AsyncJobFailed, Conflict, NotFound
 
 from sim.dialects.fiddler_v3 import FIDDLER_V3, job_id, job_uuid
 from tests.mock_server.server import ADMIN, Server, call, start, with_tables
+from tests.sdk.timing import time_sends
 
 pytestmark = pytest.mark.live  # a real pollsim serve on a loopback port
 
@@ -45,8 +45,8 @@ ENDED = ("SUCCESS", "FAILURE", "REVOKED")
 class Exchange:
     """One request of the client's and its answer, as its session saw them."""
 
-    at: float  #: perf_counter when the answer's headers were in (the hook runs then)
-    elapsed: float  #: from sending the request to the answer's headers
+    at: float  #: monotonic wall seconds when the answer was in (read)
+    elapsed: float  #: from just before the request went out to ``at``
     method: str
     path: str
     status: int
@@ -55,12 +55,12 @@ class Exchange:
 
 
 class Ledger:
-    """A ``requests`` response hook that keeps every exchange of the session."""
+    """Every exchange of the session, timed around its ``send`` (``time_sends``)."""
 
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
 
-    def __call__(self, resp, *args, **kwargs) -> None:
+    def __call__(self, resp, t0: float, t1: float) -> None:
         path = urlsplit(resp.request.url).path
         word = None
         if resp.status_code == 200 and path.startswith("/v3/jobs/"):
@@ -68,8 +68,8 @@ class Ledger:
         asked = resp.headers.get("Retry-After")
         self.exchanges.append(
             Exchange(
-                time.perf_counter(),
-                resp.elapsed.total_seconds(),
+                t1,
+                t1 - t0,
                 resp.request.method,
                 path,
                 resp.status_code,
@@ -89,7 +89,7 @@ def connect(server: Server, monkeypatch, token: str = "tok-a") -> Ledger:
     monkeypatch.setenv("FIDDLER_CLIENT_RETRY_MAX_DURATION_SECONDS", "20")
     fiddler.init(url=server.url, token=token, auto_attach_log_handler=False)
     ledger = Ledger()
-    fiddler.conn.client.session.hooks["response"].append(ledger)
+    time_sends(fiddler.conn.client.session, ledger)
     return ledger
 
 

@@ -231,7 +231,11 @@ def test_google_api_core_operation_result(logged):
     result = fitted(server, log, "alpha:token#1")
     assert result.family == "full_jitter", (result.notes, result.waits, result.ks, rel)
     p = result.parameters
-    assert p["family"] == "exponential" and p["min"] == 0
+    # full jitter draws down to 0; the shortest wait the server saw came late by a round
+    # trip or two, which on a loaded machine can pass the fit's own slack for "0": the
+    # floor it names is asked within the allowance measured, of the first wait
+    assert p["family"] == "exponential"
+    assert p["min"] <= rel * wall._initial * SPEED, (p, rel)
     assert p["wait_after_first_poll"] == pytest.approx(wall._initial * SPEED, rel=rel)
     assert p["multiplier"] == pytest.approx(wall._multiplier, rel=rel)
     assert p["max"] == pytest.approx(wall._maximum * SPEED, rel=rel)

@@ -36,6 +36,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import json_format, struct_pb2
 
 from tests.mock_server.server import ADMIN, Server, call, start
+from tests.sdk.timing import time_sends
 
 pytestmark = pytest.mark.live
 
@@ -70,7 +71,7 @@ def faults(server):
 
 @dataclass(frozen=True)
 class Sent:
-    """One request the client made, as its session saw it: sent at or after ``t0`` and
+    """One request the client made, as its session saw it: sent after ``t0`` and
     answered by ``t1`` (monotonic wall seconds), so the server handled it in between."""
 
     method: str
@@ -86,11 +87,11 @@ class Sent:
 
 
 class Client:
-    """The operations client as a user makes it, and the requests it sends, counted by
-    a response hook (requests' own) on the session its REST transport sends them on.
-    The transport makes that ``AuthorizedSession`` itself and names it ``_session``:
-    the one private name used, read once to add the hook; the client's logic is not
-    touched."""
+    """The operations client as a user makes it, and the requests it sends, counted and
+    timed around the ``send`` of the session its REST transport sends them on
+    (``time_sends``). The transport makes that ``AuthorizedSession`` itself and names it
+    ``_session``: the one private name used, read once to wrap its send; the client's
+    logic is not touched."""
 
     def __init__(self, server: Server) -> None:
         self.credentials = oauth2.Credentials(token=TOKEN)
@@ -99,18 +100,17 @@ class Client:
             credentials=self.credentials, client_options=options
         )
         self.sent: list[Sent] = []
-        self.ops.transport._session.hooks["response"].append(self._count)
+        time_sends(self.ops.transport._session, self._count)
         self.url = server.url
 
-    def _count(self, response, *args, **kwargs) -> None:
-        t1 = time.monotonic()
+    def _count(self, response, t0: float, t1: float) -> None:
         req = response.request
         self.sent.append(
             Sent(
                 req.method,
                 urlsplit(req.url).path,
                 response.status_code,
-                t1 - response.elapsed.total_seconds(),
+                t0,
                 t1,
                 response.headers.get("Retry-After"),
             )
