@@ -1,6 +1,7 @@
-"""Plots of a run: a Gantt chart of a sample of jobs and the jobs in each state over time.
-Each returns a matplotlib Figure made without pyplot, so no global state or GUI is touched.
-"""
+"""Plots of a run: a Gantt chart of a sample of jobs, the jobs in each state over time, and
+a sweep's candidates; and ``figure_problems``, what a figure lacks for a reader. Each
+returns a matplotlib Figure made without pyplot, so no global state or GUI is touched.
+The polling plots live in ``sim.polling_plots`` and are re-exported here."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.occupancy import LIVE_STATES, jobs_in_states
+from sim.plot_parts import nothing as _nothing
+from sim.plot_parts import time_unit
+from sim.polling_plots import cdf, latency_cdf, load_over_time
+
+__all__ = [
+    "STATE_COLOURS",
+    "cdf",
+    "figure_problems",
+    "gantt",
+    "latency_cdf",
+    "load_over_time",
+    "pareto_plot",
+    "slo_cost_plot",
+    "states_over_time",
+    "time_unit",
+]
 
 STATE_COLOURS = {
     "queued": "#b0b0b0",
@@ -23,18 +40,6 @@ STATE_COLOURS = {
     "partial": "#eeca3b",
     "cancelled": "#7f7f7f",
 }
-
-
-def time_unit(span: float) -> tuple[float, str]:
-    if span > 3 * 3600:
-        return 3600.0, "h"
-    if span > 3 * 60:
-        return 60.0, "min"
-    return 1.0, "s"
-
-
-def _nothing(ax) -> None:
-    ax.text(0.5, 0.5, "no jobs in this run", ha="center", va="center", transform=ax.transAxes)
 
 
 def gantt(changes: pd.DataFrame, jobs: pd.DataFrame, sample: int = 30) -> Figure:
@@ -97,61 +102,6 @@ def states_over_time(changes: pd.DataFrame, points: int = 600) -> Figure:
     ax.set_xlabel(f"simulated time ({unit})")
     ax.set_ylabel("jobs (count)")
     ax.set_title("Jobs in each state over time")
-    ax.margins(x=0)
-    return fig
-
-
-def cdf(ax, values, label: str, total: int | None = None, **style) -> bool:
-    """A step CDF of ``values`` (NaN left out) on ``ax``, as shares of ``total`` (default:
-    how many values there are; more, and the curve stops short of 1); whether anything
-    was drawn."""
-    x = np.sort(np.asarray(values, dtype=float))
-    x = x[~np.isnan(x)]
-    if not x.size:
-        return False
-    ax.step(x, np.arange(1, x.size + 1) / (total or x.size), where="post", label=label, **style)
-    return True
-
-
-def latency_cdf(jobs: pd.DataFrame) -> Figure:
-    """Detection latency CDF per strategy (jobs whose end the client saw)."""
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = fig.add_subplot()
-    drawn = False
-    for label, g in jobs.groupby("strategy", sort=False):
-        drawn = cdf(ax, g["detection_latency"], str(label), total=len(g)) or drawn
-    if drawn:
-        ax.legend(fontsize=8, loc="lower right")
-    else:
-        _nothing(ax)
-    ax.set_xlabel("detection latency (s): the end seen minus the true end")
-    ax.set_ylabel("share of jobs (fraction)")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Detection latency by strategy (give-ups never reach 1)")
-    ax.grid(alpha=0.3)
-    return fig
-
-
-def load_over_time(polling) -> Figure:
-    """Requests per second arriving at the status API, per strategy, over time."""
-    fig = Figure(figsize=(10, 4.5), layout="constrained")
-    ax = fig.add_subplot()
-    labels = list(dict.fromkeys(polling.per_job["strategy"]))
-    scale, unit = time_unit(polling.end)
-    window = max(1, min(60, len(polling.load_frame()) // 50))
-    for i, label in enumerate(labels):
-        series = polling.load_frame(label)["requests"]
-        colour = f"C{i % 10}"
-        ax.plot(series.index / scale, series.to_numpy(), lw=0.5, alpha=0.25, color=colour)
-        smooth = series.rolling(window, min_periods=1).mean()
-        ax.plot(series.index / scale, smooth.to_numpy(), lw=1.5, color=colour, label=label)
-    if labels:
-        ax.legend(fontsize=8, loc="upper right")
-    else:
-        _nothing(ax)
-    ax.set_xlabel(f"simulated time ({unit})")
-    ax.set_ylabel("load (requests/s)\n1 s bins, faint; and their rolling mean")
-    ax.set_title("Load on the status API")
     ax.margins(x=0)
     return fig
 

@@ -1,6 +1,7 @@
 """The design's metrics per strategy, from a polling phase: load, detection latency,
 polls per job, wasted polls, give-ups, errored watches, missed states, Retry-After
-violations.
+violations; and the answers the status API gave, as its server gave them and as its
+clients got them.
 
 Three ways a client stops without seeing the end, counted apart: it *gave up* (its stop
 said so: a deadline, a number of polls), of which *false give-ups* on jobs that went on to
@@ -55,11 +56,49 @@ def polling_summary(p: Polling) -> dict:
         "by_http_status": {
             c: int(load[c].sum()) for c in load.columns if c.startswith("http_") or c == "no_answer"
         },
+        "answers": answers(p),
     }
     if "queue" in load:
         server["queue_max"] = int(load["queue"].max())
         server["utilisation_mean"] = float(load["utilisation"].mean())
     return {"strategies": out, "server": server}
+
+
+#: what a client got instead of an answer: none within its request timeout
+TIMEOUT = "timeout"
+
+
+def answers(p: Polling) -> dict[str, int]:
+    """The requests by what their clients got: ``http_<status>`` for an answer, ``timeout``
+    for none within the client's request timeout. That is the server's count by status
+    (``by_http_status``) seen from the other end: a request the server dropped
+    (``no_answer``) timed out, and so did one it held (a stall, a queue, a long-poll) and
+    answered after its client had stopped waiting. The server model logs what it did;
+    each client counts its error answers (``PollRecord.errors``: every answer other than
+    200 or 304, no answer included), so a strategy's timeouts are its error answers less
+    the errors its server sent (a 429 or a 503 reaches the client at once). The counts
+    add up to the requests."""
+    counts = p.counts.groupby(["strategy", "http_status"])["requests"].sum()
+    errors = p.per_job.groupby("strategy")["errors"].sum()
+    out: dict[str, int] = {}
+    for label in counts.index.get_level_values("strategy").unique():
+        mine = counts[label]
+        sent = int(sum(n for code, n in mine.items() if code and code not in _OK))
+        timeouts = int(errors.get(label, 0)) - sent
+        late = timeouts - int(mine.get(0, 0))  # answered, after the client had gone
+        for code, n in mine.items():
+            if code:
+                key = f"http_{code}"
+                out[key] = out.get(key, 0) + int(n) - (late if code == 200 else 0)
+        out[TIMEOUT] = out.get(TIMEOUT, 0) + timeouts
+    return {k: v for k, v in sorted(out.items(), key=_order) if v}
+
+
+def _order(item: tuple[str, int]) -> tuple[bool, str]:
+    return item[0] == TIMEOUT, item[0]  # the HTTP statuses first, in order
+
+
+_OK = (200, 304)
 
 
 def errored(jobs: pd.DataFrame) -> int:

@@ -51,8 +51,10 @@ def test_the_printed_summary_has_an_errored_column_beside_gave_up(polling):
     summary = polling_summary(erring(polling, "fixed(5)", 3))
     lines = format_polling(summary)
     head = next(line for line in lines if "gave up" in line)
-    assert head.index("errored") == head.index("gave up") + len("gave up") + 2
-    (row,) = [line for line in lines if line.strip().startswith("fixed(5)")]
+    # the column right of "gave up (false)", under the same group title
+    assert head.index("errored") == head.index("gave up (false)") + len("gave up (false)") + 2
+    below = lines[lines.index(head) :]  # the table of what the clients did
+    row = next(line for line in below if line.strip().startswith("fixed(5)"))
     gave = summary["strategies"]["fixed(5)"]
     cells = row.split()
     at = cells.index(f"({gave['false_give_ups']})")
