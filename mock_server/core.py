@@ -37,6 +37,7 @@ from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
 from mock_server.model import LiveModel
+from mock_server.near_miss import no_job, no_project, no_route
 from mock_server.responses import (
     Delay,
     Hold,
@@ -45,7 +46,6 @@ from mock_server.responses import (
     error,
     in_dialect,
     ok,
-    quoted,
     unauthorized,
 )
 from mock_server.showing import Showing
@@ -142,7 +142,7 @@ class Core:
         if len(req.body) > self.config.max_body:
             resp = error(413, "too_large", f"request body over {self.config.max_body} bytes")
         elif hit is None:
-            resp = error(404, "not_found", f"no such path: {quoted(req.path)}")
+            resp = error(404, "not_found", no_route(req.path, self.seed, req.method))
         else:
             resp = self._dialect(req, hit, held, decision)
         if dialect is None or not isinstance(resp, Response):
@@ -203,8 +203,8 @@ class Core:
         if route is None:
             return error(405, "method_not_allowed", f"{req.method} not allowed", Allow=hit.allow)
         if acting is None:
-            return error(404, "not_found", f"no such project: {quoted(project or '')}")
-        tenant = acting
+            return error(404, "not_found", no_project(self, project or "", tenant))
+        who, tenant = tenant, acting
         kind = route.kind
         if kind is Kind.INFO:
             return ok(200, route.info())
@@ -214,8 +214,8 @@ class Core:
             return (submit if kind is Kind.SUBMIT else listing)(self, req, dialect, tenant)
         text = hit.params.get("id", "")
         rec = self._job(dialect, text, tenant)
-        if rec is None:
-            return error(404, "not_found", f"no job {quoted(text)}")
+        if rec is None:  # the near miss is looked for on this path alone
+            return error(404, "not_found", no_job(self, dialect, route, text, who, tenant))
         if kind is Kind.STATUS:
             return status.answer(self, req, dialect, rec, held, decision)
         if kind is Kind.ACTION:
