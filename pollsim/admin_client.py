@@ -1,0 +1,184 @@
+"""A small client of a running ``pollsim serve``: submit a job, and the admin API (reset,
+faults, the ground truth, the request journal, the jobs), with the standard library's
+``urllib`` alone, so that the pytest plugin adds no dependency to a user's test run.
+
+Every method returns the answer's JSON; an answer other than 2xx raises
+``PollsimHTTPError`` carrying the status and the server's JSON error message.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: where each dialect takes a submission (``{project}``: the tenant, in google-lro);
+#: tests/plugin checks this against the server's own routes
+SUBMIT_PATHS = {
+    "ordo": "/ordo/jobs",
+    "fiddler": "/fiddler/tasks",
+    "fiddler-v3": "/v3/jobs",
+    "workflow": "/workflow/jobs",
+    "generic": "/status",
+    "azure-lro": "/azure/jobs",
+    "google-lro": "/v1/projects/{project}/jobs",
+}
+
+
+class PollsimHTTPError(Exception):
+    """An answer other than 2xx from the server: its status and its error message."""
+
+    def __init__(self, method: str, path: str, status: int, body: bytes) -> None:
+        self.status = status
+        self.body = body
+        try:
+            shown = json.loads(body)
+        except ValueError:
+            shown = body[:200].decode("utf-8", "replace")
+        super().__init__(f"{method} {path}: {status} {shown}")
+
+
+@dataclass
+class Answer:
+    """One HTTP answer as received: status, headers and the raw body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class PollsimClient:
+    """The server's address, its tokens (tenant -> token) and admin token, and calls."""
+
+    url: str
+    tokens: dict[str, str]
+    admin_token: str
+    timeout: float = 30.0  #: seconds per call
+    tenant: str = field(default="")  #: whose token ``submit`` uses by default: the first
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        if not self.tenant and self.tokens:
+            self.tenant = next(iter(self.tokens))
+
+    # --- the status API ---------------------------------------------------------------
+
+    def submit(
+        self,
+        dialect: str = "ordo",
+        *,
+        tenant: str | None = None,
+        client_id: str | None = None,
+        **fields: object,
+    ) -> dict:
+        """Submit a job through ``dialect``'s route; ``fields`` are the submission's
+        (``outcome``, ``template``, ``duration``, ``durations``...). Returns the
+        dialect's answer (ordo: ``answer["job"]["id"]`` is the job's id).
+
+        ``submit(outcome="transient_failures:2", duration="20s")``"""
+        if dialect not in SUBMIT_PATHS:
+            raise ValueError(f"dialect {dialect!r}: expected one of {', '.join(SUBMIT_PATHS)}")
+        tenant = tenant or self.tenant
+        path = SUBMIT_PATHS[dialect].replace("{project}", urllib.parse.quote(tenant))
+        headers = {"X-Client-Id": client_id} if client_id else None
+        return self._json("POST", path, fields, self._token(tenant), headers)
+
+    # --- the admin API ----------------------------------------------------------------
+
+    def reset(self) -> dict:
+        """``POST /_admin/reset``: jobs, ground truth, journal, faults and clock as at
+        the start (tokens stay)."""
+        return self._json("POST", "/_admin/reset", {}, self.admin_token)
+
+    def faults(self, new: Mapping | None = None, /, **keys: object) -> dict:
+        """The faults in force (``GET /_admin/faults``); given ``new`` or keys, replace
+        them all (``PUT``: the keys of a scenario's ``[faults]``, plus ``outages``).
+
+        ``faults(rate_limit={"rate": 1, "burst": 1})``, ``faults({"errors": {"503": 0.2}})``
+        """
+        if new is None and not keys:
+            return self._json("GET", "/_admin/faults", None, self.admin_token)
+        return self._json("PUT", "/_admin/faults", {**(new or {}), **keys}, self.admin_token)
+
+    def report(
+        self, *, client: str | None = None, job: str | None = None, until: float | None = None
+    ) -> dict:
+        """The ground truth (``GET /_admin/report``): ``jobs`` (a row per client and job),
+        ``clients``, ``totals``; only the client's or job's rows where given."""
+        query = _query(client=client, job=job, until=until)
+        return self._json("GET", "/_admin/report" + query, None, self.admin_token)
+
+    def requests(
+        self,
+        *,
+        client: str | None = None,
+        job: str | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> dict:
+        """The request journal (``GET /_admin/requests``): ``requests`` (records with
+        ``t``, ``method``, ``path``, ``client``, ``job``, ``status``, ``retry_after``,
+        ``injected``...), ``count``, ``total``, ``dropped``."""
+        query = _query(client=client, job=job, since=since, limit=limit)
+        return self._json("GET", "/_admin/requests" + query, None, self.admin_token)
+
+    def clear_requests(self) -> dict:
+        """``DELETE /_admin/requests``: empty the journal."""
+        return self._json("DELETE", "/_admin/requests", None, self.admin_token)
+
+    def jobs(self, **filters: object) -> dict:
+        """Every job with its states over time (``GET /_admin/jobs``; filters ``client``,
+        ``tenant``, ``state``, ``template``, ``limit``)."""
+        return self._json("GET", "/_admin/jobs" + _query(**filters), None, self.admin_token)
+
+    def health(self) -> dict:
+        """``GET /healthz``: the speed, the scaled clock's epoch and ``now``."""
+        return self._json("GET", "/healthz", None, None)
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """Any request, answered whatever its status (``body``: JSON-able, or bytes)."""
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        raw = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+        if raw is not None:
+            sent.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request(self.url + path, data=raw, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return Answer(resp.status, dict(resp.headers), resp.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return Answer(exc.code, dict(exc.headers), exc.read())
+
+    def _json(self, method, path, body, token, headers=None) -> dict:
+        answer = self.call(method, path, body, token, headers)
+        if not 200 <= answer.status < 300:
+            raise PollsimHTTPError(method, path, answer.status, answer.body)
+        return answer.json()
+
+    def _token(self, tenant: str) -> str:
+        if tenant not in self.tokens:
+            raise ValueError(f"tenant {tenant!r}: expected one of {', '.join(self.tokens)}")
+        return self.tokens[tenant]
+
+
+def _query(**params: object) -> str:
+    given = {k: v for k, v in params.items() if v is not None}
+    return "?" + urllib.parse.urlencode(given) if given else ""

@@ -1,0 +1,261 @@
+"""A real ``pollsim serve`` in a child process, as a test starts it: on a free loopback
+port, its address read from the banner it prints, its tokens kept in files (not on the
+command line, where ``ps`` shows them), started within a bounded time or failed with the
+server's own words, and always stopped by its pid.
+
+The pytest plugin (``pollsim.pytest_plugin``) hands these out; they work without pytest
+too::
+
+    server = start_server(faults={"rate_limit": {"rate": 1, "burst": 1}}, speed=20)
+    try:
+        ...  # point the client under test at server.url with server.token
+        server.check("retry_after_violations == 0")
+    finally:
+        server.stop()
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pollsim.admin_client import PollsimClient, PollsimHTTPError
+
+START_TIMEOUT = 60.0  #: seconds for the server to listen (it imports numpy, pandas...)
+STOP_TIMEOUT = 10.0  #: seconds after SIGTERM before SIGKILL
+BANNER = "pollsim serve: listening on "
+
+
+class ServerStartError(RuntimeError):
+    """The server did not start: what went wrong, with what it wrote on stderr."""
+
+
+class GateFailed(AssertionError):
+    """``pollsim report --assert`` found a check failing: its output, a line a check."""
+
+
+@dataclass
+class LiveServer:
+    """A running ``pollsim serve``: where it listens, its credentials, a client of it."""
+
+    url: str
+    tokens: dict[str, str]  #: tenant -> bearer token
+    admin_token: str
+    process: subprocess.Popen = field(repr=False)
+    workdir: Path = field(repr=False)  #: its stdout.txt, stderr.txt and token files
+    client: PollsimClient = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.client = PollsimClient(self.url, self.tokens, self.admin_token)
+
+    @property
+    def token(self) -> str:
+        """The first tenant's token (the only one, unless ``tokens`` named more)."""
+        return next(iter(self.tokens.values()))
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        """What the server has written so far, stdout then stderr."""
+        return _read(self.workdir / "stdout.txt") + _read(self.workdir / "stderr.txt")
+
+    def report_command(
+        self, *asserts: str, junit: str | os.PathLike | None = None, client: Sequence[str] = ()
+    ) -> list[str]:
+        """``pollsim report`` for this server with ``--assert`` each of ``asserts``, as a
+        CI job would run it (the admin token in a file, not on the command line)."""
+        argv = [sys.executable, "-m", "pollsim", "report", "--server", self.url]
+        argv += ["--admin-token-file", str(self.workdir / "admin-token.txt")]
+        for expr in asserts:
+            argv += ["--assert", expr]
+        for name in [client] if isinstance(client, str) else client:
+            argv += ["--client", name]
+        if junit is not None:
+            argv += ["--junit", os.fspath(junit)]
+        return argv
+
+    def check(
+        self, *asserts: str, junit: str | os.PathLike | None = None, client: Sequence[str] = ()
+    ) -> str:
+        """Run ``pollsim report --assert ...`` on this server's ground truth: its output
+        if every check passes; ``GateFailed`` (an AssertionError, so a test fails) with
+        the PASS/FAIL lines if one fails; ``ValueError`` for an assertion it cannot read.
+
+        ``server.check("retry_after_violations == 0", "p95(detection_latency) < 10s")``
+        """
+        __tracebackhide__ = True
+        done = subprocess.run(
+            self.report_command(*asserts, junit=junit, client=client),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        lines = [ln for ln in done.stdout.splitlines() if ln.startswith(("PASS", "FAIL"))]
+        if done.returncode == 1:
+            raise GateFailed("pollsim report exited 1:\n" + "\n".join(lines or [done.stdout]))
+        if done.returncode != 0:
+            raise ValueError(f"pollsim report exited {done.returncode}: {done.stderr.strip()}")
+        return done.stdout
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """SIGTERM, wait, SIGKILL if it has not gone by then; its exit status."""
+        return stop_process(self.process, timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+
+def start_server(
+    scenario: str | os.PathLike | None = None,
+    *,
+    faults: Mapping | None = None,
+    speed: float | None = None,
+    tokens: Mapping[str, str] | None = None,
+    admin_token: str | None = None,
+    args: Sequence[str] = (),
+    workdir: str | os.PathLike | None = None,
+    timeout: float = START_TIMEOUT,
+) -> LiveServer:
+    """Start ``pollsim serve`` on 127.0.0.1 and a free port and return it listening.
+
+    ``scenario``: a TOML file's path, or TOML text (anything with a newline), or None
+    for the embedded default scenario. ``faults``: the keys of ``[faults]`` (and
+    ``outages``), put in force before this returns. ``speed``: simulated seconds per
+    wall second (default: the scenario's, 60). ``tokens``: tenant -> token (default: one
+    tenant ``qa`` with a random token); ``admin_token``: default a random one. ``args``:
+    more ``pollsim serve`` flags (``["--background"]``). Raises ``ServerStartError``
+    with the server's stderr if it exits, or does not listen within ``timeout``."""
+    work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="pollsim-"))
+    work.mkdir(parents=True, exist_ok=True)
+    tokens = dict(tokens) if tokens else {"qa": "qa-" + secrets.token_hex(8)}
+    admin = admin_token or "admin-" + secrets.token_hex(8)
+    argv = [sys.executable, "-m", "pollsim", "serve"]
+    if scenario is not None:
+        argv.append(str(_scenario_path(scenario, work)))
+    argv += ["--host", "127.0.0.1", "--port", "0"]
+    argv += ["--token-file", str(_secret(work / "tokens.txt", _token_lines(tokens)))]
+    argv += ["--admin-token-file", str(_secret(work / "admin-token.txt", admin + "\n"))]
+    if speed is not None:
+        argv += ["--speed", repr(float(speed))]
+    argv += [str(a) for a in args]
+    with open(work / "stdout.txt", "wb") as out, open(work / "stderr.txt", "wb") as err:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            preexec_fn=_die_with_parent(),
+        )
+    try:
+        url = _await_banner(process, work, timeout)
+        server = LiveServer(url, tokens, admin, process, work)
+        if faults:
+            server.client.faults(dict(faults))
+    except PollsimHTTPError as exc:
+        stop_process(process)
+        raise ServerStartError(f"pollsim serve refused the faults {dict(faults)}: {exc}") from None
+    except BaseException:
+        stop_process(process)
+        raise
+    return server
+
+
+def stop_process(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> int:
+    """End a child we started, by its pid: SIGTERM, then SIGKILL if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait(timeout)
+
+
+def _await_banner(process: subprocess.Popen, work: Path, timeout: float) -> str:
+    """The URL from the banner's first line, polling the server's stdout file (no pipe
+    to block on, no thread); it failing or taking too long is ``ServerStartError``."""
+    deadline = time.monotonic() + timeout
+    stdout = work / "stdout.txt"
+    while True:
+        first = _read(stdout).partition("\n")
+        if first[1] and BANNER in first[0]:
+            return first[0].split(BANNER, 1)[1].strip()
+        code = process.poll()
+        if code is not None:
+            raise ServerStartError(
+                f"pollsim serve exited with status {code} before listening: "
+                + (_read(work / "stderr.txt").strip() or _read(stdout).strip() or "(no output)")
+            )
+        if time.monotonic() > deadline:
+            stop_process(process)
+            said = _read(work / "stderr.txt").strip()
+            raise ServerStartError(
+                f"pollsim serve did not listen within {timeout:g} s (stopped it)"
+                + (f"; it wrote: {said}" if said else "")
+            )
+        time.sleep(0.02)
+
+
+def _scenario_path(scenario: str | os.PathLike, work: Path) -> Path:
+    """A scenario given as TOML text is written to a file beside the server's output."""
+    if isinstance(scenario, str) and "\n" in scenario:
+        path = work / "scenario.toml"
+        path.write_text(scenario)
+        return path
+    return Path(scenario).resolve()
+
+
+def _token_lines(tokens: Mapping[str, str]) -> str:
+    for tenant, token in tokens.items():
+        for what, text in (("tenant", tenant), ("token", token)):
+            if not isinstance(text, str) or not text or any(c.isspace() for c in text):
+                raise ValueError(f"tokens: {what} {text!r}: expected text without spaces")
+        if "=" in tenant:
+            raise ValueError(f"tokens: tenant {tenant!r}: expected a name without '='")
+    return "".join(f"{tenant}={token}\n" for tenant, token in tokens.items())
+
+
+def _secret(path: Path, text: str) -> Path:
+    """A file only its owner may read, holding ``text``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _die_with_parent():
+    """Linux: a function for the child to run before ``pollsim serve`` starts, so that
+    the server gets SIGTERM when the thread that started it ends (a test run killed
+    outright), and no server outlives its tests; None elsewhere. The C function is
+    looked up here, in the parent: the child, forked, only calls it."""
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def in_child() -> None:  # pragma: no cover - runs in the child
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return in_child
