@@ -21,6 +21,7 @@ JOB_METRICS = [m for m, spec in METRICS.items() if spec.per == "job"]
 #: the group of every row, when no --client is given
 ALL = "*"
 _NOUNS = {"report": "client", "simulate": "strategy", "loadtest": "strategy"}
+_PLURALS = {"client": "clients", "strategy": "strategies", "group": "groups"}
 
 
 @dataclass
@@ -172,7 +173,7 @@ def resolve_groups(measures: Measures, clients: list[str] | None) -> list[str]:
             listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
             raise AssertionSyntax(
                 f"--client {c!r}: no such {measures.noun} in the {measures.source} "
-                f"({listed or f'no {measures.noun}s at all'}){suggest(c, known)}"
+                f"({listed or f'no {_PLURALS[measures.noun]} at all'}){suggest(c, known)}"
             )
     return list(dict.fromkeys(clients))
 
@@ -192,7 +193,7 @@ def evaluate(check: Check, measures: Measures, group: str) -> Result:
     """The check over one group (or all)."""
     spec = METRICS[check.metric]
     noun = measures.noun
-    who = f"all {noun}s" if group == ALL else f"{noun} {group}"
+    who = f"all {_PLURALS[noun]}" if group == ALL else f"{noun} {group}"
     if spec.per == "second":
         load = measures.load
         if group == ALL:

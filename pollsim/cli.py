@@ -46,10 +46,73 @@ Durations take units: 90, "250ms", "40s", "3m", "2h", "1h30m".
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit status 2."""
+    """argparse, but a usage error is one line and exit status 2, and a misspelt flag,
+    command or choice gets the nearest right one ("did you mean --horizon?"; Python 3.11's
+    argparse has no ``suggest_on_error``)."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        ns, extras = super().parse_known_args(args, namespace)
+        unknown = [a for a in extras if a.startswith("-") and len(a) > 1]
+        if unknown and not getattr(self, "_is_sub", False):
+            self._unknown_flag(ns, unknown[0])
+        return ns, extras
+
+    def _unknown_flag(self, ns: argparse.Namespace, flag: str) -> None:
+        """Exit 2 naming the first unknown flag and the nearest flag of its command."""
+        parser = self
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parser = action.choices.get(getattr(ns, action.dest, None) or "", self)
+        options = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+        name = flag.split("=", 1)[0]
+        parser.error(f"unknown flag {name}{suggest(name, options, cutoff=0.7)}")
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(
+            2, f"{self.prog}: error: {_with_suggestion(message)} (see '{self.prog} --help')\n"
+        )
+
+
+def suggest(word: str, choices, cutoff: float = 0.6) -> str:
+    """``"; did you mean X?"`` for the nearest of ``choices``, or nothing."""
+    import difflib
+
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return f"; did you mean {near[0]}?" if near else ""
+
+
+def _with_suggestion(message: str) -> str:
+    """argparse's "invalid choice: 'simulte' (choose from ...)" with the nearest choice;
+    an unknown command said as such."""
+    import re
+
+    m = re.match(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)$", message)
+    if not m:
+        return message
+    what, word, listed = m.groups()
+    choices = re.findall(r"'([^']*)'", listed)
+    listed = ", ".join(choices)
+    if what == "COMMAND":
+        return f"unknown command {word!r}{suggest(word, choices)} (commands: {listed})"
+    return f"{what}: unknown choice {word!r}{suggest(word, choices)} (choose from {listed})"
+
+
+def _version() -> str:
+    """The installed package's version (importlib.metadata), or where it runs from source
+    without being installed, that it is unknown."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pollsim")
+    except PackageNotFoundError:
+        return "unknown (not installed; pip install -e . records it)"
+
+
+class _SubParser(_Parser):
+    """A command's parser: its unknown flags are left to the top parser, which knows the
+    command they were given to (argparse collects them there)."""
+
+    _is_sub = True
 
 
 def _duration(text: str) -> float:
@@ -102,7 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_MAIN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument(
+        "--version", action="version", version=f"pollsim {_version()}", help="print the version"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_SubParser)
     sim = _command(
         sub,
         "simulate",
@@ -158,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 1000000)",
     )
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    from pollsim.assertions import add_assert_arguments
+
+    add_assert_arguments(sim, noun="strategy")
     sim.set_defaults(run=cmd_simulate)
     from pollsim import sweeping
 
@@ -267,11 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from pollsim.assertions import AssertionSyntax, parse_all
     from sim import ScenarioError, default_scenario, load_scenario, simulate, summarize
     from sim.limits import LimitError
     from sim.pollers import StuckPoller
     from sim.polling import MethodError
 
+    try:
+        checks = parse_all(args)
+    except AssertionSyntax as exc:
+        return _fail(str(exc))
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
     except ScenarioError as exc:
@@ -287,6 +361,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             return _fail(f"--strategy: {exc}")
     if args.max_requests < 0:
         return _fail(f"--max-requests: found {args.max_requests}, expected a count >= 0")
+    if (checks or args.clients) and (problem := _gate_problem(scenario, args.clients)):
+        return _fail(problem)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         return _fail(f"{args.out}: --out must name a directory, and this is a file")
     try:
@@ -314,7 +390,30 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         except OSError as exc:
             return _fail(f"{args.out}: cannot write the outputs: {exc.strerror}")
         print(f"wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
-    return 0
+    if not checks:
+        return 0
+    from pollsim.assertions import Measures, gate
+
+    out = sys.stderr if args.json else sys.stdout  # --json: stdout holds the JSON alone
+    return gate(checks, Measures.from_simulation(run), args, out=out)
+
+
+def _gate_problem(scenario, clients: list[str]) -> str | None:
+    """Before the run: why --assert/--client cannot be answered (no clients poll; a
+    --client that is none of the scenario's strategy labels)."""
+    if scenario.clients is None or not scenario.clients.strategies:
+        return (
+            f"{scenario.source}: --assert/--client: the scenario has no clients, so nothing "
+            "polls; give --strategy or a [clients] section"
+        )
+    labels = [s.label for s, _ in scenario.clients.strategies]
+    for c in clients:
+        if c != "*" and c not in labels:
+            return (
+                f"--client {c!r}: no such strategy in the run (strategies: "
+                f"{', '.join(labels)}){suggest(c, labels)}"
+            )
+    return None
 
 
 def strategy_origin(texts: list[str] | None, scenario, label: str) -> str:

@@ -14,8 +14,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from pollsim.assertions import AssertionSyntax, add_assert_arguments, parse_all
 from pollsim.credentials import ENV_ADMIN, CredentialError, admin_token
 from pollsim.failing import fail as _fail
+from pollsim.tables import Column, render
 
 EPILOG_REPORT = """\
 examples:
@@ -24,6 +26,13 @@ examples:
   pollsim report --server http://127.0.0.1:8080 --admin-token adm1n --until 1800
       the clients were stopped at simulated t=1800 s: a job they were still watching
       then is unfinished, not given up
+  pollsim report --server http://127.0.0.1:8080 --admin-token adm1n --client my-client \\
+      --assert 'retry_after_violations == 0' --assert 'p95(detection_latency) < 10s' \\
+      --junit pollsim.xml
+      gate a build: a PASS/FAIL line per check with the measured value, exit 1 when
+      one fails (2 for bad input), the checks as JUnit XML for the CI system
+
+exit status: 0 ok (every --assert held), 1 an --assert failed, 2 bad input or no report.
 """
 
 TIMEOUT = 300  #: seconds to wait for the report (a million pairs take about a minute)
@@ -48,17 +57,29 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         "then): jobs still watched at that time count as unfinished, not given up "
         "(default: jobs whose client never moved on count as unfinished)",
     )
+    add_assert_arguments(p)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     if args.until is not None and not 0 <= args.until < math.inf:
         return _fail(f"--until: found {args.until}, expected simulated seconds >= 0")
+    try:
+        checks = parse_all(args)
+    except AssertionSyntax as exc:
+        return _fail(str(exc))
     problem = _url_problem(args.server)
     if problem:
         return _fail(f"--server {args.server!r}: {problem}")
-    url = args.server.rstrip("/") + "/_admin/report"
+    from pollsim.report_gate import server_filter
+
+    base = args.server.rstrip("/")
+    query = {}
     if args.until is not None:
-        url += "?" + urllib.parse.urlencode({"until": repr(args.until)})
+        query["until"] = repr(args.until)
+    client = server_filter(args.clients)
+    if client is not None:
+        query["client"] = client
+    url = base + "/_admin/report" + ("?" + urllib.parse.urlencode(query) if query else "")
     try:
         token = admin_token(args.admin_token, args.admin_token_file, os.environ)
     except CredentialError as exc:
@@ -68,10 +89,54 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = _fetch(url, token)
     if isinstance(report, int):
         return report
+    from pollsim.report_gate import narrowed
+
+    report = narrowed(report, args.clients)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
-    if args.csv is not None:
-        return _write_csv(args.csv, report["jobs"])
-    return 0
+    if args.csv is not None and (code := _write_csv(args.csv, report["jobs"])):
+        return code
+    if not checks and not args.clients:
+        return 0
+    return _gate(checks, report, args, base, token)
+
+
+def _gate(checks: list, report: dict, args: argparse.Namespace, base: str, token: str) -> int:
+    """The assertions over the report (and over the request journal, when one asks for
+    requests per second); with --json, their lines go to stderr, the JSON alone to stdout."""
+    from pollsim.assertions import Measures, check_all, gate
+
+    requests = None
+    if any(c.metric == "requests_per_second" for c in checks):
+        requests = _journal(base, token, args.clients)
+        if isinstance(requests, int):
+            return requests
+    measures = Measures.from_report(report, requests=requests)
+    if not checks:  # --client alone: it must name a client of the report
+        try:
+            check_all([], measures, args.clients)
+        except AssertionSyntax as exc:
+            return _fail(str(exc))
+        return 0
+    return gate(checks, measures, args, out=sys.stderr if args.json else sys.stdout)
+
+
+def _journal(base: str, token: str, clients: list[str]) -> list[dict] | int:
+    """The server's request journal (``GET /_admin/requests``) for requests per second:
+    its records, or the exit status after saying why there are none to trust."""
+    from pollsim.report_gate import JOURNAL_LIMIT, journal_problem, server_filter
+
+    query = {"limit": str(JOURNAL_LIMIT)}
+    client = server_filter(clients)
+    if client is not None:
+        query["client"] = client
+    url = f"{base}/_admin/requests?{urllib.parse.urlencode(query)}"
+    answer = _get_json(url, token)
+    if isinstance(answer, int):
+        return answer
+    problem = journal_problem(answer)
+    if problem:
+        return _fail(f"{url}: requests_per_second: {problem}")
+    return answer["requests"]
 
 
 def _url_problem(url: str) -> str | None:
@@ -88,20 +153,27 @@ def _url_problem(url: str) -> str | None:
 
 def _fetch(url: str, token: str) -> dict | int:
     """The report, or the exit status after saying in one line why there is none."""
+    report = _get_json(url, token)
+    if isinstance(report, int):
+        return report
+    if not isinstance(report, dict) or not {"jobs", "clients", "totals"} <= report.keys():
+        return _fail(f"{url}: the answer is not a ground truth report")
+    return report
+
+
+def _get_json(url: str, token: str) -> object:
+    """The JSON answer, or the exit status after saying in one line why there is none."""
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
-            report = json.load(resp)
+            return json.load(resp)
     except urllib.error.HTTPError as exc:
         return _fail(f"{url}: HTTP {exc.code}: {_message(exc)}")
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         return _fail(f"{url}: cannot reach the server: {reason}")
     except ValueError:
-        return _fail(f"{url}: the answer is not a JSON report")
-    if not isinstance(report, dict) or not {"jobs", "clients", "totals"} <= report.keys():
-        return _fail(f"{url}: the answer is not a ground truth report")
-    return report
+        return _fail(f"{url}: the answer is not JSON")
 
 
 def _write_csv(path: Path, jobs: list[dict]) -> int:
@@ -138,26 +210,38 @@ def format_report(report: dict) -> str:
     def lat(stats: dict | None, key: str) -> str:
         return "-" if not stats else f"{stats[key]:.2f}"
 
-    head = (
-        f"{'client':<24}{'jobs':>6}{'polls':>8}{'per job':>9}{'wasted':>8}{'after':>7}"
-        f"{'RA viol.':>9}{'gave up':>8}{' errored' if errored else ''}"
-        f"{' unfin.' if unfinished else ''}"
-        f"{'lat mean':>10}{'p95':>8}{'max':>8}"
-    )
-    lines = [_heading(report), head]
+    columns = [
+        Column("client", "<"),
+        Column("jobs"),
+        *(Column(t, group="polls") for t in ("all", "per job", "wasted", "after end seen")),
+        Column("Retry-After violations"),
+        Column("gave up", group="jobs not seen ended"),
+        *([Column("errored", group="jobs not seen ended")] if errored else []),
+        *([Column("unfinished", group="jobs not seen ended")] if unfinished else []),
+        *(Column(k, group="detection latency (s)") for k in ("mean", "p95", "max")),
+    ]
+    rows = []
     for row in [*report["clients"], {"client": "all", **totals}]:
         per = row["polls_per_job"]
         d = row["detection_latency_s"]
-        cut = f"{row.get('unfinished', 0):>7}" if unfinished else ""
-        err = f"{row.get('errored', 0):>8}" if errored else ""
-        lines.append(
-            f"{_printable(row['client'])[:23]:<24}{row['jobs']:>6}{row['polls']:>8}"
-            f"{'-' if per is None else f'{per:.1f}':>9}{row['wasted_polls']:>8}"
-            f"{row['requests_after_seen']:>7}{row['retry_after_violations']:>9}"
-            f"{row['gave_up']:>8}{err}{cut}"
-            f"{lat(d, 'mean'):>10}{lat(d, 'p95'):>8}{lat(d, 'max'):>8}"
+        rows.append(
+            [
+                _printable(row["client"])[:40],
+                str(row["jobs"]),
+                str(row["polls"]),
+                "-" if per is None else f"{per:.1f}",
+                str(row["wasted_polls"]),
+                str(row["requests_after_seen"]),
+                str(row["retry_after_violations"]),
+                str(row["gave_up"]),
+                *([str(row.get("errored", 0))] if errored else []),
+                *([str(row.get("unfinished", 0))] if unfinished else []),
+                lat(d, "mean"),
+                lat(d, "p95"),
+                lat(d, "max"),
+            ]
         )
-    return "\n".join(lines + _notes(totals))
+    return "\n".join([_heading(report), *render(columns, rows, indent=""), *_notes(totals)])
 
 
 def _printable(name: str) -> str:

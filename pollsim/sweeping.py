@@ -35,6 +35,9 @@ examples:
   pollsim recommend scenarios/publishing_retry.toml --strategy fiddler-py \\
       --strategy 'per_status(fixed({t}), retry_wait=fixed(60))' --grid t=5,10,30 \\
       --slo-p95 1m --max-give-ups 0.01
+
+exit status: 0 a recommendation, 1 nothing meets the SLO (the closest miss is named),
+2 bad input.
 """
 
 
@@ -145,8 +148,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     _write(table, args.out, args.slo_p95)
     try:
         choice = recommend(table, args.slo_p95, args.max_give_ups)
-    except NoCandidate as exc:
-        return _fail(str(exc))
+    except NoCandidate as exc:  # an answer, not bad input: exit 1, as a failed --assert
+        if args.json:
+            print(json.dumps({"best": None, "runner_up": None, "why_not": str(exc)}, indent=2))
+        print(f"pollsim: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(
             json.dumps(
@@ -165,23 +171,38 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def _format(table) -> str:
+    """The sweep as a table whose columns take their contents' width: a column per grid
+    parameter (``t``, ``server.workers``), the strategy, load, detection latency and the
+    shares of jobs whose client stopped short."""
+    from pollsim.tables import Column, render
     from sim.durations import format_duration
     from sim.sweep import METRICS
 
     params = [c for c in table.columns if c not in ("strategy", "template", *METRICS)]
-    lines = [
-        "  ".join(f"{p:>10}" for p in params)
-        + f"  {'strategy':<40}{'load mean':>10}{'max':>7}{'p50':>8}{'p95':>8}{'gave up':>9}"
-        f"{'errored':>9}"
+    columns = [
+        *(Column(p) for p in params),
+        Column("strategy", "<"),
+        Column("mean", group="load (req/s)"),
+        Column("max", group="load (req/s)"),
+        Column("p50", group="detection latency"),
+        Column("p95", group="detection latency"),
+        Column("gave up", group="jobs not seen ended"),
+        Column("errored", group="jobs not seen ended"),
     ]
-    for _, r in table.iterrows():
-        lines.append(
-            "  ".join(f"{r[p]!s:>10}" for p in params)
-            + f"  {r['strategy'][:40]:<40}{r['load_mean']:>10.2f}{r['load_max']:>7.0f}"
-            f"{_d(r['latency_p50'], format_duration):>8}{_d(r['latency_p95'], format_duration):>8}"
-            f"{r['gave_up_share']:>9.1%}{r['errored_share']:>9.1%}"
-        )
-    return "\n".join(lines)
+    rows = [
+        [
+            *(str(r[p]) for p in params),
+            str(r["strategy"]),
+            f"{r['load_mean']:.2f}",
+            f"{r['load_max']:.0f}",
+            _d(r["latency_p50"], format_duration),
+            _d(r["latency_p95"], format_duration),
+            f"{r['gave_up_share']:.1%}",
+            f"{r.get('errored_share', 0.0):.1%}",
+        ]
+        for _, r in table.iterrows()
+    ]
+    return "\n".join(render(columns, rows, indent=""))
 
 
 def _d(x, fmt) -> str:

@@ -89,8 +89,8 @@ def test_out_writes_tables_and_plots(tmp_path):
             ["simulate", "--horizon", "32d"],
             "--horizon: '32d': expected a duration of at most 31 days",
         ),
-        (["simulate", "--frobnicate"], "unrecognized arguments: --frobnicate"),
-        (["smiulate"], "invalid choice: 'smiulate'"),
+        (["simulate", "--frobnicate"], "unknown flag --frobnicate (see"),
+        (["smiulate"], "unknown command 'smiulate'; did you mean simulate?"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_status_2(args, message):
@@ -244,7 +244,7 @@ def test_sweep_and_recommend_from_the_command_line(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("recommended: fixed(2) (t=2)")
     r = pollsim("recommend", *common, "--slo-p95", "100ms")
-    assert r.returncode == 2
+    assert r.returncode == 1  # an answer (nothing meets the SLO), not bad input (2)
     assert (
         "nothing meets p95 <= 100ms" in r.stderr and "the fastest candidate, fixed(2)" in r.stderr
     )

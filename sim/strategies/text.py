@@ -85,6 +85,9 @@ def parse_strategy(text: str) -> Strategy:
         tree = ast.parse(source, mode="eval")
         value = _Builder(text).build(tree.body)
     except SyntaxError as exc:
+        unquoted = _unquoted_duration(name)
+        if unquoted is not None:
+            raise _error(text, *unquoted) from None
         raise _error(text, exc.offset or 1, f"not a strategy ({exc.msg})") from None
     except (RecursionError, MemoryError):  # past what _check_size can see coming
         raise _error(text, 1, f"nested too deeply; at most {MAX_DEPTH} levels") from None
@@ -107,6 +110,49 @@ _PRESET_NAME = re.compile(
     + "|".join(map(re.escape, sorted(PRESETS, key=len, reverse=True)))
     + r")(?![\w-])"
 )
+
+
+#: a duration with a unit written bare, where Python's tokenizer stops: 1h, 250ms, 1h30m
+_BARE_DURATION = re.compile(
+    r"(?<![\w.'\"])(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ms|min|s|m|h|d))+(?![\w'\"])", re.ASCII
+)
+
+
+def _unquoted_duration(text: str) -> tuple[int, str] | None:
+    """The column and message for a duration written without quotes (``after_delay(1h)``,
+    which Python's tokenizer reads as a broken number), quoted in the call around it:
+    ``after_delay(1h): quote a duration with a unit: after_delay('1h')``."""
+    outside = (m for m in _BARE_DURATION.finditer(text) if _in_string(text[: m.start()]) is None)
+    m = next(outside, None)
+    if m is None:
+        return None
+    start, end = m.start(), m.end()
+    depth, i = 0, start - 1
+    while i >= 0 and not (text[i] == "(" and depth == 0):  # the call's opening parenthesis
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        i -= 1
+    if i < 0:
+        call = m.group()
+        return start + 1, f"{call}: quote a duration with a unit: '{call}'"
+    name = re.search(r"[\w-]*\s*$", text[:i]).group()
+    j, depth = end, 0
+    while j < len(text) and not (text[j] == ")" and depth == 0):
+        depth += {"(": 1, ")": -1}.get(text[j], 0)
+        j += 1
+    call = text[i - len(name) : j + 1]
+    quoted = _BARE_DURATION.sub(lambda q: f"'{q.group()}'", call)
+    return start + 1, f"{call}: quote a duration with a unit: {quoted}"
+
+
+def _in_string(before: str) -> str | None:
+    """The quote of the string literal that ``before`` ends inside, if any."""
+    quote = None
+    for c in before:
+        if quote is None and c in "'\"":
+            quote = c
+        elif c == quote:
+            quote = None
+    return quote
 
 
 def _shown(value: object) -> str:

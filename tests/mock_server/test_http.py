@@ -298,7 +298,7 @@ def test_pollsim_report_prints_the_ground_truth_and_writes_csv(fast, tmp_path):
         timeout=60,
     )
     assert r.returncode == 0, r.stderr
-    assert "reporter" in r.stdout and r.stdout.splitlines()[1].startswith("client")
+    assert "reporter" in r.stdout and r.stdout.splitlines()[2].startswith("client")
     (row,) = [r for r in csv.DictReader(out.open()) if r["client"] == "reporter"]
     shown = json.loads(row["shown"])  # the states shown over time, as JSON in one cell
     assert shown[0][1] in ("queued", "running") and float(row["submit"]) <= shown[0][0]
