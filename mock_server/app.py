@@ -12,6 +12,7 @@ import secrets
 import sys
 import time
 import traceback
+from functools import partial
 
 import numpy as np
 from aiohttp import web
@@ -22,6 +23,7 @@ from mock_server.core import Config, Core, Delay, Hold, Request, Response, error
 from mock_server.faults import Faults
 from mock_server.injected import abandoned, long_poll_refused
 from mock_server.journal import Journal
+from mock_server.journaling import Entry, journaled, record
 from mock_server.model import LiveModel
 from mock_server.offload import Offload
 from mock_server.protocol import Connection, Watch, factory
@@ -50,26 +52,42 @@ def make_server(core: Core, spec: MockSpec, admission: Admission | None = None) 
         conn = request.protocol
         timed = isinstance(conn, Connection)
         began = conn.request_started() if timed else None
-        refused = admission.enter(request.path)
-        if refused is not None:
-            if timed:
-                conn.request_finished()
-            return _web(core.in_dialect_of(request.path, refused))
+        path = request.path
+        entry = Entry(core) if journaled(path) else None
         started = clock()
+        status, retry_after = 0, None  # 0: no answer (cut, or the client hung up)
+        refused = admission.enter(path)
+        if refused is not None:
+            try:
+                out = _web(core.in_dialect_of(path, refused))
+                status, retry_after = out.status, out.headers.get("Retry-After")
+                return out
+            finally:
+                if timed:
+                    conn.request_finished()
+                if entry is not None:
+                    record(core, entry, request, core.dialect_of(path), status, retry_after, 0.0)
         try:
-            return await _answer(core, request, spec, admission, began)
+            out = await _answer(core, request, spec, admission, began, entry)
+            status, retry_after = out.status, out.headers.get("Retry-After")
+            return out
         except ConnectionError:  # the client hung up mid-answer: nobody to tell
             raise asyncio.CancelledError from None
         except Exception:  # a bug of ours: say so, in JSON, count it, and keep serving
             traceback.print_exc(file=sys.stderr)
-            core.truth.internal_error(core.dialect_of(request.path))
+            core.truth.internal_error(core.dialect_of(path))
             resp = error(500, "internal", "the mock server failed on this request (a bug)")
-            return _web(core.in_dialect_of(request.path, resp))
+            status = 500
+            return _web(core.in_dialect_of(path, resp))
         finally:
             admission.leave()
-            observe(core.dialect_of(request.path), clock() - started)
+            took = clock() - started
+            dialect = core.dialect_of(path)
+            observe(dialect, took)
             if timed:
                 conn.request_finished()
+            if entry is not None:
+                record(core, entry, request, dialect, status, retry_after, took)
 
     # bodies are decoded by mock_server.decoding, which refuses a stream cut short
     return web.Server(
@@ -84,7 +102,12 @@ def admission_for(spec: MockSpec) -> Admission:
 
 
 async def _answer(
-    core: Core, request: web.BaseRequest, spec: MockSpec, admission: Admission, began
+    core: Core,
+    request: web.BaseRequest,
+    spec: MockSpec,
+    admission: Admission,
+    began,
+    entry: Entry | None = None,
 ) -> web.StreamResponse:
     deadline = spec.request_deadline
     left = deadline if began is None else deadline - (time.monotonic() - began)
@@ -94,7 +117,8 @@ async def _answer(
     # aiohttp's headers are case-insensitive already: the core asks in lower case
     query = request.query if request.query_string else EMPTY
     req = Request(request.method, request.path, query, request.headers, body)
-    resp = core.handle(req)
+    run = core.model  # the run it arrived in: a reset (admin_reset) ends its waits
+    resp = _core(core, entry, req)
     held = False
     # a client that hangs up ends the waits (its slot is free at once), not the request:
     # it is still answered, to nobody, and recorded in the ground truth as it arrived;
@@ -104,15 +128,19 @@ async def _answer(
         resp = await resp.run(gone)
     while not isinstance(resp, Response):
         if isinstance(resp, Delay):
-            if await _pause(resp.seconds, gone) and resp.abandoned is not None:
-                abandoned(core, resp)  # a stall outlives its client: nobody to answer
+            hung_up = await _pause(resp.seconds, gone)
+            if hung_up and resp.abandoned is not None:
+                if core.model is run:  # else the run it stalled in is no more
+                    _core(core, entry, None, partial(abandoned, core, resp))
                 return cut(request, reset=True)
         else:  # a long-poll: until the job's document changes or the wait ends
-            refused = await _hold(core, req, resp, admission, gone)
+            refused = await _hold(core, req, resp, admission, gone, entry)
             if refused is not None:
                 return _web(refused)
             held = True
-        resp = core.handle(req, held=held, decision=resp.decision)
+        if core.model is not run:  # reset meanwhile: what it asked about is no more
+            return _web(core.in_dialect_of(req.path, _reset_meanwhile(req)))
+        resp = _core(core, entry, req, held=held, decision=resp.decision)
     if resp.transport is None:
         return _web(resp)
     if resp.transport == "dribble":
@@ -120,6 +148,29 @@ async def _answer(
     if resp.transport == "hang":  # an outage that answers nothing: until the deadline
         await _pause(spec.request_deadline, gone)
     return cut(request, reset=resp.transport != "empty")
+
+
+def _reset_meanwhile(req: Request) -> Response:
+    """The answer to a request that waited (a long-poll, an injected delay) while the
+    server was reset: its job is no more (``mock_server.admin_reset``)."""
+    return error(
+        404,
+        "not_found",
+        f"no job at {req.path[:200]}: the server was reset (POST /_admin/reset) while "
+        "this request waited",
+    )
+
+
+def _core(core: Core, entry: Entry | None, req: Request | None, call=None, **how):
+    """``core.handle(req, **how)`` (or ``call()``), with what it noted of the request
+    taken into its journal entry."""
+    if entry is None:
+        return call() if call is not None else core.handle(req, **how)
+    entry.before(core)
+    try:
+        return call() if call is not None else core.handle(req, **how)
+    finally:
+        entry.after(core)
 
 
 async def _receive(
@@ -146,18 +197,29 @@ async def _receive(
 
 
 async def _hold(
-    core: Core, req: Request, hold: Hold, admission: Admission, gone: asyncio.Future | None
+    core: Core,
+    req: Request,
+    hold: Hold,
+    admission: Admission,
+    gone: asyncio.Future | None,
+    entry: Entry | None = None,
 ) -> Response | None:
-    """Hold a long-poll until the job's document changes, its wait ends or its client
-    hangs up; or the 429 refusing it, when the long-polls' caps are full."""
+    """Hold a long-poll until the job's document changes, its wait ends, its client
+    hangs up or the server is reset (the job is no more); or the 429 refusing it, when
+    the long-polls' caps are full."""
     client = client_key(req.headers)
     refused = admission.hold(client)
     if refused is not None:  # graded as a status request of its job, with its Retry-After
-        return long_poll_refused(core, req, hold, refused)
+        return _core(core, entry, None, partial(long_poll_refused, core, req, hold, refused))
+    run = core.model
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + hold.wait
-        while (delay := core.changed(hold)) > 0 and (left := deadline - loop.time()) > 0:
+        while (
+            core.model is run
+            and (delay := core.changed(hold)) > 0
+            and (left := deadline - loop.time()) > 0
+        ):
             if await _pause(min(delay, left), gone):
                 break
     finally:

@@ -45,6 +45,12 @@ class ScaledClock:
         """Simulated seconds since the clock started (0 before)."""
         return max(0.0, (self.wall() - self.t0) * self.speed)
 
+    def restarted(self) -> ScaledClock:
+        """A clock at the same speed, on the same wall clock, at simulated 0 now (no
+        ``start_in`` wait: that was for the first start); its timestamps go on from
+        the time this one shows now, so that a restarted server's dates do not go back."""
+        return ScaledClock(self.speed, self.wall, self.epoch + self.now())
+
     def wall_after(self, sim_seconds: float) -> float:
         """Wall seconds until simulated time ``now() + sim_seconds``."""
         return sim_seconds / self.speed

@@ -55,6 +55,17 @@ class Faults:
         self.outages = tuple(outages)
         self.max_clients = max_clients
         self._buckets: dict[str, tuple[float, float]] = {}  # client -> tokens, when
+        #: what ``restarted`` goes back to: the run's own faults and the generator's start
+        self._initial = (spec, self.outages, rng.bit_generator.state)
+
+    def restarted(self) -> Faults:
+        """The faults the run started with (whatever ``PUT /_admin/faults`` made of them
+        since), their generator back at its start (the same requests in the same order
+        get the same faults again) and every rate-limit bucket full."""
+        spec, outages, state = self._initial
+        rng = np.random.Generator(type(self.rng.bit_generator)())
+        rng.bit_generator.state = state
+        return Faults(spec, rng, outages, self.max_clients)
 
     @property
     def spec(self) -> FaultSpec:

@@ -2,11 +2,15 @@
 entries past it are dropped and counted (the report says how many), never lost silently.
 A log that cannot be written (a full disk) drops entries the same way and says why: the
 requests are answered whatever becomes of their log.
+
+And the request journal kept in memory whatever is asked (``Ring``): every request to a
+dialect's paths, the latest ones, for ``GET /_admin/requests`` (``mock_server.admin_journal``).
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
 from pathlib import Path
 
 
@@ -65,3 +69,53 @@ class Journal:
 
     def _fail(self, exc: OSError) -> None:
         self.failed = f"{self.path}: {exc.strerror or exc}"
+
+
+#: a request the ring holds, as a tuple (a record is about RECORD_BYTES; see ``Ring``):
+#: t, wall, method, path, dialect, client, job_id, status, retry_after, injected, shown,
+#: took (see ``mock_server.journaling``)
+FIELDS = (
+    "t",
+    "wall",
+    "method",
+    "path",
+    "dialect",
+    "client",
+    "job_id",
+    "status",
+    "retry_after",
+    "injected",
+    "shown",
+    "took",
+)
+MAX_RECORDS = 100_000  #: records the ring holds, by default
+
+
+class Ring:
+    """The request journal served at ``GET /_admin/requests``: the latest ``cap``
+    requests, always kept (the oldest dropped and counted past the cap), each a tuple
+    of ``FIELDS``. A record's strings are the request's own (its path, its client id,
+    shared with nothing): ``RECORD_BYTES`` measures what one holds."""
+
+    __slots__ = ("cap", "dropped", "records")
+
+    def __init__(self, cap: int = MAX_RECORDS) -> None:
+        self.cap = cap
+        self.records: deque[tuple] = deque(maxlen=cap)
+        self.dropped = 0  #: records pushed out by newer ones
+
+    def add(self, record: tuple) -> None:
+        records = self.records
+        if len(records) == self.cap:
+            self.dropped += 1
+        records.append(record)
+
+    def clear(self) -> int:
+        """Forget every record (the count of drops too): how many there were."""
+        n = len(self.records)
+        self.records.clear()
+        self.dropped = 0
+        return n
+
+    def __len__(self) -> int:
+        return len(self.records)

@@ -52,7 +52,9 @@ class LiveModel:
 
     ``background``: the scenario's arrival process also submits jobs (owned by the
     ``background`` tenant), so that pollers see a busy system. ``max_pauses`` and
-    ``max_pauses_total`` bound the pauses accepted (see ``MAX_PAUSES``).
+    ``max_pauses_total`` bound the pauses accepted (see ``MAX_PAUSES``). Job ids start
+    at ``first_id``: a model made by ``restarted`` goes on from its predecessor's, so
+    that a job id of before a reset names no job after it (its requests are 404s).
 
     Nothing is kept per action request: the lifecycle keeps no ``ActionRecord``s here
     (the server answers each request and the ground truth counts it), so what a job
@@ -65,9 +67,12 @@ class LiveModel:
         background: bool = False,
         max_pauses: int = MAX_PAUSES,
         max_pauses_total: int = MAX_PAUSES_TOTAL,
+        first_id: int = 1,
     ) -> None:
         self.scenario = scenario
         self.clock = clock
+        self.background = background
+        self.first_id = first_id
         self.env = simpy.Environment()
         g = rngs(scenario.seed)
         self.lifecycle = lifecycle(self.env, scenario, g)
@@ -85,6 +90,24 @@ class LiveModel:
         if background:
             times, kinds = submissions(scenario, g["arrivals"])
             self.env.process(self._arrivals(times.tolist(), kinds.tolist()))
+
+    def restarted(self) -> LiveModel:
+        """The model as it was made, on a restarted clock: no job, the scenario's
+        arrivals (with ``background``) drawn again from its seed, the same limits; job
+        ids go on from this model's (see the class)."""
+        return LiveModel(
+            self.scenario,
+            self.clock.restarted(),
+            self.background,
+            self.max_pauses,
+            self.max_pauses_total,
+            first_id=self.next_id,
+        )
+
+    @property
+    def next_id(self) -> int:
+        """The id the next job made will have."""
+        return self.first_id + len(self.records)
 
     # --- time --------------------------------------------------------------------------
 
@@ -195,7 +218,7 @@ class LiveModel:
         return (job.ended, job.vis) if job.ended is not None else (None, None)
 
     def _new(self, spec: JobTemplate, tenant: str, now: float) -> JobRecord:
-        rec = JobRecord(len(self.records) + 1, spec, tenant, now, self._indexes[id(spec)])
+        rec = JobRecord(self.next_id, spec, tenant, now, self._indexes[id(spec)])
         self.records[rec.id] = rec
         self.by_tenant.setdefault(tenant, []).append(rec)
         return rec

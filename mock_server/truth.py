@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mock_server.distinct import Distinct
-from mock_server.journal import Journal
+from mock_server.journal import MAX_RECORDS, Journal, Ring
 from sim.states import JOB_TERMINAL
 
 _TERMINAL = {s.value for s in JOB_TERMINAL}
@@ -95,7 +95,12 @@ class Snapshot:
 class Truth:
     """The ground truth of one server run."""
 
-    def __init__(self, journal: Journal | None = None, max_clients: int = MAX_CLIENTS) -> None:
+    def __init__(
+        self,
+        journal: Journal | None = None,
+        max_clients: int = MAX_CLIENTS,
+        ring_cap: int = MAX_RECORDS,
+    ) -> None:
         self.pairs: dict[tuple[str, int], Pair] = {}
         self.clients: dict[str, Last] = {}  #: at most max_clients, and OVERFLOW
         self.max_clients = max_clients
@@ -105,6 +110,10 @@ class Truth:
         self.injected: Counter[str] = Counter()  #: fault -> n
         self.server_errors: Counter[str] = Counter()  #: dialect -> our own 500s (bugs)
         self.journal = journal  #: every status request as a JSON line, when asked for
+        self.ring = Ring(ring_cap)  #: the latest requests, for GET /_admin/requests
+        #: the latest status request recorded: (t, client, job_id, shown, http_status,
+        #: retry_after, injected); the front reads it into the request's journal record
+        self.noted: tuple | None = None
         self.latest = -math.inf  #: the latest status request of any client
         self._era = 0
         self.building = False  #: a report is being written (one at a time: each holds its JSON)
@@ -125,6 +134,7 @@ class Truth:
         scenario asked for (latency and dribbled answers still show the state)."""
         if not client.isascii():
             client = _readable(client)
+        self.noted = (t, client, job_id, shown, http_status, retry_after, injected)
         if self.journal is not None:
             self.journal.write(
                 {
@@ -207,6 +217,11 @@ class Truth:
         self.overflow.add(client)
         return OVERFLOW
 
+    def restarted(self) -> Truth:
+        """An empty truth for the same run: the same request log (a file goes on across
+        resets), caps and journal size."""
+        return Truth(self.journal, self.max_clients, self.ring.cap)
+
     def count(self, dialect: str, http_status: int) -> None:
         self.requests[dialect, http_status] += 1
 
@@ -238,6 +253,11 @@ class Truth:
         from mock_server.truth_report import build
 
         return build(self.snapshot(), jobs, now, until)
+
+
+def readable(name: str) -> str:
+    """``name`` as valid Unicode (see ``_readable``), at no cost for ASCII."""
+    return name if name.isascii() else _readable(name)
 
 
 def _readable(name: str) -> str:

@@ -1,0 +1,90 @@
+"""The request journal over HTTP (WireMock's ``/__admin/requests``):
+
+- ``GET /_admin/requests?client=&job=&since=&limit=``: the latest requests that match,
+  oldest first: ``{"requests": [...], "count": n, "total": matching, "dropped": k}``.
+  ``client`` and ``job`` may be repeated (any matches); ``job`` is an id as any dialect
+  shows it; ``since``: simulated seconds, records with ``t >= since``; ``limit``: the
+  most recent N of those (default 1000, at most 100,000). ``dropped``: records the ring
+  let go of since the run began (older than any it holds).
+- ``DELETE /_admin/requests``: forget them all: ``{"deleted": n}``.
+
+Each record (``record``): ``t`` (simulated seconds at arrival), ``wall`` (unix seconds),
+``method``, ``path``, ``dialect``, ``client``, ``job`` (the id as the dialect shows it,
+or null), ``job_id`` (as the report's rows name it), ``status`` (0: no answer),
+``retry_after`` (simulated seconds asked, or null), ``injected`` (the fault, or null),
+``shown`` (the state a status answer showed, or null) and ``took`` (wall seconds to
+answer). The ``--request-log`` file has the status requests' ``t``, ``client``,
+``job_id``, ``shown``, ``retry_after`` and ``injected`` alike (its ``http_status`` is
+``status`` here).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mock_server.admin_query import count, job_ids, seconds, texts, unknown
+from mock_server.journal import FIELDS
+from mock_server.responses import Request, Response, error, ok
+from sim.dialects import DIALECTS
+
+if TYPE_CHECKING:
+    from mock_server.core import Core
+
+LIMIT = 1000  #: records answered, by default
+MAX_LIMIT = 100_000
+TAKES = ("client", "job", "since", "limit")
+
+
+def answer(core: Core, req: Request) -> Response:
+    if req.method == "DELETE":
+        bad = unknown(req.query, "/_admin/requests", ())
+        return bad or ok(200, {"deleted": core.truth.ring.clear()})
+    if req.method != "GET":
+        return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET, DELETE")
+    query = req.query
+    bad = unknown(query, "/_admin/requests", TAKES, many=("client", "job"))
+    if bad is not None:
+        return bad
+    clients = texts(query, "client")
+    jobs = job_ids(core, query)
+    since = seconds(query, "since")
+    limit = count(query, "limit", LIMIT, MAX_LIMIT)
+    for value in (clients, jobs, since, limit):
+        if isinstance(value, Response):
+            return value
+    ring = core.truth.ring
+    chosen = matching(list(ring.records), set(clients) or None, jobs, since)  # type: ignore[arg-type]
+    kept = chosen[len(chosen) - limit :] if limit else []  # type: ignore[operator]
+    return ok(
+        200,
+        {
+            "requests": [record(core, r) for r in kept],
+            "count": len(kept),
+            "total": len(chosen),
+            "dropped": ring.dropped,
+        },
+    )
+
+
+def matching(
+    records: list[tuple], clients: set[str] | None, jobs: set[int] | None, since: float | None
+) -> list[tuple]:
+    """The records the filters keep, in their order."""
+    if since is not None:
+        records = [r for r in records if r[0] >= since]
+    if clients is not None:
+        records = [r for r in records if r[5] in clients]
+    if jobs is not None:
+        records = [r for r in records if r[6] in jobs]
+    return records
+
+
+def record(core: Core, r: tuple) -> dict:
+    """A record as answered (see the module)."""
+    out = dict(zip(FIELDS, r, strict=True))
+    job_id, dialect = out["job_id"], DIALECTS.get(out["dialect"])
+    out["job"] = None
+    if job_id is not None:
+        out["job"] = dialect.show_id(job_id, core.seed) if dialect else str(job_id)
+        out["job_id"] = str(job_id)
+    return out
