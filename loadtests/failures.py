@@ -11,6 +11,9 @@ import math
 from pathlib import Path
 
 MAX_FAILURES = 0.05  #: the default share of submissions or polls that may fail
+#: between a request's name and its user's strategy, in Locust's request names
+#: ("/ordo/jobs/[id] · fixed(5)"): a strategy label holds no such run of characters
+STRATEGY_SEP = " · "
 #: the error kinds of answers the scenario asked for: faults, its rate limit, its outages
 ASKED_FOR = ("injected", "rate_limited", "unavailable")
 #: the ground truth's injected faults that a client sees as a failed connection
@@ -38,6 +41,22 @@ def share(text: str) -> float:
     return value
 
 
+def named(name: str, strategy: str = "") -> str:
+    """Locust's name for a request to ``name`` by a user of ``strategy`` (none: the
+    bare name), so that Locust's table, CSV and HTML keep strategies apart.
+
+    >>> named("/ordo/jobs/[id]", "fixed(5)")
+    '/ordo/jobs/[id] · fixed(5)'
+    """
+    return f"{name}{STRATEGY_SEP}{strategy}" if strategy else name
+
+
+def is_named(row_name: str | None, name: str) -> bool:
+    """Whether a row of Locust's stats (its ``Name``) counts requests to ``name``, by
+    any strategy's users or by none."""
+    return row_name == name or (row_name or "").startswith(name + STRATEGY_SEP)
+
+
 def _rows(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -48,17 +67,17 @@ def _rows(path: Path) -> list[dict]:
 def count(out: Path, names: tuple[str, str], injected: dict | None = None) -> dict:
     """Submissions and polls (``names``: what Locust counts them under, the dialect's
     submit path and its status path with ``[id]``, as ``loadtests.live.request_names``
-    gives them): requests, failed (the faults the scenario asked for aside;
-    ``injected``: the ground truth's counts), and the commonest error of each (Locust's
-    words), from the run's ``locust_*.csv``."""
+    gives them; every strategy's rows together): requests, failed (the faults the
+    scenario asked for aside; ``injected``: the ground truth's counts), and the
+    commonest error of each (Locust's words), from the run's ``locust_*.csv``."""
     cut = sum((injected or {}).get(kind, 0) for kind in CUT)
     stats, errors = _rows(out / "locust_stats.csv"), _rows(out / "locust_failures.csv")
     kinds = {"submissions": ("POST", names[0]), "polls": ("GET", names[1])}
     found: dict = {}
     for kind, (method, name) in kinds.items():
-        mine = [r for r in stats if r.get("Type") == method and r.get("Name") == name]
+        mine = [r for r in stats if r.get("Type") == method and is_named(r.get("Name"), name)]
         requests = sum(int(r["Request Count"]) for r in mine)
-        theirs = [r for r in errors if r.get("Method") == method and r.get("Name") == name]
+        theirs = [r for r in errors if r.get("Method") == method and is_named(r.get("Name"), name)]
         asked = [r for r in theirs if _asked_for(r.get("Error") or "")]
         failed = sum(int(r["Failure Count"]) for r in mine)
         failed -= sum(int(r.get("Occurrences") or 0) for r in asked)

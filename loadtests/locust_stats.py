@@ -1,8 +1,8 @@
 """What the polling users' jobs came to, beside Locust's own statistics and not among
 them (firing them as request events would inflate Locust's request counts and rates):
-a Polling tab in the web UI, a per-strategy CSV next to Locust's (``--csv``), a section
-in Locust's HTML report (``--html``), and a row a job in ``--pollsim-csv``. Workers hand
-theirs to the master with their stats reports.
+a Polling tab on the web UI's main page, a per-strategy CSV next to Locust's
+(``--csv``), a section in Locust's HTML report (``--html``), and a row a job in
+``--pollsim-csv``. Workers hand theirs to the master with their stats reports.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.live import Outcome
+from loadtests.progress import TAB
 from loadtests.summary import users_path
 from sim.strategies import Strategy
 
@@ -65,42 +66,33 @@ COLUMNS = [
 
 @events.init.add_listener
 def _web_ui(environment, **_) -> None:
-    """A Polling tab in the web UI (Locust's extension hook), fed with the stats the UI
-    polls anyway, and its CSV: per-job metrics beside the HTTP rows, not among them."""
+    """A Polling tab on the web UI's main page (Locust's extension points: extra
+    ``template_args``, which Locust keeps across its own updates, and the stats the UI
+    polls anyway, extended), and its CSV: per-job metrics beside the HTTP rows, not
+    among them. ``/pollsim`` opens the main page on that tab."""
     ui = environment.web_ui
     if ui is None:
         return
-    from flask import Blueprint, make_response, render_template, request
+    from flask import Blueprint, make_response, redirect, request
 
+    ui.template_args.update(
+        extended_tabs=[{"title": "Polling", "key": TAB}],
+        extended_tables=[{"key": TAB, "structure": [{"key": k, "title": t} for k, t in COLUMNS]}],
+        extended_csv_files=[{"href": "/pollsim/csv", "title": "Download polling statistics CSV"}],
+    )
     tab = Blueprint("pollsim", __name__)
 
     @ui.app.after_request
     def _with_polling(response):
         if request.path != "/stats/requests" or not response.is_json:
             return response
-        extended = [{"key": "pollsim", "data": summary_rows()}]
+        extended = [{"key": TAB, "data": summary_rows()}]
         response.set_data(json.dumps({**response.json, "extended_stats": extended}))
         return response
 
     @tab.route("/pollsim")
     def _page():
-        ui.update_template_args()
-        return render_template(
-            "index.html",
-            template_args={
-                **ui.template_args,
-                "extended_tabs": [{"title": "Polling", "key": "pollsim"}],
-                "extended_tables": [
-                    {
-                        "key": "pollsim",
-                        "structure": [{"key": k, "title": t} for k, t in COLUMNS],
-                    }
-                ],
-                "extended_csv_files": [
-                    {"href": "/pollsim/csv", "title": "Download polling statistics CSV"}
-                ],
-            },
-        )
+        return redirect(f"./?tab={TAB}")
 
     @tab.route("/pollsim/csv")
     def _csv():

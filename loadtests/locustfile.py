@@ -12,9 +12,12 @@ Locust prints ``--help`` before it loads a locustfile, so its options (``--strat
 ``--token``, ``--dialect``, ...) are not listed there (locust issue 2917); ``python -m
 loadtests.locustfile`` lists them, beside Locust's own.
 
-Every HTTP request is an ordinary Locust request (status polls grouped by name); what a
-job came to (polls, detection latency against the ``finished_at`` the server reports)
-is not, so it cannot inflate Locust's request counts: it goes to ``--pollsim-csv``.
+Every HTTP request is an ordinary Locust request, named by its path (a job's id as
+``[id]``) and its user's strategy (``/ordo/jobs/[id] · fixed(5)``), so that Locust's
+table, CSV and HTML report keep strategies apart; what a job came to (polls, detection
+latency against the ``finished_at`` the server reports) is not, so it cannot inflate
+Locust's request counts: it goes to ``--pollsim-csv``. ``--pollsim-progress`` writes how
+far the swarm has got, once a second (``loadtests.locust_progress``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import gevent
 import numpy as np
 from locust import FastHttpUser, constant, events, task
 
+from loadtests.failures import named
 from loadtests.live import (
     Rejected,
     ScaledNow,
@@ -37,6 +41,7 @@ from loadtests.live import (
     poll_one,
     request_names,
 )
+from loadtests.locust_progress import Watching
 from loadtests.locust_stats import OUTCOMES, USERS, outcome_row
 from sim.dialects import DIALECTS, ORDO, get_dialect
 from sim.strategies import parse_strategy
@@ -78,6 +83,7 @@ def _arguments(parser) -> None:
     parser.add_argument(
         "--pollsim-csv", default="", help="write what each job came to, a row a job, here"
     )
+    # --pollsim-progress: loadtests.locust_progress
 
 
 @events.init.add_listener
@@ -133,11 +139,12 @@ class StatusClient(FastHttpUser):
         if needs_project(self.dialect) and not self.project:
             raise ValueError(f"--dialect {self.dialect.name} needs --tenant (or POLLSIM_TENANT)")
         # submissions one row in Locust's stats, status polls one more
-        self.submit_name, self.status_name = request_names(self.dialect, self.project)
+        self.submit_path, self.status_name = request_names(self.dialect, self.project)
+        self.names = (self.submit_path, self.status_name)  # a strategy's user adds its own
 
     def _http(self, method: str, path: str, body: bytes | None, headers: dict):
-        submitting = method == "POST" and path == self.submit_name
-        name = self.submit_name if submitting else self.status_name
+        submitting = method == "POST" and path == self.submit_path
+        name = self.names[0] if submitting else self.names[1]
         headers.update(self.auth)
         # answers of 400 and above are failures (304 is none), each named by its status
         # and the server's kind of error, so that Locust's failures table says why
@@ -168,6 +175,8 @@ class PollingUser(StatusClient):
         worker = getattr(self.environment.runner, "worker_index", 0) or 0
         self.name = f"locust-{self.number}" if not worker else f"locust-{worker}-{self.number}"
         self.strategy = parse_strategy(self.strategy_text or opts.strategy)
+        # Locust's rows a strategy: "/ordo/jobs · fixed(5)", "/ordo/jobs/[id] · fixed(5)"
+        self.names = tuple(named(n, self.strategy.label) for n in self.names)
         seed = np.random.SeedSequence([opts.seed, worker, self.number])
         self.rng = np.random.default_rng(seed)
         submit: dict = {}
@@ -184,6 +193,7 @@ class PollingUser(StatusClient):
     @task
     def one_job(self) -> None:
         opts = self.environment.parsed_options
+        Watching.started()  # what pollsim loadtest shows as jobs being watched
         try:
             outcome = poll_one(
                 self._http,
@@ -198,9 +208,13 @@ class PollingUser(StatusClient):
                 project=self.project,
                 seed=opts.server_seed,
             )
-        except Rejected as exc:  # Locust counted the failed POST; no tight loop of them
+        except Rejected as exc:
+            outcome, rejected = None, exc
+        finally:
+            Watching.stopped()
+        if outcome is None:  # Locust counted the failed POST; no tight loop of them
             self.rejections += 1
-            gevent.sleep(backoff(self.rejections, exc.retry_after, self.rng))
+            gevent.sleep(backoff(self.rejections, rejected.retry_after, self.rng))
             return
         self.rejections = 0
         OUTCOMES.append(outcome_row(self.name, self.strategy, outcome))

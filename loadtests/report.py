@@ -1,6 +1,7 @@
-"""The report of a ``pollsim loadtest`` run: an HTML page with the summary per strategy,
-any saturation warnings, and three plots (requests per second over time, detection
-latency CDF per strategy, polls per job), from the files the run wrote."""
+"""The report of a ``pollsim loadtest`` run: an HTML page with the run's parameters at
+its top, the summary per strategy, any saturation warnings, and three plots (requests
+per second over time, detection latency CDF per strategy, polls per job), from the
+files the run wrote."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from loadtests.parameters import as_html
 from loadtests.summary import strategies
 from sim.plots import cdf
 
@@ -146,9 +148,11 @@ def write(out: Path, summary: dict) -> Path:
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>pollsim loadtest</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 10px;text-align:right}}
-td:first-child,th:first-child{{text-align:left}}.warn{{color:#a00;font-weight:bold}}</style>
+td:first-child,th:first-child{{text-align:left}}.warn{{color:#a00;font-weight:bold}}
+.params th{{text-align:left;font-weight:normal;color:#555}}.params td{{text-align:left}}</style>
 </head><body>
 <h1>pollsim loadtest</h1>
+{as_html(summary.get("parameters") or {})}
 {warnings}
 <table><tr><th>strategy</th><th>jobs</th><th>polls/job</th><th>gave up</th>
 <th>errored</th><th>unfinished</th><th>latency p50 (s)</th><th>p95 (s)</th></tr>

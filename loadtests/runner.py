@@ -6,12 +6,14 @@ summary and its report, marked partial where the run was cut short. Locust runs 
 process of its own (it patches the standard library with gevent); so does the server.
 The tokens reach both through the environment, never the command line. The users speak
 the plan's dialect as the one tenant the server is given, whose name is the project of
-a dialect's paths that name one.
+a dialect's paths that name one. While the swarm runs, a display (``loadtests.progress``)
+shows how far it has got, from a file the Locust process writes once a second.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import secrets
@@ -22,10 +24,12 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from loadtests.failures import MAX_FAILURES, idle, verdict
 from loadtests.live import request_names
+from loadtests.parameters import parameters
 from loadtests.processes import (
     Ending,
     child,
@@ -36,11 +40,17 @@ from loadtests.processes import (
     terminable,
     watch,
 )
+from loadtests.progress import TAB, Display
 from loadtests.summary import summarise, users_path
+from loadtests.swarm import swarm_file as _swarm_file
 from sim.dialects import ORDO, get_dialect
+from sim.durations import parse_duration
+from sim.strategies import parse_strategy
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 TENANT = "loadtest"  #: the swarm's tenant: its token's, and its project where a path names one
+PROGRESS = "progress.json"  #: the file of the swarm's progress, in the run's folder
+JOURNAL = "requests.json"  #: the server's request journal, where the plan asks for it
 
 
 @dataclass
@@ -63,6 +73,8 @@ class Plan:
     #: the seed of the server's scenario, from which a dialect's shown ids may derive
     #: (None: read from the scenario)
     server_seed: int | None = None
+    web_port: int = 0  #: the web UI's port, with ``ui`` (0: a free one)
+    journal: bool = False  #: keep the server's request journal (``requests.json``)
 
 
 def scenario_seed(path: str | None) -> int:
@@ -77,22 +89,14 @@ def scenario_seed(path: str | None) -> int:
 
 
 def swarm_file(plan: Plan) -> str:
-    """A locustfile with a user class per strategy, equal weights."""
-    lines = [
-        '"""The swarm of one pollsim loadtest run (written by pollsim; run it again with',
-        'locust -f this file)."""',
-        "from loadtests.locustfile import PollingUser",
-        "",
-    ]
-    for i, text in enumerate(plan.strategies):
-        lines += [
-            "",
-            f"class Strategy{i + 1}(PollingUser):",
-            f"    strategy_text = {text!r}",
-            "    weight = 1",
-            "",
-        ]
-    return "\n".join(lines)
+    """A locustfile with a user class per strategy, named after it, equal weights."""
+    labels = [parse_strategy(text).label for text in plan.strategies]
+    return _swarm_file(labels, plan.strategies)
+
+
+def web_ui(plan: Plan) -> str | None:
+    """The web UI's address, where the plan asks for it."""
+    return f"http://127.0.0.1:{plan.web_port}/" if plan.ui else None
 
 
 def admin_report(url: str, admin: str, until: float | None = None) -> dict:
@@ -125,8 +129,10 @@ def locust_args(plan: Plan, url: str, port: int) -> tuple[list[str], list[str]]:
     args += ["-t", plan.duration, "--csv", str(plan.out / "locust")]
     args += ["--html", str(plan.out / "locust.html")]
     args += ["--json-file", str(plan.out / "locust_stats"), "--only-summary"]
+    args += ["--pollsim-progress", str(plan.out / PROGRESS)]
     if plan.ui:
-        args += ["--web-host", "127.0.0.1", "--autostart", "--autoquit", "5"]
+        args += ["--web-host", "127.0.0.1", "--web-port", str(plan.web_port)]
+        args += ["--autostart", "--autoquit", "5"]
     else:
         args += ["--headless"]
     worker = [*base, *common, "--worker", "--master-host", "127.0.0.1"]
@@ -148,15 +154,23 @@ class Measured:
     until: float | None = None  #: simulated seconds when the swarm stopped
 
 
-def run(plan: Plan) -> dict:
+def run(plan: Plan, display: Display | None = None) -> dict:
     """Run the plan; the outputs go to ``plan.out``; returns the summary per strategy,
-    with ``problem`` (one line) where the run went wrong or failed beyond the limit."""
+    with ``problem`` (one line) where the run went wrong or failed beyond the limit, and
+    the run's ``parameters``. ``display`` shows the swarm's progress as it runs (none:
+    a quiet run)."""
+    started = datetime.now(UTC)
     plan = replace(plan, out=plan.out.resolve())  # Locust runs in it: no relative paths
     if plan.server_seed is None:
         plan = replace(plan, server_seed=scenario_seed(plan.scenario))
+    if plan.ui and not plan.web_port:
+        plan = replace(plan, web_port=free_port())
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "swarm.py").write_text(swarm_file(plan))
-    measured = _measure(plan)
+    if display is None:
+        display = Display(plan.out / PROGRESS, run_seconds(plan), io.StringIO(), live=False)
+    display.path = plan.out / PROGRESS
+    measured = _measure(plan, display)
     merge_jobs(plan.out / "jobs.csv")
     merge_jobs(users_path(plan.out / "jobs.csv"))
     if measured.report is not None:
@@ -172,6 +186,8 @@ def run(plan: Plan) -> dict:
         problem = problem or idle(plan.out, summary["failures"])
     summary["partial"] = measured.ending.problem is not None
     summary["problem"] = problem
+    summary["parameters"] = parameters(plan, started)
+    summary["wall_s"] = round(measured.ending.wall_s, 3)
     from loadtests.report import write
 
     write(plan.out, summary)
@@ -179,14 +195,20 @@ def run(plan: Plan) -> dict:
     return summary
 
 
-def _measure(plan: Plan) -> Measured:
+def run_seconds(plan: Plan) -> float:
+    """The swarm's run time asked for, wall seconds."""
+    return parse_duration(plan.duration)
+
+
+def _measure(plan: Plan, display: Display) -> Measured:
     """Server and swarm, watched to the end and both stopped whatever happens (a
-    SIGTERM to pollsim included)."""
-    (plan.out / "locust.log").unlink(missing_ok=True)
+    SIGTERM to pollsim included); the display closed with the swarm's last figures."""
+    for name in ("locust.log", PROGRESS, JOURNAL):
+        (plan.out / name).unlink(missing_ok=True)
     children: list[subprocess.Popen] = []
     with terminable():
         try:
-            return _run_children(plan, children)
+            return _run_children(plan, children, display)
         finally:
             for proc in reversed(children):  # workers, Locust, then the server
                 stop(proc)
@@ -194,7 +216,33 @@ def _measure(plan: Plan) -> Measured:
                 pid_file.unlink()
 
 
-def _run_children(plan: Plan, children: list[subprocess.Popen]) -> Measured:
+def _ticker(plan: Plan, display: Display):
+    """What the watch calls after each look: the display, and once Locust is up (its
+    first progress file), where its web UI is, if it has one."""
+    ui = web_ui(plan)
+
+    def tick(elapsed: float) -> None:
+        nonlocal ui
+        if ui and (plan.out / PROGRESS).exists():
+            display.note(f"Locust's web UI: {ui} (the Polling tab: {ui}?tab={TAB})")
+            ui = None
+        display(elapsed)
+
+    return tick
+
+
+def _ended_early(plan: Plan, ending: Ending) -> None:
+    """A headless swarm that ended by itself before its run time was up was stopped from
+    outside (Locust ends on SIGTERM as on its own, exit status 0): a problem, said."""
+    asked = run_seconds(plan)
+    if ending.problem is None and not plan.ui and ending.wall_s < asked:
+        ending.problem = (
+            f"Locust ended {ending.wall_s:.1f} s into a run of {asked:g} s (stopped from "
+            "outside?), which was cut short there"
+        )
+
+
+def _run_children(plan: Plan, children: list[subprocess.Popen], display: Display) -> Measured:
     """Start the server and the swarm (each put in ``children`` as it starts), watch
     them, stop the swarm and take the ground truth as it stood then."""
     out = plan.out
@@ -211,11 +259,12 @@ def _run_children(plan: Plan, children: list[subprocess.Popen]) -> Measured:
         pid_file = out / f"locust-worker-{i + 1}.pid"
         children.append(child(worker, out / "locust.log", pid_file, cwd=out, env=env))
     try:
-        ending = watch(locust, server, url)
+        ending = watch(locust, server, url, tick=_ticker(plan, display))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop the swarm, keep what it measured
         seconds = time.monotonic() - wall0
         what = f"interrupted {seconds:.1f} s into the run, which was stopped there"
         ending = Ending(what, server.poll() is None, seconds)
+    _ended_early(plan, ending)
     busy = max(0.0, cpu_seconds(server.pid) - cpu0) / max(time.monotonic() - wall0, 1e-9)
     doc = health(url) if ending.server_alive else None
     if doc is None and ending.problem is None:
@@ -223,9 +272,13 @@ def _run_children(plan: Plan, children: list[subprocess.Popen]) -> Measured:
     until = simulated_now(doc) if doc else None
     for proc in children[1:]:
         stop(proc, signal.SIGINT)  # what it measured so far, to its files
+    display.close(ending.wall_s)
     if ending.problem is None and not (out / "locust_stats.csv").exists():
         raise RuntimeError(f"locust wrote no results; see {out / 'locust.log'}")
-    return Measured(_truth(url, admin, until, ending), ending, busy, until)
+    truth = _truth(url, admin, until, ending)
+    if truth is not None and plan.journal:
+        _journal(url, admin, out / JOURNAL)
+    return Measured(truth, ending, busy, until)
 
 
 def _truth(url: str, admin: str, until: float | None, ending: Ending) -> dict | None:
@@ -237,6 +290,19 @@ def _truth(url: str, admin: str, until: float | None, ending: Ending) -> dict | 
     except (OSError, ValueError) as exc:
         ending.problem = ending.problem or f"the mock server gave no report: {exc}"
         return None
+
+
+def _journal(url: str, admin: str, path: Path) -> None:
+    """The server's request journal (``GET /_admin/requests``, as many records as it
+    keeps), to ``path``; nothing written where the server does not give it."""
+    req = urllib.request.Request(
+        url + "/_admin/requests?limit=100000", headers={"Authorization": f"Bearer {admin}"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            path.write_bytes(resp.read())
+    except OSError:
+        path.unlink(missing_ok=True)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 from loadtests.failures import count
 
 #: the summary's keys that are not a strategy's
-META = ("server", "warnings", "failures", "partial", "problem")
+META = ("server", "warnings", "failures", "partial", "problem", "parameters", "wall_s")
 
 
 def users_path(jobs: Path) -> Path:

@@ -17,12 +17,21 @@ examples:
       40 users, half of each strategy, for a minute of wall time at speed 60;
       writes Locust's CSV and HTML, the server's ground truth and a summary to out/lt
   pollsim loadtest --strategy 'full_jitter(fixed(6))' --ui
-      the same with Locust's web UI on 127.0.0.1:8089
+      the same with Locust's web UI on a free loopback port, its address printed
+  pollsim loadtest --strategy ordo-js --strategy generic-js --duration 30s \\
+      --assert 'p95(detection_latency) < 10s' --assert 'retry_after_violations == 0' \\
+      --client generic-js --junit lt.xml
+      gates a build on generic-js's figures (the server's ground truth): exit 1 if one
+      fails, each check a PASS/FAIL line with its measured value, and JUnit XML
+
+While the swarm runs, a line on stderr says where it stands (time, users, requests/s,
+jobs watched and seen ended, failed requests): redrawn every second on a terminal, every
+10 s at most elsewhere, and a last line when the swarm ends.
 
 exit status: 0 the run went as asked; 1 it did not, said in one line (the server or
 Locust died, the run was interrupted, or submissions or polls failed beyond
 --max-failures), with what was measured written to the folder (marked partial if cut
-short); 2 bad input
+short), or an --assert failed; 2 bad input
 """
 
 
@@ -88,20 +97,37 @@ def add_loadtest_arguments(p: argparse.ArgumentParser, duration) -> None:
         f"injects aside) before the run counts as failed, exit 1 (default {MAX_FAILURES:g})",
     )
     p.add_argument("--out", type=Path, default=Path("out/loadtest"), metavar="DIR")
+    from pollsim.assertions import add_assert_arguments
+
+    add_assert_arguments(p, noun="strategy")
     p.set_defaults(duration_parser=duration)
 
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
-    from loadtests.runner import Plan, run
+    from loadtests.progress import Display
+    from loadtests.runner import PROGRESS, Plan, run, run_seconds
+    from pollsim.assertions import AssertionSyntax, parse_all
     from sim.dialects import ORDO
     from sim.strategies import StrategyError, parse_strategy
 
     strategies = args.strategy or ["ordo-js"]
+    labels: dict[str, str] = {}  # a label: the text that gave it
     for text in strategies:
         try:
-            parse_strategy(text)
+            label = parse_strategy(text).label
         except (StrategyError, ValueError) as exc:
             return _fail(f"--strategy: {exc}")
+        if label in labels:
+            return _fail(
+                f"--strategy {text!r}: the same strategy as {labels[label]!r} ({label}); "
+                "expected each strategy once (--users sets how many users run it)"
+            )
+        labels[label] = text
+    try:  # before the swarm: a bad assertion costs nothing
+        checks = parse_all(args)
+        _check_clients(args.clients, labels)
+    except AssertionSyntax as exc:
+        return _fail(str(exc))
     try:
         seconds = _seconds("--duration", args.duration, low=1)
         job_seconds = _seconds("--job-duration", args.job_duration or "0", low=0)
@@ -138,9 +164,11 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         max_failures=args.max_failures,
+        journal=any(c.metric == "requests_per_second" for c in checks),
     )
+    display = Display(args.out.resolve() / PROGRESS, run_seconds(plan))
     try:
-        summary = run(plan)
+        summary = run(plan, display)
     except RuntimeError as exc:
         return _fail(str(exc))
     print(format_summary(summary))
@@ -155,7 +183,44 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         f"summary.json to {args.out}",
         file=sys.stderr,
     )
-    return 0
+    if not checks and not args.junit:
+        return 0
+    from pollsim.assertions import gate
+    from pollsim.loadtest_measures import measures
+
+    try:
+        found = measures(args.out)
+    except AssertionSyntax as exc:
+        return _fail(str(exc))
+    return gate(checks, found, args)
+
+
+def _check_clients(clients: list[str], labels: dict[str, str]) -> None:
+    """Each ``--client`` names a strategy of the run (as given, or as it reads), or is
+    ``*``; AssertionSyntax in one line otherwise. Names given as written are taken as
+    their labels in place (``args.clients``)."""
+    from pollsim.assertion_grammar import suggest
+    from pollsim.assertions import AssertionSyntax
+    from sim.strategies import StrategyError, parse_strategy
+
+    by_text = {text: label for label, text in labels.items()}
+    for i, name in enumerate(clients):
+        if name == "*" or name in labels:
+            continue
+        if name in by_text:
+            clients[i] = by_text[name]
+            continue
+        try:
+            label = parse_strategy(name).label
+        except (StrategyError, ValueError):  # not a strategy at all: said below
+            label = None
+        if label in labels:
+            clients[i] = label
+            continue
+        raise AssertionSyntax(
+            f"--client {name!r}: not a strategy of this run (its strategies: "
+            f"{', '.join(labels)}){suggest(name, list(labels))}"
+        )
 
 
 MAX_DURATION = 7 * 86400  #: seconds: a load test or a job longer than a week is a typo
@@ -184,20 +249,37 @@ def _seconds(flag: str, text: str, low: float) -> float:
 
 
 def format_summary(summary: dict) -> str:
+    """The summary per strategy as a table (columns as wide as their contents), and the
+    server's line."""
     from loadtests.summary import strategies
+    from pollsim.tables import Column, render
 
-    head = f"{'strategy':<36}{'jobs':>6}{'polls/job':>10}{'gave up':>8}{'errored':>8}"
-    head += f"{'unfinished':>11}"
-    lines = [f"{head}{'lat p50':>9}{'p95':>8}"]
+    columns = [
+        Column("strategy", "<"),
+        Column("jobs"),
+        Column("polls per job"),
+        Column("gave up"),
+        Column("errored"),
+        Column("unfinished"),
+        Column("p50 (s)", group="detection latency"),
+        Column("p95 (s)", group="detection latency"),
+    ]
+    rows = []
     for name, s in strategies(summary):
         lat = s["detection_latency_s"]
-        cells = [_cell(s["polls_per_job"], ".1f"), _cell(s["unfinished"], "d")]
-        cells += [_cell(lat["p50"], ".2f"), _cell(lat["p95"], ".2f")]
-        lines.append(
-            f"{name[:35]:<36}{s['jobs']:>6}{cells[0]:>10}{s['gave_up']:>8}"
-            f"{s.get('errored', 0):>8}{cells[1]:>11}"
-            f"{cells[2]:>9}{cells[3]:>8}"
+        rows.append(
+            [
+                name,
+                f"{s['jobs']:,}",
+                _cell(s["polls_per_job"], ".1f"),
+                f"{s['gave_up']:,}",
+                f"{s.get('errored', 0):,}",
+                _cell(s["unfinished"], ",d"),
+                _cell(lat["p50"], ".2f"),
+                _cell(lat["p95"], ".2f"),
+            ]
         )
+    lines = render(columns, rows, indent="")
     server = summary["server"]
     if server["requests"] is None:
         lines.append("server: gave no ground truth; latency in simulated s")

@@ -11,11 +11,15 @@ from pathlib import Path
 def round_trip(
     stats_csv: Path, name: str, speed: float, column: str = "Max Response Time"
 ) -> float:
-    """Simulated seconds of a round trip to ``name`` (Locust's row; its longest by
-    default, or another column of ``locust_stats.csv`` such as ``95%``)."""
+    """Simulated seconds of a round trip to ``name`` (Locust's row, or rows: one a
+    strategy, ``name · strategy``, the largest taken; its longest by default, or another
+    column of ``locust_stats.csv`` such as ``95%``)."""
+    from loadtests.failures import is_named
+
     with stats_csv.open(newline="", encoding="utf-8") as f:
-        (row,) = [r for r in csv.DictReader(f) if r["Name"] == name]
-    return float(row[column]) / 1000 * speed
+        rows = [r for r in csv.DictReader(f) if is_named(r["Name"], name)]
+    assert rows, f"no row of {name} in {stats_csv}"
+    return max(float(row[column]) for row in rows) / 1000 * speed
 
 
 def mentioning(text: str) -> list[str]:

@@ -54,11 +54,12 @@ def test_locust_counts_every_request_the_server_saw_but_those_the_end_cut_off(sw
     stats, _, report, _ = swarm
     locust = {s["name"]: s["num_requests"] for s in stats}
     server = sum(r["count"] for r in report["totals"]["requests"] if r["dialect"] == "ordo")
-    counted = locust["/ordo/jobs"] + locust["/ordo/jobs/[id]"]
+    counted = locust["/ordo/jobs · fixed(3)"] + locust["/ordo/jobs/[id] · fixed(3)"]
     # Locust counts a request when its answer comes back: one in flight when the run's
     # end stopped its user reached the server uncounted (at most one a user, 8 here)
     assert counted <= server <= counted + 8 and counted > 100, (counted, server)
-    assert set(locust) == {"/healthz", "/ordo/jobs", "/ordo/jobs/[id]"}  # no metric rows
+    # a row per request and strategy, and no metric rows
+    assert set(locust) == {"/healthz", "/ordo/jobs · fixed(3)", "/ordo/jobs/[id] · fixed(3)"}
 
 
 def test_each_jobs_polls_and_latency_agree_with_the_ground_truth(swarm):
