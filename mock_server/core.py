@@ -66,8 +66,9 @@ __all__ = [
     "ok",
 ]
 
-#: what a submission's body may name (the same in every dialect)
-SUBMIT_FIELDS = {"template", "outcome", "durations", "duration"}
+#: what a submission's body may name (the same in every dialect; read in
+#: ``mock_server.submission``)
+SUBMIT_FIELDS = {"template", "outcome", "job_duration", "durations", "duration"}
 
 
 @dataclass
@@ -208,10 +209,14 @@ class Core:
         kind = route.kind
         if kind is Kind.INFO:
             return ok(200, route.info())
-        if kind is Kind.SUBMIT or kind is Kind.LIST:
-            from mock_server.collection import listing, submit
+        if kind is Kind.SUBMIT:
+            from mock_server.submission import submit
 
-            return (submit if kind is Kind.SUBMIT else listing)(self, req, dialect, tenant)
+            return submit(self, req, dialect, tenant)
+        if kind is Kind.LIST:
+            from mock_server.collection import listing
+
+            return listing(self, req, dialect, tenant)
         text = hit.params.get("id", "")
         rec = self._job(dialect, text, tenant)
         if rec is None:  # the near miss is looked for on this path alone

@@ -317,6 +317,9 @@ def no_job(core: Core, dialect: Dialect, route: Route, text: str, who: str, acti
                 break
     rec = records.get(job_id) if job_id is not None else None
     if rec is None:
+        first = getattr(core.model, "first_id", 1)  # ids go on across a reset
+        if job_id is not None and 1 <= job_id < first:
+            return f"no job {quoted(text)}: it was made before the server's last reset"
         return f"no job {quoted(text)}"
     if who != ADMIN and rec.tenant != acting:
         if who == ANONYMOUS:

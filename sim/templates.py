@@ -129,3 +129,38 @@ class JobTemplate:
 
     def step_index(self, step_id: str) -> int:
         return next(i for i, s in enumerate(self.steps) if s.id == step_id)
+
+    def spread(self, total: float) -> dict[str, float]:
+        """Each step's duration for a job that takes ``total`` seconds from its first
+        step's start to its last step's end (when no step waits for a worker, is skipped
+        or is retried): the steps' default mean durations, scaled so that the longest
+        chain of dependent steps takes ``total``; steps beside that chain, in parallel,
+        end within it. Where the means cannot say (all 0, or one not finite), each step
+        counts alike, and the longest chain is the one of most steps.
+
+        >>> from sim.distributions import Constant
+        >>> a, b = StepSpec("a", Constant(10)), StepSpec("b", Constant(30), depends_on=("a",))
+        >>> JobTemplate("chain", (a, b)).spread(60)
+        {'a': 15.0, 'b': 45.0}
+        >>> side = StepSpec("side", Constant(5), depends_on=("a",))
+        >>> JobTemplate("fork", (a, b, side)).spread(80)
+        {'a': 20.0, 'b': 60.0, 'side': 10.0}
+        """
+        weights = [_mean(s) for s in self.steps]
+        if not all(math.isfinite(w) for w in weights) or not any(weights):
+            weights = [1.0] * len(self.steps)
+        index = {step_id: i for i, step_id in enumerate(self.ids)}
+        chain = [0.0] * len(self.steps)  # the longest chain ending with each step
+        for step_id in self.order:
+            i = index[step_id]
+            chain[i] = weights[i] + max((chain[d] for d in self.dependencies[i]), default=0.0)
+        scale = total / max(chain)
+        return {step.id: w * scale for step, w in zip(self.steps, weights, strict=True)}
+
+
+def _mean(step: StepSpec) -> float:
+    """A step's default mean duration; NaN where its distribution has none to give."""
+    try:
+        return float(step.duration.mean)
+    except (NotImplementedError, OverflowError, ValueError):
+        return math.nan
