@@ -22,7 +22,8 @@ OUTAGE_LABELS = {
     "no_answer": "server outage: no answers",
     "stall": "server outage: stalled, then all answered at once",
 }
-OUTAGE_COLOUR = "#e45756"
+#: and shades it, each kind apart
+OUTAGE_COLOURS = {"503": "#e45756", "no_answer": "#9d755d", "stall": "#b279a2"}
 
 
 def cdf(ax, values, label: str, total: int | None = None, **style) -> bool:
@@ -87,7 +88,12 @@ def shade_outages(ax, outages: tuple[Outage, ...], end: float, scale: float) -> 
         label = OUTAGE_LABELS[o.mode] if o.mode not in named else "_nolegend_"
         named.add(o.mode)
         ax.axvspan(
-            o.start / scale, stop / scale, color=OUTAGE_COLOUR, alpha=0.15, lw=0, label=label
+            o.start / scale,
+            stop / scale,
+            color=OUTAGE_COLOURS[o.mode],
+            alpha=0.2,
+            lw=0,
+            label=label,
         )
 
 

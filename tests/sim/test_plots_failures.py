@@ -45,6 +45,8 @@ def test_the_load_plot_shades_each_outage_with_a_legend_entry_per_kind(faults):
     for mode in ("503", "no_answer", "stall"):
         assert texts.count(OUTAGE_LABELS[mode]) == 1
     assert {"fixed(2)", "full_jitter(fixed(4))"} <= set(texts)
+    # each kind in a colour of its own
+    assert len({tuple(patch.get_facecolor()) for patch in fig.axes[0].patches}) == 3
     assert figure_problems(fig) == []
 
 
