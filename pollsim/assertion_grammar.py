@@ -144,6 +144,11 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f"; did you mean {near[0]}?" if near else ""
 
 
+def shown(text: str) -> str:
+    """The assertion as an error line quotes it: whole, or its start and its length."""
+    return repr(text) if len(text) <= 80 else f"{text[:60]!r}... ({len(text)} characters)"
+
+
 class _Reader:
     """A cursor over the text that says where it stopped when it finds no sense."""
 
@@ -161,7 +166,7 @@ class _Reader:
             "the end" if not rest.strip() else repr(rest[:12] + ("..." if len(rest) > 12 else ""))
         )
         return AssertionSyntax(
-            f"--assert {self.text!r}: at column {at + 1}: expected {expected}, found {found}"
+            f"--assert {shown(self.text)}: at column {at + 1}: expected {expected}, found {found}"
         )
 
     def match(self, pattern: re.Pattern) -> str | None:
@@ -177,7 +182,7 @@ def parse_assertion(text: str) -> Check:
     expected there, what was found) when it does not read or does not make sense."""
     if not isinstance(text, str) or not text.strip():
         raise AssertionSyntax(
-            f"--assert {text!r}: empty; expected [AGG(]metric[)] OP number[unit], "
+            f"--assert {shown(text)}: empty; expected [AGG(]metric[)] OP number[unit], "
             "e.g. 'p95(detection_latency) < 10s'"
         )
     r = _Reader(text)
@@ -196,7 +201,7 @@ def parse_assertion(text: str) -> Check:
                     f"an operator: {agg} is a metric, not an aggregate ({', '.join(AGGREGATES)})"
                 )
             raise AssertionSyntax(
-                f"--assert {text!r}: at column {start + 1}: unknown aggregate {agg!r}, "
+                f"--assert {shown(text)}: at column {start + 1}: unknown aggregate {agg!r}, "
                 f"expected one of {', '.join(AGGREGATES)}{suggest(agg, AGGREGATES)}"
             )
         r.i += 1
@@ -219,7 +224,7 @@ def parse_assertion(text: str) -> Check:
         if metric in AGGREGATES:
             hint = f"; {metric} is an aggregate: say {metric}(METRIC)"
         raise AssertionSyntax(
-            f"--assert {text!r}: at column {start + 1}: unknown metric {metric!r}, "
+            f"--assert {shown(text)}: at column {start + 1}: unknown metric {metric!r}, "
             f"expected one of {', '.join(METRICS)}{hint}"
         )
     bare = not agg
@@ -245,6 +250,7 @@ def parse_assertion(text: str) -> Check:
     value = float(number)
     if not math.isfinite(value):
         raise r.fail("a number of at most about 1.8e308", at=at)
+    r.skip()  # "10 s" reads as "10s"
     unit_at = r.i
     unit = next((u for u in ("ms", "s", "m", "h", "%") if r.text.startswith(u, r.i)), "")
     if unit and _NAME.match(r.text, r.i + len(unit)) and unit != "%":
@@ -252,8 +258,9 @@ def parse_assertion(text: str) -> Check:
     r.i += len(unit)
     r.skip()
     if r.i < len(r.text):
-        units = "a unit (s, ms, m, h, %) or " if not unit else ""
-        raise r.fail(f"{units}the end of the assertion", at=unit_at if not unit else r.i)
+        fits = {DURATION: "a unit (s, ms, m, h) or ", "share": "% or "}
+        kind = Check(text, agg, metric, op, value).kind
+        raise r.fail(f"{'' if unit else fits.get(kind, '')}the end of the assertion")
     check = Check(text, agg, metric, op, value, unit, bare)
     return _with_unit(check, unit_at)
 
@@ -263,7 +270,7 @@ def _bare(text: str, metric: str) -> str:
     if METRICS[metric].kind in (COUNT, FLAG):
         return "sum"
     raise AssertionSyntax(
-        f"--assert {text!r}: {metric} needs an aggregate: say p95({metric}) or "
+        f"--assert {shown(text)}: {metric} needs an aggregate: say p95({metric}) or "
         f"mean({metric}) (aggregates: {', '.join(AGGREGATES)})"
     )
 
@@ -271,7 +278,7 @@ def _bare(text: str, metric: str) -> str:
 def _with_unit(check: Check, at: int) -> Check:
     """The check with its threshold in base units, or why its unit does not fit."""
     kind, unit, name = check.kind, check.unit, f"{check.agg}({check.metric})"
-    where = f"--assert {check.text!r}: at column {at + 1}"
+    where = f"--assert {shown(check.text)}: at column {at + 1}"
     if kind == DURATION:
         if unit == "%":
             raise AssertionSyntax(f"{where}: {name} is a duration: expected s, ms, m or h")

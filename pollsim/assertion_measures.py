@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pollsim.assertion_grammar import METRICS, AssertionSyntax, Check, suggest
+from pollsim.assertion_grammar import METRICS, AssertionSyntax, Check, shown, suggest
 
 JOB_METRICS = [m for m, spec in METRICS.items() if spec.per == "job"]
 #: the group of every row, when no --client is given
@@ -184,7 +184,7 @@ def require(checks: list[Check], measures: Measures) -> None:
         if not measures.has(c.metric):
             why = measures.missing.get(c.metric, "")
             raise AssertionSyntax(
-                f"--assert {c.text!r}: {c.metric} is not measured by pollsim {measures.source}"
+                f"--assert {shown(c.text)}: {c.metric} is not measured by pollsim {measures.source}"
                 + (f" ({why})" if why else "")
             )
 

@@ -1,9 +1,9 @@
 """``pollsim report --client/--assert``: a report narrowed to some clients, and what the
 assertions need beyond it (the request journal, for requests per second).
 
-The server filters ``?client=`` itself (one client at a time); the rows are filtered here
-too, so that a report from a server that ignores the filter, or one for several clients,
-says the same, with its totals computed over the rows kept.
+The server filters ``?client=`` itself (repeated for several); the rows are filtered
+here too, so that a report from a server that ignores the filter says the same, with its
+totals computed over the rows kept.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ _SUMMED = (
 JOURNAL_LIMIT = 100_000
 
 
-def server_filter(clients: list[str]) -> str | None:
-    """The ``?client=`` to send: the one client asked for, else none (filter here)."""
-    named = [c for c in dict.fromkeys(clients) if c != "*"]
-    return named[0] if len(named) == 1 and "*" not in clients else None
+def server_filter(clients: list[str]) -> list[tuple[str, str]]:
+    """The ``?client=`` pairs to send: one per client named (none for ``'*'``: all)."""
+    if "*" in clients:
+        return []
+    return [("client", c) for c in dict.fromkeys(clients)]
 
 
 def narrowed(report: dict, clients: list[str]) -> dict:

@@ -73,12 +73,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pollsim.report_gate import server_filter
 
     base = args.server.rstrip("/")
-    query = {}
+    query = server_filter(args.clients)
     if args.until is not None:
-        query["until"] = repr(args.until)
-    client = server_filter(args.clients)
-    if client is not None:
-        query["client"] = client
+        query.append(("until", repr(args.until)))
     url = base + "/_admin/report" + ("?" + urllib.parse.urlencode(query) if query else "")
     try:
         token = admin_token(args.admin_token, args.admin_token_file, os.environ)
@@ -125,10 +122,7 @@ def _journal(base: str, token: str, clients: list[str]) -> list[dict] | int:
     its records, or the exit status after saying why there are none to trust."""
     from pollsim.report_gate import JOURNAL_LIMIT, journal_problem, server_filter
 
-    query = {"limit": str(JOURNAL_LIMIT)}
-    client = server_filter(clients)
-    if client is not None:
-        query["client"] = client
+    query = [("limit", str(JOURNAL_LIMIT)), *server_filter(clients)]
     url = f"{base}/_admin/requests?{urllib.parse.urlencode(query)}"
     answer = _get_json(url, token)
     if isinstance(answer, int):

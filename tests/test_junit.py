@@ -1,0 +1,69 @@
+"""The JUnit XML that --junit writes, read back as a CI system reads it: one testsuite in
+testsuites, a testcase per check and group, failures carrying the measured value, and
+counts that agree with the cases."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import xml.etree.ElementTree as ET
+
+from pollsim.assertions import Measures, gate, parse_all
+
+
+def report(client: str = "alpha:token#1") -> dict:
+    row = {"client": client, "detection_latency_s": 14.2, "polls": 4, "wasted_polls": 3}
+    row |= {"retry_after_violations": 3, "gave_up": False, "errored": False, "unfinished": False}
+    other = {**row, "client": "beta", "retry_after_violations": 0, "detection_latency_s": 2.0}
+    return {"now": 60.0, "jobs": [row, other]}
+
+
+def write(tmp_path, truth: dict, *asserts: str, clients=("*",)) -> tuple[int, ET.Element]:
+    path = tmp_path / "out.xml"
+    args = argparse.Namespace(asserts=list(asserts), clients=list(clients), junit=str(path))
+    code = gate(parse_all(args), Measures.from_report(truth), args, out=io.StringIO())
+    return code, ET.parse(path).getroot()
+
+
+def test_one_suite_one_case_per_check_and_client_and_the_failure_names_the_value(tmp_path):
+    code, root = write(
+        tmp_path, report(), "retry_after_violations == 0", "p95(detection_latency) < 10s"
+    )
+    assert code == 1
+    assert root.tag == "testsuites"
+    (suite,) = root.findall("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) == 4
+    assert suite.get("tests") == "4" and suite.get("failures") == "2" and suite.get("errors") == "0"
+    assert root.get("tests") == "4" and root.get("failures") == "2"
+    failed = {c.get("name"): c.find("failure") for c in cases if c.find("failure") is not None}
+    assert set(failed) == {
+        "retry_after_violations == 0 [alpha:token#1]",
+        "p95(detection_latency) < 10s [alpha:token#1]",
+    }
+    message = failed["retry_after_violations == 0 [alpha:token#1]"].get("message")
+    assert message == ("FAIL retry_after_violations == 0: measured 3 (client alpha:token#1, 1 job)")
+    assert "measured 14.2s" in failed["p95(detection_latency) < 10s [alpha:token#1]"].get("message")
+    for case in cases:  # what CI systems need of every case
+        assert case.get("classname") and case.get("name") and case.get("time") == "0"
+
+
+def test_a_passing_run_has_no_failure_elements(tmp_path):
+    code, root = write(tmp_path, report(), "gave_up == 0", clients=())
+    assert code == 0
+    assert root.find("testsuite").get("failures") == "0"
+    assert root.find(".//failure") is None
+    assert root.find(".//testcase").get("name") == "gave_up == 0 [all]"
+
+
+def test_client_ids_that_xml_cannot_carry_are_replaced_and_markup_escaped(tmp_path):
+    hostile = 'c<"&>\x1b[31m\x00é'
+    code, root = write(tmp_path, report(hostile), "retry_after_violations == 0")
+    assert code == 1  # it parsed back: nothing broke the document
+    names = [c.get("name") for c in root.iter("testcase")]
+    assert 'retry_after_violations == 0 [c<"&>?[31m?é]' in names
+
+
+def test_no_checks_write_an_empty_suite(tmp_path):
+    code, root = write(tmp_path, report(), clients=())
+    assert code == 0 and root.find("testsuite").get("tests") == "0"
