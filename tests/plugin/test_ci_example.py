@@ -1,0 +1,119 @@
+"""The README's "Gating a build in CI", end to end and taken from the README itself, so
+that it cannot drift: its example test, run as a user's test file (the plugin loaded
+from its entry point), passes with the client as written and fails with the client made
+to ignore Retry-After, ``out.xml`` naming the failure with the measured count; and its
+``pollsim report --assert ... --junit out.xml`` line, run against a server the fixture
+started, exits 1 after the client that ignores Retry-After and 0 after the one that
+honours it."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.live
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+CHECK = "retry_after_violations == 0"
+#: what the example's client does on a 429 or 503, and what the one ignoring it does
+HONOURS = 'time.sleep(float(error.headers["Retry-After"]))'
+IGNORES = "time.sleep(interval)"
+
+
+def section() -> str:
+    text = README.read_text()
+    return text.split("\n## Gating a build in CI\n", 1)[1].split("\n## ", 1)[0]
+
+
+def example(honours: bool = True) -> str:
+    """The section's one Python block: a complete test file; its client made to ignore
+    Retry-After where asked."""
+    (code,) = re.findall(r"```python\n(.*?)```", section(), re.S)
+    assert code.count(HONOURS) == 1, "the example's client no longer reads Retry-After so"
+    return code if honours else code.replace(HONOURS, IGNORES)
+
+
+def report_line() -> str:
+    """The section's ``pollsim report`` command, its continuation lines joined."""
+    (sh,) = re.findall(r"```sh\n(.*?)```", section(), re.S)
+    joined = sh.replace("\\\n", " ")
+    (line,) = [ln for ln in joined.splitlines() if ln.lstrip().startswith("pollsim report")]
+    return " ".join(line.split())
+
+
+def failures(xml: Path) -> dict[str, str]:
+    """The JUnit file's test cases: name -> the failure's message, or '' for a pass."""
+    cases = ET.parse(xml).getroot().iter("testcase")
+    return {
+        c.get("name"): (c.find("failure").get("message") if c.find("failure") is not None else "")
+        for c in cases
+    }
+
+
+def test_the_section_shows_the_ci_line_and_a_test_with_an_injected_429():
+    assert report_line() == (
+        "pollsim report --server http://127.0.0.1:8080 --admin-token adm1n "
+        f"--assert '{CHECK}' --junit out.xml"
+    )
+    code = example()
+    assert '"rate_limit": {"rate": 1, "burst": 1}' in code  # the 429 with Retry-After
+    assert "def test_" in code and "pollsim_server" in code
+    assert f'pollsim_server.check("{CHECK}"' in code and 'junit="out.xml"' in code
+
+
+def test_the_example_passes_with_a_client_that_honours_retry_after(run_user_suite, pytester):
+    result = run_user_suite(example(), name="test_polling")
+    result.assert_outcomes(passed=1)
+    cases = failures(pytester.path / "out.xml")
+    assert cases[f"{CHECK} [all]"] == ""
+
+
+def test_the_example_fails_with_a_client_that_ignores_retry_after(run_user_suite, pytester):
+    result = run_user_suite(example(honours=False), name="test_polling")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "pollsim report exited 1" in out
+    found = re.search(rf"FAIL {re.escape(CHECK)}: measured (\d+)", out)
+    assert found, out[-3000:]
+    count = int(found.group(1))
+    assert count >= 1
+    message = failures(pytester.path / "out.xml")[f"{CHECK} [all]"]
+    assert f"FAIL {CHECK}: measured {count} " in message
+
+
+@pytest.mark.parametrize("honours", [False, True], ids=["ignores", "honours"])
+def test_the_ci_line_gates_on_a_server_the_fixture_started(
+    pollsim_server_factory, tmp_path, honours
+):
+    """The README's client run in this process against a server started by the fixture
+    with the example's marker, then the README's ``pollsim report`` line as CI runs it."""
+    names: dict = {}
+    exec(compile(example(honours), "README.md: Gating a build in CI", "exec"), names)
+    (marker,) = names["test_the_client_honours_retry_after"].pytestmark
+    server = pollsim_server_factory(**marker.kwargs)
+    made = server.client.submit(outcome="succeed", duration="10s")
+    assert names["wait_for_job"](server.url, server.token, made["job"]["id"]) == "success"
+    violations = server.client.report()["totals"]["retry_after_violations"]
+    assert (violations == 0) == honours, violations
+
+    line = report_line().replace("http://127.0.0.1:8080", server.url)
+    line = line.replace("adm1n", server.admin_token).replace("out.xml", str(tmp_path / "out.xml"))
+    argv = shlex.split(line)
+    assert argv[:2] == ["pollsim", "report"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pollsim", *argv[1:]], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == (0 if honours else 1), done.stdout + done.stderr
+    message = failures(tmp_path / "out.xml")[f"{CHECK} [all]"]
+    if honours:
+        assert message == "" and f"PASS {CHECK}: measured 0 " in done.stdout
+    else:
+        assert message.startswith(f"FAIL {CHECK}: measured {violations} ")
+        assert message in done.stdout
