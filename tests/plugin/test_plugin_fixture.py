@@ -5,6 +5,7 @@ cannot start is one clear error with what it said, not a hang."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import time
@@ -76,6 +77,9 @@ def test_a_factory_starts_several(pollsim_server_factory):
     assert first.client.health()["speed"] == 5 and second.client.health()["speed"] == 7
     job = second.client.submit(template="one")["job"]["id"]
     assert second.client.call("GET", f"/ordo/jobs/{job}", token=second.token).status == 200
+    with pytest.raises(ValueError, match=r"pollsim report exited 2: pollsim: --assert"):
+        second.check("polls <")  # an assertion pollsim report cannot read
+    assert "polls" in second.check("polls >= 1")  # its PASS line
 '''
 
 
@@ -169,4 +173,8 @@ def test_loading_the_plugin_imports_nothing_else():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['pollsim', 'pollsim.pytest_plugin']"
+    loaded = set(ast.literal_eval(done.stdout))
+    assert "pollsim.pytest_plugin" in loaded
+    heavy = ("sim", "mock_server", "loadtests", "numpy", "pandas", "urllib", "http", "ssl")
+    assert not {m for m in loaded if m.split(".")[0] in heavy}
+    assert {m for m in loaded if m.startswith("pollsim.")} == {"pollsim.pytest_plugin"}
