@@ -170,10 +170,14 @@ def resolve_groups(measures: Measures, clients: list[str] | None) -> list[str]:
         return known or [ALL]
     for c in clients:
         if c not in known:
+            if not known:  # a report filtered by the server: the caller can say more
+                raise AssertionSyntax(
+                    f"--client {c!r}: no such {measures.noun} in the {measures.source}"
+                )
             listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
             raise AssertionSyntax(
                 f"--client {c!r}: no such {measures.noun} in the {measures.source} "
-                f"({listed or f'no {_PLURALS[measures.noun]} at all'}){suggest(c, known)}"
+                f"({listed}){suggest(c, known)}"
             )
     return list(dict.fromkeys(clients))
 

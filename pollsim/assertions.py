@@ -29,6 +29,7 @@ from pollsim.assertion_grammar import (
     AssertionSyntax,
     Check,
     parse_assertion,
+    suggest,
 )
 from pollsim.assertion_measures import (
     ALL,
@@ -55,6 +56,7 @@ __all__ = [
     "load_frame",
     "parse_all",
     "parse_assertion",
+    "suggest",
 ]
 
 ASSERT_HELP = (

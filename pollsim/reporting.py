@@ -108,13 +108,27 @@ def _gate(checks: list, report: dict, args: argparse.Namespace, base: str, token
         if isinstance(requests, int):
             return requests
     measures = Measures.from_report(report, requests=requests)
-    if not checks:  # --client alone: it must name a client of the report
-        try:
-            check_all([], measures, args.clients)
-        except AssertionSyntax as exc:
-            return _fail(str(exc))
+    try:
+        check_all([], measures, args.clients)  # every --client names a client
+    except AssertionSyntax as exc:
+        return _fail(str(exc) + _nearest_client(args.clients, measures, base, token))
+    if not checks:
         return 0
     return gate(checks, measures, args, out=sys.stderr if args.json else sys.stdout)
+
+
+def _nearest_client(clients: list[str], measures, base: str, token: str) -> str:
+    """For a --client the filtered report has no rows of: the server's clients, from
+    the whole report (asked again, on this error's path alone), and the nearest name."""
+    from pollsim.assertions import suggest
+
+    whole = _get_json(base + "/_admin/report", token)
+    if not isinstance(whole, dict) or not isinstance(whole.get("clients"), list):
+        return ""
+    known = [str(r.get("client")) for r in whole["clients"] if isinstance(r, dict)]
+    missing = next(c for c in clients if c != "*" and c not in measures.groups())
+    listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return f"; the server's clients: {listed or 'none yet'}{suggest(missing, known)}"
 
 
 def _journal(base: str, token: str, clients: list[str]) -> list[dict] | int:
