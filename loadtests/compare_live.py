@@ -26,7 +26,7 @@ from loadtests.processes import (
     terminable,
     watch,
 )
-from loadtests.runner import admin_report, cpu_seconds, saturation
+from loadtests.run_support import admin_report, cpu_seconds, saturation
 from mock_server.model import BACKGROUND
 
 

@@ -12,17 +12,14 @@ shows how far it has got, from a file the Locust process writes once a second.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +38,14 @@ from loadtests.processes import (
     watch,
 )
 from loadtests.progress import TAB, Display
+from loadtests.run_support import (
+    admin_report,
+    cpu_seconds,
+    fetch_journal,
+    free_port,
+    merge_jobs,
+    saturation,
+)
 from loadtests.summary import summarise, users_path
 from loadtests.swarm import swarm_file as _swarm_file
 from sim.dialects import ORDO, get_dialect
@@ -97,17 +102,6 @@ def swarm_file(plan: Plan) -> str:
 def web_ui(plan: Plan) -> str | None:
     """The web UI's address, where the plan asks for it."""
     return f"http://127.0.0.1:{plan.web_port}/" if plan.ui else None
-
-
-def admin_report(url: str, admin: str, until: float | None = None) -> dict:
-    """The server's ground truth; with ``until`` (simulated seconds: when the clients
-    were stopped), jobs still watched then are unfinished, not given up."""
-    query = "" if until is None else f"?until={until:.3f}"
-    req = urllib.request.Request(
-        url + "/_admin/report" + query, headers={"Authorization": f"Bearer {admin}"}
-    )
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.load(resp)
 
 
 def locust_args(plan: Plan, url: str, port: int) -> tuple[list[str], list[str]]:
@@ -277,7 +271,7 @@ def _run_children(plan: Plan, children: list[subprocess.Popen], display: Display
         raise RuntimeError(f"locust wrote no results; see {out / 'locust.log'}")
     truth = _truth(url, admin, until, ending)
     if truth is not None and plan.journal:
-        _journal(url, admin, out / JOURNAL)
+        fetch_journal(url, admin, out / JOURNAL)
     return Measured(truth, ending, busy, until)
 
 
@@ -290,66 +284,3 @@ def _truth(url: str, admin: str, until: float | None, ending: Ending) -> dict | 
     except (OSError, ValueError) as exc:
         ending.problem = ending.problem or f"the mock server gave no report: {exc}"
         return None
-
-
-def _journal(url: str, admin: str, path: Path) -> None:
-    """The server's request journal (``GET /_admin/requests``, as many records as it
-    keeps), to ``path``; nothing written where the server does not give it."""
-    req = urllib.request.Request(
-        url + "/_admin/requests?limit=100000", headers={"Authorization": f"Bearer {admin}"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            path.write_bytes(resp.read())
-    except OSError:
-        path.unlink(missing_ok=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time a process has used (user and system), from /proc; 0 where there is none."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def saturation(log: Path, server_busy: float) -> list[str]:
-    """Why the measured latencies may not be trusted: the load generator said it was
-    short of CPU (Locust warns above 90%), or the server kept a core 90% busy."""
-    warnings = []
-    text = log.read_text(errors="replace") if log.exists() else ""
-    if "CPU usage above" in text or "CPU usage was too high" in text:
-        warnings.append(
-            "the load generator was CPU-saturated (see locust.log): latencies measured "
-            "then are not to be trusted; use fewer users or --workers"
-        )
-    if server_busy > 0.9:
-        warnings.append(
-            f"the mock server kept a core {server_busy:.0%} busy: it was saturated, and "
-            "latencies measured then are not to be trusted"
-        )
-    return warnings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def merge_jobs(path: Path) -> None:
-    """The workers' per-job files into one (a single process wrote it whole already)."""
-    parts = sorted(path.parent.glob(f"{path.stem}.worker-*{path.suffix}"))
-    if not parts:
-        return
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = None
-        for part in parts:
-            with part.open(newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                if writer is None:
-                    writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
-                    writer.writeheader()
-                writer.writerows(reader)
-            part.unlink()
