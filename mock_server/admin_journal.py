@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mock_server.admin_query import count, job_ids, seconds, texts, unknown
-from mock_server.journal import FIELDS
 from mock_server.responses import Request, Response, error, ok
 from sim.dialects import DIALECTS
 
@@ -81,10 +80,23 @@ def matching(
 
 def record(core: Core, r: tuple) -> dict:
     """A record as answered (see the module)."""
-    out = dict(zip(FIELDS, r, strict=True))
-    job_id, dialect = out["job_id"], DIALECTS.get(out["dialect"])
-    out["job"] = None
+    t, wall, method, path, dialect, client, job_id, status, asked, injected, shown, took = r
+    job = None
     if job_id is not None:
-        out["job"] = dialect.show_id(job_id, core.seed) if dialect else str(job_id)
-        out["job_id"] = str(job_id)
-    return out
+        shows = DIALECTS.get(dialect)
+        job = shows.show_id(job_id, core.seed) if shows is not None else str(job_id)
+    return {
+        "t": t,
+        "wall": wall,
+        "method": method,
+        "path": path,
+        "dialect": dialect,
+        "client": client,
+        "job": job,
+        "job_id": None if job_id is None else str(job_id),
+        "status": status,
+        "retry_after": asked,
+        "injected": injected,
+        "shown": shown,
+        "took": took,
+    }

@@ -6,8 +6,6 @@ told otherwise (aiohttp itself would bind every interface when given no host).
 from __future__ import annotations
 
 import asyncio
-import gc
-import logging
 import secrets
 import sys
 import time
@@ -26,9 +24,8 @@ from mock_server.journal import Journal
 from mock_server.journaling import Entry, journaled, record
 from mock_server.model import LiveModel
 from mock_server.offload import Offload
-from mock_server.protocol import Connection, Watch, factory
+from mock_server.protocol import Connection
 from mock_server.receiving import read_body
-from mock_server.stopping import Stopper
 from mock_server.truth import Truth
 from mock_server.wire import cut, dribble
 from sim.dialects import DIALECTS, Dialect, Kind
@@ -268,7 +265,7 @@ def build_core(scenario: Scenario, spec: MockSpec) -> Core:
     rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, FAULT_STREAM]))
     faults = Faults(spec.faults, rng, scenario.server.outages, spec.max_clients)
     journal = Journal(spec.request_log, spec.request_log_max) if spec.request_log else None
-    return Core(model, config, faults, Truth(journal, spec.max_clients))
+    return Core(model, config, faults, Truth(journal, spec.max_clients, spec.request_journal_max))
 
 
 def banner(core: Core, url: str, spec: MockSpec) -> str:
@@ -295,7 +292,9 @@ def banner(core: Core, url: str, spec: MockSpec) -> str:
     lines.append(
         f"  ground truth: GET {url}/_admin/report, or pollsim report --server {url} "
         "--admin-token ..."
+        + (f"; written to {spec.truth_out} when the server stops" if spec.truth_out else "")
     )
+    lines.append(f"  admin API: POST {url}/_admin/reset, GET {url}/_admin/requests, /_admin/jobs")
     lines.append("  Ctrl-C stops.")
     return "\n".join(lines)
 
@@ -308,79 +307,3 @@ def entry(dialect: Dialect) -> str:
         if route is not None:
             return route.path
     return dialect.routes[0].path if dialect.routes else "/"
-
-
-async def serve(scenario: Scenario, host: str, port: int, stopper: Stopper) -> None:
-    """Serve the scenario (its ``[serve]`` and ``[faults]`` as given) until ``stopper``
-    says stop (SIGINT or SIGTERM)."""
-    stopper.attach()
-    spec = scenario.mock
-    core = build_core(scenario, spec)
-    journal = core.truth.journal
-    if journal is not None:
-        stopper.on_force = journal.flush
-    # requests it cannot parse are the client's fault, answered 400: no traceback
-    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    admission = admission_for(spec)
-    web_server = make_server(core, spec, admission)
-    loop = asyncio.get_running_loop()
-    watch = Watch(spec.request_deadline)
-    core.metrics.attach(admission, watch)
-    watch.start()
-    server = await loop.create_server(
-        factory(web_server, watch),
-        host=host,
-        port=port,
-        backlog=1024,
-    )
-    bound = server.sockets[0].getsockname()
-    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    url = f"http://{shown}:{bound[1]}"
-    core.config.base_url = url  # for the absolute links some dialects send
-    print(banner(core, url, spec), flush=True)
-    # What exists now (the model, the imported libraries: millions of objects) lives as
-    # long as the server: out of the cyclic collector's sight, so that a full collection
-    # does not stall requests for a fraction of a second. The sweep freezes again as
-    # jobs accumulate.
-    gc.freeze()
-    flusher = loop.create_task(_flush_every(journal, JOURNAL_FLUSH)) if journal else None
-    try:
-        await stopper.stopped.wait()
-    finally:
-        if flusher is not None:
-            flusher.cancel()
-        watch.stop()
-        server.close()
-        # requests in progress (held long-polls, dribbled answers) are cut, not waited for
-        await web_server.shutdown(SHUTDOWN)
-        if journal is not None:
-            journal.flush()
-
-
-#: wall seconds between flushes of the request log, so that a client's requests can be
-#: read (``pollsim fit --request-log``) while the server runs
-JOURNAL_FLUSH = 1.0
-
-
-async def _flush_every(journal: Journal, seconds: float) -> None:
-    """Flush the request log every ``seconds`` (a write a second at most; the buffer
-    keeps the many requests between off the disk)."""
-    while True:
-        await asyncio.sleep(seconds)
-        journal.flush()
-
-
-def run(scenario: Scenario, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run the server in this process, on uvloop where it is installed, until SIGINT or
-    SIGTERM (see ``mock_server.stopping``)."""
-    stopper = Stopper()
-    stopper.install()
-    try:
-        try:
-            import uvloop
-        except ImportError:
-            asyncio.run(serve(scenario, host, port, stopper))
-        else:
-            uvloop.run(serve(scenario, host, port, stopper))
-    finally:
-        stopper.uninstall()

@@ -89,20 +89,36 @@ FIELDS = (
     "took",
 )
 MAX_RECORDS = 100_000  #: records the ring holds, by default
+#: what a record holds, measured (tests/mock_server/test_admin_journal.py): a status
+#: request of a client polling one of 5,000 jobs, its strings shared
+RECORD_BYTES = 260
 
 
 class Ring:
     """The request journal served at ``GET /_admin/requests``: the latest ``cap``
     requests, always kept (the oldest dropped and counted past the cap), each a tuple
-    of ``FIELDS``. A record's strings are the request's own (its path, its client id,
-    shared with nothing): ``RECORD_BYTES`` measures what one holds."""
+    of ``FIELDS``, about ``RECORD_BYTES`` each: a client polls the same path many times,
+    so the records share one copy of each path and client id (``share``) rather than
+    each holding the request's own (about 370 bytes a record then)."""
 
-    __slots__ = ("cap", "dropped", "records")
+    __slots__ = ("_shared", "cap", "dropped", "records")
 
     def __init__(self, cap: int = MAX_RECORDS) -> None:
         self.cap = cap
         self.records: deque[tuple] = deque(maxlen=cap)
         self.dropped = 0  #: records pushed out by newer ones
+        self._shared: dict[str, str] = {}
+
+    def share(self, text: str) -> str:
+        """The copy of ``text`` the records share (at most ``cap`` kept for sharing:
+        past that the table starts afresh; records keep the copies they hold)."""
+        shared = self._shared
+        got = shared.get(text)
+        if got is None:
+            if len(shared) >= self.cap:
+                shared.clear()
+            got = shared[text] = text
+        return got
 
     def add(self, record: tuple) -> None:
         records = self.records
@@ -114,6 +130,7 @@ class Ring:
         """Forget every record (the count of drops too): how many there were."""
         n = len(self.records)
         self.records.clear()
+        self._shared.clear()
         self.dropped = 0
         return n
 

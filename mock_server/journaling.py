@@ -83,14 +83,15 @@ def record(
         asked = None
         if retry_after is not None and retry_after.isdigit() and len(retry_after) < 12:
             asked = int(retry_after) * core.model.clock.speed
-    truth.ring.add(
+    ring = truth.ring
+    ring.add(
         (
             entry.t,
             entry.wall,
             request.method,
-            request.path,
+            ring.share(request.path),
             dialect,
-            client,
+            ring.share(client),
             job_id,
             status,
             asked,

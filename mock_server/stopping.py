@@ -6,7 +6,12 @@ bytecodes of the main thread even while the event loop is busy with a long compu
 loop to stop; a watchdog thread ends the process if it has not ended ``grace`` seconds
 later, and a second signal ends it at once. A stop that had to be forced flushes what it
 can (``on_force``), says so in one line and exits 128 + the signal's number, as a process
-killed by it would; a stop that went well exits 0, silently.
+killed by it would; a stop that went well exits 0.
+
+Writing the ground truth at the end (``--truth-out``) may take longer than the grace: the
+server asks for more (``finishing``) before it begins, and the watchdog waits that long
+instead; a second signal still ends the process at once (the file is written whole or
+not at all: ``mock_server.truth_out``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 GRACE = 1.0  #: seconds from the signal to a forced exit
@@ -36,6 +42,9 @@ class Stopper:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._signum = 0
         self._previous: dict[int, object] = {}
+        self._until = 0.0  #: monotonic time the watchdog waits to at least (``finishing``)
+        self._doing = ""  #: what the server is finishing, for the forced stop's line
+        self._why = ""  #: why the stop was forced, when it was
 
     def install(self) -> None:
         """Take SIGINT and SIGTERM (from the main thread)."""
@@ -56,6 +65,7 @@ class Stopper:
 
     def _on_signal(self, signum: int, frame) -> None:
         if self._signum:  # a second signal: no more waiting
+            self._why = "a second signal came"
             self.force()
         self._signum = signum
         if self._loop is not None:
@@ -63,9 +73,21 @@ class Stopper:
                 self._loop.call_soon_threadsafe(self.stopped.set)
         threading.Thread(target=self._watchdog, name="stop-watchdog", daemon=True).start()
 
+    def finishing(self, seconds: float, doing: str) -> None:
+        """The server has more to do before it ends (``doing``, in words): a stop is not
+        forced before ``seconds`` from now."""
+        self._until = max(self._until, time.monotonic() + seconds)
+        self._doing = doing
+
     def _watchdog(self) -> None:
-        if not self._finished.wait(self.grace):
-            self.force()
+        started = time.monotonic()
+        deadline = started + self.grace
+        while not self._finished.wait(max(0.0, deadline - time.monotonic())):
+            if self._until <= deadline:
+                self._why = f"still busy {time.monotonic() - started:.1f} s after the signal"
+                self.force()
+                return
+            deadline = self._until
 
     def force(self) -> None:
         """End the process now: what can be flushed is, and one line says why."""
@@ -75,9 +97,10 @@ class Stopper:
         name = signal.Signals(self._signum).name if self._signum else "a signal"
         with contextlib.suppress(Exception):
             sys.stdout.flush()
+            doing = self._doing or "the requests in progress"
             print(
-                f"pollsim serve: stopped on {name} without finishing the requests in progress "
-                f"(still busy {self.grace:g} s after the signal)",
+                f"pollsim serve: stopped on {name} without finishing {doing} "
+                f"({self._why or 'forced'})",
                 file=sys.stderr,
                 flush=True,
             )

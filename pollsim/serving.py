@@ -20,6 +20,10 @@ examples:
   POLLSIM_ADMIN_TOKEN=adm1n pollsim serve --token-file tokens.txt --max-jobs 20000
       tokens kept out of ps (tokens.txt: a line 'qa=s3cret' per tenant), and at most
       20,000 jobs held (past it, a submission gets 429)
+  pollsim serve scenarios/mock_qa.toml --admin-token adm1n --truth-out truth.json
+      on Ctrl-C or SIGTERM, the ground truth goes to truth.json and a summary of the
+      run to stderr; between two test cases, reset the server:
+        curl -s -X POST -H 'Authorization: Bearer adm1n' localhost:8080/_admin/reset
 
 then, for instance:
   curl -s -X POST localhost:8080/status -d '{"outcome": "succeed", "duration": "30s"}'
@@ -88,6 +92,13 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         "state shown, HTTP status)",
     )
     p.add_argument(
+        "--truth-out",
+        metavar="FILE",
+        help="when the server stops (Ctrl-C, SIGTERM), write the ground truth to FILE: "
+        "the JSON of GET /_admin/report, the run's end as its 'until' (written whole or "
+        "not at all), and a summary of the run on stderr; e.g. --truth-out truth.json",
+    )
+    p.add_argument(
         "--no-anonymous",
         action="store_true",
         help="the generic dialect also asks for a token",
@@ -128,6 +139,9 @@ LIMIT_FLAGS = {
     "(default: [serve] max_scripted_retries, 1000)",
     "--max-scripted-retries-total": "transient failures scripted by all the jobs held; "
     "beyond, a submission gets 429 (default: [serve] max_scripted_retries_total, 100000)",
+    "--request-journal-max": "requests the in-memory journal (GET /_admin/requests) holds; "
+    "beyond, the oldest are dropped and counted (default: [serve] request_journal_max, "
+    "100000)",
     "--max-clients": "client ids tracked one by one in the ground truth and the rate limit; "
     "beyond, counted as one overflow entry (default: [serve] max_clients, 100000)",
 }
@@ -137,7 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import dataclasses
 
     from mock_server.access import token_problem
-    from mock_server.app import run
+    from mock_server.running import run
     from pollsim.credentials import CredentialError, admin_token, tenant_tokens
     from sim import ScenarioError, default_scenario, load_scenario
     from sim.mock_spec import MAX_SPEED
@@ -169,6 +183,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             Path(args.request_log).open("a").close()
         except OSError as exc:
             return _fail(f"--request-log {args.request_log}: cannot write: {exc.strerror}")
+    if args.truth_out:
+        from mock_server.truth_out import writable
+
+        problem = writable(args.truth_out)
+        if problem:
+            return _fail(f"--truth-out {args.truth_out}: {problem}")
     spec = scenario.mock
     front = _front_changes(args, spec.max_concurrency)
     if isinstance(front, str):
@@ -183,16 +203,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "anonymous_generic": False if args.no_anonymous else None,
         "start_in": args.start_in,
         "request_log": args.request_log,
+        "truth_out": args.truth_out,
     }
     spec = dataclasses.replace(spec, **{k: v for k, v in changes.items() if v is not None})
     problem = token_problem(spec.tokens, spec.admin_token or "")
     if problem:
         return _fail(problem)
+    if spec.truth_out and not args.truth_out:  # the scenario's [serve] truth_out
+        from mock_server.truth_out import writable
+
+        problem = writable(spec.truth_out)
+        if problem:
+            return _fail(f"[serve] truth_out {spec.truth_out}: {problem}")
     try:
-        run(dataclasses.replace(scenario, mock=spec), args.host, args.port)
+        return run(dataclasses.replace(scenario, mock=spec), args.host, args.port)
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-    return 0
 
 
 def _limit_changes(args: argparse.Namespace) -> dict | str:

@@ -96,6 +96,9 @@ class MockSpec:
     long_polls_per_client: int = 50  #: long-polls one client holds at once; beyond: 429
     request_log: str | None = None  #: a JSON-lines file of every request
     request_log_max: int = 100_000_000  #: bytes; entries past it are dropped and counted
+    #: requests the in-memory journal (GET /_admin/requests) holds; the oldest go first
+    request_journal_max: int = 100_000
+    truth_out: str | None = None  #: where the ground truth is written when the server stops
     start_in: float = 0.0  #: wall seconds before the scaled clock starts (clients get ready)
     max_jobs: int = 100_000  #: jobs held in all; past it a submission is answered 429
     max_jobs_per_tenant: int = 50_000  #: jobs held per tenant; past it, 429
@@ -139,6 +142,8 @@ def read_serve(t: Reader) -> MockSpec:
         long_polls_per_client=t.get("long_polls_per_client", r.integer(1), 50),
         request_log=t.get("request_log", r.text, None),
         request_log_max=t.get("request_log_max", r.integer(0), 100_000_000),
+        request_journal_max=t.get("request_journal_max", _count, 100_000),
+        truth_out=t.get("truth_out", r.text, None),
         start_in=t.get("start_in", duration, 0.0),
         max_jobs=t.get("max_jobs", _count, 100_000),
         max_jobs_per_tenant=t.get("max_jobs_per_tenant", _count, 50_000),
