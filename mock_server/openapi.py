@@ -2,9 +2,9 @@
 it answers (every route of every dialect in ``sim.dialects.DIALECTS``, the admin API,
 health, metrics and this document), with the scenario's templates and the server's own
 bounds, and every answer it may give, errors in the shape of the dialect they belong to.
-It is generated from the dialect objects alone: a dialect added to the registry is in it.
-The tests check real answers against it, and schemathesis fuzzes the server from it
-(``benchmarks/fuzz_server.py``)."""
+It is generated from the dialect objects alone: a dialect added to the registry is in it
+(the admin API's part is in ``mock_server.openapi_admin``). The tests check real answers
+against it, and schemathesis fuzzes the server from it (``benchmarks/fuzz_server.py``)."""
 
 from __future__ import annotations
 
@@ -13,21 +13,13 @@ import re
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from mock_server.openapi_answers import (
-    BODY,
-    ERROR,
-    FAULTS,
-    faults_shown,
-    operation,
-    ref,
-    sampled,
-)
-from mock_server.openapi_bodies import faults_body, submission
+from mock_server.openapi_admin import FAULTS_SHOWN, admin_paths
+from mock_server.openapi_answers import BODY, ERROR, FAULTS, operation, ref, sampled
+from mock_server.openapi_bodies import submission
 from mock_server.responses import Response
 from sim.dialects import DIALECTS, Dialect, Kind, Route
 from sim.dialects.schema import obj
-from sim.mock_spec import ERROR_CODES, TENANT_NAME, TENANT_RULE
-from sim.status_server import OUTAGE_MODES
+from sim.mock_spec import TENANT_NAME, TENANT_RULE
 
 if TYPE_CHECKING:
     from mock_server.core import Core
@@ -64,13 +56,13 @@ _MADE: WeakKeyDictionary = WeakKeyDictionary()
 def document(core: Core) -> dict:
     """The OpenAPI document of this server."""
     paths: dict = {}
-    schemas: dict = {"Error": ERROR, "faults": faults_shown(ERROR_CODES, OUTAGE_MODES)}
+    schemas: dict = {"Error": ERROR, "faults": FAULTS_SHOWN}
     for dialect in DIALECTS.values():
         found, shapes = _dialect_paths(core, dialect)
         for path, ops in found.items():
             paths.setdefault(path, {}).update(ops)
         schemas |= shapes
-    paths.update(_admin_paths())
+    paths.update(admin_paths(core))
     paths.update(_plain_paths())
     return {
         "openapi": "3.1.0",
@@ -224,62 +216,6 @@ def _links(dialect: Dialect, ids: list[str], pointer: str | None) -> dict:
             params["project"] = "$request.path.project"
         links[op_id] = {"operationId": op_id, "parameters": params}
     return links
-
-
-def _admin_paths() -> dict:
-    """The ground truth and the faults, behind the admin token."""
-    admin = [{"bearer": []}]
-    json_of = {"application/json": {"schema": {"$ref": "#/components/schemas/faults"}}}
-    faults = {"description": "The faults in force", "content": json_of}
-    shown = {"admin_faults": {"operationId": "admin_faults"}}  # what was put reads back
-    report = {
-        **obj(
-            {
-                "jobs": {"type": "array", "items": {"type": "object"}},
-                "clients": {"type": "array", "items": {"type": "object"}},
-                "totals": {"type": "object"},
-                "speed": {"type": "number", "exclusiveMinimum": 0},
-                "now": {"type": "number", "minimum": 0},
-            }
-        ),
-        "additionalProperties": True,
-    }
-    until = _query("until", "number", 0, None, 60, "simulated seconds: the truth up to then")
-    return {
-        "/_admin/report": {
-            "get": operation(
-                "admin_report",
-                "The ground truth per client and job, per client, and in all",
-                admin,
-                {
-                    "200": {
-                        "description": "The ground truth",
-                        "content": {"application/json": {"schema": report}},
-                    }
-                },
-                (401, 403),
-                [until],
-            )
-        },
-        "/_admin/faults": {
-            "get": operation(
-                "admin_faults", "The faults in force", admin, {"200": faults}, (401, 403)
-            ),
-            "put": operation(
-                "admin_set_faults",
-                "Replace the faults in force",
-                admin,
-                {"200": {**faults, "links": shown}},
-                (*BODY, 401, 403, 422),
-                body={
-                    "required": False,
-                    "content": {
-                        "application/json": {"schema": faults_body(ERROR_CODES, OUTAGE_MODES)}
-                    },
-                },
-            ),
-        },
-    }
 
 
 def _plain_paths() -> dict:

@@ -21,8 +21,9 @@ WORDS = {
     400: "A request it cannot parse, a bad query, or a body that does not decode or is not JSON",
     401: "Missing or unknown token, or not the Bearer scheme",
     403: "Not this token's to see: the admin API with a tenant's token",
-    404: "No such job (or not this tenant's), or a project not the token's own: the same "
-    "404 for both, so that an answer tells nothing of what another tenant holds",
+    404: "No such path, job or project; the message says the nearest miss: a job that is "
+    "another tenant's (that it exists, never whose), another dialect's way of writing "
+    "the id, a project not the token's own, the route nearest the path",
     408: "The body did not arrive within the request deadline",
     409: "The dialect does not allow this action now",
     413: "Body too large",

@@ -58,18 +58,30 @@ def up_to(n: int) -> str:
 
 
 def submission(templates: list[JobTemplate], max_retries: int | None) -> dict:
-    """A submission's body: one closed object per template, its step ids and outcomes;
-    the first template's when none is named."""
+    """A submission's body: per template (the first when none is named), its step ids and
+    outcomes, in two closed objects: one that says the job's length (``job_duration``),
+    one its steps' (``duration``, ``durations``); a body with both is a 422."""
     retries = up_to(max_retries) if max_retries is not None else "[0-9]+"
     return {
-        "anyOf": [_submit_for(t, retries, first=i == 0) for i, t in enumerate(templates)],
-        "description": "the template (the first when absent), a forced outcome, and "
-        "durations per step id (* for every step) or for every step at once",
-        "examples": [{"template": templates[0].name, "outcome": "succeed", "duration": "30s"}],
+        "anyOf": [
+            _submit_for(t, retries, first=i == 0, whole=whole)
+            for i, t in enumerate(templates)
+            for whole in (True, False)
+        ],
+        "description": "the template (the first when absent), a forced outcome, and how "
+        "long the job takes: job_duration, the whole job's, spread over its steps in "
+        "proportion to their default durations so that the longest chain of dependent "
+        "steps takes it; or duration, every step's, and durations, per step id (* for "
+        "every step). job_duration beside either of the others (not null) is a 422",
+        "examples": [
+            {"template": templates[0].name, "outcome": "succeed", "job_duration": "60s"},
+            {"template": templates[0].name, "outcome": "succeed", "duration": "30s"},
+        ],
     }
 
 
-def _submit_for(template: JobTemplate, retries: str, first: bool) -> dict:
+def _submit_for(template: JobTemplate, retries: str, first: bool, whole: bool) -> dict:
+    """One template's submission: the job's length (``whole``) or its steps' (else)."""
     ids = [s.id for s in template.steps]
     outcomes = [
         "succeed",
@@ -79,15 +91,19 @@ def _submit_for(template: JobTemplate, retries: str, first: bool) -> dict:
     if any(s.optional for s in template.steps):
         outcomes.append("partial")
     name = {"enum": [template.name, None]} if first else {"const": template.name}
+    none = {"type": "null"}
     properties = {
         "template": name,
         "outcome": {"type": ["string", "null"], "pattern": f"^({'|'.join(outcomes)})$"},
-        "durations": {
+        "job_duration": {**DURATION, "type": ["number", "string", "null"]} if whole else none,
+        "durations": none
+        if whole
+        else {
             "type": ["object", "null"],
             "propertyNames": {"enum": ["*", *ids]},
             "additionalProperties": DURATION,
         },
-        "duration": {**DURATION, "type": ["number", "string", "null"]},
+        "duration": none if whole else {**DURATION, "type": ["number", "string", "null"]},
     }
     return obj(properties, [] if first else ["template"])
 

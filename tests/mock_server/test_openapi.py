@@ -156,7 +156,8 @@ def test_the_document_is_serialized_once_per_server():
 
 def test_every_route_of_every_dialect_is_in_the_document():
     expected = {"GET /healthz", "GET /metrics", "GET /openapi.json", "GET /_admin/report"}
-    expected |= {"GET /_admin/faults", "PUT /_admin/faults"}
+    expected |= {"GET /_admin/faults", "PUT /_admin/faults", "POST /_admin/reset"}
+    expected |= {"GET /_admin/requests", "DELETE /_admin/requests", "GET /_admin/jobs"}
     for dialect in DIALECTS.values():
         assert dialect.routes, dialect.name
         for route in dialect.routes:
@@ -219,7 +220,7 @@ def test_the_schemas_are_the_dialect_objects_own():
 def test_no_dialect_is_named_in_the_generator():
     """The document is generated from the registry: no dialect's name in its code."""
     names = {*NAMES, *DIALECTS}
-    assert len(GENERATOR) == 3
+    assert len(GENERATOR) == 4
     for path in GENERATOR:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -422,10 +423,15 @@ def test_real_answers_match_the_document_in_every_dialect(server):
     doc = call(server, "GET", "/openapi.json", token=None).json
     check(doc, "/openapi.json", "get", call(server, "GET", "/openapi.json", token=None))
     script = {"template": "chain", "outcome": "fail_step:build", "duration": "5s"}
+    whole = {"template": "chain", "outcome": "succeed", "job_duration": "10s"}
     for d in DIALECTS.values():
         submit, status, listing = (first(d, k) for k in (Kind.SUBMIT, Kind.STATUS, Kind.LIST))
         made = call(server, "POST", fill(submit), script)
         check(doc, submit.path, "post", made)
+        check(doc, submit.path, "post", call(server, "POST", fill(submit), whole))
+        both = call(server, "POST", fill(submit), {**whole, "duration": "1s"})
+        assert both.status == 422
+        check(doc, submit.path, "post", both)
         where = fill(status, made_id(d, made))
         check(doc, status.path, "get", call(server, "GET", where))
         check(doc, status.path, "get", call(server, "GET", where + "?wait=0.5"))
@@ -465,6 +471,20 @@ def test_real_answers_match_the_document_in_every_dialect(server):
     for body in ({"reset": 2}, {"errors": {"503": 0.5}, "reset": 0.6}, {}):
         answer = call(server, "PUT", "/_admin/faults", body, token=ADMIN)
         check(doc, "/_admin/faults", "put", answer)
+    for query in ("", "?client=alpha:token%231&job=1&since=0&limit=5", "?limit=x", "?nope=1"):
+        answer = call(server, "GET", "/_admin/requests" + query, token=ADMIN)
+        check(doc, "/_admin/requests", "get", answer)
+    for query in ("", "?state=succeeded&template=chain&tenant=alpha&limit=2", "?state=x"):
+        check(doc, "/_admin/jobs", "get", call(server, "GET", "/_admin/jobs" + query, token=ADMIN))
+    for query in ("?client=alpha:token%231&job=1", "?client=nobody", "?job=x"):
+        answer = call(server, "GET", "/_admin/report" + query, token=ADMIN)
+        check(doc, "/_admin/report", "get", answer)
+    check(doc, "/_admin/jobs", "get", call(server, "GET", "/_admin/jobs", token="tok-a"))
+    check(
+        doc, "/_admin/requests", "delete", call(server, "DELETE", "/_admin/requests", token=ADMIN)
+    )
+    check(doc, "/_admin/reset", "post", call(server, "POST", "/_admin/reset", token=ADMIN))
+    check(doc, "/_admin/reset", "post", call(server, "POST", "/_admin/reset", token=None))
 
 
 @pytest.mark.live
