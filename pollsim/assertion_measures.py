@@ -110,8 +110,19 @@ class Measures:
                 "unfinished": (~(seen | gave_up | errored)).astype(int),
             }
         ).reset_index(drop=True)
+        order = (
+            [s.label for s, _ in run.scenario.clients.strategies] if run.scenario.clients else []
+        )
+        present = set(jobs["group"])
+        labels = [g for g in order if g in present] + [
+            g for g in dict.fromkeys(jobs["group"]) if g not in order
+        ]
+        jobs = jobs.iloc[
+            jobs["group"].map({g: i for i, g in enumerate(labels)}).argsort(kind="stable")
+        ]
+        jobs = jobs.reset_index(drop=True)
         frames = []
-        for label in dict.fromkeys(jobs["group"]):
+        for label in labels:
             per = p.load_frame(label)["requests"]
             frames.append(
                 pd.DataFrame(

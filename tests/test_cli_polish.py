@@ -217,3 +217,42 @@ def test_python_dash_m_pollsim_exits_with_the_gate_status():
         timeout=300,
     )
     assert r.returncode == 1 and "FAIL max(polls) < 1: measured " in r.stdout
+
+
+def _gate_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Gating a build: assertions and exit codes")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def test_the_readme_gate_section_lists_every_metric_and_its_asserts_parse():
+    from pollsim.assertions import METRICS, AssertionSyntax, parse_assertion
+
+    section = _gate_section()
+    listed = re.findall(r"^\| `(\w+)` \|", section, flags=re.M)
+    assert listed == list(METRICS)
+    asserts = re.findall(r"--assert '([^']+)'", section)
+    assert len(asserts) >= 5
+    (refused,) = re.findall(r"`(--assert '[^`]*\.\.\.; did you mean [^`]*)`", section)
+    for text in asserts:
+        if f"--assert '{text}'" in refused:  # the example of a refusal: as the README says
+            with pytest.raises(AssertionSyntax) as err:
+                parse_assertion(text)
+            head, tail = refused.split(" ...")
+            assert str(err.value).startswith(head) and str(err.value).endswith(tail)
+        else:
+            parse_assertion(text)
+
+
+def test_the_readme_gate_example_prints_what_the_readme_shows(tmp_path):
+    import shlex
+
+    section = _gate_section()
+    command = re.search(r"```sh\n(pollsim simulate .*?)\n```", section, flags=re.S).group(1)
+    argv = shlex.split(command.replace("\\\n", " "))[1:]
+    argv[argv.index("--junit") + 1] = str(tmp_path / "sim.xml")
+    shown = re.search(r"```text\n(.*?)\n```", section, flags=re.S).group(1).splitlines()
+    code, out, err = run(*argv, "--quiet")
+    assert code == 1, err
+    assert [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))] == shown
+    assert (tmp_path / "sim.xml").exists()
