@@ -13,7 +13,9 @@ from matplotlib.figure import Figure
 
 from loadtests.parameters import as_html
 from loadtests.summary import strategies
+from sim.plot_parts import nothing
 from sim.plots import cdf
+from sim.polling_plots import unseen_label
 
 
 def _jobs(out: Path) -> dict[str, list[dict]]:
@@ -47,16 +49,45 @@ def load_plot(out: Path) -> Path | None:
     return _save(fig, out / "load.png")
 
 
-def latency_plot(out: Path) -> Path | None:
-    """The CDF of detection latency per strategy, as the clients measured it."""
+def latency_plot(out: Path, summary: dict | None = None) -> Path | None:
+    """``latency_cdf.png``: :func:`latency_chart` saved; None where there is no strategy."""
+    fig = latency_chart(out, summary)
+    return None if fig is None else _save(fig, out / "latency_cdf.png")
+
+
+def latency_chart(out: Path, summary: dict | None = None) -> Figure | None:
+    """The CDF of detection latency per strategy, as the clients measured it. A strategy
+    whose clients saw no job end (``summary``'s strategies: those with users, jobs or
+    not) is a legend entry without a curve that says why, as ``sim.polling_plots`` does
+    for a simulation, rather than missing from the figure."""
+    import pandas as pd
+
     jobs = _jobs(out)
+    names = sorted({*jobs, *(name for name, _ in strategies(summary or {}))})
     fig = Figure(figsize=(8, 3.6))
     ax = fig.add_subplot()
     drawn = False
-    for strategy, rows in sorted(jobs.items()):
+    for i, strategy in enumerate(names):
+        rows = jobs.get(strategy, [])
         lat = [float(r["latency_s"]) for r in rows if r["latency_s"]]
-        drawn = cdf(ax, lat, strategy) or drawn
-    return latency_figure(fig, ax, drawn, "Detection latency per strategy", out / "latency_cdf.png")
+        colour = f"C{i % 10}"
+        if cdf(ax, lat, strategy, color=colour):
+            drawn = True
+            continue
+        cut = ((summary or {}).get(strategy) or {}).get("unfinished") or 0
+        ended = pd.DataFrame(
+            {
+                "gave_up": [r["gave_up"] == "True" for r in rows] + [False] * cut,
+                "errored": [r.get("errored") == "True" for r in rows] + [False] * cut,
+            }
+        )
+        ax.plot([], [], color=colour, ls=":", label=unseen_label(strategy, ended))
+    if not names:
+        return None
+    if not drawn:
+        nothing(ax, "no client saw a job end")
+    _finish_latency(ax, "Detection latency per strategy")
+    return fig
 
 
 def latency_figure(fig, ax, drawn: bool, title: str, path: Path) -> Path | None:
@@ -64,12 +95,16 @@ def latency_figure(fig, ax, drawn: bool, title: str, path: Path) -> Path | None:
     where nothing was drawn."""
     if not drawn:
         return None
+    _finish_latency(ax, title)
+    return _save(fig, path)
+
+
+def _finish_latency(ax, title: str) -> None:
     ax.set_xlabel("detection latency (simulated s)")
     ax.set_ylabel("share of jobs (fraction)")
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
 
 
 def polls_plot(out: Path) -> Path | None:
@@ -118,7 +153,7 @@ def _save(fig, path: Path) -> Path:
 
 def write(out: Path, summary: dict) -> Path:
     """``report.html`` in ``out``, with its plots beside it."""
-    plots = [p for p in (load_plot(out), latency_plot(out), polls_plot(out)) if p]
+    plots = [p for p in (load_plot(out), latency_plot(out, summary), polls_plot(out)) if p]
     rows = []
     for name, s in strategies(summary):
         lat = s["detection_latency_s"]
