@@ -1,11 +1,12 @@
 """The request journal over HTTP (WireMock's ``/__admin/requests``):
 
-- ``GET /_admin/requests?client=&job=&since=&limit=``: the latest requests that match,
-  oldest first: ``{"requests": [...], "count": n, "total": matching, "dropped": k}``.
-  ``client`` and ``job`` may be repeated (any matches); ``job`` is an id as any dialect
-  shows it; ``since``: simulated seconds, records with ``t >= since``; ``limit``: the
-  most recent N of those (default 1000, at most 100,000). ``dropped``: records the ring
-  let go of since the run began (older than any it holds).
+- ``GET /_admin/requests?client=&job=&status=&since=&limit=``: the latest requests that
+  match, oldest first: ``{"requests": [...], "count": n, "total": matching, "dropped":
+  k}``. ``client``, ``job`` and ``status`` may be repeated (any matches); ``job`` is an
+  id as any dialect shows it; ``status`` an HTTP status (0: no answer; 404: what
+  WireMock calls unmatched); ``since``: simulated seconds, records with ``t >= since``;
+  ``limit``: the most recent N of those (default 1000, at most 100,000). ``dropped``:
+  records the ring let go of since the run began (older than any it holds).
 - ``DELETE /_admin/requests``: forget them all: ``{"deleted": n}``.
 
 Each record (``record``): ``t`` (simulated seconds at arrival), ``wall`` (unix seconds),
@@ -22,8 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mock_server.admin_query import count, job_ids, seconds, texts, unknown
-from mock_server.responses import Request, Response, error, ok
+from mock_server.admin_query import count, job_ids, seconds, texts, unknown, values
+from mock_server.responses import Request, Response, error, ok, quoted
 from sim.dialects import DIALECTS
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 LIMIT = 1000  #: records answered, by default
 MAX_LIMIT = 100_000
-TAKES = ("client", "job", "since", "limit")
+TAKES = ("client", "job", "status", "since", "limit")
 
 
 def answer(core: Core, req: Request) -> Response:
@@ -41,18 +42,21 @@ def answer(core: Core, req: Request) -> Response:
     if req.method != "GET":
         return error(405, "method_not_allowed", f"{req.method} not allowed", Allow="GET, DELETE")
     query = req.query
-    bad = unknown(query, "/_admin/requests", TAKES, many=("client", "job"))
+    bad = unknown(query, "/_admin/requests", TAKES, many=("client", "job", "status"))
     if bad is not None:
         return bad
     clients = texts(query, "client")
     jobs = job_ids(core, query)
+    statuses = _statuses(query)
     since = seconds(query, "since")
     limit = count(query, "limit", LIMIT, MAX_LIMIT)
-    for value in (clients, jobs, since, limit):
+    for value in (clients, jobs, statuses, since, limit):
         if isinstance(value, Response):
             return value
     ring = core.truth.ring
     chosen = matching(list(ring.records), set(clients) or None, jobs, since)  # type: ignore[arg-type]
+    if statuses:
+        chosen = [r for r in chosen if r[7] in statuses]  # type: ignore[operator]
     kept = chosen[len(chosen) - limit :] if limit else []  # type: ignore[operator]
     return ok(
         200,
@@ -63,6 +67,20 @@ def answer(core: Core, req: Request) -> Response:
             "dropped": ring.dropped,
         },
     )
+
+
+def _statuses(query) -> set[int] | Response:
+    """``status=``'s values: HTTP statuses, 0 (no answer) to 599."""
+    out = set()
+    for raw in values(query, "status"):
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and int(raw) < 600):
+            return error(
+                400,
+                "bad_query",
+                f"status={quoted(raw, 40)!r}: expected an HTTP status, 100 to 599 (0: no answer)",
+            )
+        out.add(int(raw))
+    return out
 
 
 def matching(

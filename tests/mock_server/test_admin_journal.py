@@ -58,6 +58,9 @@ def test_the_journal_records_each_request_and_its_filters_keep_only_what_was_ask
     assert recs[0]["job"] == first  # a submission names the job it made
     assert {r["path"] for r in recs} >= {f"/ordo/jobs/{first}", f"/v3/jobs/{uuid}"}
     assert recs[-1]["status"] == 404 and recs[-1]["job"] is None
+    # status: what WireMock calls unmatched is ?status=404
+    assert [r["path"] for r in _journal(server, status=404)[1]["requests"]] == ["/ordo/jobs/999999"]
+    assert _journal(server, status=["201", "404"])[1]["total"] == 3
     # client: only that client's, in the id as it was sent (UTF-8 read back)
     status, doc = _journal(server, client=UNICODE)
     assert doc["total"] == 2 and {r["client"] for r in doc["requests"]} == {UNICODE}
@@ -96,6 +99,8 @@ def test_the_journal_records_each_request_and_its_filters_keep_only_what_was_ask
         ({"since": "1e999"}, "since="),
         ({"since": "٣"}, "since="),  # another script's digit
         ({"job": "not-an-id"}, "job="),
+        ({"status": "2xx"}, "status="),
+        ({"status": "600"}, "status="),
         ({"client": ""}, "client="),
         ({"client": "x" * 201}, "client="),
         ({"clients": "a"}, "'clients'"),
