@@ -25,10 +25,17 @@ examples:
       run to stderr; between two test cases, reset the server:
         curl -s -X POST -H 'Authorization: Bearer adm1n' localhost:8080/_admin/reset
 
-then, for instance:
-  curl -s -X POST localhost:8080/status -d '{"outcome": "succeed", "duration": "30s"}'
+then, for instance (a wall second is a simulated minute):
+  curl -s localhost:8080/status -d '{"outcome": "succeed", "job_duration": "30s"}'
+      a job that ends 30 simulated seconds after it starts (half a wall second): its
+      steps share the 30 s in proportion to their usual lengths ("duration": "30s"
+      would give each step 30 s, a 60 s job on the default two-step template)
   curl -s localhost:8080/status/1
-  curl -s -H 'Authorization: Bearer s3cret' 'localhost:8080/ordo/jobs/1?wait=20'
+      its status, pending then completed (the generic dialect needs no token)
+  curl -s -H 'Authorization: Bearer s3cret' localhost:8080/ordo/jobs -d '{}'
+  curl -s -H 'Authorization: Bearer s3cret' 'localhost:8080/ordo/jobs/2?wait=20'
+      with --token qa=s3cret: a job of tenant qa, its status held until it changes
+      (at most 20 s)
 """
 
 
