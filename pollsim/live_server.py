@@ -52,6 +52,7 @@ class LiveServer:
     process: subprocess.Popen = field(repr=False)
     workdir: Path = field(repr=False)  #: its stdout.txt, stderr.txt and token files
     client: PollsimClient = field(init=False, repr=False)
+    stopped: bool = field(default=False, init=False, repr=False)  #: stop() was called
 
     def __post_init__(self) -> None:
         self.client = PollsimClient(self.url, self.tokens, self.admin_token)
@@ -108,7 +109,9 @@ class LiveServer:
         return done.stdout
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
-        """SIGTERM, wait, SIGKILL if it has not gone by then; its exit status."""
+        """SIGTERM, wait, SIGKILL if it has not gone by then; its exit status (0 when
+        it stopped on SIGTERM, as it does). Stopping it again is harmless."""
+        self.stopped = True
         return stop_process(self.process, timeout)
 
     @property
@@ -135,7 +138,10 @@ def start_server(
     wall second (default: the scenario's, 60). ``tokens``: tenant -> token (default: one
     tenant ``qa`` with a random token); ``admin_token``: default a random one. ``args``:
     more ``pollsim serve`` flags (``["--background"]``). Raises ``ServerStartError``
-    with the server's stderr if it exits, or does not listen within ``timeout``."""
+    with the server's stderr if it exits, or does not listen within ``timeout``.
+
+    On Linux the server is also ended when the thread that started it ends (the test
+    run killed outright): start it from the thread that outlives its use (pytest's)."""
     work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="pollsim-"))
     work.mkdir(parents=True, exist_ok=True)
     tokens = dict(tokens) if tokens else {"qa": "qa-" + secrets.token_hex(8)}

@@ -84,8 +84,7 @@ def pollsim_server_factory(
         return server
 
     yield start
-    for server in reversed(started):
-        server.stop()
+    _stop_all(started, request.node)
 
 
 @pytest.fixture
@@ -96,12 +95,11 @@ def pollsim_server(request: pytest.FixtureRequest, pollsim_server_factory) -> An
 
 
 @pytest.fixture(scope="session")
-def _pollsim_shared_servers() -> Iterator[dict]:
+def _pollsim_shared_servers(request: pytest.FixtureRequest) -> Iterator[dict]:
     """The session's shared servers, by what they were started with; stopped at its end."""
     servers: dict[str, LiveServer] = {}
     yield servers
-    for server in reversed(servers.values()):
-        server.stop()
+    _stop_all(list(servers.values()), request.node)
 
 
 @pytest.fixture
@@ -117,13 +115,7 @@ def pollsim_shared_server(
     key = repr([options.get(k) for k in SHARED_KEY])
     server = _pollsim_shared_servers.get(key)
     if server is not None and not server.running:  # it died: say so, start another
-        request.node.warn(
-            pytest.PytestWarning(
-                f"the shared pollsim serve (pid {server.pid}) had exited with status "
-                f"{server.process.returncode}; starting another. It wrote: "
-                f"{server.output()[-2000:]}"
-            )
-        )
+        _stop_all([server], request.node)
         server = None
     if server is None:
         started = {k: v for k, v in options.items() if k != "faults"}
@@ -140,6 +132,27 @@ def pollsim_shared_server(
         f"pollsim_shared_server: could not reset the server for this test: {problem}",
         pytrace=False,
     )
+
+
+def _stop_all(servers: list[LiveServer], node: pytest.Item | pytest.Session) -> None:
+    """Stop each server, the last started first; one that had exited before (a crash
+    the test may have failed on) or did not exit 0 on SIGTERM is a warning with the end
+    of what it wrote."""
+    for server in reversed(servers):
+        died = None if server.stopped else server.process.poll()  # not by server.stop()
+        code = server.stop()
+        if died not in (None, 0) or code != 0:
+            what = (
+                f"had exited before its test's end, with status {died}"
+                if died not in (None, 0)
+                else f"exited with status {code} when stopped"
+            )
+            node.warn(
+                pytest.PytestWarning(
+                    f"pollsim serve (pid {server.pid}, {server.url}) {what}; it wrote: "
+                    f"{server.output()[-2000:]}"
+                )
+            )
 
 
 def _start(config: pytest.Config, tmp: pytest.TempPathFactory, options: dict) -> LiveServer:

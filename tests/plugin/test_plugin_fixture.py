@@ -143,6 +143,28 @@ def test_a_server_that_cannot_start_is_one_clear_error(run_user_suite):
     assert "pytest_plugin.py" not in out and "live_server.py" not in out
 
 
+def test_a_server_gone_before_the_tests_end_is_a_warning_with_what_it_wrote(run_user_suite):
+    source = """
+import os
+import signal
+
+def test_kills_its_server(pollsim_server):
+    os.kill(pollsim_server.pid, signal.SIGKILL)
+    pollsim_server.process.wait(10)
+
+def test_stops_its_server(pollsim_server):
+    assert pollsim_server.stop() == 0  # stopped on purpose: no warning
+"""
+    result = run_user_suite(source)
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*pollsim serve (pid *, http://127.0.0.1:*) had exited before its test's end, "
+            "with status -9; it wrote: pollsim serve: listening on*",
+        ]
+    )
+
+
 def test_a_server_that_never_listens_is_stopped_within_the_bound(tmp_path):
     """Bounded wait: a child that prints no banner is ended once the time is up, and the
     error says how long was waited."""
