@@ -10,6 +10,7 @@ left out of its frames, and a check on it is bad input (exit 2), not a pass.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,7 +81,8 @@ class Measures:
         load = None
         if requests is not None:
             end = truth.get("totals", {}).get("until") or truth.get("now") or 0.0
-            load = load_frame([(str(q.get("client")), float(q["t"])) for q in requests], end)
+            arrivals = [(str(q.get("client")), float(q["t"])) for q in requests]
+            load = load_frame(arrivals, end, groups=dict.fromkeys(jobs["group"]))
         return cls(jobs=jobs, load=load, source="report", missing=missing)
 
     @classmethod
@@ -133,12 +135,15 @@ class Measures:
         return cls(jobs=jobs, load=load, source="simulate")
 
 
-def load_frame(arrivals: list[tuple[str, float]], end: float) -> pd.DataFrame:
+def load_frame(
+    arrivals: list[tuple[str, float]], end: float, groups: Iterable[str] = ()
+) -> pd.DataFrame:
     """Requests per second by group from ``(group, t)`` arrivals: a row for every second
-    from 0 to ``end`` (or the last arrival) and group, zeros included."""
+    from 0 to ``end`` (or the last arrival) and group (those of ``groups`` too, which may
+    have made no request), zeros included."""
     seconds = math.ceil(max([end, *(t + 1e-9 for _, t in arrivals)], default=0.0))
     frames = []
-    for g in dict.fromkeys(a[0] for a in arrivals):
+    for g in dict.fromkeys([*groups, *(a[0] for a in arrivals)]):
         t = np.array([x for gg, x in arrivals if gg == g], dtype=float)
         per = np.bincount(np.clip(t, 0, None).astype(np.int64), minlength=seconds)[:seconds]
         frames.append(
@@ -217,6 +222,7 @@ def evaluate(check: Check, measures: Measures, group: str) -> Result:
             per = load.loc[load["group"] == group, "requests_per_second"]
         values = per.to_numpy(dtype=float)
         basis = f"{who}, {len(values)} s"
+        n = len(values)
     else:
         col = (
             measures.jobs[check.metric]
@@ -228,7 +234,9 @@ def evaluate(check: Check, measures: Measures, group: str) -> Result:
         basis = f"{who}, {n} job{'s' if n != 1 else ''}"
         if check.metric == "detection_latency":
             basis = f"{who}, {len(values)} of {n} jobs seen ended"
-    measured = aggregate(check.agg, values)
+    # nothing polled at all proves nothing, even a sum's 0: a client that never showed
+    # up must not pass "gave_up == 0"
+    measured = None if n == 0 else aggregate(check.agg, values)
     passed = measured is not None and check.holds(measured)
     return Result(check, group, measured, passed, basis)
 

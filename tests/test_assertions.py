@@ -213,6 +213,26 @@ def test_an_aggregate_over_no_values_fails_and_a_count_over_none_is_zero():
     assert lines[1].startswith("PASS count(detection_latency) == 0: measured 0")
 
 
+def test_no_jobs_at_all_fail_every_check_even_a_sum_of_none():
+    """A client that never polled (a wrong id, a client that did not run) proves nothing."""
+    empty = Measures.from_report({"now": 5.0, "jobs": []}, requests=[])
+    code, lines = run(empty, "gave_up == 0", "max(requests_per_second) <= 10")
+    assert code == 1
+    assert lines == [
+        "FAIL gave_up == 0: measured nothing (all clients, 0 jobs)",
+        "FAIL max(requests_per_second) <= 10: measured nothing (all clients, 0 s)",
+    ]
+
+
+def test_a_client_with_jobs_but_no_request_in_the_journal_polled_at_zero_per_second():
+    m = Measures.from_report(truth(), requests=[{"client": "beta", "t": 1.0}])
+    code, lines = run(m, "max(requests_per_second) == 0", clients=["alpha:token#1"])
+    assert (code, lines) == (
+        0,
+        ["PASS max(requests_per_second) == 0: measured 0 (client alpha:token#1, 10 s)"],
+    )
+
+
 def test_requests_per_second_over_every_second_including_the_quiet_ones():
     arrivals = [("a", 0.5), ("a", 0.7), ("a", 3.2), ("b", 3.9)]
     m = Measures.from_report(truth(), requests=[{"client": c, "t": t} for c, t in arrivals])
