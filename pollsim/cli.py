@@ -94,7 +94,7 @@ def _with_suggestion(message: str) -> str:
     listed = ", ".join(choices)
     if what == "COMMAND":
         return f"unknown command {word!r}{suggest(word, choices)} (commands: {listed})"
-    return f"{what}: unknown choice {word!r}{suggest(word, choices)} (choose from {listed})"
+    return message + suggest(word, choices)  # argparse's words, which people search for
 
 
 def _version() -> str:

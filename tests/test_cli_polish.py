@@ -52,7 +52,8 @@ def test_version_is_the_installed_package_version():
         (["simulte"], "unknown command 'simulte'; did you mean simulate?"),
         (["reccomend"], "did you mean recommend?"),
         (["--verison"], "unknown flag --verison; did you mean --version?"),
-        (["simulate", "--method", "fst"], "--method: unknown choice 'fst'; did you mean fast?"),
+        (["simulate", "--method", "fst"], "invalid choice: 'fst' (choose from 'auto', "),
+        (["simulate", "--method", "fst"], "'fast'); did you mean fast?"),
     ],
 )
 def test_a_misspelt_flag_command_or_choice_gets_the_nearest_one(argv, said):
