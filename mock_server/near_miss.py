@@ -1,6 +1,6 @@
 r"""What a 404 says beyond "not found": the near miss a client most likely made. A job
 id that is another tenant's, or another dialect's way of writing an id; a path in the
-shape of another dialect, or a segment or two away from a route; a first segment that
+shape of another dialect, or a segment away from a route; a first segment that
 names no dialect (the dialects served, and where). Made only when a 404 is answered:
 the routes are compiled once, and each hint costs a few dozen short string
 comparisons (``MAX_SEGMENTS`` and ``MAX_COMPARED`` bound them for hostile paths).
@@ -79,7 +79,7 @@ _GUESSES: list[tuple[str, Dialect | None, str]] = [
     ("admin", None, "_admin"),
     ("openapi", None, "openapi.json"),
 ]
-_EXACT = {word: guess for guess in reversed(_GUESSES) for word in (guess[0],)}
+_EXACT = {guess[0]: guess for guess in reversed(_GUESSES)}  # the first listed wins
 #: the dialects served and where: the tail of a hint that has nothing closer to say
 SERVED = (
     "the dialects are served at "
@@ -117,7 +117,7 @@ def no_route(path: str, seed: int, method: str = "GET") -> str:
         if near:
             return f"{head}; did you mean {near}? ({where})"
         return f"{head}; no dialect is served at /{quoted(parts[0], 40)}; {where}"
-    fits = _fitting_tails(parts, seed, start=0)
+    fits = _fitting_tails(parts, seed)
     if fits:
         return f"{head}; paths begin with a dialect's prefix: {', '.join(fits)}"
     return f"{head}; no dialect is served at /{quoted(parts[0], 40)}; {SERVED}"
@@ -169,12 +169,12 @@ def _nearest(dialect: Dialect, parts: list[str], seed: int, method: str) -> str:
     return " or ".join(shown)
 
 
-def _fitting_tails(parts: list[str], seed: int, start: int) -> list[str]:
+def _fitting_tails(parts: list[str], seed: int) -> list[str]:
     """Routes whose path after its prefix is ``parts`` (a path without its dialect's
     prefix), filled in, with their dialect."""
     out = []
     for pattern, d, route in _ROUTES:
-        if len(pattern) == len(parts) + 1 and _fits(pattern[1:], parts[start:]):
+        if len(pattern) == len(parts) + 1 and _fits(pattern[1:], parts):
             item = f"{route.method} {_fill(d, pattern, [pattern[0][1], *parts], seed)} ({d.name})"
             if item not in out:
                 out.append(item)
