@@ -10,6 +10,20 @@ One grammar for ``pollsim report``, ``pollsim simulate`` and ``pollsim loadtest`
 A text that does not read is one line naming the column and what was expected there
 (:class:`AssertionSyntax`); the thresholds are kept in base units (seconds, shares from 0
 to 1, counts), so that a measured value compares with them as it is.
+
+>>> c = parse_assertion("p95(detection_latency) < 10s")
+>>> c.agg, c.metric, c.op, c.threshold
+('p95', 'detection_latency', '<', 10.0)
+>>> c.holds(14.2), c.format(14.2)
+(False, '14.2s')
+>>> parse_assertion("mean(gave_up) <= 1%").threshold
+0.01
+>>> parse_assertion("gave_up == 0").name, parse_assertion("gave_up == 0").agg
+('gave_up == 0', 'sum')
+>>> parse_assertion("p95(detection_latncy) < 10s")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+pollsim.assertion_grammar.AssertionSyntax: --assert 'p95(detection_latncy) < 10s': at ...
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ from sim.sweep import METRICS
 
 
 class NoCandidate(ValueError):
-    """Nothing in the sweep meets the SLO."""
+    """Nothing in the sweep meets the SLO: an answer, not bad input (``pollsim recommend``
+    exits 1 with it, as a failed ``--assert`` does; bad input is 2)."""
 
 
 def pareto_front(table: pd.DataFrame, x: str = "load_mean", y: str = "latency_p95") -> pd.DataFrame:
