@@ -12,6 +12,7 @@ import urllib.parse
 import pytest
 
 from mock_server.journal import RECORD_BYTES, Ring
+from mock_server.truth_rows import Abandoned
 from tests.mock_server.server import ADMIN, call, start, with_tables
 
 pytestmark = pytest.mark.live
@@ -159,3 +160,32 @@ def test_a_record_costs_about_record_bytes():
     finally:
         tracemalloc.stop()
     assert per <= RECORD_BYTES * 1.15, per
+
+
+def test_a_large_answer_is_written_off_the_loop_and_reads_the_same():
+    """Past ON_LOOP records the answer is built in a worker thread, a piece at a time:
+    the same JSON as on the loop (an in-process core: the records put in by hand)."""
+    import json
+    import threading
+
+    from mock_server.admin_journal import ON_LOOP
+    from mock_server.offload import Offload
+    from tests.mock_server.helpers import ADMIN as CORE_ADMIN
+    from tests.mock_server.helpers import Harness
+
+    h = Harness()
+    ring = h.core.truth.ring
+    for i in range(ON_LOOP + 5):
+        rec = (i * 0.5, 1.0, "GET", f"/v3/jobs/{i}", "fiddler-v3", "c", i + 1, 200, None)
+        ring.add((*rec, None, "running", 0.001))
+    small = h.call("GET", "/_admin/requests", token=CORE_ADMIN, query={"limit": str(ON_LOOP)})
+    big = h.call("GET", "/_admin/requests", token=CORE_ADMIN, query={"limit": "100000"})
+    assert isinstance(big, Offload) and not isinstance(small, Offload)
+    doc = json.loads(big.build(threading.Event()).body)
+    assert doc["count"] == doc["total"] == ON_LOOP + 5 and doc["dropped"] == 0
+    assert doc["requests"][5:] == json.loads(small.body)["requests"]
+    assert doc["requests"][0]["job"].count("-") == 4  # fiddler-v3 shows a UUID
+    stopped = threading.Event()
+    stopped.set()
+    with pytest.raises(Abandoned):
+        big.build(stopped)
