@@ -108,24 +108,30 @@ class PollsimClient:
         return self._json("PUT", "/_admin/faults", {**(new or {}), **keys}, self.admin_token)
 
     def report(
-        self, *, client: str | None = None, job: str | None = None, until: float | None = None
+        self,
+        *,
+        client: str | list[str] | None = None,
+        job: str | list[str] | None = None,
+        until: float | None = None,
     ) -> dict:
         """The ground truth (``GET /_admin/report``): ``jobs`` (a row per client and job),
-        ``clients``, ``totals``; only the client's or job's rows where given."""
+        ``clients``, ``totals``; only the rows of the clients or jobs given (a value or
+        a list)."""
         query = _query(client=client, job=job, until=until)
         return self._json("GET", "/_admin/report" + query, None, self.admin_token)
 
     def requests(
         self,
         *,
-        client: str | None = None,
-        job: str | None = None,
+        client: str | list[str] | None = None,
+        job: str | list[str] | None = None,
         since: float | None = None,
         limit: int | None = None,
     ) -> dict:
         """The request journal (``GET /_admin/requests``): ``requests`` (records with
-        ``t``, ``method``, ``path``, ``client``, ``job``, ``status``, ``retry_after``,
-        ``injected``...), ``count``, ``total``, ``dropped``."""
+        ``t``, ``method``, ``path``, ``dialect``, ``client``, ``job_id``, ``job`` (the
+        id as the dialect shows it), ``status``, ``retry_after``, ``injected``...),
+        ``count``, ``total``, ``dropped``. ``client`` and ``job``: a value or a list."""
         query = _query(client=client, job=job, since=since, limit=limit)
         return self._json("GET", "/_admin/requests" + query, None, self.admin_token)
 
@@ -180,5 +186,7 @@ class PollsimClient:
 
 
 def _query(**params: object) -> str:
+    """The query string; a list's values each as a parameter of its own (``client=a&
+    client=b``), as the admin API takes filters."""
     given = {k: v for k, v in params.items() if v is not None}
-    return "?" + urllib.parse.urlencode(given) if given else ""
+    return "?" + urllib.parse.urlencode(given, doseq=True) if given else ""

@@ -34,6 +34,12 @@ def test_1_leaves_traces(pollsim_shared_server):
     assert s.client.call("GET", f"/ordo/jobs/{job}", token="tok-a").status == 200
     assert [r["job_id"] for r in s.client.report()["jobs"]] == [job]
     assert s.client.requests()["count"] >= 1
+    other = {"X-Client-Id": "other"}
+    assert s.client.call("GET", f"/ordo/jobs/{job}", token="tok-a", headers=other).status == 200
+    assert {r["client"] for r in s.client.report(client="other")["jobs"]} == {"other"}
+    both = s.client.report(client=["other", "alpha:token#1"])["jobs"]
+    assert {r["client"] for r in both} == {"other", "alpha:token#1"}
+    assert {r["client"] for r in s.client.requests(client="other")["requests"]} == {"other"}
     assert s.client.jobs()["count"] == 1
     pathlib.Path("job.txt").write_text(job)
 
