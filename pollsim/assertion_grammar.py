@@ -246,6 +246,8 @@ def parse_assertion(text: str) -> Check:
         agg = _bare(text, metric)
     r.skip()
     op = next((o for o in OPERATORS if r.text.startswith(o, r.i)), None)
+    if r.text.startswith("<>", r.i):
+        op = None  # not "<" and then a stray ">"
     if op is None:
         near = next(
             (k for k in sorted(_LOOKALIKES, key=len, reverse=True) if r.text.startswith(k, r.i)),

@@ -23,8 +23,12 @@ examples:
   pollsim simulate --horizon 12h --json          summary as JSON on stdout
   pollsim serve --speed 60                       a mock status API on 127.0.0.1:8080
   pollsim fit out/                               the strategy behind a run's requests
+  pollsim simulate scenarios/pointcloud.toml --assert 'p95(detection_latency) < 10s'
+                                                 exit 1 when a check fails (a CI gate)
 
-Run 'pollsim COMMAND --help' for a command's options.
+Run 'pollsim COMMAND --help' for a command's options. Exit status: 0 ok; 1 an --assert
+failed (recommend: nothing meets the SLO; loadtest: also a run that went wrong); 2 bad
+input; 3 fit found no strategy family that fits.
 """
 
 EPILOG_SIMULATE = """\
@@ -41,7 +45,13 @@ examples:
       detection latency for each; --out adds polls.csv, load.csv, requests.csv,
       latency_cdf.png and load.png
 
-Durations take units: 90, "250ms", "40s", "3m", "2h", "1h30m".
+  pollsim simulate scenarios/pointcloud.toml --strategy ordo-js --strategy "fixed(5)" \\
+      --client '*' --assert 'p95(detection_latency) < 10s' --assert 'gave_up == 0'
+      checks each strategy after the run: a PASS/FAIL line each with the measured
+      value, exit 1 when one fails (--junit FILE: the same as JUnit XML)
+
+Durations take units: 90, "250ms", "40s", "3m", "2h", "1h30m"; in a strategy, quote
+them: "after_delay('1h')".
 """
 
 

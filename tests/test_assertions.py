@@ -88,6 +88,7 @@ def test_a_bare_count_keeps_its_form_in_the_lines():
         ("polls = 3", "(for '=' say '==')"),
         ("polls ≤ 3", "(for '≤' say '<=')"),
         ("polls => 3", "(for '=>' say '>=')"),
+        ("polls <> 3", "(for '<>' say '!=')"),
         ("polls 3", "expected an operator"),
         ("polls <", "at column 8: expected a number, e.g. 10, 2.5, 1e3, found the end"),
         ("polls < ten", "expected a number"),
