@@ -120,3 +120,20 @@ def test_unknown_admin_paths_and_params_on_faults(busy):
     assert status == 404 and "/_admin/reset" in doc["message"]
     status, doc = _get(busy, "/_admin/faults", x="1")
     assert status == 400 and "'x'" in doc["message"]
+
+
+def test_many_jobs_are_written_off_the_loop_and_read_the_same():
+    from mock_server.admin_jobs import ON_LOOP
+    from mock_server.offload import Offload
+
+    h = Harness(speed=10)
+    for _ in range(ON_LOOP + 3):
+        h.call("POST", "/ordo/jobs", {"template": "chain"})
+    h.sleep(5)
+    big = h.call("GET", "/_admin/jobs", token=ADMIN, query={"limit": "100000"})
+    small = h.call("GET", "/_admin/jobs", token=ADMIN, query={"limit": str(ON_LOOP)})
+    assert isinstance(big, Offload) and not isinstance(small, Offload)
+    doc = json.loads(big.build(threading.Event()).body)
+    assert doc["count"] == doc["total"] == ON_LOOP + 3
+    assert doc["jobs"][3:] == json.loads(small.body)["jobs"]
+    assert [j["job"] for j in doc["jobs"][:2]] == ["1", "2"]
