@@ -308,13 +308,9 @@ def no_job(core: Core, dialect: Dialect, route: Route, text: str, who: str, acti
     is another tenant's, or another dialect's way of writing a job's id."""
     records, seed = core.model.records, core.seed
     job_id = dialect.read_id(text, seed)
-    other = None
-    if job_id is None:  # another dialect's way of writing an id?
-        for d in DIALECTS.values():
-            n = d.read_id(text, seed) if type(d).read_id is not type(dialect).read_id else None
-            if n is not None and n in records:
-                job_id, other = n, d
-                break
+    if job_id is None:  # another dialect's way of writing an id? (the ways are disjoint)
+        ids = (d.read_id(text, seed) for d in DIALECTS.values())
+        job_id = next((n for n in ids if n is not None), None)
     rec = records.get(job_id) if job_id is not None else None
     if rec is None:
         first = getattr(core.model, "first_id", 1)  # ids go on across a reset
@@ -334,12 +330,13 @@ def no_job(core: Core, dialect: Dialect, route: Route, text: str, who: str, acti
     project = rec.tenant
     shown = dialect.show_id(rec.id, seed)
     path = route.path.replace("{id}", shown).replace("{project}", project)
-    if rec.tenant != acting:  # the admin, in a project not the job's
+    if "{project}" in route.path and rec.tenant != acting:  # the admin, in another project
         return f"job {quoted(text)} is tenant {rec.tenant}'s: {route.method} {path}"
-    name = other.name if other is not None else "another dialect"
+    names = [d.name for d in DIALECTS.values() if d.read_id(text, seed) == rec.id]
     return (
-        f"no job {quoted(text)} in {dialect.name}: that is {name}'s id of job {rec.id}, "
-        f"which {dialect.name} shows as {shown}: {route.method} {path}"
+        f"no job {quoted(text)} in {dialect.name}: that is job {rec.id}'s id in "
+        f"{_and(names) if names else 'another dialect'}, which {dialect.name} shows as "
+        f"{shown}: {route.method} {path}"
     )
 
 

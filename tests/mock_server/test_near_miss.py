@@ -115,8 +115,13 @@ def test_another_dialects_way_of_writing_an_id_is_answered_with_this_dialects():
                 continue
             message = not_found(h, dialect, dialect.path(Kind.STATUS, other_shown, "alpha"))
             right = dialect.path(Kind.STATUS, shown, "alpha")
-            assert f"that is {other.name}'s id of job 1" in message and right in message
+            assert "that is job 1's id in " in message and right in message
+            assert other.name in message.split("which")[0]
             assert h.call("GET", right).status == 200  # the hint's path answers
+    # the admin, who sees every job, gets the same hint
+    (shown, dialect), (other_shown, other) = forms[0], forms[1]
+    admin = not_found(h, dialect, dialect.path(Kind.STATUS, other_shown, "alpha"), token=ADMIN)
+    assert "that is job 1's id in " in admin and other.name in admin, admin
     # another tenant's job in another dialect's form: still only "another tenant's"
     (shown, dialect), (other_shown, _) = forms[0], forms[1]
     submit(h, dialect, "tok-b")  # job 2, beta's
@@ -240,3 +245,17 @@ def test_an_answered_request_never_looks_for_a_near_miss(monkeypatch):
         assert h.call("GET", path, query={"wait": "0"}).status == 200
         assert h.call("GET", dialect.path(Kind.LIST, project="alpha")).status == 200
     assert h.call("GET", "/healthz").status == 200
+
+
+def test_a_job_of_the_run_before_a_reset_is_said_to_be_in_any_way_of_writing_its_id():
+    from mock_server.admin_reset import reset
+
+    h = Harness()
+    shown = {d.name: submit(h, d) for d in DIALECTS.values()}
+    reset(h.core)
+    for dialect in DIALECTS.values():
+        for text in {shown[dialect.name], dialect.show_id(1, h.core.seed), "1"}:
+            message = not_found(h, dialect, dialect.path(Kind.STATUS, text, "alpha"))
+            assert message == f"no job {text}: it was made before the server's last reset"
+    fresh = submit(h, next(iter(DIALECTS.values())))  # ids go on: never an old one's
+    assert fresh not in shown.values()
