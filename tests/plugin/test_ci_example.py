@@ -8,14 +8,21 @@ honours it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from tests.plugin.helpers import alive
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.live
@@ -40,10 +47,15 @@ def example(honours: bool = True) -> str:
     return code if honours else code.replace(HONOURS, IGNORES)
 
 
+def shell() -> str:
+    """The section's shell lines."""
+    (sh,) = re.findall(r"```sh\n(.*?)```", section(), re.S)
+    return sh
+
+
 def report_line() -> str:
     """The section's ``pollsim report`` command, its continuation lines joined."""
-    (sh,) = re.findall(r"```sh\n(.*?)```", section(), re.S)
-    joined = sh.replace("\\\n", " ")
+    joined = shell().replace("\\\n", " ")
     (line,) = [ln for ln in joined.splitlines() if ln.lstrip().startswith("pollsim report")]
     return " ".join(line.split())
 
@@ -117,3 +129,68 @@ def test_the_ci_line_gates_on_a_server_the_fixture_started(
     else:
         assert message.startswith(f"FAIL {CHECK}: measured {violations} ")
         assert message in done.stdout
+
+
+#: the README's "./my-client": its example's client, against a job of its own
+MY_CLIENT = """
+import json, sys, urllib.request
+names = {}
+exec(open(sys.argv[1]).read(), names)
+url, token = sys.argv[2], sys.argv[3]
+made = urllib.request.Request(
+    f"{url}/ordo/jobs",
+    data=json.dumps({"outcome": "succeed", "duration": "10s"}).encode(),
+    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+)
+with urllib.request.urlopen(made) as answer:
+    job = json.load(answer)["job"]["id"]
+print(names["wait_for_job"](url, token, job))
+"""
+
+
+@pytest.mark.skipif(not (shutil.which("bash") and shutil.which("curl")), reason="bash, curl")
+def test_the_shell_lines_as_a_ci_job_runs_them(tmp_path):
+    """The section's shell lines whole, with a free port for 8080 and the example's
+    client made to ignore Retry-After for ./my-client: the job fails (exit 1, the FAIL
+    line, out.xml), and the server it started is stopped."""
+    (tmp_path / "example.py").write_text(example(honours=False))
+    (tmp_path / "my_client.py").write_text(MY_CLIENT)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = shell()
+    mine = "./my-client --url http://127.0.0.1:8080 --token s3cret"
+    assert script.count(mine) == 1
+    script = script.replace(
+        mine, f"{sys.executable} my_client.py example.py http://127.0.0.1:8080 s3cret"
+    )
+    script = script.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    script = script.replace("--port 8080", f"--port {port}")
+    script = script.replace("scenarios/mock_qa.toml", str(README.parent / "scenarios/mock_qa.toml"))
+    assert script.count("server=$!\n") == 1
+    script = script.replace("server=$!\n", "server=$!\necho $server > server.pid\n")
+    (tmp_path / "ci.sh").write_text(script)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    try:
+        done = subprocess.run(
+            ["bash", "ci.sh"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+        )
+    finally:  # a script cut short must not leave its server behind: ended by its pid
+        pid = tmp_path / "server.pid"
+        if pid.exists() and alive(int(pid.read_text())):
+            os.kill(int(pid.read_text()), signal.SIGTERM)
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "success" in done.stdout  # the client saw its job end
+    count = int(re.search(rf"FAIL {re.escape(CHECK)}: measured (\d+)", done.stdout).group(1))
+    assert count >= 1
+    assert failures(tmp_path / "out.xml")[f"{CHECK} [all]"].startswith(
+        f"FAIL {CHECK}: measured {count} "
+    )
+    deadline = time.monotonic() + 30  # the kill is SIGTERM: the server stops in a moment
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the server on port {port} still answers after the script's kill")
