@@ -170,7 +170,7 @@ class _Reader:
         self.text, self.i = text, 0
 
     def skip(self) -> None:
-        while self.i < len(self.text) and self.text[self.i] in " \t":
+        while self.i < len(self.text) and self.text[self.i].isspace():  # NBSP from a page too
             self.i += 1
 
     def fail(self, expected: str, at: int | None = None) -> AssertionSyntax:
@@ -208,7 +208,7 @@ def parse_assertion(text: str) -> Check:
     r.skip()
     agg = ""
     if r.text.startswith("(", r.i):
-        agg, metric_at = word, None
+        agg = word
         if agg not in AGGREGATES:
             if agg in METRICS:
                 raise r.fail(

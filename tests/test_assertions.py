@@ -43,6 +43,7 @@ from pollsim.assertions import (
         ("count(detection_latency) >= 10", "count", "detection_latency", ">=", 10.0),
         ("min(detection_latency) >= -1s", "min", "detection_latency", ">=", -1.0),
         ("sum(polls) < 1e300", "sum", "polls", "<", 1e300),
+        ("p95(detection_latency)\u00a0<\u00a010s", "p95", "detection_latency", "<", 10.0),
     ],
 )
 def test_assertions_that_read(text, agg, metric, op, threshold):
