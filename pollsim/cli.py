@@ -61,6 +61,7 @@ class _Parser(argparse.ArgumentParser):
     argparse has no ``suggest_on_error``)."""
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._argv = list(sys.argv[1:] if args is None else args)
         ns, extras = super().parse_known_args(args, namespace)
         unknown = [a for a in extras if a.startswith("-") and len(a) > 1]
         if unknown and not getattr(self, "_is_sub", False):
@@ -78,9 +79,28 @@ class _Parser(argparse.ArgumentParser):
         parser.error(f"unknown flag {name}{suggest(name, options, cutoff=0.7)}")
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(
-            2, f"{self.prog}: error: {_with_suggestion(message)} (see '{self.prog} --help')\n"
-        )
+        message = _with_suggestion(message)
+        if message.startswith("the following arguments are required"):
+            message = self._misspelt(message)  # --sever for --server: say that first
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def _misspelt(self, message: str) -> str:
+        """A missing required flag's message, led by a flag given that this command does
+        not know, with the nearest it does (argparse checks what is required first)."""
+        known = self._option_string_actions
+        for arg in getattr(self, "_argv", []):
+            name = arg.split("=", 1)[0]
+            if (
+                name.startswith("--")
+                and name not in known
+                and not any(
+                    k.startswith(name)
+                    for k in known  # an abbreviation argparse accepts
+                )
+            ):
+                hint = suggest(name, [k for k in known if k.startswith("--")], cutoff=0.7)
+                return f"unknown flag {name}{hint} ({message})"
+        return message
 
 
 def suggest(word: str, choices, cutoff: float = 0.6) -> str:

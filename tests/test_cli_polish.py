@@ -52,6 +52,10 @@ def test_version_is_the_installed_package_version():
         (["simulte"], "unknown command 'simulte'; did you mean simulate?"),
         (["reccomend"], "did you mean recommend?"),
         (["--verison"], "unknown flag --verison; did you mean --version?"),
+        (
+            ["report", "--sever", "http://127.0.0.1:9"],
+            "unknown flag --sever; did you mean --server? (the following arguments are required",
+        ),
         (["simulate", "--method", "fst"], "invalid choice: 'fst' (choose from 'auto', "),
         (["simulate", "--method", "fst"], "'fast'); did you mean fast?"),
     ],
