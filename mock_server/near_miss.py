@@ -268,18 +268,16 @@ def _slip(first: str) -> tuple[str, Dialect | None, str] | None:
 
 def _fill(dialect: Dialect, pattern: _Pattern, parts: list[str], seed: int) -> str:
     """``pattern`` as a path, each placeholder given the request's segment in the same
-    place where the dialect reads it as that (an id, a tenant's name), else left as
-    the placeholder."""
+    place (counted from the start) where the dialect reads it as that (an id, a
+    tenant's name), else left as the placeholder."""
     out = []
     for i, (kind, text, suffix) in enumerate(pattern):
         if kind == "lit":
             out.append(text)
             continue
-        part = parts[i] if len(parts) == len(pattern) else ""
-        if suffix and part.endswith(suffix):
-            part = part[: -len(suffix)]
-        elif ":" in part:
-            part = ""
+        part = parts[i] if i < len(parts) else ""
+        if ":" in part:  # an action's suffix, as asked or misspelt: the id is before it
+            part = part.partition(":")[0] if suffix else ""
         if text == "project":
             usable = TENANT_NAME.fullmatch(part) and part.lower() not in RESERVED_TENANTS
         else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import validate
 
 import mock_server.core as core_module
@@ -17,6 +19,7 @@ from sim.dialects import DIALECTS, Dialect, Kind
 from tests.mock_server.helpers import ADMIN, Harness
 
 TENANT_OF = {"tok-a": "alpha", "tok-b": "beta"}
+TOKENS = ["tok-a", "tok-b", ADMIN, None]
 
 
 def submit(h: Harness, dialect: Dialect, token: str | None = "tok-a") -> str:
@@ -259,3 +262,31 @@ def test_a_job_of_the_run_before_a_reset_is_said_to_be_in_any_way_of_writing_its
             assert message == f"no job {text}: it was made before the server's last reset"
     fresh = submit(h, next(iter(DIALECTS.values())))  # ids go on: never an old one's
     assert fresh not in shown.values()
+
+
+_LITERALS = sorted({p for d in DIALECTS.values() for r in d.routes for p in r.path.split("/")})
+_SEGMENT = st.one_of(
+    st.sampled_from(_LITERALS),
+    st.sampled_from(_LITERALS).map(lambda s: s[1:] + s[:1]),  # letters moved
+    st.sampled_from(["1", "2", "alpha", "beta", "..", ".", "x:cancel", "1:cancel"]),
+    st.text(min_size=1, max_size=60).filter(lambda s: "/" not in s),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(segments=st.lists(_SEGMENT, min_size=0, max_size=12), token=st.sampled_from(TOKENS))
+def test_any_path_is_answered_and_a_404_hint_stays_short_and_printable(segments, token):
+    h = _SHARED
+    path = "/" + "/".join(segments)
+    for method in ("GET", "POST"):
+        r = h.call(method, path, token=token)
+        if not isinstance(r, Response) or r.status != 404:
+            continue
+        message = not_found(h, core_module.dialect_at(path), path, token=token, method=method)
+        assert message.isprintable() and len(message) < 1200, message
+        assert message.startswith(("no such", "no job", "job ")), message
+
+
+_SHARED = Harness()  #: one job of each tenant, for the property test
+for _token in ("tok-a", "tok-b"):
+    _SHARED.call("POST", "/ordo/jobs", {"template": "chain"}, _token)
