@@ -37,7 +37,8 @@ from mock_server.jobs import JobRecord
 from mock_server.metrics import CONTENT_TYPE as METRICS_TYPE
 from mock_server.metrics import Metrics
 from mock_server.model import LiveModel
-from mock_server.near_miss import no_job, no_project, no_route
+from mock_server.near_miss import no_route
+from mock_server.near_miss_jobs import no_job, no_project
 from mock_server.responses import (
     Delay,
     Hold,

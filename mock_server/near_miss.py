@@ -1,16 +1,15 @@
-r"""What a 404 says beyond "not found": the near miss a client most likely made. A job
-id that is another tenant's, or another dialect's way of writing an id; a path in the
-shape of another dialect, or a segment away from a route; a first segment that
-names no dialect (the dialects served, and where). Made only when a 404 is answered:
-the routes are compiled once, and each hint costs a few dozen short string
-comparisons (``MAX_SEGMENTS`` and ``MAX_COMPARED`` bound them for hostile paths).
+r"""What a 404 for a path no route matches says beyond "not found": the near miss a
+client most likely made. A path in the shape of another dialect, or a segment away from
+a route (the route, filled in); a dialect's name where its prefix belongs; a first
+segment that names no dialect (the dialects served, and where). Made only when a 404
+is answered: the routes are compiled once, and each hint costs a few dozen short string
+comparisons (``MAX_SEGMENTS`` and ``MAX_COMPARED`` bound them for hostile paths; the
+latest hints are kept). The near misses of job ids and projects are in
+``mock_server.near_miss_jobs``.
 
-What a hint tells, and to whom: a tenant's token, or none, learns that an id is in use
-and that it is not theirs, never whose (ids count up from 1 across tenants, so a
-submission tells as much); the admin, who sees every job, is told whose it is. The
-client's own text is quoted back through ``quoted`` (cut short, unprintables escaped),
-and a suggested path carries a segment of the request only where the dialect reads it
-as an id or a tenant's name.
+The client's own text is quoted back through ``quoted`` (cut short, unprintables
+escaped), and a suggested path carries a segment of the request only where the dialect
+reads it as an id or a tenant's name.
 
 >>> print(no_route("/ordo/tasks/1", 0).replace("? (", "?\n("))
 no such path: /ordo/tasks/1; did you mean GET /ordo/jobs/1 (ordo)?
@@ -23,15 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from mock_server.access import ADMIN, ANONYMOUS
 from mock_server.responses import quoted
 from sim.dialects import DIALECTS, Dialect, Kind, Route
 from sim.mock_spec import RESERVED_TENANTS, TENANT_NAME
-
-if TYPE_CHECKING:
-    from mock_server.core import Core
 
 MAX_SEGMENTS = 8  #: a longer path gets the list of what is served, no closer look
 MAX_COMPARED = 40  #: characters of a segment compared with a route's literal
@@ -141,7 +135,7 @@ def _within(dialect: Dialect, parts: list[str], seed: int, method: str) -> str:
             for p, d, _ in _ROUTES
             if d.name == shapes[0] and len(p) == len(parts) and _fits(p[1:], parts[1:])
         )
-        shape = f" ({tail} is the shape of {_and(n + chr(39) + 's' for n in shapes)} paths)"
+        shape = f" ({tail} is the shape of {listed(n + chr(39) + 's' for n in shapes)} paths)"
     if near:
         return f"; did you mean {near} ({dialect.name})?{shape}"
     paths = sorted({r.path for r in dialect.routes})
@@ -291,65 +285,7 @@ def _show(segment: tuple[str, str, str]) -> str:
     return text if kind == "lit" else "{" + text + "}" + suffix
 
 
-def _and(names: Iterable[str]) -> str:
+def listed(names: Iterable[str]) -> str:
+    """Names in a sentence: "a", "a and b", "a, b and c"."""
     items = list(names)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-# --- ids no job the requester sees has ------------------------------------------------
-
-
-def no_job(core: Core, dialect: Dialect, route: Route, text: str, who: str, acting: str) -> str:
-    """The message of a 404 for a job route whose ``{id}`` (``text``) names no job
-    ``acting`` sees (``who``: the token's tenant, ``ADMIN`` or ``ANONYMOUS``; ``acting``:
-    the tenant it acts for, which differs for the admin in a project): whether the id
-    is another tenant's, or another dialect's way of writing a job's id."""
-    records, seed = core.model.records, core.seed
-    job_id = dialect.read_id(text, seed)
-    if job_id is None:  # another dialect's way of writing an id? (the ways are disjoint)
-        ids = (d.read_id(text, seed) for d in DIALECTS.values())
-        job_id = next((n for n in ids if n is not None), None)
-    rec = records.get(job_id) if job_id is not None else None
-    if rec is None:
-        first = getattr(core.model, "first_id", 1)  # ids go on across a reset
-        if job_id is not None and 1 <= job_id < first:
-            return f"no job {quoted(text)}: it was made before the server's last reset"
-        return f"no job {quoted(text)}"
-    if who != ADMIN and rec.tenant != acting:
-        if who == ANONYMOUS:
-            return (
-                f"job {quoted(text)} exists, but under a tenant: a request without a token "
-                "sees only the jobs submitted without one; send the token of the job's tenant"
-            )
-        return (
-            f"job {quoted(text)} exists, but under another tenant; your token is tenant "
-            f"{who}'s (a tenant sees only its own jobs)"
-        )
-    project = rec.tenant
-    shown = dialect.show_id(rec.id, seed)
-    path = route.path.replace("{id}", shown).replace("{project}", project)
-    if "{project}" in route.path and rec.tenant != acting:  # the admin, in another project
-        return f"job {quoted(text)} is tenant {rec.tenant}'s: {route.method} {path}"
-    names = [d.name for d in DIALECTS.values() if d.read_id(text, seed) == rec.id]
-    return (
-        f"no job {quoted(text)} in {dialect.name}: that is job {rec.id}'s id in "
-        f"{_and(names) if names else 'another dialect'}, which {dialect.name} shows as "
-        f"{shown}: {route.method} {path}"
-    )
-
-
-def no_project(core: Core, project: str, who: str) -> str:
-    """The message of a 404 for a project (a tenant's name in the path) the requester may
-    not act in: a tenant is told its own; the admin, the tenants there are."""
-    head = f"no such project: {quoted(project)}"
-    if who == ANONYMOUS:
-        return f"{head}; a request without a token has no project: send a tenant's token"
-    if who != ADMIN:
-        return f"{head}; your token is tenant {who}'s: its project is {who}"
-    known = sorted(
-        t
-        for t in {*core.config.tokens.values(), *core.model.by_tenant}
-        if t.lower() not in RESERVED_TENANTS
-    )
-    shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
-    return f"{head}; no tenant of that name has a token or a job (tenants: {shown or 'none'})"
