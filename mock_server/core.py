@@ -10,7 +10,9 @@ pollsim's own shape.
 
 What is shown of a job there (its documents, their ETags, their links) is made in
 ``mock_server.showing``; a status request, once routed, is answered in
-``mock_server.status``.
+``mock_server.status``, a submission in ``mock_server.submission``. A 404 names the near
+miss (``mock_server.near_miss`` for paths, ``mock_server.near_miss_jobs`` for job ids
+and projects), worked out on that path alone.
 
 >>> import json
 >>> from sim import default_scenario
