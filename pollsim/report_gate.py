@@ -8,7 +8,18 @@ totals computed over the rows kept.
 
 from __future__ import annotations
 
+import argparse
+import sys
+import urllib.parse
+from collections.abc import Callable
+
 import numpy as np
+
+from pollsim.assertions import AssertionSyntax, Measures, check_all, gate, suggest
+from pollsim.failing import fail as _fail
+
+#: asks the server: a URL -> its JSON answer, or the exit status after one line on stderr
+Ask = Callable[[str], object]
 
 #: a report's per-client counts, summed into its totals
 _SUMMED = (
@@ -95,3 +106,54 @@ def journal_problem(answer: object) -> str | None:
             "fetch: the rates would come out low"
         )
     return None
+
+
+def gate_report(checks: list, report: dict, args: argparse.Namespace, base: str, ask: Ask) -> int:
+    """The assertions over the report (and over the request journal, when one asks for
+    requests per second); with --json, their lines go to stderr, the JSON alone to stdout."""
+    requests = None
+    if any(c.metric == "requests_per_second" for c in checks):
+        requests = _journal(base, ask, args.clients)
+        if isinstance(requests, int):
+            return requests
+    if not checks:
+        return 0
+    measures = Measures.from_report(report, requests=requests)
+    return gate(checks, measures, args, out=sys.stderr if args.json else sys.stdout)
+
+
+def known_clients(report: dict, clients: list[str], base: str, ask: Ask) -> int:
+    """0 when every --client has rows in the report; else exit 2, with the server's
+    clients and the nearest name."""
+    measures = Measures.from_report(report)
+    try:
+        check_all([], measures, clients)
+    except AssertionSyntax as exc:
+        return _fail(str(exc) + _nearest_client(clients, measures, base, ask))
+    return 0
+
+
+def _nearest_client(clients: list[str], measures: Measures, base: str, ask: Ask) -> str:
+    """For a --client the filtered report has no rows of: the server's clients, from
+    the whole report (asked again, on this error's path alone), and the nearest name."""
+    whole = ask(base + "/_admin/report")
+    if not isinstance(whole, dict) or not isinstance(whole.get("clients"), list):
+        return ""
+    known = [str(r.get("client")) for r in whole["clients"] if isinstance(r, dict)]
+    missing = next(c for c in clients if c != "*" and c not in measures.groups())
+    listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return f"; the server's clients: {listed or 'none yet'}{suggest(missing, known)}"
+
+
+def _journal(base: str, ask: Ask, clients: list[str]) -> list[dict] | int:
+    """The server's request journal (``GET /_admin/requests``) for requests per second:
+    its records, or the exit status after saying why there are none to trust."""
+    query = [("limit", str(JOURNAL_LIMIT)), *server_filter(clients)]
+    url = f"{base}/_admin/requests?{urllib.parse.urlencode(query)}"
+    answer = ask(url)
+    if isinstance(answer, int):
+        return answer
+    problem = journal_problem(answer)
+    if problem:
+        return _fail(f"{url}: requests_per_second: {problem}")
+    return answer["requests"]

@@ -86,65 +86,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = _fetch(url, token)
     if isinstance(report, int):
         return report
-    from pollsim.report_gate import narrowed
+    from pollsim.report_gate import gate_report, known_clients, narrowed
 
     report = narrowed(report, args.clients)
+    if args.clients and (code := known_clients(report, args.clients, base, _asker(token))):
+        return code  # before an empty table
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     if args.csv is not None and (code := _write_csv(args.csv, report["jobs"])):
         return code
     if not checks and not args.clients:
         return 0
-    return _gate(checks, report, args, base, token)
-
-
-def _gate(checks: list, report: dict, args: argparse.Namespace, base: str, token: str) -> int:
-    """The assertions over the report (and over the request journal, when one asks for
-    requests per second); with --json, their lines go to stderr, the JSON alone to stdout."""
-    from pollsim.assertions import Measures, check_all, gate
-
-    requests = None
-    if any(c.metric == "requests_per_second" for c in checks):
-        requests = _journal(base, token, args.clients)
-        if isinstance(requests, int):
-            return requests
-    measures = Measures.from_report(report, requests=requests)
-    try:
-        check_all([], measures, args.clients)  # every --client names a client
-    except AssertionSyntax as exc:
-        return _fail(str(exc) + _nearest_client(args.clients, measures, base, token))
-    if not checks:
-        return 0
-    return gate(checks, measures, args, out=sys.stderr if args.json else sys.stdout)
-
-
-def _nearest_client(clients: list[str], measures, base: str, token: str) -> str:
-    """For a --client the filtered report has no rows of: the server's clients, from
-    the whole report (asked again, on this error's path alone), and the nearest name."""
-    from pollsim.assertions import suggest
-
-    whole = _get_json(base + "/_admin/report", token)
-    if not isinstance(whole, dict) or not isinstance(whole.get("clients"), list):
-        return ""
-    known = [str(r.get("client")) for r in whole["clients"] if isinstance(r, dict)]
-    missing = next(c for c in clients if c != "*" and c not in measures.groups())
-    listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
-    return f"; the server's clients: {listed or 'none yet'}{suggest(missing, known)}"
-
-
-def _journal(base: str, token: str, clients: list[str]) -> list[dict] | int:
-    """The server's request journal (``GET /_admin/requests``) for requests per second:
-    its records, or the exit status after saying why there are none to trust."""
-    from pollsim.report_gate import JOURNAL_LIMIT, journal_problem, server_filter
-
-    query = [("limit", str(JOURNAL_LIMIT)), *server_filter(clients)]
-    url = f"{base}/_admin/requests?{urllib.parse.urlencode(query)}"
-    answer = _get_json(url, token)
-    if isinstance(answer, int):
-        return answer
-    problem = journal_problem(answer)
-    if problem:
-        return _fail(f"{url}: requests_per_second: {problem}")
-    return answer["requests"]
+    return gate_report(checks, report, args, base, _asker(token))
 
 
 def _url_problem(url: str) -> str | None:
@@ -167,6 +119,11 @@ def _fetch(url: str, token: str) -> dict | int:
     if not isinstance(report, dict) or not {"jobs", "clients", "totals"} <= report.keys():
         return _fail(f"{url}: the answer is not a ground truth report")
     return report
+
+
+def _asker(token: str):
+    """``_get_json`` with the token: what pollsim.report_gate asks the server with."""
+    return lambda url: _get_json(url, token)
 
 
 def _get_json(url: str, token: str) -> object:
@@ -218,14 +175,15 @@ def format_report(report: dict) -> str:
     def lat(stats: dict | None, key: str) -> str:
         return "-" if not stats else f"{stats[key]:.2f}"
 
+    stopped = "jobs not seen ended" if errored or unfinished else ""  # over one: too wide
     columns = [
         Column("client", "<"),
         Column("jobs"),
         *(Column(t, group="polls") for t in ("all", "per job", "wasted", "after end seen")),
         Column("Retry-After violations"),
-        Column("gave up", group="jobs not seen ended"),
-        *([Column("errored", group="jobs not seen ended")] if errored else []),
-        *([Column("unfinished", group="jobs not seen ended")] if unfinished else []),
+        Column("gave up", group=stopped),
+        *([Column("errored", group=stopped)] if errored else []),
+        *([Column("unfinished", group=stopped)] if unfinished else []),
         *(Column(k, group="detection latency (s)") for k in ("mean", "p95", "max")),
     ]
     rows = []

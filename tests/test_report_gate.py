@@ -194,8 +194,9 @@ def test_a_journal_that_would_give_low_rates_is_bad_input_not_a_pass(journal, sa
     ],
 )
 def test_bad_gate_input_is_one_line_and_exit_2(stand_in, argv, said):
-    code, _, err = report(stand_in.url, *argv)
+    code, out, err = report(stand_in.url, *argv)
     assert code == 2 and said in err and err.count("\n") == 1, err
+    assert out == ""  # no table of nobody's rows before the error
 
 
 def test_a_bad_assertion_is_refused_before_the_server_is_asked(stand_in):
