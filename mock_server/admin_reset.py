@@ -14,7 +14,6 @@ old run's (``LiveModel.restarted``): a client of the old run asking about its jo
 
 from __future__ import annotations
 
-import gc
 from typing import TYPE_CHECKING
 
 from mock_server.admin_query import unknown
@@ -35,7 +34,8 @@ def answer(core: Core, req: Request) -> Response:
 
 def reset(core: Core) -> dict:
     """Start the run over (see the module): ``{"reset": true, "now": 0.0}``."""
-    model = core.model.restarted()
+    old = core.model
+    model = old.restarted()
     truth = core.truth.restarted()
     faults = core.faults.restarted()
     # swapped together: nothing runs on the loop in between
@@ -44,16 +44,5 @@ def reset(core: Core) -> dict:
     # /metrics counts jobs by state at most once a second: not the old run's jobs again;
     # its counters read the ground truth, and start over with it (as after a restart)
     core.metrics._states = None
-    _collect()
+    old.close()  # freed now, frozen or not (see LiveModel.close)
     return {"reset": True, "now": float(model.advance())}
-
-
-def _collect() -> None:
-    """Free the old run now. The server keeps what lives long out of the cyclic
-    collector's sight (``gc.freeze``); the old model's cycles (its SimPy processes) are
-    among it, and would never be freed: they are handed back to the collector, which
-    frees them here, once, rather than in a pause some later request would wait for."""
-    if gc.get_freeze_count():
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()

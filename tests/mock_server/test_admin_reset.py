@@ -157,3 +157,24 @@ def test_reset_during_long_polls_answers_them_404_and_leaves_nothing(tmp_path):
         assert call(server, "GET", "/_admin/jobs", token=LIVE_ADMIN).json["total"] == 0
     finally:
         server.stop()
+
+
+def test_the_old_run_is_freed_at_once_without_the_cyclic_collector():
+    """The server keeps what lives long out of the collector's sight (gc.freeze): the
+    old model's cycles are broken by the reset, so reference counting frees it."""
+    import gc
+    import weakref
+
+    h = Harness(speed=60, background=True)
+    for _ in range(50):
+        h.call("POST", "/ordo/jobs", {"template": "chain", "outcome": "transient_failures:1"})
+    h.sleep(3)
+    h.core.model.advance()
+    gone = [weakref.ref(h.core.model), weakref.ref(h.core.model.env)]
+    gone.append(weakref.ref(h.core.model.lifecycle))
+    gc.disable()
+    try:
+        assert h.doc("POST", "/_admin/reset", token=ADMIN)[0] == 200
+        assert [ref() for ref in gone] == [None, None, None]
+    finally:
+        gc.enable()
