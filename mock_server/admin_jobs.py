@@ -59,7 +59,7 @@ def answer(core: Core, req: Request) -> Response | Offload:
             return error(
                 400,
                 "bad_query",
-                f"{name}={quoted(odd[0], 40)!r}: expected one of {', '.join(allowed)}",
+                f"{name}='{quoted(odd[0], 40)}': expected one of {', '.join(allowed)}",
             )
     now = model.advance()
     chosen = select(core, filters)  # type: ignore[arg-type]

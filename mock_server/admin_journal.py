@@ -99,7 +99,7 @@ def _statuses(query) -> set[int] | Response:
             return error(
                 400,
                 "bad_query",
-                f"status={quoted(raw, 40)!r}: expected an HTTP status, 100 to 599 (0: no answer)",
+                f"status='{quoted(raw, 40)}': expected an HTTP status, 100 to 599 (0: no answer)",
             )
         out.add(int(raw))
     return out

@@ -36,7 +36,8 @@ def unknown(query: Mapping[str, str], path: str, takes: Iterable[str], many=()) 
     takes = tuple(takes)
     odd = sorted({k for k in query if k not in takes})
     if odd:
-        listed = ", ".join(repr(quoted(k, 40)) for k in odd[:5])
+        listed = ", ".join(f"'{quoted(k, 40)}'" for k in odd[:5])
+        listed += f" and {len(odd) - 5} more" if len(odd) > 5 else ""
         allowed = ", ".join(takes) if takes else "none"
         return error(
             400,
@@ -59,7 +60,7 @@ def texts(query: Mapping[str, str], name: str) -> list[str] | Response:
             return error(
                 400,
                 "bad_query",
-                f"{name}={quoted(raw, 40)!r}: expected 1 to {MAX_VALUE} characters",
+                f"{name}='{quoted(raw, 40)}': expected 1 to {MAX_VALUE} characters",
             )
     return out
 
@@ -78,7 +79,7 @@ def job_ids(core: Core, query: Mapping[str, str]) -> set[int] | Response | None:
             return error(
                 400,
                 "bad_query",
-                f"job={quoted(text, 40)!r}: expected a job id as the API shows it "
+                f"job='{quoted(text, 40)}': expected a job id as the API shows it "
                 "(digits, or a fiddler-v3 UUID)",
             )
         out |= ids  # type: ignore[arg-type]

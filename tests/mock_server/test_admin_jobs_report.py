@@ -137,3 +137,13 @@ def test_many_jobs_are_written_off_the_loop_and_read_the_same():
     assert doc["count"] == doc["total"] == ON_LOOP + 3
     assert doc["jobs"][3:] == json.loads(small.body)["jobs"]
     assert [j["job"] for j in doc["jobs"][:2]] == ["1", "2"]
+
+
+def test_an_unknown_parameters_message_stays_one_short_readable_line(busy):
+    query = {"\x00\n" * 100: "1", **{k: "1" for k in "bcdefg"}}
+    status, doc = _get(busy, "/_admin/requests", **query)
+    message = doc["message"]
+    assert status == 400 and "\n" not in message and len(message) < 300
+    assert "'\\x00\\n" in message and "and 2 more" in message
+    status, doc = _get(busy, "/_admin/jobs", state="\x1b[31m")
+    assert status == 400 and "\x1b" not in doc["message"]
