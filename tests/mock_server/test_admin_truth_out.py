@@ -111,3 +111,28 @@ def test_the_summary_fits_a_screen_with_many_clients():
     assert "2h 00m simulated" in lines[0] and "1m 15s (wall)" in lines[0]
     widths = {len(line) for line in lines[2:-1]}
     assert max(widths) <= 120
+
+
+def test_a_scenarios_serve_truth_out_is_written_and_checked_alike(tmp_path):
+    from tests.mock_server.server import with_tables
+
+    out = tmp_path / "from-scenario.json"
+    scenario = with_tables(tmp_path, f'[serve]\ntruth_out = "{out}"\n')
+    server = start(600.0, scenario=scenario)
+    try:
+        _run_a_client(server)
+        server.process.send_signal(signal.SIGTERM)
+        server.process.communicate(timeout=60)
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+    assert server.process.returncode == 0
+    assert json.loads(out.read_text())["clients"][0]["client"] == "ci-client"
+    bad = with_tables(tmp_path, f'[serve]\ntruth_out = "{tmp_path}/no/such/folder.json"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "pollsim", "serve", str(bad), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "[serve] truth_out" in done.stderr
