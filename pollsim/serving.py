@@ -103,7 +103,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="when the server stops (Ctrl-C, SIGTERM), write the ground truth to FILE: "
         "the JSON of GET /_admin/report, the run's end as its 'until' (written whole or "
-        "not at all), and a summary of the run on stderr; e.g. --truth-out truth.json",
+        "not at all; the summary printed on stop says where); e.g. --truth-out truth.json",
     )
     p.add_argument(
         "--no-anonymous",
