@@ -1,7 +1,8 @@
 """``POST /_admin/reset``: the server as if just started, between two test cases (WireMock's
 ``POST /__admin/reset``). Jobs, the ground truth, the request journal, the faults (back
 to the scenario's, their generator at its start) and the scaled clock (at 0) start over;
-tokens, the configuration and the request log's file stay.
+tokens, the configuration, the request log's file and /metrics' request latencies (the
+server's own speed, not the run's) stay.
 
 Everything is made anew and swapped in at once, on the event loop between two requests,
 so that no request sees half a reset. What a request in progress holds of the old run (a
