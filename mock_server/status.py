@@ -133,10 +133,13 @@ def retry_after(core: Core, wall: float) -> tuple[str, float]:
 
 def changed(core: Core, hold: Hold) -> float:
     """For a held long-poll: 0 once the job's document differs from the one it was
-    held on (or the job ended), else wall seconds until it next may change."""
+    held on (or the job ended, or is no more: the server was reset), else wall seconds
+    until it next may change."""
     model = core.model
     now = model.advance()
-    rec = model.records[hold.job_id]
+    rec = model.records.get(hold.job_id)
+    if rec is None:
+        return 0.0
     rec.catch_up(now)
     if rec.ended or core.document(rec, hold.dialect)[1] != hold.etag:
         return 0.0

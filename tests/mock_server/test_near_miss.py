@@ -290,3 +290,18 @@ def test_any_path_is_answered_and_a_404_hint_stays_short_and_printable(segments,
 _SHARED = Harness()  #: one job of each tenant, for the property test
 for _token in ("tok-a", "tok-b"):
     _SHARED.call("POST", "/ordo/jobs", {"template": "chain"}, _token)
+
+
+def test_a_long_poll_held_over_a_reset_is_answered_at_once_with_the_reset_said():
+    from mock_server.admin_reset import reset
+
+    h = Harness()
+    shown = submit(h, next(iter(DIALECTS.values())))
+    dialect = next(iter(DIALECTS.values()))
+    path = dialect.path(Kind.STATUS, shown, "alpha")
+    hold = h.call("GET", path, query={"wait": "30"})
+    assert isinstance(hold, core_module.Hold)
+    reset(h.core)
+    assert h.core.changed(hold) == 0.0  # the job is no more: answer now
+    message = not_found(h, dialect, path)  # the front asks again, and is told why
+    assert message.endswith("it was made before the server's last reset")
