@@ -15,17 +15,17 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-#: where each dialect takes a submission (``{project}``: the tenant, in google-lro);
-#: tests/plugin checks this against the server's own routes
-SUBMIT_PATHS = {
-    "ordo": "/ordo/jobs",
-    "fiddler": "/fiddler/tasks",
-    "fiddler-v3": "/v3/jobs",
-    "workflow": "/workflow/jobs",
-    "generic": "/status",
-    "azure-lro": "/azure/jobs",
-    "google-lro": "/v1/projects/{project}/jobs",
-}
+
+def submit_path(dialect: str | None, project: str) -> str:
+    """Where ``dialect`` (default: the scenario files' default, ordo) takes a submission,
+    ``{project}`` filled in with the tenant (google-lro). The routes are the server's own
+    (``sim.dialects``), imported when a job is first submitted, not when the plugin loads."""
+    from sim.dialects import DIALECTS, ORDO, Kind
+
+    name = dialect or ORDO.name
+    if name not in DIALECTS:
+        raise ValueError(f"dialect {name!r}: expected one of {', '.join(DIALECTS)}")
+    return DIALECTS[name].path(Kind.SUBMIT, project=urllib.parse.quote(project, safe=""))
 
 
 class PollsimHTTPError(Exception):
@@ -72,7 +72,7 @@ class PollsimClient:
 
     def submit(
         self,
-        dialect: str = "ordo",
+        dialect: str | None = None,
         *,
         tenant: str | None = None,
         client_id: str | None = None,
@@ -83,10 +83,8 @@ class PollsimClient:
         dialect's answer (ordo: ``answer["job"]["id"]`` is the job's id).
 
         ``submit(outcome="transient_failures:2", duration="20s")``"""
-        if dialect not in SUBMIT_PATHS:
-            raise ValueError(f"dialect {dialect!r}: expected one of {', '.join(SUBMIT_PATHS)}")
         tenant = tenant or self.tenant
-        path = SUBMIT_PATHS[dialect].replace("{project}", urllib.parse.quote(tenant))
+        path = submit_path(dialect, tenant)
         headers = {"X-Client-Id": client_id} if client_id else None
         return self._json("POST", path, fields, self._token(tenant), headers)
 

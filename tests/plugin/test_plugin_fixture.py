@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from pollsim.admin_client import SUBMIT_PATHS
+from pollsim.admin_client import submit_path
 from pollsim.live_server import ServerStartError, _await_banner
 from tests.plugin.helpers import alive
 
@@ -182,7 +182,13 @@ def test_submit_knows_each_dialects_route():
     from mock_server.app import entry
     from sim.dialects import DIALECTS
 
-    assert {name: entry(d) for name, d in DIALECTS.items()} == SUBMIT_PATHS
+    assert {n: entry(d) for n, d in DIALECTS.items()} == {
+        n: submit_path(n, "{project}").replace("%7Bproject%7D", "{project}") for n in DIALECTS
+    }
+    assert submit_path(None, "qa") == entry(DIALECTS["ordo"])
+    assert submit_path("google-lro", "a/b") == "/v1/projects/a%2Fb/jobs"
+    with pytest.raises(ValueError, match="dialect 'soap': expected one of ordo"):
+        submit_path("soap", "qa")
 
 
 def test_loading_the_plugin_imports_nothing_else():
