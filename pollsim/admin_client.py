@@ -111,11 +111,18 @@ class PollsimClient:
         client: str | list[str] | None = None,
         job: str | list[str] | None = None,
         until: float | None = None,
+        final: bool = True,
     ) -> dict:
         """The ground truth (``GET /_admin/report``): ``jobs`` (a row per client and job),
         ``clients``, ``totals``; only the rows of the clients or jobs given (a value or
-        a list)."""
-        query = _query(client=client, job=job, until=until)
+        a list).
+
+        ``final`` (default) assumes your client has returned: a job it did not see end
+        counts as given up (or errored, if its last answer was an error), never
+        unfinished, so ``gave_up == 0`` catches a client that quit. Pass
+        ``final=False`` to peek while the client still runs."""
+        flag = "true" if final else None
+        query = _query(client=client, job=job, until=until, final=flag)
         return self._json("GET", "/_admin/report" + query, None, self.admin_token)
 
     def requests(
