@@ -194,3 +194,47 @@ def test_the_shell_lines_as_a_ci_job_runs_them(tmp_path):
         time.sleep(0.1)
     else:
         pytest.fail(f"the server on port {port} still answers after the script's kill")
+
+
+def report_assertion() -> str:
+    """The example's lines that check the report, from its ``client.report()`` on."""
+    lines = example().splitlines()
+    (start,) = [i for i, ln in enumerate(lines) if "pollsim_server.client.report()" in ln]
+    return "\n".join(ln.strip() for ln in lines[start : start + 2])
+
+
+#: a client that quits before its job ends (its deadline shorter than the job) and
+#: returns quietly, as a fire-and-forget worker does; then the example's report check
+GIVES_UP = """
+import json, time, urllib.request
+
+
+def poll_until(url, token, job_id, deadline_s):
+    headers = {{"Authorization": f"Bearer {{token}}"}}
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        request = urllib.request.Request(f"{{url}}/ordo/jobs/{{job_id}}", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            json.load(answer)
+        time.sleep(0.1)
+    return None  # gave up, quietly
+
+
+def test_a_client_that_gives_up(pollsim_server):
+    made = pollsim_server.client.submit(outcome="succeed", duration="1h")
+    poll_until(pollsim_server.url, pollsim_server.token, made["job"]["id"], 0.5)
+    peek = pollsim_server.client.report(final=False)["totals"]
+    print("PEEK", peek["gave_up"], peek["unfinished"])
+{check}
+"""
+
+
+def test_the_example_report_check_fails_for_a_client_that_gives_up(run_user_suite):
+    check = "\n".join("    " + ln for ln in report_assertion().splitlines())
+    result = run_user_suite(GIVES_UP.format(check=check), "-s", name="test_gives_up")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    # without final the job reads as unfinished, not given up: why the example uses final
+    assert "PEEK 0 1" in out, out[-3000:]
+    # with it the example's assertion fails on gave_up: 1 (the left of its "and")
+    assert 'assert totals["gave_up"] == 0' in out and "assert (1 == 0)" in out, out[-3000:]
