@@ -6,9 +6,10 @@ server's own speed, not the run's) stay.
 
 Everything is made anew and swapped in at once, on the event loop between two requests,
 so that no request sees half a reset. What a request in progress holds of the old run (a
-held long-poll, an injected delay, a report being built) stays with it: the front
-(``mock_server.app``) ends such a wait early, and a request that began before the reset
-leaves no trace after it (no journal record, no ground truth). Job ids go on from the
+held long-poll, an injected delay, a report being built) stays with it: a reset wakes
+every such wait at once (``mock_server.holding``), freeing its long-poll slot, and a
+request that began before the reset leaves no trace after it (no journal record, no
+ground truth). Job ids go on from the
 old run's (``LiveModel.restarted``): a client of the old run asking about its job gets a
 404, never another test case's job of the same id.
 """
@@ -46,4 +47,5 @@ def reset(core: Core) -> dict:
     # its counters read the ground truth, and start over with it (as after a restart)
     core.metrics._states = None
     old.close()  # freed now, frozen or not (see LiveModel.close)
+    core.waker.wake()  # the old run's held requests answer now, freeing their slots
     return {"reset": True, "now": float(model.advance())}

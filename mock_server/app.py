@@ -15,11 +15,14 @@ from functools import partial
 import numpy as np
 from aiohttp import web
 
-from mock_server.admission import Admission, client_key, operator
+from mock_server.admission import Admission, operator
 from mock_server.clock import ScaledClock
-from mock_server.core import Config, Core, Delay, Hold, Request, Response, error
+from mock_server.core import Config, Core, Delay, Request, Response, error
 from mock_server.faults import Faults
-from mock_server.injected import abandoned, long_poll_refused
+from mock_server.holding import call_core as _core
+from mock_server.holding import hold as _hold
+from mock_server.holding import pause as _pause
+from mock_server.injected import abandoned
 from mock_server.journal import Journal
 from mock_server.journaling import Entry, journaled, record
 from mock_server.model import LiveModel
@@ -115,6 +118,7 @@ async def _answer(
     query = request.query if request.query_string else EMPTY
     req = Request(request.method, request.path, query, request.headers, body)
     run = core.model  # the run it arrived in: a reset (admin_reset) ends its waits
+    woken = core.waker.future()  # done at the next reset
     resp = _core(core, entry, req)
     held = False
     # a client that hangs up ends the waits (its slot is free at once), not the request:
@@ -125,7 +129,7 @@ async def _answer(
         resp = await resp.run(gone)
     while not isinstance(resp, Response):
         if isinstance(resp, Delay):
-            hung_up = await _pause(resp.seconds, gone)
+            hung_up = await _pause(resp.seconds, gone, woken)
             if hung_up and resp.abandoned is not None:
                 if core.model is run:  # else the run it stalled in is no more
                     _core(core, entry, None, partial(abandoned, core, resp))
@@ -143,7 +147,7 @@ async def _answer(
     if resp.transport == "dribble":
         return await dribble(request, resp)
     if resp.transport == "hang":  # an outage that answers nothing: until the deadline
-        await _pause(spec.request_deadline, gone)
+        await _pause(spec.request_deadline, gone, woken)
     return cut(request, reset=resp.transport != "empty")
 
 
@@ -153,21 +157,9 @@ def _reset_meanwhile(req: Request) -> Response:
     return error(
         404,
         "not_found",
-        f"no job at {req.path[:200]}: the server was reset (POST /_admin/reset) while "
-        "this request waited",
+        f"no job at {req.path[:200]}: it was made before the server's last reset "
+        "(POST /_admin/reset, which woke this request while it waited)",
     )
-
-
-def _core(core: Core, entry: Entry | None, req: Request | None, call=None, **how):
-    """``core.handle(req, **how)`` (or ``call()``), with what it noted of the request
-    taken into its journal entry."""
-    if entry is None:
-        return call() if call is not None else core.handle(req, **how)
-    entry.before(core)
-    try:
-        return call() if call is not None else core.handle(req, **how)
-    finally:
-        entry.after(core)
 
 
 async def _receive(
@@ -191,47 +183,6 @@ async def _receive(
         return await read_body(request, core.config.max_body, seconds)
     finally:
         admission.received()
-
-
-async def _hold(
-    core: Core,
-    req: Request,
-    hold: Hold,
-    admission: Admission,
-    gone: asyncio.Future | None,
-    entry: Entry | None = None,
-) -> Response | None:
-    """Hold a long-poll until the job's document changes, its wait ends, its client
-    hangs up or the server is reset (the job is no more); or the 429 refusing it, when
-    the long-polls' caps are full."""
-    client = client_key(req.headers)
-    refused = admission.hold(client)
-    if refused is not None:  # graded as a status request of its job, with its Retry-After
-        return _core(core, entry, None, partial(long_poll_refused, core, req, hold, refused))
-    run = core.model
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + hold.wait
-        while (
-            core.model is run
-            and (delay := core.changed(hold)) > 0
-            and (left := deadline - loop.time()) > 0
-        ):
-            if await _pause(min(delay, left), gone):
-                break
-    finally:
-        admission.release(client)
-    return None
-
-
-async def _pause(seconds: float, gone: asyncio.Future | None) -> bool:
-    """Wait ``seconds``, or less if the client hangs up meanwhile: whether it did."""
-    if gone is None:
-        await asyncio.sleep(seconds)
-        return False
-    if not gone.done():
-        await asyncio.wait((gone,), timeout=seconds)
-    return gone.done()
 
 
 def _web(resp: Response) -> web.Response:

@@ -53,6 +53,7 @@ from mock_server.responses import (
 )
 from mock_server.showing import Showing
 from mock_server.truth import Truth
+from mock_server.waking import Waker
 from sim.dialects import Action, Dialect, Kind, Match, first_segments, match
 from sim.mock_spec import FaultSpec
 
@@ -116,6 +117,7 @@ class Core:
         self.access = Access(config.tokens, config.admin_token)
         self.seed = model.scenario.seed  #: what dialects derive the ids they show from
         self._tenants = frozenset(config.tokens.values())  #: the tenants tokens prove
+        self.waker = Waker()  #: wakes the requests held when the server is reset
         #: what a job shows, and where from (``mock_server.showing``); the core's own
         #: names for it are what its handlers and their modules ask the core for
         self.showing = showing = Showing(model.clock, self.seed, config)
