@@ -59,6 +59,8 @@ def _page(core: Core, tenant: str, offset: int, limit: int) -> tuple[list[JobRec
     if tenant != ADMIN:
         mine = core.model.by_tenant.get(tenant, [])
         return mine[offset : offset + limit], len(mine)
-    records = core.model.records  # ids run from 1, in order
+    model = core.model
+    records = model.records  # ids run on from the run's first (after a reset: not 1)
+    first = model.first_id
     last = min(offset + limit, len(records))
-    return [records[i] for i in range(offset + 1, last + 1)], len(records)
+    return [records[first + i] for i in range(offset, last)], len(records)
