@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 #: kinds of metric: what their values are and which units a threshold on them takes
 DURATION, COUNT, FLAG, RATE = "duration", "count", "flag", "rate"
@@ -97,12 +97,18 @@ class Check:
     threshold: float
     unit: str = ""
     bare: bool = False  #: written without an aggregate (a count's sum)
+    written: str = ""  #: the threshold's number as written (shown as is)
 
     @property
     def name(self) -> str:
         """The check in its canonical form: ``p95(detection_latency) < 10s``."""
         lhs = self.metric if self.bare else f"{self.agg}({self.metric})"
-        return f"{lhs} {self.op} {self.format(self.threshold)}"
+        shown_threshold = (
+            f"{self.written}{self.unit or ('s' if self.kind == DURATION else '')}"
+            if self.written
+            else self.format(self.threshold)
+        )
+        return f"{lhs} {self.op} {shown_threshold}"
 
     @property
     def kind(self) -> str:
@@ -205,6 +211,13 @@ def parse_assertion(text: str) -> Check:
     word = r.match(_NAME)
     if word is None:
         raise r.fail(f"a metric ({', '.join(METRICS)}) or an aggregate such as p95(...)")
+    if re.fullmatch(r"p\d+", word) and r.text.startswith(".", r.i):
+        found = word + (r.match(re.compile(r"\.\d*")) or "")
+        percentiles = ", ".join(a for a in AGGREGATES if a[0] == "p")
+        raise AssertionSyntax(
+            f"--assert {shown(text)}: at column {start + 1}: a percentile is pNN with a whole "
+            f"number, one of {percentiles}; found {found!r}"
+        )
     r.skip()
     agg = ""
     if r.text.startswith("(", r.i):
@@ -277,8 +290,10 @@ def parse_assertion(text: str) -> Check:
         fits = {DURATION: "a unit (s, ms, m, h) or ", "share": "% or "}
         kind = Check(text, agg, metric, op, value).kind
         raise r.fail(f"{'' if unit else fits.get(kind, '')}the end of the assertion")
-    check = Check(text, agg, metric, op, value, unit, bare)
-    return _with_unit(check, unit_at)
+    check = Check(text, agg, metric, op, value, unit, bare, number.lstrip("+"))
+    from pollsim.assertion_threshold import with_unit
+
+    return with_unit(check, unit_at)
 
 
 def _bare(text: str, metric: str) -> str:
@@ -289,31 +304,3 @@ def _bare(text: str, metric: str) -> str:
         f"--assert {shown(text)}: {metric} needs an aggregate: say p95({metric}) or "
         f"mean({metric}) (aggregates: {', '.join(AGGREGATES)})"
     )
-
-
-def _with_unit(check: Check, at: int) -> Check:
-    """The check with its threshold in base units, or why its unit does not fit."""
-    kind, unit, name = check.kind, check.unit, f"{check.agg}({check.metric})"
-    where = f"--assert {shown(check.text)}: at column {at + 1}"
-    if kind == DURATION:
-        if unit == "%":
-            raise AssertionSyntax(f"{where}: {name} is a duration: expected s, ms, m or h")
-        factor = DURATION_UNITS[unit or "s"]
-        return replace(check, threshold=check.threshold * factor)
-    if kind == "share":
-        if unit and unit != "%":
-            raise AssertionSyntax(
-                f"{where}: {name} is a share from 0 to 1: expected a plain number or %, "
-                f"found unit {unit!r}"
-            )
-        scale = 0.01 if unit == "%" else 1.0
-        return replace(check, threshold=check.threshold * scale)
-    if unit:
-        what = "a count" if kind == COUNT else "requests per second"
-        hint = ""
-        if unit == "%" and METRICS[check.metric].kind == FLAG:
-            hint = f"; for a share of jobs say mean({check.metric}) {check.op} ..."
-        raise AssertionSyntax(
-            f"{where}: {name} is {what}: expected a plain number, found unit {unit!r}{hint}"
-        )
-    return check

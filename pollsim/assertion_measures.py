@@ -190,7 +190,7 @@ def resolve_groups(measures: Measures, clients: list[str] | None) -> list[str]:
                 raise AssertionSyntax(
                     f"--client {c!r}: no such {measures.noun} in the {measures.source}"
                 )
-            listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+            listed = ", ".join(repr(k) for k in known[:8]) + (", ..." if len(known) > 8 else "")
             raise AssertionSyntax(
                 f"--client {c!r}: no such {measures.noun} in the {measures.source} "
                 f"({listed}){suggest(c, known)}"
