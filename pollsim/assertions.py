@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from pollsim.assertion_grammar import (
@@ -100,14 +99,12 @@ def parse_all(args: argparse.Namespace) -> list[Check]:
     """Every ``--assert`` of ``args``, read; :class:`AssertionSyntax` for the first bad
     one (its message is the one line to print before exiting 2), or for a ``--junit``
     file that could not be written (a folder that does not exist, a folder itself)."""
+    from pollsim.junit import check_path
+
     checks = [parse_assertion(text) for text in getattr(args, "asserts", None) or []]
-    junit = getattr(args, "junit", None)
-    if junit:
-        path = Path(junit)
-        if path.is_dir():
-            raise AssertionSyntax(f"--junit {junit}: a folder; expected a file to write")
-        if not path.parent.is_dir():
-            raise AssertionSyntax(f"--junit {junit}: the folder {path.parent} does not exist")
+    problem = check_path(getattr(args, "junit", None))
+    if problem:
+        raise AssertionSyntax(problem)
     return checks
 
 
@@ -140,12 +137,13 @@ def gate(
     for r in results:
         print(r.line, file=out)
     junit = getattr(args, "junit", None)
-    if junit:
+    if junit is not None:
         from pollsim.junit import write_junit
 
         try:
             write_junit(junit, results, f"pollsim.{measures.source}")
         except OSError as exc:
-            print(f"pollsim: --junit {junit}: cannot write: {exc.strerror}", file=sys.stderr)
+            why = exc.strerror or str(exc)
+            print(f"pollsim: --junit {junit!r}: cannot write after the run: {why}", file=sys.stderr)
             return 2
     return 1 if any(not r.passed for r in results) else 0

@@ -8,6 +8,8 @@ import argparse
 import io
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from pollsim.assertions import Measures, gate, parse_all
 
 
@@ -53,7 +55,7 @@ def test_a_passing_run_has_no_failure_elements(tmp_path):
     assert code == 0
     assert root.find("testsuite").get("failures") == "0"
     assert root.find(".//failure") is None
-    assert root.find(".//testcase").get("name") == "gave_up == 0 [all]"
+    assert root.find(".//testcase").get("name") == "gave_up == 0 [(all)]"
 
 
 def test_client_ids_that_xml_cannot_carry_are_replaced_and_markup_escaped(tmp_path):
@@ -67,3 +69,70 @@ def test_client_ids_that_xml_cannot_carry_are_replaced_and_markup_escaped(tmp_pa
 def test_no_checks_write_an_empty_suite(tmp_path):
     code, root = write(tmp_path, report(), clients=())
     assert code == 0 and root.find("testsuite").get("tests") == "0"
+
+
+def test_no_asserts_still_writes_an_empty_suite(tmp_path):
+    code, root = write(tmp_path, report(), clients=())
+    assert code == 0
+    assert root.find("testsuite").get("tests") == "0"
+    assert root.find(".//testcase") is None
+
+
+def test_a_client_named_all_and_the_totals_are_told_apart_and_classnames_have_no_dots(
+    tmp_path,
+):
+    path = tmp_path / "out.xml"
+    args = argparse.Namespace(asserts=["gave_up == 0"], clients=["all"], junit=str(path))
+    gate(parse_all(args), Measures.from_report(report("all")), args, out=io.StringIO())
+    args = argparse.Namespace(asserts=["gave_up == 0"], clients=[], junit=str(path))
+    gate(parse_all(args), Measures.from_report(report("all")), args, out=io.StringIO())
+    total = ET.parse(path).getroot().find(".//testcase")
+    assert total.get("name") == "gave_up == 0 [(all)]"
+    assert "." not in total.get("classname")
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        ("missing/out.xml", "does not exist"),
+        ("", "empty"),
+        (".", "a folder"),
+    ],
+)
+def test_check_path_refuses_before_the_run(tmp_path, monkeypatch, where, says):
+    from pollsim.junit import check_path
+
+    monkeypatch.chdir(tmp_path)
+    line = check_path(where)
+    assert line is not None and says in line and "\n" not in line
+    assert not (tmp_path / "missing").exists()
+
+
+def test_check_path_refuses_proc_and_a_read_only_folder(tmp_path):
+    import os
+
+    from pollsim.junit import check_path
+
+    if os.path.isdir("/proc"):
+        assert "cannot write" in (check_path("/proc/x.xml") or "")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):  # root writes anyway
+            pytest.skip("running as root")
+        assert "permission denied" in (check_path(str(ro / "x.xml")) or "")
+    finally:
+        ro.chmod(0o700)
+    assert check_path(str(tmp_path / "ok.xml")) is None
+    assert not (tmp_path / "ok.xml").exists()  # the probe leaves nothing behind
+    assert check_path("-") is None
+
+
+def test_junit_dash_writes_the_xml_to_stdout(capfdbinary):
+    args = argparse.Namespace(asserts=["gave_up == 0"], clients=[], junit="-")
+    code = gate(parse_all(args), Measures.from_report(report()), args, out=io.StringIO())
+    assert code == 0
+    root = ET.fromstring(capfdbinary.readouterr().out)
+    assert root.find(".//testcase").get("name") == "gave_up == 0 [(all)]"
+    assert not __import__("os").path.exists("-")
