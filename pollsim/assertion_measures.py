@@ -10,7 +10,7 @@ left out of its frames, and a check on it is bad input (exit 2), not a pass.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -176,6 +176,12 @@ class Result:
         return f"{word} {self.check.name}: measured {value} ({self.basis})"
 
 
+def quoted(names: Sequence[str], limit: int = 8) -> str:
+    """Names for a message, each quoted (a name may hold a comma or a space), the first
+    ``limit`` of them: ``'a, b', 'c', ...``."""
+    return ", ".join(repr(n) for n in names[:limit]) + (", ..." if len(names) > limit else "")
+
+
 def resolve_groups(measures: Measures, clients: list[str] | None) -> list[str]:
     """The groups to check: ALL without ``--client``; each group with ``--client '*'``;
     else the named ones, each of which must exist (exit 2 with the nearest name)."""
@@ -190,7 +196,7 @@ def resolve_groups(measures: Measures, clients: list[str] | None) -> list[str]:
                 raise AssertionSyntax(
                     f"--client {c!r}: no such {measures.noun} in the {measures.source}"
                 )
-            listed = ", ".join(repr(k) for k in known[:8]) + (", ..." if len(known) > 8 else "")
+            listed = quoted(known)
             raise AssertionSyntax(
                 f"--client {c!r}: no such {measures.noun} in the {measures.source} "
                 f"({listed}){suggest(c, known)}"

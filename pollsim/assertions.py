@@ -36,6 +36,7 @@ from pollsim.assertion_measures import (
     Result,
     evaluate,
     load_frame,
+    quoted,
     require,
     resolve_groups,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "load_frame",
     "parse_all",
     "parse_assertion",
+    "quoted",
     "suggest",
 ]
 
@@ -129,6 +131,8 @@ def gate(
     when the measures cannot answer a check or the JUnit file cannot be written. No
     checks: nothing printed, 0 (an empty suite written for --junit)."""
     out = sys.stdout if out is None else out
+    if getattr(args, "junit", None) == "-" and out is sys.stdout:
+        out = sys.stderr  # stdout carries the XML alone
     try:
         results = check_all(checks, measures, getattr(args, "clients", None))
     except AssertionSyntax as exc:

@@ -136,3 +136,24 @@ def test_junit_dash_writes_the_xml_to_stdout(capfdbinary):
     root = ET.fromstring(capfdbinary.readouterr().out)
     assert root.find(".//testcase").get("name") == "gave_up == 0 [(all)]"
     assert not __import__("os").path.exists("-")
+
+
+def test_junit_dash_keeps_the_pass_fail_lines_off_stdout(capfd):
+    args = argparse.Namespace(asserts=["gave_up == 0"], clients=[], junit="-")
+    gate(parse_all(args), Measures.from_report(report()), args)
+    out, err = capfd.readouterr()
+    assert ET.fromstring(out).tag == "testsuites"
+    assert err.startswith("PASS gave_up == 0")
+
+
+def test_a_write_that_fails_after_the_run_is_one_line_after_the_verdict(tmp_path, capsys):
+    path = tmp_path / "gone" / "out.xml"
+    (tmp_path / "gone").mkdir()
+    args = argparse.Namespace(asserts=["gave_up == 0"], clients=[], junit=str(path))
+    checks = parse_all(args)
+    (tmp_path / "gone").rmdir()  # the folder goes during the run
+    out = io.StringIO()
+    assert gate(checks, Measures.from_report(report()), args, out=out) == 2
+    assert out.getvalue().startswith("PASS gave_up == 0")
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "cannot write after the run" in err and str(path) in err
