@@ -12,9 +12,11 @@ import argparse
 import sys
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from pollsim.assertion_measures import Result
 from pollsim.assertions import AssertionSyntax, Measures, check_all, gate, suggest
 from pollsim.failing import fail as _fail
 
@@ -119,7 +121,75 @@ def gate_report(checks: list, report: dict, args: argparse.Namespace, base: str,
     if not checks:
         return 0
     measures = Measures.from_report(report, requests=requests)
-    return gate(checks, measures, args, out=sys.stderr if args.json else sys.stdout)
+    out = sys.stderr if args.json else sys.stdout
+    unfinished = undecided_jobs(report)
+    if not unfinished:
+        return gate(checks, measures, args, out=out)
+    if any(c.metric not in UNDECIDED_BY_UNFINISHED for c in checks):
+        print(
+            f"pollsim: note: {unfinished} jobs unfinished: not in the latency figures",
+            file=sys.stderr,
+        )
+    return gate_undecided(checks, measures, args, out, unfinished)
+
+
+#: metrics a job still unfinished may yet change: a client that stopped without a word
+#: reads as unfinished, not gave_up, in a report that is not final
+UNDECIDED_BY_UNFINISHED = ("gave_up", "errored")
+
+
+def undecided_jobs(report: dict) -> int:
+    """How many jobs the report cannot say were given up or not: its unfinished jobs when
+    it is neither final (``?final=true``) nor taken at a stop time (``?until=``); else 0."""
+    totals = report.get("totals") or {}
+    if totals.get("final") or totals.get("until") is not None:
+        return 0
+    return int(totals.get("unfinished") or 0)
+
+
+@dataclass(frozen=True)
+class Undecided(Result):
+    """A check a report that is not final cannot answer: it fails, saying why."""
+
+    unfinished: int = 0
+
+    @property
+    def line(self) -> str:
+        return (
+            f"FAIL {self.check.name}: cannot tell: {self.unfinished} jobs unfinished "
+            "(a client still polling, or one that stopped without a word); once your "
+            "clients have stopped, ask with --final"
+        )
+
+
+def gate_undecided(
+    checks: list, measures: Measures, args: argparse.Namespace, out, unfinished: int
+) -> int:
+    """:func:`pollsim.assertions.gate`, with each gave_up/errored check failed as
+    undecided: its PASS/FAIL lines, --junit, and exit 1."""
+    if getattr(args, "junit", None) == "-" and out is sys.stdout:
+        out = sys.stderr
+    try:
+        results = check_all(checks, measures, getattr(args, "clients", None))
+    except AssertionSyntax as exc:
+        return _fail(str(exc))
+    results = [
+        Undecided(r.check, r.group, r.measured, False, r.basis, unfinished)
+        if r.check.metric in UNDECIDED_BY_UNFINISHED
+        else r
+        for r in results
+    ]
+    for r in results:
+        print(r.line, file=out)
+    if args.junit is not None:
+        from pollsim.junit import write_junit
+
+        try:
+            write_junit(args.junit, results, f"pollsim.{measures.source}")
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            return _fail(f"--junit {args.junit!r}: cannot write after the run: {why}")
+    return 1 if any(not r.passed for r in results) else 0
 
 
 def known_clients(report: dict, clients: list[str], base: str, ask: Ask) -> int:

@@ -57,6 +57,14 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         "then): jobs still watched at that time count as unfinished, not given up "
         "(default: jobs whose client never moved on count as unfinished)",
     )
+    p.add_argument(
+        "--final",
+        action="store_true",
+        help="the clients under test have stopped (in CI: after your client returned): "
+        "a job a client did not see end counts as given up, or errored, never unfinished; "
+        "without it (or --until), a gave_up or errored --assert fails while jobs are "
+        "unfinished",
+    )
     add_assert_arguments(p)
 
 
@@ -76,6 +84,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     query = server_filter(args.clients)
     if args.until is not None:
         query.append(("until", repr(args.until)))
+    if args.final:
+        query.append(("final", "true"))
     url = base + "/_admin/report" + ("?" + urllib.parse.urlencode(query) if query else "")
     try:
         token = admin_token(args.admin_token, args.admin_token_file, os.environ)

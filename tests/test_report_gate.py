@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import sys
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -245,3 +246,43 @@ def test_a_real_server_gated_per_client(tmp_path):
     ]
     assert "one" not in [line.split()[0] for line in out.splitlines()[3:]]
     assert ET.parse(tmp_path / "j.xml").getroot().find("testsuite").get("failures") == "1"
+
+
+def unfinished_report(final: bool | None = None) -> dict:
+    """A report whose client 'quiet' stopped without a word: its job reads unfinished
+    (given up when the report is final)."""
+    jobs = [*JOBS, {**row("quiet", 4, None, 2), "unfinished": final is not True}]
+    if final:
+        jobs[-1]["gave_up"] = True
+    clients = [summary([r for r in jobs if r["client"] == c], c) for c in ("good", "quiet")]
+    totals = {**summary(jobs, "all"), "injected_faults": {}, "until": None}
+    if final is not None:
+        totals["final"] = final
+    return {"now": 10.0, "speed": 1, "jobs": jobs, "clients": clients, "totals": totals}
+
+
+@pytest.mark.parametrize("final", [None, False])
+def test_gave_up_cannot_pass_while_jobs_are_unfinished(stand_in, monkeypatch, tmp_path, final):
+    monkeypatch.setattr(sys.modules[__name__], "full_report", lambda: unfinished_report(final))
+    junit = tmp_path / "r.xml"
+    argv = ("--assert", "gave_up == 0", "--assert", "max(polls) <= 9", "--junit", str(junit))
+    code, out, err = report(stand_in.url, *argv)
+    assert code == 1, err
+    lines = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
+    assert lines[0] == (
+        "FAIL gave_up == 0: cannot tell: 1 jobs unfinished (a client still polling, or one "
+        "that stopped without a word); once your clients have stopped, ask with --final"
+    )
+    assert lines[1].startswith("PASS max(polls) <= 9")
+    assert "1 jobs unfinished: not in the latency figures" in err
+    assert "cannot tell" in ET.parse(junit).getroot().find(".//failure").get("message")
+
+
+def test_final_is_sent_and_a_final_report_gates_gave_up(stand_in, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "full_report", lambda: unfinished_report(True))
+    code, out, err = report(stand_in.url, "--final", "--assert", "gave_up == 0")
+    assert code == 1, err
+    assert stand_in.queries[0] == ("/_admin/report", {"final": ["true"]})
+    assert "FAIL gave_up == 0: measured 1 (all clients, 4 jobs)" in out
+    code, out, err = report(stand_in.url, "--final", "--assert", "errored == 0")
+    assert code == 0, err
