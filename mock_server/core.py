@@ -33,6 +33,7 @@ import numpy as np
 from mock_server import status
 from mock_server.access import ADMIN, ANONYMOUS, Access, bearer
 from mock_server.bodies import json_object
+from mock_server.client_id import refused as refused_client
 from mock_server.faults import Decision, Faults
 from mock_server.injected import rate_limited
 from mock_server.jobs import JobRecord
@@ -133,6 +134,9 @@ class Core:
         stalled outage), after which the front asks again, with ``held`` (answer now)
         and the ``decision`` already drawn for the request."""
         self.showing.req = req
+        bad = refused_client(req.headers)
+        if bad is not None:
+            return in_dialect_at(req.path, bad)
         if not held and decision is None and req.method == "GET" and not req.query:
             fast = self._plain_status(req)
             if fast is not None:
@@ -284,8 +288,8 @@ class Core:
     def client(self, req: Request) -> str:
         """Who a request is in the ground truth: its ``X-Client-Id``, else its token's name."""
         client = req.headers.get("x-client-id")
-        if client:
-            return client[:200]
+        if client:  # within its rule (mock_server.client_id): never cut
+            return client
         header = req.headers.get("authorization")
         who = self.access.identity(header) if header else None
         return who.name if who is not None else ANONYMOUS
