@@ -52,8 +52,9 @@ def with_unit(check: Check, at: int) -> Check:
     whole = check.agg in ("sum", "count", "max", "min")  # a percentile or mean interpolates
     if kind == COUNT and whole and check.op in ("==", "!=") and not check.threshold.is_integer():
         verdict = "never holds" if check.op == "==" else "always holds"
+        lhs = check.metric if check.bare else name
         raise AssertionSyntax(
-            f"--assert {shown(check.text)}: {name} is a count (a whole number), so "
+            f"--assert {shown(check.text)}: {lhs} is a count (a whole number), so "
             f"{check.op} {check.written} {verdict}; expected a whole number"
         )
     return check

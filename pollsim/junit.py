@@ -8,6 +8,7 @@ characters XML 1.0 cannot carry at all (control characters) are replaced with ``
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -90,7 +91,10 @@ def check_path(path: str | os.PathLike | None) -> str | None:
         with open(p, "xb"):
             pass
     except OSError as exc:
-        return f"{where}: cannot write: {exc.strerror or exc}"
+        why = exc.strerror or str(exc)
+        if exc.errno == errno.ENOENT:  # the folder is there but takes no new file
+            why = f"the folder {str(folder)!r} takes no new file ({why})"
+        return f"{where}: cannot write: {why}"
     p.unlink()
     return None
 

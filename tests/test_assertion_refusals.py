@@ -20,7 +20,7 @@ from pollsim.assertions import AssertionSyntax, Measures, check_all, parse_asser
         ("p95(detection_latency) > 1e-323ms", "underflows to 0"),
         ("mean(gave_up) <= 101%", "a share is at most 100%"),
         ("mean(errored) < 1.5", "a share is at most 100%"),
-        ("gave_up == .5", "a count (a whole number), so == .5 never holds"),
+        ("gave_up == .5", "gave_up is a count (a whole number), so == .5 never holds"),
         ("max(polls) != 2.5", "!= 2.5 always holds"),
         ("p95.5(detection_latency) < 10s", "a percentile is pNN with a whole number"),
     ],
