@@ -16,9 +16,9 @@ too::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -108,10 +108,15 @@ class LiveServer:
             raise ValueError(f"pollsim report exited {done.returncode}: {done.stderr.strip()}")
         return done.stdout
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+    def stop(self, timeout: float = STOP_TIMEOUT, *, own_exit: float = 0.0) -> int:
         """SIGTERM, wait, SIGKILL if it has not gone by then; its exit status (0 when
-        it stopped on SIGTERM, as it does). Stopping it again is harmless."""
+        it stopped on SIGTERM, as it does). Stopping it again is harmless. ``own_exit``:
+        seconds to wait first for it to exit of its own accord (it was sent Ctrl-C's
+        SIGINT, and a SIGTERM would be a second signal, a forced stop)."""
         self.stopped = True
+        if own_exit > 0:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(own_exit)
         return stop_process(self.process, timeout)
 
     @property
@@ -140,13 +145,13 @@ def start_server(
     more ``pollsim serve`` flags (``["--background"]``). Raises ``ServerStartError``
     with the server's stderr if it exits, or does not listen within ``timeout``.
 
-    On Linux the server is also ended when the thread that started it ends (the test
-    run killed outright): start it from the thread that outlives its use (pytest's)."""
+    The server also ends itself (as on SIGTERM) once the process that started it is
+    gone (the test run killed outright), whichever thread started it."""
     work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="pollsim-"))
     work.mkdir(parents=True, exist_ok=True)
     tokens = dict(tokens) if tokens else {"qa": "qa-" + secrets.token_hex(8)}
     admin = admin_token or "admin-" + secrets.token_hex(8)
-    argv = [sys.executable, "-m", "pollsim", "serve"]
+    argv = [sys.executable, "-c", GUARDED, str(os.getpid()), "serve"]
     if scenario is not None:
         argv.append(str(_scenario_path(scenario, work)))
     argv += ["--host", "127.0.0.1", "--port", "0"]
@@ -154,14 +159,13 @@ def start_server(
     argv += ["--admin-token-file", str(_secret(work / "admin-token.txt", admin + "\n"))]
     if speed is not None:
         argv += ["--speed", repr(float(speed))]
-    argv += [str(a) for a in args]
+    argv += _own_flags_refused([str(a) for a in args])
     with open(work / "stdout.txt", "wb") as out, open(work / "stderr.txt", "wb") as err:
         process = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            preexec_fn=_die_with_parent(),
         )
     try:
         url = _await_banner(process, work, timeout)
@@ -222,6 +226,35 @@ def _scenario_path(scenario: str | os.PathLike, work: Path) -> Path:
     return Path(scenario).resolve()
 
 
+#: the serve flags start_server sets itself -> what to use instead of giving them in args
+OWN_FLAGS = {
+    "--host": "it always listens on 127.0.0.1",
+    "--port": "it takes a free port; read the server's .url",
+    "--speed": "use speed=",
+    "--token": "use tokens={tenant: token}",
+    "--token-file": "use tokens={tenant: token}",
+    "--admin-token": "use admin_token=",
+    "--admin-token-file": "use admin_token=",
+}
+
+
+def _own_flags_refused(args: list[str]) -> list[str]:
+    """``args`` as given, unless one names a flag set here (argparse's abbreviations
+    too: ``--po``): ``ValueError``, one line saying which and what to use instead."""
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if not name.startswith("--") or len(name) < 4:
+            continue
+        hits = [flag for flag in OWN_FLAGS if flag == name or flag.startswith(name)]
+        if hits:
+            flag = name if name in OWN_FLAGS else hits[0]
+            raise ValueError(
+                f"args: {arg!r}: pollsim serve's {flag} is set by start_server itself "
+                f"({OWN_FLAGS[flag]}); expected other flags"
+            )
+    return args
+
+
 def _token_lines(tokens: Mapping[str, str]) -> str:
     for tenant, token in tokens.items():
         for what, text in (("tenant", tenant), ("token", token)):
@@ -247,21 +280,19 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _die_with_parent():
-    """Linux: a function for the child to run before ``pollsim serve`` starts, so that
-    the server gets SIGTERM when the thread that started it ends (a test run killed
-    outright), and no server outlives its tests; None elsewhere. The C function is
-    looked up here, in the parent: the child, forked, only calls it."""
-    if sys.platform != "linux":
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-    def in_child() -> None:  # pragma: no cover - runs in the child
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-    return in_child
+#: how the server is run: ``pollsim serve`` with a thread that ends it (SIGTERM, as
+#: ``stop`` does) once the process that started it is gone (its parent pid changes), so
+#: that no server outlives a test run killed outright. A process-level guard: Linux's
+#: PR_SET_PDEATHSIG fires when the starting *thread* ends, which killed a server
+#: started from a worker thread while it was still in use.
+GUARDED = """\
+import os, signal, sys, threading, time
+parent = int(sys.argv[1])
+def watch():
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os.kill(os.getpid(), signal.SIGTERM)
+threading.Thread(target=watch, name="pollsim-parent-watch", daemon=True).start()
+from pollsim.cli import main
+sys.exit(main(sys.argv[2:]))
+"""

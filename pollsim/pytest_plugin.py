@@ -41,6 +41,15 @@ OPTIONS = ("scenario", "faults", "speed", "tokens", "admin_token", "args")
 #: those a shared server is started with (faults are set per test, after the reset)
 SHARED_KEY = ("scenario", "speed", "tokens", "admin_token", "args")
 
+#: a server's exit status on a stop, not a crash: SIGTERM's (0), and Ctrl-C's (130, or
+#: -2 for SIGINT itself), which the terminal sends the server as it does pytest
+STOPPED = (0, 130, -2)
+#: seconds a shared server that failed its reset is given to be seen dead (killed, its
+#: threads still ending) before it counts as alive and broken
+DYING = 2.0
+#: a run's Ctrl-C: set by pytest_keyboard_interrupt, before the fixtures' teardown
+_interrupted = {"now": False}
+
 MARKER = (
     "pollsim(scenario=None, faults=None, speed=None, tokens=None, admin_token=None, "
     "args=()): how the pollsim_server fixtures start pollsim serve: a scenario file or "
@@ -67,6 +76,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _interrupted["now"] = False
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    _interrupted["now"] = True
 
 
 @pytest.fixture
@@ -117,34 +134,75 @@ def pollsim_shared_server(
     if server is not None and not server.running:  # it died: say so, start another
         _stop_all([server], request.node)
         server = None
+    started = {k: v for k, v in options.items() if k != "faults"}
     if server is None:
-        started = {k: v for k, v in options.items() if k != "faults"}
         server = _start(request.config, tmp_path_factory, started)
         _pollsim_shared_servers[key] = server
     try:
-        server.client.reset()
-        if options.get("faults"):
-            server.client.faults(dict(options["faults"]))
-        return server
+        return _prepared(server, options.get("faults"))
     except Exception as exc:  # an HTTP error, a refused connection, a timeout
         problem = str(exc)
+    code = _exit_status(server, DYING)
+    if code is None:  # alive, yet it would not reset: not one to hand on
+        pytest.fail(
+            f"pollsim_shared_server: pollsim serve (pid {server.pid}, {server.url}) is "
+            f"running but could not be reset for this test: {problem}",
+            pytrace=False,
+        )
+    server.stop()  # it died between the tests (killed under the last one): another
+    request.node.warn(
+        pytest.PytestWarning(
+            f"pollsim_shared_server: pollsim serve (pid {server.pid}, {server.url}) had "
+            f"exited with status {code} before this test's reset ({problem}); started "
+            f"another. It wrote: {server.output()[-2000:]}"
+        )
+    )
+    server = _start(request.config, tmp_path_factory, started)
+    _pollsim_shared_servers[key] = server
+    try:
+        return _prepared(server, options.get("faults"))
+    except Exception as exc:
+        problem = str(exc)
     pytest.fail(
-        f"pollsim_shared_server: could not reset the server for this test: {problem}",
+        f"pollsim_shared_server: could not reset the restarted server for this test: {problem}",
         pytrace=False,
     )
 
 
+def _exit_status(server: LiveServer, within: float) -> int | None:
+    """Its exit status if it exits within ``within`` seconds, else None: a process being
+    killed is not yet reaped while its threads are still ending."""
+    import subprocess
+
+    try:
+        return server.process.wait(within)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _prepared(server: LiveServer, faults: dict | None) -> LiveServer:
+    """The server reset, and given the test's faults (if any)."""
+    server.client.reset()
+    if faults:
+        server.client.faults(dict(faults))
+    return server
+
+
 def _stop_all(servers: list[LiveServer], node: pytest.Item | pytest.Session) -> None:
     """Stop each server, the last started first; one that had exited before (a crash
-    the test may have failed on) or did not exit 0 on SIGTERM is a warning with the end
-    of what it wrote."""
+    the test may have failed on) or did not stop cleanly is a warning with the end of
+    what it wrote. After Ctrl-C each is first given time to finish its own stop (it got
+    the SIGINT too): a SIGTERM then would be a second signal, and cut its --truth-out."""
+    from pollsim.live_server import STOP_TIMEOUT
+
     for server in reversed(servers):
+        own = STOP_TIMEOUT if _interrupted["now"] and not server.stopped else 0.0
         died = None if server.stopped else server.process.poll()  # not by server.stop()
-        code = server.stop()
-        if died not in (None, 0) or code != 0:
+        code = server.stop(own_exit=own)
+        if died not in (None, *STOPPED) or code not in STOPPED:
             what = (
                 f"had exited before its test's end, with status {died}"
-                if died not in (None, 0)
+                if died not in (None, *STOPPED)
                 else f"exited with status {code} when stopped"
             )
             node.warn(
