@@ -39,7 +39,15 @@ TIMEOUT = 300  #: seconds to wait for the report (a million pairs take about a m
 
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", required=True, metavar="URL", help="the mock server's address")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--server", metavar="URL", help="the mock server's address")
+    source.add_argument(
+        "--truth",
+        type=Path,
+        metavar="FILE",
+        help="read the ground truth from a file written by pollsim serve --truth-out "
+        "instead of asking a server",
+    )
     p.add_argument(
         "--admin-token",
         metavar="TOKEN",
@@ -75,6 +83,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         checks = parse_all(args)
     except AssertionSyntax as exc:
         return _fail(str(exc))
+    if args.truth is not None:
+        return _from_file(args, checks)
     problem = _url_problem(args.server)
     if problem:
         return _fail(f"--server {args.server!r}: {problem}")
@@ -96,17 +106,42 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = _fetch(url, token)
     if isinstance(report, int):
         return report
+    return _show_and_gate(report, checks, args, base, _asker(token))
+
+
+def _show_and_gate(report: dict, checks: list, args: argparse.Namespace, base: str, ask) -> int:
+    """The report narrowed to --client, printed (table or --json), --csv written, and
+    the --assert checks run over it."""
     from pollsim.report_gate import gate_report, known_clients, narrowed
 
     report = narrowed(report, args.clients)
-    if args.clients and (code := known_clients(report, args.clients, base, _asker(token))):
+    if args.clients and (code := known_clients(report, args.clients, base, ask)):
         return code  # before an empty table
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     if args.csv is not None and (code := _write_csv(args.csv, report["jobs"])):
         return code
-    if not checks and not args.clients:
+    if not checks and not args.clients and args.junit is None:
         return 0
-    return gate_report(checks, report, args, base, _asker(token))
+    return gate_report(checks, report, args, base, ask)
+
+
+def _from_file(args: argparse.Namespace, checks: list) -> int:
+    """``--truth FILE``: the report a ``pollsim serve --truth-out`` wrote, gated as one
+    fetched from a server."""
+    path = args.truth
+    if args.final or args.until is not None:
+        return _fail(f"--truth {path}: --final and --until ask a server; a file is as written")
+    if any(c.metric == "requests_per_second" for c in checks):
+        return _fail(
+            f"--truth {path}: requests_per_second needs the server's request journal; "
+            "ask the server (--server)"
+        )
+    from pollsim.report_file import load_truth
+
+    report = load_truth(path)
+    if isinstance(report, int):
+        return report
+    return _show_and_gate(report, checks, args, str(path), lambda _url: report)
 
 
 def _url_problem(url: str) -> str | None:
