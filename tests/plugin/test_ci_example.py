@@ -238,3 +238,11 @@ def test_the_example_report_check_fails_for_a_client_that_gives_up(run_user_suit
     assert "PEEK 0 1" in out, out[-3000:]
     # with it the example's assertion fails on gave_up: 1 (the left of its "and")
     assert 'assert totals["gave_up"] == 0' in out and "assert (1 == 0)" in out, out[-3000:]
+
+
+def test_the_section_links_to_the_grammar_instead_of_repeating_it():
+    text = section()
+    assert "[the grammar](#gating-a-build-assertions-and-exit-codes)" in text
+    assert "\n## Gating a build: assertions and exit codes\n" in README.read_text()
+    # the list of aggregates and units is the grammar's own, not repeated here
+    assert "`p99`" not in text and "`count`" not in text and "`ms`" not in text
