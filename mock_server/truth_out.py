@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,12 +27,17 @@ MAX_ROWS = 10  #: clients listed one by one in the summary; the rest in one line
 def writable(path: str | Path) -> str | None:
     """Why the truth could not be written to ``path`` when the server stops, checked
     before it starts (None: it can): its folder must exist and take a new file."""
+    if not str(path):
+        return "empty; expected a file name"
     target = Path(path)
     if target.is_dir():
         return f"{target} is a folder; expected a file name"
     folder = target.parent
     if not folder.is_dir():
         return f"no folder {folder}"
+    if _special(target):  # /dev/null, a FIFO: written directly, no temporary file
+        return None if os.access(target, os.W_OK) else f"cannot write to {target}"
+    _remove_stale(target)
     probe = _temporary(target)
     try:
         probe.open("wb").close()
@@ -51,6 +57,10 @@ def write(core: Core, path: str | Path) -> dict:
     until = core.model.advance()
     data = builder(core, until)(None)
     target = Path(path)
+    if _special(target):
+        with target.open("wb") as f:
+            f.write(data)
+        return json.loads(data)
     temporary = _temporary(target)
     try:
         with temporary.open("wb") as f:
@@ -65,8 +75,42 @@ def write(core: Core, path: str | Path) -> dict:
     return json.loads(data)
 
 
-def _temporary(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+def _temporary(target: Path, pid: int | None = None) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid() if pid is None else pid}.tmp")
+
+
+def _special(target: Path) -> bool:
+    """Whether the target exists and is no regular file (a character device such as
+    /dev/null, a FIFO): a rename would replace it with a regular file."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove the temporary files of earlier servers that died while writing ``target``
+    (``.NAME.PID.tmp`` of a pid no longer running)."""
+    prefix = f".{target.name}."
+    with contextlib.suppress(OSError):
+        for entry in target.parent.iterdir():
+            pid = entry.name.removeprefix(prefix).removesuffix(".tmp")
+            if not entry.name.startswith(prefix) or not entry.name.endswith(".tmp"):
+                continue
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
 
 
 def summary(report: dict, wall: float, made: int, written: str | None) -> str:

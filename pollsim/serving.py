@@ -190,7 +190,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             Path(args.request_log).open("a").close()
         except OSError as exc:
             return _fail(f"--request-log {args.request_log}: cannot write: {exc.strerror}")
-    if args.truth_out:
+    if args.truth_out is not None:
         from mock_server.truth_out import writable
 
         problem = writable(args.truth_out)
