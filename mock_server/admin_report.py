@@ -1,5 +1,12 @@
-"""``GET /_admin/report[?until=T&client=C&job=J]``: the ground truth, as it stands now,
-built off the event loop from a snapshot (``mock_server.truth_report``).
+"""``GET /_admin/report[?until=T&final=true&client=C&job=J]``: the ground truth, as it
+stands now, built off the event loop from a snapshot (``mock_server.truth_report``).
+
+``until`` says when a swarm's clients were stopped from outside (a client still on a job
+then is unfinished); ``final=true`` says the clients have stopped of their own accord (a
+test's client has returned): every job a client did not see end counts as given up, or
+errored, none as unfinished. Without either, a client that has not moved on may still
+come back to its job, so it is unfinished: a gate that asks ``gave_up == 0`` of such a
+report cannot tell (``pollsim report`` says so).
 
 ``client`` and ``job`` (each repeatable) keep only the rows of those clients and jobs,
 and the clients' summaries and the totals are over those rows alone; the counts of
@@ -12,15 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable
 from threading import Event
 from typing import TYPE_CHECKING
 
-from mock_server.admin_query import job_ids, texts, unknown
+from mock_server.admin_query import job_ids, seconds, texts, unknown
 from mock_server.jobs import JobRecord
 from mock_server.offload import Offload
-from mock_server.responses import Request, Response, error
+from mock_server.responses import Request, Response, error, quoted
 from mock_server.truth import Snapshot
 from mock_server.truth_report import build_json
 from sim.states import JOB_TERMINAL
@@ -29,7 +35,9 @@ if TYPE_CHECKING:
     from mock_server.core import Core
 
 STOP_SLACK = 1.0  #: wall seconds over which a swarm's users may have been stopped
-TAKES = ("until", "client", "job")
+TAKES = ("until", "final", "client", "job")
+#: how ``final`` may be said
+FLAGS = {"true": True, "1": True, "false": False, "0": False}
 #: what a filtered report's totals count for the whole server all the same
 SERVER_WIDE = ["requests", "injected_faults", "server_errors"]
 
@@ -62,9 +70,12 @@ def answer(core: Core, req: Request) -> Response | Offload:
     bad = unknown(req.query, "/_admin/report", TAKES, many=("client", "job"))
     if bad is not None:
         return bad
-    until = _until(req.query)
+    until = seconds(req.query, "until")
     if isinstance(until, Response):
         return until
+    final = _flag(req.query, "final")
+    if isinstance(final, Response):
+        return final
     which = read_filter(core, req.query)
     if isinstance(which, Response):
         return which
@@ -73,7 +84,7 @@ def answer(core: Core, req: Request) -> Response | Offload:
         return error(
             503, "busy", "a report is being built: ask when it is done", **{"Retry-After": "1"}
         )
-    build = builder(core, until, which)
+    build = builder(core, until, which, final)
     truth.building = True
 
     def answer(stop: Event) -> Response:
@@ -97,14 +108,17 @@ def read_filter(core: Core, query) -> Filter | Response:
     )
 
 
-def report(core: Core, until: float | None = None, which: Filter | None = None) -> dict:
+def report(
+    core: Core, until: float | None = None, which: Filter | None = None, final: bool = False
+) -> dict:
     """The ground truth: per client and job, per client, in all; ``until``: when the
-    clients were stopped (simulated seconds; see ``mock_server.truth_rows``)."""
-    return json.loads(builder(core, until, which)(None))
+    clients were stopped (simulated seconds), ``final``: they stopped of their own accord
+    (see the module and ``mock_server.truth_rows``)."""
+    return json.loads(builder(core, until, which, final)(None))
 
 
 def builder(
-    core: Core, until: float | None, which: Filter | None = None
+    core: Core, until: float | None, which: Filter | None = None, final: bool = False
 ) -> Callable[[Event | None], bytearray]:
     """Takes the snapshot now; the function it returns writes the report's JSON from it,
     in any thread: it reads only what no later request changes."""
@@ -122,7 +136,7 @@ def builder(
         return job_truth(records[job_id], now)
 
     def build(stop: Event | None) -> bytearray:
-        return build_json(snap, job, now, until, stop, extra, slack=STOP_SLACK * speed)
+        return build_json(snap, job, now, until, stop, extra, slack=STOP_SLACK * speed, final=final)
 
     return build
 
@@ -161,19 +175,14 @@ def job_truth(rec: JobRecord, now: float) -> dict:
     }
 
 
-def _until(query) -> float | Response | None:
-    raw = query.get("until")
+def _flag(query, name: str) -> bool | Response:
+    """``true``/``1`` or ``false``/``0`` (absent: false)."""
+    raw = query.get(name)
     if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < math.inf:  # NaN fails too
-        return error(
-            400, "bad_query", f"until={raw[:40]!r}: expected simulated seconds, a number >= 0"
-        )
-    return value
+        return False
+    if raw.lower() not in FLAGS:
+        return error(400, "bad_query", f"{name}='{quoted(raw, 40)}': expected true or false")
+    return FLAGS[raw.lower()]
 
 
 def shown(changes: list[tuple], now: float) -> list[list]:

@@ -30,9 +30,10 @@ def build(
     until: float | None = None,
     stop: threading.Event | None = None,
     slack: float = 0.0,
+    final: bool = False,
 ) -> dict:
     """The report as a dict (what ``build_json`` writes, read back)."""
-    return json.loads(build_json(snap, jobs, now, until, stop, slack=slack))
+    return json.loads(build_json(snap, jobs, now, until, stop, slack=slack, final=final))
 
 
 def build_json(
@@ -43,10 +44,12 @@ def build_json(
     stop: threading.Event | None = None,
     extra: dict | None = None,
     slack: float = 0.0,
+    final: bool = False,
 ) -> bytearray:
     """Per client and job, per client, and in all, as compact JSON, and ``extra``'s keys
     after them. ``jobs(job_id)`` gives the job's truth: template, tenant, state, submit,
-    t_end, t_visible (None while it runs) and shown. ``until`` is clamped to ``now``.
+    t_end, t_visible (None while it runs) and shown. ``until`` is clamped to ``now``;
+    ``final``: the clients have stopped (``mock_server.truth_rows``).
 
     Written a client at a time: no more than a few hundred rows are held at once beside
     the JSON, and each call that holds the GIL (a sort, an encoding) is short, so that a
@@ -54,7 +57,7 @@ def build_json(
     meanwhile (the rows hold no cycles: collections over them would stall the loop)."""
     with no_cyclic_gc():
         until = until if until is None else min(until, now)
-        return _write(snap, jobs, now, (until, slack), stop, extra)
+        return _write(snap, jobs, now, (until, slack, final), stop, extra)
 
 
 def _write(snap, jobs, now, end, stop, extra) -> bytearray:
@@ -84,6 +87,7 @@ def _write(snap, jobs, now, end, stop, extra) -> bytearray:
         "injected_faults": dict(sorted(snap.injected.items())),
         "server_errors": sum(snap.server_errors.values()),  #: our own 500s (bugs)
         "until": until,
+        "final": end[2],  #: the clients had stopped: no row is unfinished
         "last_request": snap.latest if snap.clients else None,  #: of any client
     }
     if OVERFLOW in snap.clients:

@@ -18,6 +18,10 @@ doubles asks next at twice its last gap).
   speed: a swarm's users are not all stopped at the same instant); else it stopped
   asking well before the end while others asked on, and gave up.
 
+With ``final`` (the clients have stopped of their own accord: a test's client returned),
+a client that did not see a job end stopped without it: it gave up (or errored), never
+unfinished, however recently it asked.
+
 A client polling several jobs at once moves on from none of them, so none of them is
 counted given up just because its latest request was for another.
 
@@ -48,11 +52,15 @@ class Abandoned(Exception):
 
 
 def report_rows(
-    snap: Snapshot, jobs: Callable[[int], dict], now: float, end: tuple[float | None, float], stop
+    snap: Snapshot,
+    jobs: Callable[[int], dict],
+    now: float,
+    end: tuple[float | None, float, bool],
+    stop,
 ) -> Iterator[dict]:
-    """The report's rows, one per client and job, sorted by both; ``end`` is ``until``
-    and ``slack`` (see the module)."""
-    until, slack = end
+    """The report's rows, one per client and job, sorted by both; ``end`` is ``until``,
+    ``slack`` and ``final`` (see the module)."""
+    until, slack, final = end
     if until is not None:
         until = min(until, snap.latest)  # the end of the run: see the module
     horizon = now if until is None else until
@@ -68,7 +76,7 @@ def report_rows(
         seen = p.t_seen == p.t_seen  # not NaN
         gave_up = errored = unfinished = False
         if not seen:
-            stopped = _gave_up(p, snap.clients[client], horizon, until, slack)
+            stopped = final or _gave_up(p, snap.clients[client], horizon, until, slack)
             errored = stopped and p.last_error
             gave_up = stopped and not errored
             unfinished = not stopped
