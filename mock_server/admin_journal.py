@@ -92,10 +92,11 @@ def _json(seed: int, kept: list[tuple], tail: dict, stop: Event) -> bytes:
 
 
 def _statuses(query) -> set[int] | Response:
-    """``status=``'s values: HTTP statuses, 0 (no answer) to 599."""
+    """``status=``'s values: HTTP statuses, 100 to 599, or 0 (no answer: a cut)."""
     out = set()
     for raw in values(query, "status"):
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and int(raw) < 600):
+        status = raw.isascii() and raw.isdigit() and len(raw) == 3 and 100 <= int(raw) < 600
+        if not (status or raw == "0"):
             return error(
                 400,
                 "bad_query",

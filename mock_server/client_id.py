@@ -12,8 +12,9 @@ import re
 from mock_server.responses import Response, error, quoted
 
 MAX = 200  #: characters of a client id, as a filter's value (admin_query.MAX_VALUE)
-#: control characters, what undecodable bytes become (surrogates, U+FFFD)
-_BAD = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
+#: control characters (a tab is a header's own), what undecodable bytes become
+#: (surrogates, U+FFFD)
+_BAD = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
 
 
 def refused(headers) -> Response | None:

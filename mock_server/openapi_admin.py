@@ -29,10 +29,16 @@ MAYBE_TEXT = {"type": ["string", "null"]}
 MAYBE_SECONDS = {"type": ["number", "null"]}
 #: a filter's value, as ``admin_query.texts`` takes it
 VALUE = {"type": "string", "minLength": 1, "maxLength": 200}
-#: a job as the ``job`` filter names it: a subset the server always reads (any dialect's
-#: way of showing an id is read, fiddler-v3's UUIDs too; a UUID of no job of this
-#: server's seed is a 400)
-JOB = {"type": "string", "pattern": "^[0-9]{1,18}$", "examples": ["1"]}
+#: a job as the ``job`` filter names it. The pattern is the numbers, which the server
+#: always reads; a fiddler-v3 UUID is read too where it names a job of this server's
+#: seed (another UUID is a 400), which no pattern can say: the description says it
+JOB = {
+    "type": "string",
+    "pattern": "^[0-9]{1,18}$",
+    "examples": ["1"],
+    "description": "a job's number; or its UUID where a dialect shows ids as UUIDs "
+    "(GET /_admin/jobs lists each job's ids; a UUID of no job here is a 400)",
+}
 
 
 def admin_paths(core: Core) -> dict:
@@ -72,6 +78,19 @@ def _limit(default: int) -> dict:
 
 CLIENT = _query("client", VALUE, "a client (X-Client-Id, or the token's name)", many=True)
 JOB_FILTER = _query("job", JOB, "a job, its id as the paths show it", many=True)
+#: an HTTP status as ``admin_journal._statuses`` takes it: 0 (no answer) or 100 to 599
+STATUS = _query(
+    "status",
+    {"type": "string", "pattern": "^(0|[1-5][0-9]{2})$", "examples": ["404"]},
+    "an HTTP status, 100 to 599 (0: no answer; 404: what WireMock calls unmatched)",
+    many=True,
+)
+FINAL = _query(
+    "final",
+    {"type": "string", "enum": ["true", "false", "1", "0"]},
+    "the clients have stopped: a job a client did not see end counts as given up, or "
+    "errored, never unfinished",
+)
 
 
 def _reset() -> dict:
@@ -121,7 +140,7 @@ def _requests() -> dict:
         ADMIN,
         {"200": _json("The requests", journal)},
         ERRORS,
-        [CLIENT, JOB_FILTER, since, _limit(1000)],
+        [CLIENT, JOB_FILTER, STATUS, since, _limit(1000)],
     )
 
 
@@ -208,7 +227,7 @@ def _report() -> dict:
         ADMIN,
         {"200": _json("The ground truth", report)},
         ERRORS,
-        [until, CLIENT, JOB_FILTER],
+        [until, CLIENT, JOB_FILTER, FINAL],
     )
 
 
