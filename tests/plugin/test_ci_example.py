@@ -84,7 +84,7 @@ def test_the_example_passes_with_a_client_that_honours_retry_after(run_user_suit
     result = run_user_suite(example(), name="test_polling")
     result.assert_outcomes(passed=1)
     cases = failures(pytester.path / "out.xml")
-    assert cases[f"{CHECK} [all]"] == ""
+    assert cases[f"{CHECK} [(all)]"] == ""
 
 
 def test_the_example_fails_with_a_client_that_ignores_retry_after(run_user_suite, pytester):
@@ -96,7 +96,7 @@ def test_the_example_fails_with_a_client_that_ignores_retry_after(run_user_suite
     assert found, out[-3000:]
     count = int(found.group(1))
     assert count >= 1
-    message = failures(pytester.path / "out.xml")[f"{CHECK} [all]"]
+    message = failures(pytester.path / "out.xml")[f"{CHECK} [(all)]"]
     assert f"FAIL {CHECK}: measured {count} " in message
 
 
@@ -123,7 +123,7 @@ def test_the_ci_line_gates_on_a_server_the_fixture_started(
         [sys.executable, "-m", "pollsim", *argv[1:]], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == (0 if honours else 1), done.stdout + done.stderr
-    message = failures(tmp_path / "out.xml")[f"{CHECK} [all]"]
+    message = failures(tmp_path / "out.xml")[f"{CHECK} [(all)]"]
     if honours:
         assert message == "" and f"PASS {CHECK}: measured 0 " in done.stdout
     else:
@@ -183,7 +183,7 @@ def test_the_shell_lines_as_a_ci_job_runs_them(tmp_path):
     assert "success" in done.stdout  # the client saw its job end
     count = int(re.search(rf"FAIL {re.escape(CHECK)}: measured (\d+)", done.stdout).group(1))
     assert count >= 1
-    assert failures(tmp_path / "out.xml")[f"{CHECK} [all]"].startswith(
+    assert failures(tmp_path / "out.xml")[f"{CHECK} [(all)]"].startswith(
         f"FAIL {CHECK}: measured {count} "
     )
     deadline = time.monotonic() + 30  # the kill is SIGTERM: the server stops in a moment

@@ -93,6 +93,9 @@ import signal
 
 import pytest
 
+# as in a terminal's foreground (a shell's background job starts with SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 @pytest.mark.pollsim(speed=20, args=["--truth-out", "truth.json"])
 def test_interrupted(pollsim_server):
