@@ -19,10 +19,11 @@ from pollsim.failing import fail as _fail
 EPILOG_MAIN = """\
 examples:
   pollsim simulate                               run the embedded default scenario
-  pollsim simulate scenarios/publishing_retry.toml --seed 7 --out out/
+  pollsim simulate scenarios/publishing_retry.toml --seed 7
   pollsim simulate --horizon 12h --json          summary as JSON on stdout
   pollsim serve --speed 60                       a mock status API on 127.0.0.1:8080
-  pollsim fit out/                               the strategy behind a run's requests
+  pollsim simulate --strategy google-lro --out out/g
+  pollsim fit out/g                              the strategy behind a run's requests
   pollsim simulate scenarios/pointcloud.toml --assert 'p95(detection_latency) < 10s'
                                                  exit 1 when a check fails (a CI gate)
 
@@ -80,8 +81,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         message = _with_suggestion(message)
-        if message.startswith("the following arguments are required"):
+        if message.startswith(("the following arguments are required", "one of the arguments")):
             message = self._misspelt(message)  # --sever for --server: say that first
+        message = self._single_dash(message) or self._negative(message) or message
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
     def _misspelt(self, message: str) -> str:
@@ -99,8 +101,39 @@ class _Parser(argparse.ArgumentParser):
                 )
             ):
                 hint = suggest(name, [k for k in known if k.startswith("--")], cutoff=0.7)
-                return f"unknown flag {name}{hint} ({message})"
+                return f"unknown flag {name}{hint}" if hint else f"unknown flag {name} ({message})"
         return message
+
+    def _single_dash(self, message: str) -> str | None:
+        """``-horizon`` for ``--horizon`` (argparse reads it as ``-h orizon``)."""
+        known = self._option_string_actions
+        for arg in getattr(self, "_argv", []):
+            name = arg.split("=", 1)[0]
+            if len(name) > 2 and name[0] == "-" and name[1].isalpha() and "-" + name in known:
+                return f"unknown flag {name}; did you mean -{name}?"
+        return None
+
+    def _negative(self, message: str) -> str | None:
+        """``--slo-p95 -5s``: argparse takes ``-5s`` for a flag and says "expected one
+        argument"; say what the value must be."""
+        import re
+
+        m = re.match(r"argument (\S+): expected one argument$", message)
+        argv = getattr(self, "_argv", [])
+        if not m:
+            return None
+        flag = m.group(1).split("/")[-1]
+        for i, arg in enumerate(argv[:-1]):
+            value = argv[i + 1]
+            if arg == flag and re.match(r"-\.?\d", value):
+                action = self._option_string_actions.get(flag)
+                what = (
+                    "a positive duration"
+                    if action and action.metavar == "DURATION"
+                    else ("a positive value")
+                )
+                return f"argument {flag}: found {value!r}: the value must be {what}"
+        return None
 
 
 def suggest(word: str, choices, cutoff: float = 0.6) -> str:
@@ -123,7 +156,14 @@ def _with_suggestion(message: str) -> str:
     choices = re.findall(r"'([^']*)'", listed)
     listed = ", ".join(choices)
     if what == "COMMAND":
-        return f"unknown command {word!r}{suggest(word, choices)} (commands: {listed})"
+        starts = [c for c in choices if c.startswith(word)]
+        if word == "version":
+            hint = "; did you mean --version?"
+        elif len(starts) == 1:
+            hint = f"; did you mean {starts[0]}?"
+        else:
+            hint = suggest(word, choices)
+        return f"unknown command {word!r}{hint} (commands: {listed})"
     return message + suggest(word, choices)  # argparse's words, which people search for
 
 
@@ -164,6 +204,19 @@ def _horizon(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r}: expected {exc.what}") from None
 
 
+def _share(text: str) -> float:
+    """A share of jobs: 0.01 or 1%, from 0 to 1 (100%)."""
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a share of jobs from 0 to 1, or a percentage such as 1%"
+        )
+    return share
+
+
 def _seed(text: str) -> int:
     try:
         seed = int(text)
@@ -196,7 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--version", action="version", version=f"pollsim {_version()}", help="print the version"
+        "-V",
+        "--version",
+        action="version",
+        version=f"pollsim {_version()}",
+        help="print the version",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_SubParser)
     sim = _command(
@@ -289,10 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rec.add_argument(
         "--max-give-ups",
-        type=float,
+        type=_share,
         default=0.0,
         metavar="SHARE",
-        help="the share of jobs clients may give up on or stop on an error, together (default 0)",
+        help="the share of jobs clients may give up on or stop on an error, together: "
+        "0.01 or 1%% (default 0)",
     )
     rec.set_defaults(run=sweeping.cmd_recommend)
     from pollsim import reporting, serving

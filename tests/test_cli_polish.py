@@ -54,7 +54,7 @@ def test_version_is_the_installed_package_version():
         (["--verison"], "unknown flag --verison; did you mean --version?"),
         (
             ["report", "--sever", "http://127.0.0.1:9"],
-            "unknown flag --sever; did you mean --server? (the following arguments are required",
+            "unknown flag --sever; did you mean --server? (see",
         ),
         (["simulate", "--method", "fst"], "invalid choice: 'fst' (choose from 'auto', "),
         (["simulate", "--method", "fst"], "'fast'); did you mean fast?"),
