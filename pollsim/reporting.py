@@ -117,7 +117,8 @@ def _show_and_gate(report: dict, checks: list, args: argparse.Namespace, base: s
     report = narrowed(report, args.clients)
     if args.clients and (code := known_clients(report, args.clients, base, ask)):
         return code  # before an empty table
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    out = sys.stderr if args.junit == "-" else sys.stdout  # --junit -: stdout is the XML's
+    print(json.dumps(report, indent=2) if args.json else format_report(report), file=out)
     if args.csv is not None and (code := _write_csv(args.csv, report["jobs"])):
         return code
     if not checks and not args.clients and args.junit is None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -73,3 +75,14 @@ def test_server_and_truth_are_one_or_the_other(truth):
     assert code == 2 and "not allowed with" in err
     code, _, err = run("--assert", "gave_up == 0")
     assert code == 2 and "--server" in err and "--truth" in err
+
+
+def test_junit_to_stdout_keeps_stdout_for_the_xml_alone(truth):
+    argv = ["report", "--truth", str(truth), "--assert", "max(polls) <= 9", "--junit", "-"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pollsim", *argv], capture_output=True, text=True, timeout=120
+    )
+    code, out, err = done.returncode, done.stdout, done.stderr
+    assert code == 0, err
+    assert ET.fromstring(out).tag in ("testsuite", "testsuites")
+    assert "ground truth at" in err and "PASS max(polls) <= 9" in err
