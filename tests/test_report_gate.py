@@ -286,3 +286,22 @@ def test_final_is_sent_and_a_final_report_gates_gave_up(stand_in, monkeypatch):
     assert "FAIL gave_up == 0: measured 1 (all clients, 4 jobs)" in out
     code, out, err = report(stand_in.url, "--final", "--assert", "errored == 0")
     assert code == 0, err
+
+
+@pytest.mark.live
+def test_a_real_server_a_client_that_quit_fails_gave_up_without_and_with_final():
+    from tests.mock_server.server import ADMIN, call, start
+
+    server = start(60)
+    try:
+        job = call(server, "POST", "/ordo/jobs", {"template": "chain"}).headers["Location"]
+        call(server, "GET", job, headers={"X-Client-Id": "quitter"})  # then it exits
+        gate = ("--admin-token", ADMIN, "--client", "quitter", "--assert", "gave_up == 0")
+        code, out, err = report(server.url, *gate)
+        final_code, final_out, final_err = report(server.url, *gate, "--final")
+    finally:
+        server.stop()
+    assert code == 1, err
+    assert "FAIL gave_up == 0: cannot tell: 1 jobs unfinished" in out
+    assert final_code == 1, final_err
+    assert "FAIL gave_up == 0: measured 1 (client quitter, 1 job)" in final_out
