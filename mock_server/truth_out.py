@@ -121,8 +121,9 @@ def summary(report: dict, wall: float, made: int, written: str | None) -> str:
     requests = sum(r["count"] for r in totals["requests"])
     clients = report["clients"]
     lines = [
-        f"pollsim serve: stopped after {_duration(wall)} (wall), "
-        f"{_duration(report.get('now', 0.0))} simulated; {requests:,} requests from "
+        f"pollsim serve: stopped after {_duration(wall)} of wall time; "
+        f"{_duration(report.get('now', 0.0))} simulated since the run began (at the start "
+        f"or the last reset); {requests:,} requests from "
         f"{_n(len(clients), 'client')}; {_n(made, 'job')} made, "
         f"{len({r['job_id'] for r in report['jobs']}):,} asked about"
     ]
@@ -131,7 +132,7 @@ def summary(report: dict, wall: float, made: int, written: str | None) -> str:
     if clients:
         busiest = sorted(clients, key=lambda c: (-c["polls"], c["client"]))[:MAX_ROWS]
         rows = [_row(c["client"], c) for c in busiest]
-        rows.append(_row("all", totals))
+        rows.append(_row("(all)", totals))  # apart from a client named all
         lines += render(COLUMNS, rows)
         if len(clients) > MAX_ROWS:
             lines.append(f"  ({len(clients) - MAX_ROWS:,} more clients; the file has them all)")
