@@ -233,7 +233,7 @@ def format_report(report: dict) -> str:
         *(Column(k, group="detection latency (s)") for k in ("mean", "p95", "max")),
     ]
     rows = []
-    for row in [*report["clients"], {"client": "all", **totals}]:
+    for row in [*report["clients"], {**totals, "client": "(all)"}]:
         per = row["polls_per_job"]
         d = row["detection_latency_s"]
         rows.append(

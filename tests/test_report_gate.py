@@ -122,8 +122,8 @@ def test_client_is_sent_to_the_server_and_filtered_here_too(stand_in):
     assert code == 0, err
     assert stand_in.queries == [("/_admin/report", {"client": ["rude"]})]
     clients = [line.split()[0] for line in out.splitlines()[3:]]
-    assert clients == ["rude", "all"]  # the server sent both; the table shows one
-    (total,) = [line for line in out.splitlines() if line.startswith("all ")]
+    assert clients == ["rude", "(all)"]  # the server sent both; the table shows one
+    (total,) = [line for line in out.splitlines() if line.startswith("(all) ")]
     assert total.split()[1:3] == ["1", "9"]  # the totals over rude's rows alone
 
 
@@ -305,3 +305,12 @@ def test_a_real_server_a_client_that_quit_fails_gave_up_without_and_with_final()
     assert "FAIL gave_up == 0: cannot tell: 1 jobs unfinished" in out
     assert final_code == 1, final_err
     assert "FAIL gave_up == 0: measured 1 (client quitter, 1 job)" in final_out
+
+
+def test_junit_without_assert_writes_an_empty_suite_a_ci_system_can_read(stand_in, tmp_path):
+    junit = tmp_path / "empty.xml"
+    code, _out, err = report(stand_in.url, "--junit", str(junit))
+    assert code == 0, err
+    root = ET.parse(junit).getroot()
+    assert root.findall(".//testcase") == []
+    assert root.get("tests", "0") == "0" and root.get("failures", "0") == "0"
