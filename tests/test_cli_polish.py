@@ -112,6 +112,14 @@ def test_the_help_examples_of_the_gate_parse():
             "exponential(1, 2, max=1h30m): quote a duration with a unit: "
             "exponential(1, 2, max='1h30m')",
         ),
+        (
+            "after_delay(10 m)",
+            "after_delay(10 m): quote a duration with a unit: after_delay('10m')",
+        ),
+        (
+            "fixed(5) | after_delay(1 h 30 m)",
+            "after_delay(1 h 30 m): quote a duration with a unit: after_delay('1h30m')",
+        ),
     ],
 )
 def test_an_unquoted_duration_is_said_to_need_quotes(text, said):

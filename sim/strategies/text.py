@@ -112,10 +112,10 @@ _PRESET_NAME = re.compile(
 )
 
 
-#: a duration with a unit written bare, where Python's tokenizer stops: 1h, 250ms, 1h30m
-_BARE_DURATION = re.compile(
-    r"(?<![\w.'\"])(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ms|min|s|m|h|d))+(?![\w'\"])", re.ASCII
-)
+#: a duration with a unit written bare, where Python's tokenizer stops: 1h, 250ms, 1h30m,
+#: and with spaces, 10 m and 1 h 30 m (quoted, the spaces go)
+_PART = r"(?:\d+(?:\.\d*)?|\.\d+) *(?:ms|min|s|m|h|d)"
+_BARE_DURATION = re.compile(rf"(?<![\w.'\"]){_PART}(?: *{_PART})*(?![\w'\"])", re.ASCII)
 
 
 def _unquoted_duration(text: str) -> tuple[int, str] | None:
@@ -133,14 +133,14 @@ def _unquoted_duration(text: str) -> tuple[int, str] | None:
         i -= 1
     if i < 0:
         call = m.group()
-        return start + 1, f"{call}: quote a duration with a unit: '{call}'"
+        return start + 1, f"{call}: quote a duration with a unit: '{call.replace(' ', '')}'"
     name = re.search(r"[\w-]*\s*$", text[:i]).group()
     j, depth = end, 0
     while j < len(text) and not (text[j] == ")" and depth == 0):
         depth += {"(": 1, ")": -1}.get(text[j], 0)
         j += 1
     call = text[i - len(name) : j + 1]
-    quoted = _BARE_DURATION.sub(lambda q: f"'{q.group()}'", call)
+    quoted = _BARE_DURATION.sub(lambda q: f"'{q.group().replace(' ', '')}'", call)
     return start + 1, f"{call}: quote a duration with a unit: {quoted}"
 
 
