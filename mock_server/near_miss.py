@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from mock_server.responses import quoted
-from sim.dialects import DIALECTS, Dialect, Kind, Route
+from sim.dialects import DIALECTS, Dialect, Kind, Route, compile_path
 from sim.mock_spec import RESERVED_TENANTS, TENANT_NAME
 
 MAX_SEGMENTS = 8  #: a longer path gets the list of what is served, no closer look
@@ -38,20 +38,9 @@ OWN = ("healthz", "metrics", "openapi.json", "_admin")
 _Pattern = tuple[tuple[str, str, str], ...]  # ("lit", text, "") or ("var", name, suffix)
 
 
-def _compile(path: str) -> _Pattern:
-    out = []
-    for part in path.strip("/").split("/"):
-        if part.startswith("{"):
-            name, _, suffix = part[1:].partition("}")
-            out.append(("var", name, suffix))
-        else:
-            out.append(("lit", part, ""))
-    return tuple(out)
-
-
 #: every route: its pattern, dialect and route
 _ROUTES: list[tuple[_Pattern, Dialect, Route]] = [
-    (_compile(r.path), d, r) for d in DIALECTS.values() for r in d.routes
+    (compile_path(r.path), d, r) for d in DIALECTS.values() for r in d.routes
 ]
 #: the first segment of a dialect's paths -> the dialect
 _PREFIX: dict[str, Dialect] = {p[0][1]: d for p, d, _ in _ROUTES}
@@ -67,7 +56,7 @@ def _entry(dialect: Dialect) -> str:
 #: or a path of the server's own (WireMock's ``__admin`` among them)
 _GUESSES: list[tuple[str, Dialect | None, str]] = [
     *((prefix, d, prefix) for prefix, d in _PREFIX.items()),
-    *((d.name, d, _compile(d.routes[0].path)[0][1]) for d in DIALECTS.values()),
+    *((d.name, d, compile_path(d.routes[0].path)[0][1]) for d in DIALECTS.values()),
     *((own, None, own) for own in OWN),
     ("__admin", None, "_admin"),
     ("admin", None, "_admin"),

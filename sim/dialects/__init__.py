@@ -92,7 +92,8 @@ class Match:
 _Segment = tuple[str, str, str]  # ("lit", text, "") or ("var", name, suffix)
 
 
-def _compile(path: str) -> tuple[_Segment, ...]:
+def compile_path(path: str) -> tuple[_Segment, ...]:
+    """A route's path template as segments: literal, or a variable and its suffix."""
     out = []
     for part in path.strip("/").split("/"):
         if part.startswith("{"):
@@ -126,7 +127,7 @@ def _capture(pattern: tuple[_Segment, ...], parts: list[str]) -> dict[str, str] 
 _BY_FIRST: dict[str, list[tuple[tuple[_Segment, ...], Dialect, Route]]] = {}
 for _d in DIALECTS.values():
     for _r in _d.routes:
-        _p = _compile(_r.path)
+        _p = compile_path(_r.path)
         assert _p[0][0] == "lit", f"{_d.name}: a route starts with a literal: {_r.path}"
         _BY_FIRST.setdefault(_p[0][1], []).append((_p, _d, _r))
 

@@ -71,9 +71,9 @@ def failures(xml: Path) -> dict[str, str]:
 
 def test_the_section_shows_the_ci_line_and_a_test_with_an_injected_429():
     assert report_line() == (
-        "pollsim report --server http://127.0.0.1:8080 --admin-token adm1n "
-        f"--assert '{CHECK}' --junit out.xml"
-    )
+        "pollsim report --server http://127.0.0.1:8080 --admin-token adm1n --final "
+        f"--assert '{CHECK}' --assert 'gave_up == 0' --junit out.xml"
+    )  # --final: the client has returned, so a job it did not see end was given up
     code = example()
     assert '"rate_limit": {"rate": 1, "burst": 1}' in code  # the 429 with Retry-After
     assert "def test_" in code and "pollsim_server" in code
