@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -171,11 +170,10 @@ def test_a_server_that_never_listens_is_stopped_within_the_bound(tmp_path):
     (tmp_path / "stdout.txt").write_text("")
     with (tmp_path / "stdout.txt").open("wb") as out:
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], stdout=out)
-    began = time.monotonic()
     with pytest.raises(ServerStartError, match=r"did not listen within 0\.5 s \(stopped it\)"):
         _await_banner(child, tmp_path, 0.5)
     assert child.poll() is not None, "the child was not stopped"
-    assert time.monotonic() - began < 600  # it did not wait for the child to end by itself
+    assert child.returncode < 0  # ended by our signal, not by its own sleep running out
 
 
 def test_submit_knows_each_dialects_route():
